@@ -1,0 +1,197 @@
+// Package configs owns the bridge's one YAML configuration file: its schema,
+// its defaults, its validation and the files shipped with the project
+// (demo.yaml is the demo set of ten simulated street cameras).
+//
+// Load reads a file, fills in defaults and checks every field. A bad file gives
+// an *Error that lists every problem found, each with the file, line, column and
+// field path, for example:
+//
+//	configs/demo.yaml:12:7: cameras[3].zones[0].polygon: needs at least 3 points
+package configs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is the whole bridge configuration.
+type Config struct {
+	Server  Server   `yaml:"server"`
+	Redis   Redis    `yaml:"redis"`
+	WebRTC  WebRTC   `yaml:"webrtc"`
+	Ingest  Ingest   `yaml:"ingest"`
+	DataDir string   `yaml:"data_dir"` // default "data"
+	Cameras []Camera `yaml:"cameras"`
+}
+
+// Server is the HTTP side of the bridge: where it listens and how it is reached.
+type Server struct {
+	Addr       string `yaml:"addr"`        // default ":8080"; must be host:port (host may be empty)
+	PublicURL  string `yaml:"public_url"`  // default "http://localhost:8080"; http or https absolute URL
+	StaffToken string `yaml:"staff_token"` // optional
+}
+
+// Redis is where tasks and their timelines are stored.
+type Redis struct {
+	URL    string `yaml:"url"`    // default "redis://127.0.0.1:6379/0"; scheme redis, rediss or unix
+	Prefix string `yaml:"prefix"` // default "qly:"; must end with ':'
+}
+
+// WebRTC holds the ports and ICE settings used to send video to browsers.
+type WebRTC struct {
+	UDPPort    int         `yaml:"udp_port"`   // default 8189, 1..65535
+	TCPPort    int         `yaml:"tcp_port"`   // default 8189 (ICE-TCP fallback), 0 disables, else 1..65535
+	PublicIPs  []string    `yaml:"public_ips"` // NAT 1:1 addresses, each a valid IP
+	ICEServers []ICEServer `yaml:"ice_servers"`
+}
+
+// ICEServer is one STUN or TURN server offered to browsers.
+type ICEServer struct {
+	URLs       []string `yaml:"urls"`       // at least one; each starts with stun:, turn: or turns:
+	Username   string   `yaml:"username"`   // required for turn/turns
+	Credential string   `yaml:"credential"` // required for turn/turns
+}
+
+// Ingest tunes how camera streams are pulled over RTSP and fanned out.
+type Ingest struct {
+	Transport    string   `yaml:"transport"`     // "auto" (default: try UDP, fall back to TCP), "udp", "tcp"
+	StallTimeout Duration `yaml:"stall_timeout"` // default 5s; > 0
+	BackoffMin   Duration `yaml:"backoff_min"`   // default 1s; > 0
+	BackoffMax   Duration `yaml:"backoff_max"`   // default 30s; >= backoff_min
+	QueueLen     int      `yaml:"queue_len"`     // per-subscriber queue in access units, default 128, 1..100000
+	GOPMaxBytes  int      `yaml:"gop_max_bytes"` // cap of the cached GOP, default 8 MiB (8388608), >= 65536
+}
+
+// Camera is one street camera: where its streams are, where it stands, who may
+// watch it and which zones of its picture detection looks at.
+type Camera struct {
+	ID        string   `yaml:"id"`   // required, ^[a-z0-9][a-z0-9_-]{0,31}$, unique
+	Name      string   `yaml:"name"` // required, Chinese is normal, max 64 runes
+	Grid      string   `yaml:"grid"` // 网格 id, required
+	Location  Location `yaml:"location"`
+	URL       string   `yaml:"url"`        // required, rtsp:// or rtsps://, credentials allowed (rtsp://user:pass@host:port/path)
+	DetectURL string   `yaml:"detect_url"` // optional sub-stream, same rules as url
+	Public    bool     `yaml:"public"`     // whether residents may watch
+	Transport string   `yaml:"transport"`  // optional per-camera override: "", "auto", "udp", "tcp"
+	Zones     []Zone   `yaml:"zones"`
+}
+
+// Location is where a camera stands on the map.
+type Location struct {
+	Lat     float64 `yaml:"lat"` // -90..90
+	Lng     float64 `yaml:"lng"` // -180..180
+	Address string  `yaml:"address"`
+}
+
+// Zone is an area of a camera's picture that detection watches, such as the
+// spot where the trash bins stand or a fire passage that must stay clear.
+type Zone struct {
+	Name    string  `yaml:"name"`    // required, unique within the camera
+	Kind    string  `yaml:"kind"`    // one of ZoneKinds
+	Polygon []Point `yaml:"polygon"` // at least 3 points, each coordinate in [0,1]
+}
+
+// ZoneKinds are the values a Zone's Kind may take: "bin" (trash bins stand
+// here), "dumping" (a spot where rubbish gets dumped), "passage" (must stay
+// clear), "restricted" (nobody should enter) and "watch" (just watched).
+var ZoneKinds = []string{"bin", "dumping", "passage", "restricted", "watch"}
+
+// Load reads, defaults and validates the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		// The path goes first, once; PathError would repeat it.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s: cannot read the config file: %w", path, err)
+	}
+	return Parse(path, data)
+}
+
+// Parse does the same as Load for bytes already read; name is used in error
+// messages. Fields the file leaves out keep their defaults; the result is
+// either a valid *Config or an *Error listing every problem.
+func Parse(name string, data []byte) (*Config, error) {
+	cfg := &Config{}
+	setDefaults(cfg)
+	d := newDecoder(name)
+	d.decodeFile(data, cfg)
+	if !d.fatal {
+		validate(cfg, d)
+	}
+	if len(d.probs) > 0 {
+		return nil, &Error{Problems: d.sorted()}
+	}
+	return cfg, nil
+}
+
+// Camera returns the camera with that id, or nil.
+func (c *Config) Camera(id string) *Camera {
+	for i := range c.Cameras {
+		if c.Cameras[i].ID == id {
+			return &c.Cameras[i]
+		}
+	}
+	return nil
+}
+
+// Error is what Load returns for an invalid file: every problem found, not just
+// the first, in the order they appear in the file.
+type Error struct {
+	Problems []Problem
+}
+
+// Error joins the problems, one per line.
+func (e *Error) Error() string {
+	if len(e.Problems) == 0 {
+		return "invalid configuration"
+	}
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Problem is one thing wrong in a config file. Line and Column are 1-based and
+// zero when unknown; Path names the field, like "cameras[3].zones[0].polygon",
+// and is empty for the file as a whole.
+type Problem struct {
+	File         string
+	Line, Column int
+	Path         string
+	Msg          string
+}
+
+// String gives the problem as "file:line:column: path: message", leaving out
+// the parts that are unknown.
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		if b.Len() > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(strconv.Itoa(p.Line))
+		if p.Column > 0 {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(p.Column))
+		}
+	}
+	for _, s := range []string{p.Path, p.Msg} {
+		if s == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(": ")
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}

@@ -1,0 +1,649 @@
+package configs
+
+import (
+	"errors"
+	"io/fs"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// oneCamera is a valid cameras section of five lines; cases that test other
+// sections append to it, so their lines start at 6.
+const oneCamera = `cameras:
+  - id: cam1
+    name: 花巷口
+    grid: hexia-01
+    url: rtsp://127.0.0.1:8554/cam/1
+`
+
+// defaults is what Parse gives for oneCamera.
+func defaults() *Config {
+	return &Config{
+		Server: Server{Addr: ":8080", PublicURL: "http://localhost:8080"},
+		Redis:  Redis{URL: "redis://127.0.0.1:6379/0", Prefix: "qly:"},
+		WebRTC: WebRTC{UDPPort: 8189, TCPPort: 8189},
+		Ingest: Ingest{
+			Transport:    "auto",
+			StallTimeout: Duration(5 * time.Second),
+			BackoffMin:   Duration(time.Second),
+			BackoffMax:   Duration(30 * time.Second),
+			QueueLen:     128,
+			GOPMaxBytes:  8388608,
+		},
+		DataDir: "data",
+		Cameras: []Camera{{ID: "cam1", Name: "花巷口", Grid: "hexia-01", URL: "rtsp://127.0.0.1:8554/cam/1"}},
+	}
+}
+
+func TestGoodFilesLoad(t *testing.T) {
+	zones := []Zone{
+		{Name: "垃圾桶", Kind: "bin", Polygon: []Point{{0.1, 0.5}, {0.3, 0.5}, {0.3, 0.65}, {0.1, 0.65}}},
+		{Name: "消防通道", Kind: "passage", Polygon: []Point{{0.4, 0.65}, {0.6, 0.65}, {0.8, 1}, {0.2, 1}}},
+		{Name: "配电房", Kind: "restricted", Polygon: []Point{{0, 0}, {0.2, 0}, {0.2, 0.3}}},
+	}
+	loc := Location{Lat: 33.50012, Lng: 119.13921, Address: "淮安区河下古镇花巷口"}
+	full := &Config{
+		Server: Server{Addr: "127.0.0.1:9090", PublicURL: "https://video.example.org/qly", StaffToken: "s3cret-staff"},
+		Redis:  Redis{URL: "rediss://:redispass@redis.example.org:6380/2", Prefix: "qly-test:"},
+		WebRTC: WebRTC{
+			UDPPort:   50000,
+			TCPPort:   0,
+			PublicIPs: []string{"203.0.113.7", "2001:db8::7"},
+			ICEServers: []ICEServer{
+				{URLs: []string{"stun:stun.example.org:3478"}},
+				{
+					URLs:       []string{"turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"},
+					Username:   "qianliyan",
+					Credential: "change-me",
+				},
+			},
+		},
+		Ingest: Ingest{
+			Transport:    "tcp",
+			StallTimeout: Duration(2500 * time.Millisecond),
+			BackoffMin:   Duration(500 * time.Millisecond),
+			BackoffMax:   Duration(90 * time.Second),
+			QueueLen:     512,
+			GOPMaxBytes:  65536,
+		},
+		DataDir: "/var/lib/qianliyan",
+		Cameras: []Camera{
+			{
+				ID: "cam-01", Name: "河下古镇·花巷口", Grid: "hexia-01", Location: loc,
+				URL:       "rtsp://admin:p%40ss@192.168.1.20:554/Streaming/Channels/101",
+				DetectURL: "rtsps://admin:p%40ss@192.168.1.20:322/Streaming/Channels/102",
+				Public:    true, Transport: "udp", Zones: zones,
+			},
+			{
+				ID: "cam_02", Name: "估衣街西段", Grid: "hexia-01", Location: loc,
+				URL:    "rtsp://127.0.0.1:8554/cam/2",
+				Public: true, Zones: zones,
+			},
+		},
+	}
+
+	withCam := func(change func(c *Camera)) *Config {
+		c := defaults()
+		change(&c.Cameras[0])
+		return c
+	}
+	tests := []struct {
+		name string
+		file string // a file under testdata, or
+		yaml string // the text of the file
+		want *Config
+	}{
+		{name: "minimal file takes every default", file: "testdata/minimal.yaml", want: defaults()},
+		{name: "every field set, anchors and merge keys", file: "testdata/full.yaml", want: full},
+		{
+			name: "credentials in the camera URL are allowed",
+			yaml: strings.Replace(oneCamera, "rtsp://127.0.0.1", "rtsp://admin:Hik12345@127.0.0.1", 1),
+			want: withCam(func(c *Camera) { c.URL = "rtsp://admin:Hik12345@127.0.0.1:8554/cam/1" }),
+		},
+		{
+			name: "password with @ in it is allowed",
+			yaml: strings.Replace(oneCamera, "rtsp://127.0.0.1", "rtsp://admin:p@ss@127.0.0.1", 1),
+			want: withCam(func(c *Camera) { c.URL = "rtsp://admin:p@ss@127.0.0.1:8554/cam/1" }),
+		},
+		{
+			name: "tcp_port 0 turns ICE-TCP off instead of taking the default",
+			yaml: oneCamera + "webrtc:\n  tcp_port: 0\n",
+			want: func() *Config { c := defaults(); c.WebRTC.TCPPort = 0; return c }(),
+		},
+		{
+			name: "empty sections and fields keep their defaults",
+			yaml: oneCamera + "server:\nredis:\n  url:\n  prefix: ~\nwebrtc: {}\ningest:\n  stall_timeout:\ndata_dir:\n",
+			want: defaults(),
+		},
+		{
+			name: "empty lists are fine where a list is optional",
+			yaml: oneCamera + "    zones: []\nwebrtc:\n  public_ips: []\n  ice_servers: []\n",
+			want: defaults(),
+		},
+		{
+			name: "a camera may set its own transport and detect stream",
+			yaml: oneCamera + "    transport: tcp\n    detect_url: rtsps://cam.example.org/sub\n    public: true\n",
+			want: withCam(func(c *Camera) {
+				c.Transport, c.DetectURL, c.Public = "tcp", "rtsps://cam.example.org/sub", true
+			}),
+		},
+		{
+			name: "redis over a unix socket",
+			yaml: oneCamera + "redis:\n  url: unix:///run/redis/redis.sock\n",
+			want: func() *Config { c := defaults(); c.Redis.URL = "unix:///run/redis/redis.sock"; return c }(),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *Config
+			var err error
+			if tt.file != "" {
+				got, err = Load(tt.file)
+			} else {
+				got, err = Parse("good.yaml", []byte(tt.yaml))
+			}
+			if err != nil {
+				t.Fatalf("want no error, got:\n%v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("config differs\n got: %+v\nwant: %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBadFilesGiveEveryProblemWithItsPlace(t *testing.T) {
+	for _, tt := range badFiles {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("bad.yaml", []byte(tt.yaml))
+			if err == nil {
+				t.Fatalf("want error\n%s\ngot none, config %+v", tt.want, cfg)
+			}
+			if cfg != nil {
+				t.Errorf("want no config with an error, got %+v", cfg)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *configs.Error, got %T: %v", err, err)
+			}
+			if got := err.Error(); got != tt.want {
+				t.Errorf("wrong message\n got: %s\nwant: %s", got, tt.want)
+			}
+			for _, p := range ce.Problems {
+				if p.File != "bad.yaml" {
+					t.Errorf("problem %q names file %q, want bad.yaml", p, p.File)
+				}
+			}
+		})
+	}
+}
+
+// badFiles are also seeds of FuzzParse.
+var badFiles = []struct {
+	name string
+	yaml string
+	want string
+}{
+	{
+		name: "empty file",
+		yaml: "",
+		want: "bad.yaml: cameras: at least one camera is required",
+	},
+	{
+		name: "only comments",
+		yaml: "# nothing yet\n",
+		want: "bad.yaml: cameras: at least one camera is required",
+	},
+	{
+		name: "no cameras",
+		yaml: "server:\n  addr: \":8080\"\n",
+		want: "bad.yaml:1:1: cameras: at least one camera is required",
+	},
+	{
+		name: "empty camera list",
+		yaml: "cameras: []\n",
+		want: "bad.yaml:1:10: cameras: at least one camera is required",
+	},
+	{
+		name: "unknown field at the top",
+		yaml: oneCamera + "servr:\n  addr: \":8080\"\n",
+		want: "bad.yaml:6:1: servr: unknown field (known: server, redis, webrtc, ingest, data_dir, cameras)",
+	},
+	{
+		name: "unknown field in a section",
+		yaml: "server:\n  addr: \":8080\"\n  public_url: http://localhost:8080\n  adress: \":9090\"\n" + oneCamera,
+		want: "bad.yaml:4:3: server.adress: unknown field (known: addr, public_url, staff_token)",
+	},
+	{
+		name: "unknown field in a camera, and the field it was meant to be",
+		yaml: strings.Replace(oneCamera, "    url:", "    urll:", 1),
+		want: "bad.yaml:2:5: cameras[0].url: is required\n" +
+			"bad.yaml:5:5: cameras[0].urll: unknown field (known: id, name, grid, location, url, detect_url, public, transport, zones)",
+	},
+	{
+		name: "field set twice",
+		yaml: oneCamera + "server:\n  addr: \":8080\"\n  addr: \":9090\"\n",
+		want: "bad.yaml:8:3: server.addr: is set twice (first at line 7)",
+	},
+	{
+		name: "text where a number goes",
+		yaml: oneCamera + "webrtc:\n  udp_port: abc\n",
+		want: `bad.yaml:7:13: webrtc.udp_port: "abc" is not a whole number`,
+	},
+	{
+		name: "number in quotes",
+		yaml: oneCamera + "webrtc:\n  udp_port: \"8189\"\n",
+		want: `bad.yaml:7:13: webrtc.udp_port: "8189" is text because of the quotes; write it without them`,
+	},
+	{
+		name: "fraction where a whole number goes",
+		yaml: oneCamera + "ingest:\n  queue_len: 12.5\n",
+		want: "bad.yaml:7:14: ingest.queue_len: 12.5 is not a whole number",
+	},
+	{
+		name: "text where a coordinate goes",
+		yaml: oneCamera + "    location:\n      lat: north\n",
+		want: `bad.yaml:7:12: cameras[0].location.lat: "north" is not a number`,
+	},
+	{
+		name: "mapping where the camera list goes",
+		yaml: "cameras:\n  id: cam1\n",
+		want: "bad.yaml:2:3: cameras: must be a list, not a mapping",
+	},
+	{
+		name: "list where a section goes",
+		yaml: oneCamera + "server: [\":8080\"]\n",
+		want: "bad.yaml:6:9: server: must be a mapping of fields (addr, public_url, staff_token), not a list",
+	},
+	{
+		name: "list where text goes",
+		yaml: oneCamera + "    public: yes please\n",
+		want: `bad.yaml:6:13: cameras[0].public: "yes please" is not true or false`,
+	},
+	{
+		name: "whole file is a list",
+		yaml: "- cam1\n- cam2\n",
+		want: "bad.yaml:1:1: must be a mapping of fields (server, redis, webrtc, ingest, data_dir, cameras), not a list",
+	},
+	{
+		name: "syntax error",
+		yaml: "server:\n  addr: \":8080\n" + oneCamera,
+		want: "bad.yaml:2: not valid YAML: found unexpected end of stream",
+	},
+	{
+		name: "tab indentation",
+		yaml: "server:\n\taddr: \":8080\"\n",
+		want: "bad.yaml:2: not valid YAML: found character that cannot start any token",
+	},
+	{
+		name: "alias without anchor",
+		yaml: oneCamera + "    zones: *shared\n",
+		want: "bad.yaml:6:12: not valid YAML: alias *shared refers to no anchor &shared before it",
+	},
+	{
+		name: "two documents",
+		yaml: oneCamera + "---\n" + oneCamera,
+		want: "bad.yaml:6:1: a second YAML document starts here; the config must be one document",
+	},
+	{
+		name: "duplicate camera id",
+		yaml: oneCamera + strings.TrimPrefix(oneCamera, "cameras:\n"),
+		want: `bad.yaml:6:9: cameras[1].id: "cam1" is used twice (first at line 2)`,
+	},
+	{
+		name: "bad camera id",
+		yaml: strings.Replace(oneCamera, "id: cam1", "id: Cam 7", 1),
+		want: `bad.yaml:2:9: cameras[0].id: "Cam 7" must be 1 to 32 of a-z, 0-9, '-' and '_', starting with a letter or digit`,
+	},
+	{
+		name: "camera id too long",
+		yaml: strings.Replace(oneCamera, "id: cam1", "id: hexia-huaxiangkou-east-corner-no-2", 1),
+		want: `bad.yaml:2:9: cameras[0].id: "hexia-huaxiangkou-east-corner-no-2" must be 1 to 32 of a-z, 0-9, '-' and '_', starting with a letter or digit`,
+	},
+	{
+		name: "missing name, grid and url point at the camera",
+		yaml: "cameras:\n  - id: cam1\n    public: true\n",
+		want: "bad.yaml:2:5: cameras[0].name: is required\n" +
+			"bad.yaml:2:5: cameras[0].grid: is required\n" +
+			"bad.yaml:2:5: cameras[0].url: is required",
+	},
+	{
+		name: "name too long",
+		yaml: strings.Replace(oneCamera, "花巷口", strings.Repeat("巷", 65), 1),
+		want: "bad.yaml:3:11: cameras[0].name: is 65 characters long; at most 64 are allowed",
+	},
+	{
+		name: "url with the wrong scheme does not show its password",
+		yaml: strings.Replace(oneCamera, "rtsp://127.0.0.1", "http://admin:s3cret@127.0.0.1", 1),
+		want: "bad.yaml:5:10: cameras[0].url: must start with rtsp:// or rtsps://",
+	},
+	{
+		name: "detect_url without a host",
+		yaml: oneCamera + "    detect_url: rtsp:///sub\n",
+		want: "bad.yaml:6:17: cameras[0].detect_url: has no host; write it like rtsp://user:pass@192.168.1.20:554/stream1",
+	},
+	{
+		name: "detect_url that is not a URL does not show its password",
+		yaml: oneCamera + "    detect_url: rtsp://admin:pa/ss@cam:554/sub\n",
+		want: "bad.yaml:6:17: cameras[0].detect_url: is not a valid URL (a password with @, / or # in it must be %-encoded)",
+	},
+	{
+		name: "lat and lng out of range",
+		yaml: oneCamera + "    location: {lat: 95, lng: -200.5}\n",
+		want: "bad.yaml:6:21: cameras[0].location.lat: 95 is outside -90..90\n" +
+			"bad.yaml:6:30: cameras[0].location.lng: -200.5 is outside -180..180",
+	},
+	{
+		name: "lat that is not a number",
+		yaml: oneCamera + "    location: {lat: .nan}\n",
+		want: "bad.yaml:6:21: cameras[0].location.lat: NaN is outside -90..90",
+	},
+	{
+		name: "bad camera transport",
+		yaml: oneCamera + "    transport: rtmp\n",
+		want: `bad.yaml:6:16: cameras[0].transport: "rtmp" is not one of auto, udp, tcp (leave it out to use ingest.transport)`,
+	},
+	{
+		name: "zone kind unknown",
+		yaml: oneCamera + "    zones:\n      - name: 路口\n        kind: fire\n        polygon: [[0, 0], [1, 0], [1, 1]]\n",
+		want: `bad.yaml:8:15: cameras[0].zones[0].kind: "fire" is not one of bin, dumping, passage, restricted, watch`,
+	},
+	{
+		name: "zone without name and kind",
+		yaml: oneCamera + "    zones:\n      - polygon: [[0, 0], [1, 0], [1, 1]]\n",
+		want: "bad.yaml:7:9: cameras[0].zones[0].name: is required\n" +
+			"bad.yaml:7:9: cameras[0].zones[0].kind: is required (one of bin, dumping, passage, restricted, watch)",
+	},
+	{
+		name: "polygon with 2 points",
+		yaml: oneCamera + "    zones:\n      - name: 路口\n        kind: watch\n        polygon: [[0, 0], [1, 1]]\n",
+		want: "bad.yaml:9:18: cameras[0].zones[0].polygon: needs at least 3 points",
+	},
+	{
+		name: "polygon missing",
+		yaml: oneCamera + "    zones:\n      - name: 路口\n        kind: watch\n",
+		want: "bad.yaml:7:9: cameras[0].zones[0].polygon: needs at least 3 points",
+	},
+	{
+		name: "polygon on one line",
+		yaml: oneCamera + "    zones:\n      - name: 路口\n        kind: watch\n        polygon: [[0, 0], [0.5, 0.5], [1, 1]]\n",
+		want: "bad.yaml:9:18: cameras[0].zones[0].polygon: has no area: its points are on one line",
+	},
+	{
+		name: "point outside the picture",
+		yaml: oneCamera + "    zones:\n      - name: 路口\n        kind: bin\n        polygon: [[0, 0], [1.2, 0.5], [1, 1]]\n",
+		want: "bad.yaml:9:27: cameras[0].zones[0].polygon[1]: [1.2, 0.5] is outside the picture; x and y go from 0 to 1",
+	},
+	{
+		name: "point with 3 numbers",
+		yaml: oneCamera + "    zones:\n      - name: 路口\n        kind: bin\n        polygon:\n          - [0, 0, 1]\n          - [1, 0]\n          - [1, 1]\n",
+		want: "bad.yaml:10:13: cameras[0].zones[0].polygon[0]: must be two numbers [x, y], not a list of 3",
+	},
+	{
+		name: "point that is not a list",
+		yaml: oneCamera + "    zones:\n      - name: 路口\n        kind: bin\n        polygon: [[0, 0], \"1,0\", [1, x]]\n",
+		want: "bad.yaml:9:27: cameras[0].zones[0].polygon[1]: must be two numbers [x, y], not \"1,0\"\n" +
+			`bad.yaml:9:34: cameras[0].zones[0].polygon[2]: "x" is not a number`,
+	},
+	{
+		name: "duplicate zone name",
+		yaml: oneCamera + "    zones:\n" +
+			"      - {name: 垃圾桶, kind: bin, polygon: [[0, 0], [1, 0], [1, 1]]}\n" +
+			"      - {name: 垃圾桶, kind: dumping, polygon: [[0, 0], [1, 0], [1, 1]]}\n",
+		want: `bad.yaml:8:16: cameras[0].zones[1].name: "垃圾桶" is used twice in this camera (first at line 7)`,
+	},
+	{
+		name: "bad ingest transport",
+		yaml: oneCamera + "ingest:\n  transport: quic\n",
+		want: `bad.yaml:7:14: ingest.transport: "quic" is not one of auto, udp, tcp`,
+	},
+	{
+		name: "duration in words",
+		yaml: oneCamera + "ingest:\n  stall_timeout: 5 seconds\n",
+		want: `bad.yaml:7:18: ingest.stall_timeout: "5 seconds" is not a duration; write it like 5s, 1m30s or 500ms`,
+	},
+	{
+		name: "duration without unit",
+		yaml: oneCamera + "ingest:\n  backoff_min: 5\n",
+		want: "bad.yaml:7:16: ingest.backoff_min: 5 has no unit; write it like 5s or 5ms",
+	},
+	{
+		name: "zero stall timeout",
+		yaml: oneCamera + "ingest:\n  stall_timeout: 0s\n",
+		want: "bad.yaml:7:18: ingest.stall_timeout: must be more than zero, like 5s",
+	},
+	{
+		name: "backoff_max below backoff_min",
+		yaml: oneCamera + "ingest:\n  backoff_min: 2h\n  backoff_max: 1m0s\n",
+		want: "bad.yaml:8:16: ingest.backoff_max: 1m is less than backoff_min (2h)",
+	},
+	{
+		name: "queue_len and gop_max_bytes out of range",
+		yaml: oneCamera + "ingest:\n  queue_len: 0\n  gop_max_bytes: 1000\n",
+		want: "bad.yaml:7:14: ingest.queue_len: 0 is outside 1..100000\n" +
+			"bad.yaml:8:18: ingest.gop_max_bytes: 1000 is less than 65536 (64 KiB)",
+	},
+	{
+		name: "udp_port 0",
+		yaml: oneCamera + "webrtc:\n  udp_port: 0\n",
+		want: "bad.yaml:7:13: webrtc.udp_port: 0 is outside 1..65535",
+	},
+	{
+		name: "udp_port 70000 and tcp_port -1",
+		yaml: oneCamera + "webrtc:\n  udp_port: 70000\n  tcp_port: -1\n",
+		want: "bad.yaml:7:13: webrtc.udp_port: 70000 is outside 1..65535\n" +
+			"bad.yaml:8:13: webrtc.tcp_port: -1 is outside 1..65535 (0 turns ICE-TCP off)",
+	},
+	{
+		name: "public_ips with a bad address",
+		yaml: oneCamera + "webrtc:\n  public_ips: [\"203.0.113.7\", \"1.2.3\"]\n",
+		want: `bad.yaml:7:31: webrtc.public_ips[1]: "1.2.3" is not an IP address`,
+	},
+	{
+		name: "ice server url with the wrong scheme",
+		yaml: oneCamera + "webrtc:\n  ice_servers:\n    - urls: [\"http://stun.example.org\", \"stun:\"]\n",
+		want: "bad.yaml:8:14: webrtc.ice_servers[0].urls[0]: must start with stun:, turn: or turns:\n" +
+			"bad.yaml:8:41: webrtc.ice_servers[0].urls[1]: needs a host after stun:",
+	},
+	{
+		name: "ice server without urls",
+		yaml: oneCamera + "webrtc:\n  ice_servers:\n    - username: u\n",
+		want: "bad.yaml:8:7: webrtc.ice_servers[0].urls: needs at least one URL, like stun:stun.example.org:3478",
+	},
+	{
+		name: "turn server without credential",
+		yaml: oneCamera + "webrtc:\n  ice_servers:\n    - urls: [\"turn:turn.example.org:3478\"]\n      username: qly\n",
+		want: "bad.yaml:8:7: webrtc.ice_servers[0].credential: is required for a TURN server",
+	},
+	{
+		name: "redis url with a bad scheme",
+		yaml: oneCamera + "redis:\n  url: http://:pass@127.0.0.1:6379\n",
+		want: "bad.yaml:7:8: redis.url: must start with redis://, rediss:// or unix://",
+	},
+	{
+		name: "redis prefix without colon",
+		yaml: oneCamera + "redis:\n  prefix: qly\n",
+		want: `bad.yaml:7:11: redis.prefix: "qly" must end with ':'`,
+	},
+	{
+		name: "bad server addr and public_url",
+		yaml: oneCamera + "server:\n  addr: \"8080\"\n  public_url: localhost:8080\n",
+		want: `bad.yaml:7:9: server.addr: "8080" must be host:port, like :8080 or 127.0.0.1:8080` + "\n" +
+			"bad.yaml:8:15: server.public_url: must be an absolute http:// or https:// URL, like https://video.example.org",
+	},
+	{
+		name: "empty data_dir",
+		yaml: oneCamera + "data_dir: \"\"\n",
+		want: "bad.yaml:6:11: data_dir: must not be empty",
+	},
+	{
+		name: "several problems at once, all reported in file order",
+		yaml: "server:\n" +
+			"  addr: \":8080\"\n" +
+			"  public_url: ftp://example.org\n" +
+			"redis:\n" +
+			"  prefix: qly\n" +
+			"webrtc:\n" +
+			"  udp_port: 0\n" +
+			"cameras:\n" +
+			"  - id: cam1\n" +
+			"    name: 花巷口\n" +
+			"    grid: hexia-01\n" +
+			"    url: http://127.0.0.1/cam/1\n" +
+			"    location: {lat: 95, lng: 119.1}\n" +
+			"    colour: red\n" +
+			"  - id: cam1\n" +
+			"    url: rtsp://127.0.0.1:8554/cam/2\n" +
+			"    zones:\n" +
+			"      - {name: 巷口, kind: fire, polygon: [[0, 0], [1, 1]]}\n",
+		want: "bad.yaml:3:15: server.public_url: must be an absolute http:// or https:// URL, like https://video.example.org\n" +
+			`bad.yaml:5:11: redis.prefix: "qly" must end with ':'` + "\n" +
+			"bad.yaml:7:13: webrtc.udp_port: 0 is outside 1..65535\n" +
+			"bad.yaml:12:10: cameras[0].url: must start with rtsp:// or rtsps://\n" +
+			"bad.yaml:13:21: cameras[0].location.lat: 95 is outside -90..90\n" +
+			"bad.yaml:14:5: cameras[0].colour: unknown field (known: id, name, grid, location, url, detect_url, public, transport, zones)\n" +
+			"bad.yaml:15:5: cameras[1].name: is required\n" +
+			"bad.yaml:15:5: cameras[1].grid: is required\n" +
+			`bad.yaml:15:9: cameras[1].id: "cam1" is used twice (first at line 9)` + "\n" +
+			`bad.yaml:18:26: cameras[1].zones[0].kind: "fire" is not one of bin, dumping, passage, restricted, watch` + "\n" +
+			"bad.yaml:18:41: cameras[1].zones[0].polygon: needs at least 3 points",
+	},
+}
+
+func TestAliasBombIsStopped(t *testing.T) {
+	// A thousand cameras each naming the same hundred zones through an alias:
+	// a few kilobytes that would decode to 300,000 points.
+	zone := "{name: z, kind: bin, polygon: [[0, 0], [1, 0], [1, 1]]}"
+	cam := "{id: c, name: n, grid: g, url: \"rtsp://h/\", zones: *zones}"
+	bomb := "server:\n  staff_token: &zones [" + strings.Repeat(zone+", ", 99) + zone + "]\n" +
+		"cameras: [" + strings.Repeat(cam+", ", 999) + cam + "]\n"
+	_, err := Parse("bomb.yaml", []byte(bomb))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *Error, got %v", err)
+	}
+	found := false
+	for _, p := range ce.Problems {
+		if strings.Contains(p.Msg, "repeats too much") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("want a problem saying the file repeats too much, got:\n%v", err)
+	}
+}
+
+func TestDemoFileLoads(t *testing.T) {
+	cfg, err := Load("demo.yaml")
+	if err != nil {
+		t.Fatalf("demo.yaml: %v", err)
+	}
+	if n := len(cfg.Cameras); n < 9 {
+		t.Errorf("demo.yaml has %d cameras, want at least 9", n)
+	}
+	if cfg.Server.StaffToken != "demo-staff-token" || cfg.WebRTC.UDPPort != 8189 || cfg.Redis.URL != "redis://127.0.0.1:6379/0" {
+		t.Errorf("demo.yaml server/webrtc/redis = %+v / %+v / %+v", cfg.Server, cfg.WebRTC, cfg.Redis)
+	}
+	if cfg.Ingest != defaults().Ingest || cfg.DataDir != "data" || cfg.Redis.Prefix != "qly:" {
+		t.Errorf("defaults not filled: ingest %+v, data_dir %q, prefix %q", cfg.Ingest, cfg.DataDir, cfg.Redis.Prefix)
+	}
+	public := 0
+	for i, c := range cfg.Cameras {
+		if c.Public {
+			public++
+		}
+		if want := "rtsp://127.0.0.1:8554/cam/" + string(rune('0'+i+1)); i < 9 && c.URL != want {
+			t.Errorf("camera %s url %q, want %q", c.ID, c.URL, want)
+		}
+		if len(c.Zones) < 1 || len(c.Zones) > 3 {
+			t.Errorf("camera %s has %d zones, want 1 to 3", c.ID, len(c.Zones))
+		}
+	}
+	if public == 0 || public == len(cfg.Cameras) {
+		t.Errorf("%d of %d demo cameras are public; want most but not all", public, len(cfg.Cameras))
+	}
+	if c := cfg.Camera("cam7"); c == nil || c.Zones[0].Kind != "bin" {
+		t.Errorf("Camera(cam7) = %+v, want the story's camera with a bin zone first", c)
+	}
+	if c := cfg.Camera("nope"); c != nil {
+		t.Errorf("Camera(nope) = %+v, want nil", c)
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	_, err := Load("testdata/no-such-file.yaml")
+	if err == nil {
+		t.Fatal("want an error for a missing file")
+	}
+	if want := "testdata/no-such-file.yaml: cannot read the config file: no such file or directory"; err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("want errors.Is(err, fs.ErrNotExist), got %v", err)
+	}
+}
+
+func TestLoadProblemsNameThePath(t *testing.T) {
+	_, err := Load("testdata/several-problems.yaml")
+	want := "testdata/several-problems.yaml:4:13: webrtc.udp_port: 0 is outside 1..65535\n" +
+		"testdata/several-problems.yaml:6:5: cameras[0].grid: is required\n" +
+		"testdata/several-problems.yaml:8:10: cameras[0].url: must start with rtsp:// or rtsps://"
+	if err == nil || err.Error() != want {
+		t.Errorf("got:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+func TestProblemString(t *testing.T) {
+	tests := []struct {
+		p    Problem
+		want string
+	}{
+		{Problem{"a.yaml", 12, 7, "cameras[3].zones[0].polygon", "needs at least 3 points"}, "a.yaml:12:7: cameras[3].zones[0].polygon: needs at least 3 points"},
+		{Problem{"a.yaml", 3, 0, "", "not valid YAML: x"}, "a.yaml:3: not valid YAML: x"},
+		{Problem{"a.yaml", 0, 0, "cameras", "at least one camera is required"}, "a.yaml: cameras: at least one camera is required"},
+		{Problem{"", 2, 5, "server", "m"}, "2:5: server: m"},
+	}
+	for _, tt := range tests {
+		if got := tt.p.String(); got != tt.want {
+			t.Errorf("%#v.String() = %q, want %q", tt.p, got, tt.want)
+		}
+	}
+}
+
+func TestDurationAndPointRoundTrip(t *testing.T) {
+	if got := Duration(90 * time.Second).D(); got != 90*time.Second {
+		t.Errorf("D() = %v", got)
+	}
+	for d, want := range map[time.Duration]string{
+		0: "0s", 1500 * time.Millisecond: "1.5s", time.Minute: "1m", 2 * time.Hour: "2h",
+		90 * time.Minute: "1h30m", time.Hour + time.Second: "1h0m1s",
+	} {
+		if got, _ := Duration(d).MarshalYAML(); got != want {
+			t.Errorf("Duration(%v).MarshalYAML() = %v, want %s", d, got, want)
+		}
+	}
+	cfg, err := Load("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"stall_timeout: 2.5s", "backoff_max: 1m30s", "- [0.1, 0.5]"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("marshalled config lacks %q:\n%s", want, out)
+		}
+	}
+	again, err := Parse("again.yaml", out)
+	if err != nil {
+		t.Fatalf("marshalled config does not parse: %v\n%s", err, out)
+	}
+	if !reflect.DeepEqual(again, cfg) {
+		t.Errorf("round trip changed the config\n got: %+v\nwant: %+v", again, cfg)
+	}
+}

@@ -1,0 +1,27 @@
+package configs
+
+import "time"
+
+// setDefaults fills a fresh Config with the default of every field. Parse
+// calls it before decoding the file over it, so a field the file leaves out (or
+// leaves empty) keeps its default and one it sets wins, even when it sets a
+// zero such as tcp_port: 0.
+func setDefaults(c *Config) {
+	c.Server.Addr = ":8080"
+	c.Server.PublicURL = "http://localhost:8080"
+
+	c.Redis.URL = "redis://127.0.0.1:6379/0"
+	c.Redis.Prefix = "qly:"
+
+	c.WebRTC.UDPPort = 8189
+	c.WebRTC.TCPPort = 8189
+
+	c.Ingest.Transport = "auto"
+	c.Ingest.StallTimeout = Duration(5 * time.Second)
+	c.Ingest.BackoffMin = Duration(time.Second)
+	c.Ingest.BackoffMax = Duration(30 * time.Second)
+	c.Ingest.QueueLen = 128
+	c.Ingest.GOPMaxBytes = 8 << 20
+
+	c.DataDir = "data"
+}

@@ -1,0 +1,263 @@
+package configs
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// validate checks every section of a decoded config and records each problem
+// with its path.
+func validate(c *Config, d *decoder) {
+	validateServer(d, "server", &c.Server)
+	validateRedis(d, "redis", &c.Redis)
+	validateWebRTC(d, "webrtc", &c.WebRTC)
+	validateIngest(d, "ingest", &c.Ingest)
+	if strings.TrimSpace(c.DataDir) == "" {
+		d.check("data_dir", "must not be empty")
+	}
+
+	if len(c.Cameras) == 0 {
+		d.check("cameras", "at least one camera is required")
+	}
+	first := map[string]string{} // camera id → path of the camera that has it first
+	for i := range c.Cameras {
+		path := fmt.Sprintf("cameras[%d]", i)
+		cam := &c.Cameras[i]
+		validateCamera(d, path, cam)
+		d.unique(first, cam.ID, path, "id", "")
+	}
+}
+
+func validateServer(d *decoder, path string, s *Server) {
+	if !validHostPort(s.Addr) {
+		d.check(path+".addr", fmt.Sprintf("%s must be host:port, like :8080 or 127.0.0.1:8080", quote(s.Addr)))
+	}
+	if u, err := url.Parse(s.PublicURL); err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		d.check(path+".public_url", "must be an absolute http:// or https:// URL, like https://video.example.org")
+	}
+}
+
+func validHostPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+func validateRedis(d *decoder, path string, r *Redis) {
+	// Redis URLs often carry a password: no message repeats the URL.
+	scheme, _, _ := strings.Cut(strings.ToLower(r.URL), "://")
+	u, err := url.Parse(r.URL)
+	switch {
+	case scheme != "redis" && scheme != "rediss" && scheme != "unix":
+		d.check(path+".url", "must start with redis://, rediss:// or unix://")
+	case err != nil:
+		d.check(path+".url", "is not a valid URL")
+	case scheme == "unix" && u.Path == "":
+		d.check(path+".url", "needs a socket path, like unix:///run/redis/redis.sock")
+	}
+	if !strings.HasSuffix(r.Prefix, ":") {
+		d.check(path+".prefix", fmt.Sprintf("%s must end with ':'", quote(r.Prefix)))
+	}
+}
+
+func validateWebRTC(d *decoder, path string, w *WebRTC) {
+	if w.UDPPort < 1 || w.UDPPort > 65535 {
+		d.check(path+".udp_port", fmt.Sprintf("%d is outside 1..65535", w.UDPPort))
+	}
+	if w.TCPPort < 0 || w.TCPPort > 65535 {
+		d.check(path+".tcp_port", fmt.Sprintf("%d is outside 1..65535 (0 turns ICE-TCP off)", w.TCPPort))
+	}
+	for i, ip := range w.PublicIPs {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			d.check(fmt.Sprintf("%s.public_ips[%d]", path, i), fmt.Sprintf("%s is not an IP address", quote(ip)))
+		}
+	}
+	for i := range w.ICEServers {
+		validateICEServer(d, fmt.Sprintf("%s.ice_servers[%d]", path, i), &w.ICEServers[i])
+	}
+}
+
+func validateICEServer(d *decoder, path string, s *ICEServer) {
+	if len(s.URLs) == 0 {
+		d.check(path+".urls", "needs at least one URL, like stun:stun.example.org:3478")
+	}
+	turn := false
+	for i, u := range s.URLs {
+		p := fmt.Sprintf("%s.urls[%d]", path, i)
+		scheme, rest, _ := strings.Cut(strings.ToLower(u), ":")
+		switch {
+		case !strings.Contains(u, ":") || scheme != "stun" && scheme != "turn" && scheme != "turns":
+			d.check(p, "must start with stun:, turn: or turns:")
+		case strings.Trim(rest, "/") == "":
+			d.check(p, "needs a host after "+scheme+":")
+		case scheme != "stun":
+			turn = true
+		}
+	}
+	if turn && s.Username == "" {
+		d.check(path+".username", "is required for a TURN server")
+	}
+	if turn && s.Credential == "" {
+		d.check(path+".credential", "is required for a TURN server")
+	}
+}
+
+var transports = []string{"auto", "udp", "tcp"}
+
+func validateIngest(d *decoder, path string, in *Ingest) {
+	if !slices.Contains(transports, in.Transport) {
+		d.check(path+".transport", fmt.Sprintf("%s is not one of auto, udp, tcp", quote(in.Transport)))
+	}
+	if in.StallTimeout <= 0 {
+		d.check(path+".stall_timeout", "must be more than zero, like 5s")
+	}
+	if in.BackoffMin <= 0 {
+		d.check(path+".backoff_min", "must be more than zero, like 1s")
+	}
+	if in.BackoffMax < in.BackoffMin {
+		d.check(path+".backoff_max", fmt.Sprintf("%s is less than backoff_min (%s)", in.BackoffMax.text(), in.BackoffMin.text()))
+	}
+	if in.QueueLen < 1 || in.QueueLen > 100000 {
+		d.check(path+".queue_len", fmt.Sprintf("%d is outside 1..100000", in.QueueLen))
+	}
+	if in.GOPMaxBytes < 65536 {
+		d.check(path+".gop_max_bytes", fmt.Sprintf("%d is less than 65536 (64 KiB)", in.GOPMaxBytes))
+	}
+}
+
+var cameraID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+func validateCamera(d *decoder, path string, c *Camera) {
+	switch {
+	case c.ID == "":
+		d.check(path+".id", "is required")
+	case !cameraID.MatchString(c.ID):
+		d.check(path+".id", fmt.Sprintf("%s must be 1 to 32 of a-z, 0-9, '-' and '_', starting with a letter or digit", quote(c.ID)))
+	}
+	validateName(d, path+".name", c.Name)
+	if strings.TrimSpace(c.Grid) == "" {
+		d.check(path+".grid", "is required")
+	}
+	if !inRange(c.Location.Lat, -90, 90) {
+		d.check(path+".location.lat", formatFloat(c.Location.Lat)+" is outside -90..90")
+	}
+	if !inRange(c.Location.Lng, -180, 180) {
+		d.check(path+".location.lng", formatFloat(c.Location.Lng)+" is outside -180..180")
+	}
+	if c.URL == "" {
+		d.check(path+".url", "is required")
+	} else if msg := checkStreamURL(c.URL); msg != "" {
+		d.check(path+".url", msg)
+	}
+	if c.DetectURL != "" {
+		if msg := checkStreamURL(c.DetectURL); msg != "" {
+			d.check(path+".detect_url", msg)
+		}
+	}
+	if c.Transport != "" && !slices.Contains(transports, c.Transport) {
+		d.check(path+".transport", fmt.Sprintf("%s is not one of auto, udp, tcp (leave it out to use ingest.transport)", quote(c.Transport)))
+	}
+
+	first := map[string]string{} // zone name → path of the zone that has it first
+	for i := range c.Zones {
+		zp := fmt.Sprintf("%s.zones[%d]", path, i)
+		z := &c.Zones[i]
+		validateZone(d, zp, z)
+		d.unique(first, z.Name, zp, "name", " in this camera")
+	}
+}
+
+func validateName(d *decoder, path, name string) {
+	switch n := utf8.RuneCountInString(name); {
+	case strings.TrimSpace(name) == "":
+		d.check(path, "is required")
+	case n > 64:
+		d.check(path, fmt.Sprintf("is %d characters long; at most 64 are allowed", n))
+	case !utf8.ValidString(name):
+		d.check(path, "is not valid UTF-8 text")
+	}
+}
+
+// checkStreamURL checks a camera URL. The message never repeats the URL: it
+// may hold the camera's password.
+func checkStreamURL(s string) string {
+	lower := strings.ToLower(s)
+	if !strings.HasPrefix(lower, "rtsp://") && !strings.HasPrefix(lower, "rtsps://") {
+		return "must start with rtsp:// or rtsps://"
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "is not a valid URL (a password with @, / or # in it must be %-encoded)"
+	case u.Hostname() == "":
+		return "has no host; write it like rtsp://user:pass@192.168.1.20:554/stream1"
+	}
+	return ""
+}
+
+func validateZone(d *decoder, path string, z *Zone) {
+	validateName(d, path+".name", z.Name)
+	switch {
+	case z.Kind == "":
+		d.check(path+".kind", "is required (one of "+strings.Join(ZoneKinds, ", ")+")")
+	case !slices.Contains(ZoneKinds, z.Kind):
+		d.check(path+".kind", fmt.Sprintf("%s is not one of %s", quote(z.Kind), strings.Join(ZoneKinds, ", ")))
+	}
+	if len(z.Polygon) < 3 {
+		d.check(path+".polygon", "needs at least 3 points")
+		return
+	}
+	inside := true
+	for i, p := range z.Polygon {
+		if !inRange(p.X, 0, 1) || !inRange(p.Y, 0, 1) {
+			inside = false
+			d.check(fmt.Sprintf("%s.polygon[%d]", path, i), p.text()+" is outside the picture; x and y go from 0 to 1")
+		}
+	}
+	// A point that could not be read is zero here; its own problem says so.
+	if inside && !d.badBelow(path+".polygon") && area(z.Polygon) == 0 {
+		d.check(path+".polygon", "has no area: its points are on one line")
+	}
+}
+
+// inRange is false for NaN too.
+func inRange(f, lo, hi float64) bool {
+	return f >= lo && f <= hi
+}
+
+// area is the polygon's area by the shoelace formula.
+func area(poly []Point) float64 {
+	var a float64
+	for i, p := range poly {
+		q := poly[(i+1)%len(poly)]
+		a += p.X*q.Y - q.X*p.Y
+	}
+	if a < 0 {
+		a = -a
+	}
+	return a / 2
+}
+
+// unique reports key (the value of field under path) when an earlier entry
+// recorded in first already has it; where says in what scope ("" for all).
+func (d *decoder) unique(first map[string]string, key, path, field, where string) {
+	if key == "" {
+		return
+	}
+	if fp, dup := first[key]; dup {
+		line, _ := d.pos(fp + "." + field)
+		d.check(path+"."+field, fmt.Sprintf("%s is used twice%s (first at line %d)", quote(key), where, line))
+		return
+	}
+	first[key] = path
+}
