@@ -1,0 +1,317 @@
+// Package camsimproc runs cmd/camsim as a child process for tests and benchmarks.
+package camsimproc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// readyTimeout bounds the wait for camsim's ready line: encoding the scenes
+// takes a few seconds on an idle machine, much longer on a loaded one.
+const readyTimeout = 60 * time.Second
+
+var build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// Binary builds cmd/camsim once per test process and returns its path. The
+// binary goes to a directory under os.TempDir shared by test processes (the Go
+// build cache makes later builds quick); it is written to a temporary name and
+// renamed, so processes building at the same time do not clash.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	build.once.Do(func() {
+		build.path, build.err = buildBinary()
+	})
+	if build.err != nil {
+		tb.Fatalf("camsimproc: build camsim: %v", build.err)
+	}
+	return build.path
+}
+
+func buildBinary() (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("qianliyan-camsim-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, "camsim-*.tmp")
+	if err != nil {
+		return "", err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+
+	cmd := exec.Command("go", "build", "-o", tmp.Name(), "./cmd/camsim")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/camsim in %s: %w\n%s", root, err, out)
+	}
+	path := filepath.Join(dir, "camsim")
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// repoRoot walks up from the working directory to the directory holding go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Proc is a running camsim.
+type Proc struct {
+	bin  string
+	args []string // the whole command line after the binary
+	addr string   // 127.0.0.1:PORT of RTSP
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	stderr  *syncBuffer
+	done    chan struct{} // closed when cmd has been waited for
+	exitErr error         // what Wait said about the last process that ended
+}
+
+// Start picks free loopback ports (RTSP, and an even/odd UDP pair for RTP and
+// RTCP), starts camsim with them and args (e.g. "-cameras", "4"), waits for its
+// ready line, and registers a cleanup that stops it. Flags in args come after
+// the port flags, so they win; overriding -addr makes URL and Addr wrong.
+func Start(tb testing.TB, args ...string) *Proc {
+	tb.Helper()
+	bin := Binary(tb)
+	// Another process may take a port between our check and camsim's listen;
+	// camsim listens before it encodes, so that shows at once: try new ports.
+	var err error
+	for range 3 {
+		var p *Proc
+		p, err = newProc(bin, args)
+		if err != nil {
+			tb.Fatalf("camsimproc: %v", err)
+		}
+		tb.Cleanup(p.Stop)
+		if err = p.start(); err == nil {
+			return p
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	tb.Fatalf("camsimproc: %v", err)
+	return nil
+}
+
+func newProc(bin string, args []string) (*Proc, error) {
+	rtspPort, err := freeTCPPort()
+	if err != nil {
+		return nil, fmt.Errorf("pick RTSP port: %w", err)
+	}
+	rtpPort, err := freeUDPPair()
+	if err != nil {
+		return nil, fmt.Errorf("pick UDP ports: %w", err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(rtspPort))
+	full := append([]string{
+		"-addr", addr,
+		"-udp-rtp", net.JoinHostPort("127.0.0.1", strconv.Itoa(rtpPort)),
+		"-udp-rtcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(rtpPort+1)),
+	}, args...)
+	return &Proc{bin: bin, args: full, addr: addr}, nil
+}
+
+// URL is the RTSP address of camera n (1-based).
+func (p *Proc) URL(n int) string {
+	return fmt.Sprintf("rtsp://%s/cam/%d", p.addr, n)
+}
+
+// Addr is the RTSP host:port.
+func (p *Proc) Addr() string {
+	return p.addr
+}
+
+// PID is the process ID of the running camsim, or 0 when it is stopped.
+func (p *Proc) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// Stop sends SIGTERM and waits for camsim to exit (killing it after 10 s).
+// Stopping a stopped Proc does nothing.
+func (p *Proc) Stop() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// Restart stops camsim if it runs and starts it again with the same ports and
+// arguments, waiting for it to be ready.
+func (p *Proc) Restart(tb testing.TB) {
+	tb.Helper()
+	p.Stop()
+	if err := p.start(); err != nil {
+		tb.Fatalf("camsimproc: restart: %v", err)
+	}
+}
+
+// start runs the binary and waits for the ready line.
+func (p *Proc) start() error {
+	cmd := exec.Command(p.bin, p.args...)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	ready := make(chan struct{})
+	cmd.Stdout = &readyWatcher{ready: ready}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", p.bin, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		p.mu.Lock()
+		p.exitErr = err
+		p.mu.Unlock()
+		close(done)
+	}()
+
+	p.mu.Lock()
+	p.cmd, p.stderr, p.done = cmd, stderr, done
+	p.mu.Unlock()
+
+	select {
+	case <-ready:
+		return nil
+	case <-done:
+		p.mu.Lock()
+		p.cmd = nil
+		exitErr := p.exitErr
+		p.mu.Unlock()
+		return fmt.Errorf("camsim %s exited before it was ready (%v); its stderr:\n%s",
+			strings.Join(p.args, " "), exitErr, stderr.String())
+	case <-time.After(readyTimeout):
+		p.Stop()
+		return fmt.Errorf("camsim %s not ready after %v; its stderr:\n%s",
+			strings.Join(p.args, " "), readyTimeout, stderr.String())
+	}
+}
+
+// readyWatcher is camsim's stdout: it closes ready when the ready line has
+// come, and drops everything else.
+type readyWatcher struct {
+	ready chan struct{}
+	line  []byte
+	seen  bool
+}
+
+func (w *readyWatcher) Write(p []byte) (int, error) {
+	if w.seen {
+		return len(p), nil
+	}
+	w.line = append(w.line, p...)
+	for {
+		i := bytes.IndexByte(w.line, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if bytes.HasPrefix(w.line[:i], []byte("camsim ready:")) {
+			w.seen = true
+			w.line = nil
+			close(w.ready)
+			return len(p), nil
+		}
+		w.line = w.line[i+1:]
+	}
+}
+
+// syncBuffer collects a child's stderr; it is written by os/exec's copier and
+// read by the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freeTCPPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// freeUDPPair finds an even port p such that p and p+1 are both free for UDP
+// (RTP and RTCP must be neighbours).
+func freeUDPPair() (int, error) {
+	for range 100 {
+		a, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := a.LocalAddr().(*net.UDPAddr).Port
+		if port%2 != 0 || port >= 65535 {
+			a.Close()
+			continue
+		}
+		b, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1)))
+		a.Close()
+		if err != nil {
+			continue
+		}
+		b.Close()
+		return port, nil
+	}
+	return 0, errors.New("no free pair of UDP ports after 100 tries")
+}
