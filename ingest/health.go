@@ -1,0 +1,29 @@
+package ingest
+
+import "time"
+
+// Health is what the center needs to know about one camera, in words and
+// figures. It is a snapshot: Reader.Health returns a fresh copy.
+type Health struct {
+	Camera string `json:"camera"`
+	Online bool   `json:"online"`
+	// Since is when Online last changed (or when the reader started).
+	Since time.Time `json:"since"`
+	// LastError says in words why the camera is (or last was) offline.
+	LastError string `json:"last_error,omitempty"`
+	// Warning says in words what is wrong while online, e.g. B-frames.
+	Warning   string  `json:"warning,omitempty"`
+	Codec     Codec   `json:"codec,omitempty"`
+	Width     int     `json:"width,omitempty"`
+	Height    int     `json:"height,omitempty"`
+	FPS       float64 `json:"fps"`
+	Bitrate   float64 `json:"bitrate_bps"`
+	Transport string  `json:"transport,omitempty"`
+	// Counters since the bridge started.
+	Reconnects  uint64 `json:"reconnects"`
+	Bytes       uint64 `json:"bytes"`
+	Frames      uint64 `json:"frames"`
+	Dropped     uint64 `json:"dropped"`
+	LostPackets uint64 `json:"lost_packets"`
+	Subscribers int    `json:"subscribers"`
+}

@@ -1,0 +1,332 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/pion/rtp"
+
+	"qianliyan/configs"
+)
+
+// Reader pulls one camera over RTSP into its Stream, reconnecting with
+// backoff, and keeps the camera's Health.
+type Reader struct {
+	id        string
+	url       string
+	transport string
+	opts      configs.Ingest
+	stream    *Stream
+	log       *slog.Logger
+	now       func() time.Time
+
+	mu     sync.Mutex
+	health Health // the parts not kept in atomics below
+
+	bytes      atomic.Uint64
+	frames     atomic.Uint64
+	reconnects atomic.Uint64
+	lost       atomic.Uint64
+}
+
+// NewReader returns the reader of camera cam publishing into stream. The
+// camera's own transport setting wins over the ingest default.
+func NewReader(cam configs.Camera, opts configs.Ingest, stream *Stream, log *slog.Logger) *Reader {
+	tr := cam.Transport
+	if tr == "" {
+		tr = opts.Transport
+	}
+	r := &Reader{
+		id:        cam.ID,
+		url:       cam.URL,
+		transport: tr,
+		opts:      opts,
+		stream:    stream,
+		log:       log.With("camera", cam.ID),
+		now:       time.Now,
+	}
+	r.health = Health{Camera: cam.ID, Since: r.now(), LastError: "connecting"}
+	return r
+}
+
+// Stream returns the stream this reader publishes into.
+func (r *Reader) Stream() *Stream { return r.stream }
+
+// Health returns a snapshot of the camera's health.
+func (r *Reader) Health() Health {
+	r.mu.Lock()
+	h := r.health
+	r.mu.Unlock()
+	h.Bytes = r.bytes.Load()
+	h.Frames = r.frames.Load()
+	h.Reconnects = r.reconnects.Load()
+	h.LostPackets = r.lost.Load()
+	st := r.stream.Stats()
+	h.Dropped = st.Dropped
+	h.Subscribers = st.Subscribers
+	return h
+}
+
+// Run reads the camera until ctx ends, reconnecting after every failure
+// with a backoff that doubles from BackoffMin to BackoffMax, with jitter.
+func (r *Reader) Run(ctx context.Context) error {
+	backoff := r.opts.BackoffMin.D()
+	var epoch uint32
+	for {
+		epoch++
+		online, err := r.session(ctx, epoch)
+		r.stream.Reset()
+		if ctx.Err() != nil {
+			r.setOffline("the bridge is shutting down")
+			return nil
+		}
+		r.setOffline(Explain(err))
+		if online {
+			backoff = r.opts.BackoffMin.D()
+		}
+		wait := time.Duration(float64(backoff) * (0.8 + 0.4*rand.Float64()))
+		select {
+		case <-ctx.Done():
+			r.setOffline("the bridge is shutting down")
+			return nil
+		case <-time.After(wait):
+		}
+		r.reconnects.Add(1)
+		backoff = min(backoff*2, r.opts.BackoffMax.D())
+	}
+}
+
+func (r *Reader) setOnline(codec Codec, width, height int, transport string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := &r.health
+	if !h.Online {
+		h.Online = true
+		h.Since = r.now()
+		r.log.Info("camera online", "codec", codec, "width", width, "height", height, "transport", transport)
+	}
+	h.LastError = ""
+	h.Codec, h.Width, h.Height, h.Transport = codec, width, height, transport
+}
+
+func (r *Reader) setOffline(reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := &r.health
+	if h.Online || h.LastError != reason {
+		r.log.Warn("camera offline", "reason", reason)
+	}
+	if h.Online {
+		h.Online = false
+		h.Since = r.now()
+	}
+	h.LastError = reason
+	h.FPS, h.Bitrate, h.Warning = 0, 0, ""
+}
+
+func (r *Reader) update(f func(h *Health)) {
+	r.mu.Lock()
+	f(&r.health)
+	r.mu.Unlock()
+}
+
+// session runs one RTSP session; online tells whether video came at all.
+func (r *Reader) session(ctx context.Context, epoch uint32) (online bool, err error) {
+	u, err := base.ParseURL(r.url)
+	if err != nil {
+		return false, fmt.Errorf("the camera address is not a valid RTSP URL: %w", err)
+	}
+	stall := r.opts.StallTimeout.D()
+	transport := "UDP"
+	c := &gortsplib.Client{
+		Scheme:      u.Scheme,
+		Host:        u.Host,
+		ReadTimeout: stall,
+		// A key frame arrives as a burst of ~100 packets; the kernel's
+		// default 208 KiB socket buffer overflows under load.
+		UDPReadBufferSize: 4 << 20,
+		WriteTimeout:      stall,
+		OnPacketsLost:     func(n uint64) { r.lost.Add(n) },
+		OnDecodeError:     func(error) {}, // counted as lost packets; not worth a log line each
+	}
+	switch r.transport {
+	case "tcp":
+		t := gortsplib.TransportTCP
+		c.Transport = &t
+		transport = "TCP"
+	case "udp":
+		t := gortsplib.TransportUDP
+		c.Transport = &t
+	}
+	var switched atomic.Bool
+	c.OnTransportSwitch = func(error) { switched.Store(true) }
+
+	// Describe and Setup block; closing the client is how ctx stops them.
+	stop := context.AfterFunc(ctx, c.Close)
+	defer stop()
+	if err := c.Start2(); err != nil {
+		return false, fmt.Errorf("connect: %w", err)
+	}
+	defer c.Close()
+
+	desc, _, err := c.Describe(u)
+	if err != nil {
+		return false, fmt.Errorf("describe: %w", err)
+	}
+	medi, forma, decode, ps, err := pickVideo(desc)
+	if err != nil {
+		return false, err
+	}
+	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
+		return false, fmt.Errorf("setup: %w", err)
+	}
+
+	var lastUnit atomic.Int64
+	lastUnit.Store(r.now().UnixNano())
+	var seen atomic.Bool
+	var lastPTS time.Duration
+	var firstUnit, firstBytes atomic.Int64
+	frames0 := r.frames.Load()
+	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
+		r.bytes.Add(uint64(len(pkt.Payload) + 12))
+		// The time decoder must see every packet: it can only start on one
+		// whose PTS equals its DTS, which is a key frame's first packet.
+		ticks, ok := c.PacketPTS2(medi, pkt)
+		if !ok {
+			return
+		}
+		au, err := decode(pkt)
+		if err != nil {
+			return // fragments and losses: the depacketizer's normal answers
+		}
+		now := r.now()
+		pts := time.Duration(ticks) * time.Second / time.Duration(forma.ClockRate())
+		key := ps.isKey(au)
+		au = ps.process(au, key)
+		size := 0
+		for _, n := range au {
+			size += len(n)
+		}
+		if seen.Load() && pts < lastPTS {
+			r.update(func(h *Health) {
+				if h.Warning == "" {
+					h.Warning = "the camera sends B-frames, which browsers cannot play over WebRTC: turn B-frames off in the camera's encoder settings"
+				}
+			})
+		}
+		lastPTS = pts
+		lastUnit.Store(now.UnixNano())
+		r.frames.Add(1)
+		if !seen.Load() {
+			firstUnit.Store(now.UnixNano())
+			firstBytes.Store(int64(r.bytes.Load()))
+		}
+		if !seen.Swap(true) {
+			tr := transport
+			if switched.Load() {
+				tr = "TCP"
+			}
+			r.setOnline(ps.codec, ps.width, ps.height, tr)
+		}
+		r.stream.Publish(&Unit{Codec: ps.codec, PTS: pts, Received: now, NALUs: au, Key: key, Epoch: epoch, Size: size})
+	})
+	if _, err := c.Play(nil); err != nil {
+		return false, fmt.Errorf("play: %w", err)
+	}
+
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- c.Wait() }()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	var rates rateMeter
+	measuring := false
+	for {
+		select {
+		case err := <-waitErr:
+			return seen.Load(), err
+		case <-tick.C:
+			now := r.now()
+			if now.Sub(time.Unix(0, lastUnit.Load())) > stall {
+				c.Close()
+				<-waitErr
+				return seen.Load(), errStall{after: stall.String()}
+			}
+			if !seen.Load() {
+				continue
+			}
+			if !measuring {
+				// measure from the first picture, not from the handshake
+				measuring = true
+				rates = rateMeter{at: time.Unix(0, firstUnit.Load()), frames: frames0, bytes: uint64(firstBytes.Load())}
+			}
+			if fps, bps, ok := rates.sample(now, r.frames.Load(), r.bytes.Load()); ok {
+				r.update(func(h *Health) {
+					h.FPS, h.Bitrate = fps, bps
+					h.Width, h.Height = ps.width, ps.height // in-band SPS may change them
+					if switched.Load() {
+						h.Transport = "TCP"
+					}
+				})
+			}
+		}
+	}
+}
+
+// rateMeter turns counters into per-second rates over ~2 s windows.
+type rateMeter struct {
+	at            time.Time
+	frames, bytes uint64
+}
+
+func (m *rateMeter) sample(now time.Time, frames, bytes uint64) (fps, bps float64, ok bool) {
+	dt := now.Sub(m.at).Seconds()
+	if dt < 2 {
+		return 0, 0, false
+	}
+	fps = float64(frames-m.frames) / dt
+	bps = float64(bytes-m.bytes) * 8 / dt
+	m.at, m.frames, m.bytes = now, frames, bytes
+	return fps, bps, true
+}
+
+// pickVideo finds the camera's H.264 (preferred) or H.265 video.
+func pickVideo(desc *description.Session) (*description.Media, format.Format, func(*rtp.Packet) ([][]byte, error), *paramSets, error) {
+	var f264 *format.H264
+	if medi := desc.FindFormat(&f264); medi != nil {
+		dec, err := f264.CreateDecoder()
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("H.264 depacketizer: %w", err)
+		}
+		sps, pps := f264.SafeParams()
+		return medi, f264, dec.Decode, newParamSets(H264, nil, sps, pps), nil
+	}
+	var f265 *format.H265
+	if medi := desc.FindFormat(&f265); medi != nil {
+		dec, err := f265.CreateDecoder()
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("H.265 depacketizer: %w", err)
+		}
+		vps, sps, pps := f265.SafeParams()
+		return medi, f265, dec.Decode, newParamSets(H265, vps, sps, pps), nil
+	}
+	var offered []string
+	for _, m := range desc.Medias {
+		for _, f := range m.Formats {
+			offered = append(offered, f.Codec())
+		}
+	}
+	if len(offered) == 0 {
+		offered = []string{"nothing"}
+	}
+	return nil, nil, nil, nil, fmt.Errorf("the camera sends no H.264 or H.265 video (it offers %s)", strings.Join(offered, ", "))
+}

@@ -1,0 +1,119 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// HealthKey is the Redis hash that holds a camera's health. The braces
+// are a hash tag: every key of one camera lands in one Redis Cluster slot.
+func HealthKey(prefix, camera string) string {
+	return prefix + "camera:{" + camera + "}:health"
+}
+
+// HealthMirror copies every camera's health into Redis once per period,
+// so other processes (a second bridge, a reporting job) can read it.
+type HealthMirror struct {
+	RDB    redis.UniversalClient
+	Prefix string
+	Every  time.Duration
+	Source func() []Health
+}
+
+// Run writes until ctx ends. Redis being down is not fatal: the next
+// round tries again, and the error is returned by the last round.
+func (m *HealthMirror) Run(ctx context.Context) error {
+	t := time.NewTicker(m.Every)
+	defer t.Stop()
+	for {
+		_ = m.WriteOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// WriteOnce writes the current health of every camera in one round trip.
+func (m *HealthMirror) WriteOnce(ctx context.Context) error {
+	now := time.Now().UnixMilli()
+	_, err := m.RDB.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, h := range m.Source() {
+			p.HSet(ctx, HealthKey(m.Prefix, h.Camera), healthFields(h, now))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write camera health to redis: %w", err)
+	}
+	return nil
+}
+
+func healthFields(h Health, now int64) map[string]any {
+	online := "0"
+	if h.Online {
+		online = "1"
+	}
+	return map[string]any{
+		"online":       online,
+		"since_ms":     h.Since.UnixMilli(),
+		"last_error":   h.LastError,
+		"warning":      h.Warning,
+		"codec":        string(h.Codec),
+		"width":        h.Width,
+		"height":       h.Height,
+		"fps":          strconv.FormatFloat(h.FPS, 'f', 2, 64),
+		"bitrate_bps":  strconv.FormatFloat(h.Bitrate, 'f', 0, 64),
+		"transport":    h.Transport,
+		"reconnects":   h.Reconnects,
+		"bytes":        h.Bytes,
+		"frames":       h.Frames,
+		"dropped":      h.Dropped,
+		"lost_packets": h.LostPackets,
+		"subscribers":  h.Subscribers,
+		"updated_ms":   now,
+	}
+}
+
+// ErrNoHealth is returned by ReadHealth for a camera never written.
+var ErrNoHealth = errors.New("no health recorded for this camera")
+
+// ReadHealth reads a camera's health as another process wrote it, with the
+// time it was written.
+func ReadHealth(ctx context.Context, rdb redis.UniversalClient, prefix, camera string) (Health, time.Time, error) {
+	m, err := rdb.HGetAll(ctx, HealthKey(prefix, camera)).Result()
+	if err != nil {
+		return Health{}, time.Time{}, fmt.Errorf("read camera %s health: %w", camera, err)
+	}
+	if len(m) == 0 {
+		return Health{}, time.Time{}, ErrNoHealth
+	}
+	i := func(k string) int64 { v, _ := strconv.ParseInt(m[k], 10, 64); return v }
+	f := func(k string) float64 { v, _ := strconv.ParseFloat(m[k], 64); return v }
+	h := Health{
+		Camera:      camera,
+		Online:      m["online"] == "1",
+		Since:       time.UnixMilli(i("since_ms")),
+		LastError:   m["last_error"],
+		Warning:     m["warning"],
+		Codec:       Codec(m["codec"]),
+		Width:       int(i("width")),
+		Height:      int(i("height")),
+		FPS:         f("fps"),
+		Bitrate:     f("bitrate_bps"),
+		Transport:   m["transport"],
+		Reconnects:  uint64(i("reconnects")),
+		Bytes:       uint64(i("bytes")),
+		Frames:      uint64(i("frames")),
+		Dropped:     uint64(i("dropped")),
+		LostPackets: uint64(i("lost_packets")),
+		Subscribers: int(i("subscribers")),
+	}
+	return h, time.UnixMilli(i("updated_ms")), nil
+}
