@@ -1,0 +1,105 @@
+// Command bridge is Qianliyan: it pulls every configured camera once over
+// RTSP, serves the center's API and keeps camera health in Redis.
+//
+//	bridge -config configs/demo.yaml
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"qianliyan/api"
+	"qianliyan/configs"
+	"qianliyan/ingest"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bridge:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfgPath := flag.String("config", "configs/demo.yaml", "configuration file")
+	verbose := flag.Bool("v", false, "log debug events")
+	flag.Parse()
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	// 1. configuration
+	cfg, err := configs.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// 2. the store
+	ropts, err := redis.ParseURL(cfg.Redis.URL)
+	if err != nil {
+		return fmt.Errorf("%s: redis.url: %w", *cfgPath, err)
+	}
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := rdb.Ping(pingCtx).Err(); err != nil {
+		// Video keeps flowing without Redis; health writes retry every second.
+		log.Warn("redis unreachable; continuing, will retry", "url", ropts.Addr, "err", err)
+	}
+	cancel()
+
+	// 3. ingest: one reader and one stream per camera
+	hub := ingest.NewHub(cfg, log)
+	mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: time.Second, Source: hub.Healths}
+
+	// 4. the API
+	srv := &http.Server{
+		Addr:              cfg.Server.Addr,
+		Handler:           api.New(cfg, hub, rdb, log).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
+	}
+	log.Info("bridge started", "config", *cfgPath, "cameras", len(cfg.Cameras), "http", ln.Addr().String())
+
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = hub.Run(ctx) })
+	wg.Go(func() { _ = mirror.Run(ctx) })
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	// run until a signal or the HTTP server fails, then stop in reverse
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		stop()
+	}
+	shutCtx, cancelShut := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShut()
+	_ = srv.Shutdown(shutCtx)
+	wg.Wait()
+	log.Info("bridge stopped")
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
