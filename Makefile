@@ -1,0 +1,76 @@
+# Qianliyan — one command to run the demo, one to pass the tests.
+#   make demo   simulated cameras + Redis + the bridge on http://localhost:8080
+#   make test   everything the CI runs
+# Both install what is missing first (make deps): Debian packages, npm
+# packages for the browser tests, and a Redis server on loopback.
+
+SHELL := /bin/bash
+GO ?= go
+REDIS_PORT ?= 6379
+RUN := .run
+APT_PKGS := libopencv-dev libavcodec-dev libavutil-dev libswscale-dev pkg-config redis-server ffmpeg chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+TEST_TIMEOUT ?= 14m
+BENCH ?= .
+
+export QLY_REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
+
+.PHONY: all deps apt-deps npm-deps redis build demo test bench lint clean
+
+all: build
+
+deps: apt-deps npm-deps
+
+# Installs only what is missing; does nothing on a machine that has it all.
+apt-deps:
+	@missing=""; for p in $(APT_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+npm-deps:
+	@if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then \
+		cd tests/browser && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
+# Starts redis-server on loopback (AOF on) unless one already answers.
+redis: apt-deps
+	@if ! redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1; then \
+		mkdir -p $(RUN)/redis && \
+		redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --daemonize yes \
+			--appendonly yes --appendfsync everysec --dir $(CURDIR)/$(RUN)/redis \
+			--logfile $(CURDIR)/$(RUN)/redis/redis.log && \
+		for i in $$(seq 50); do redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1 && break; sleep 0.1; done; \
+		redis-cli -p $(REDIS_PORT) ping >/dev/null || { echo "redis did not start: see $(RUN)/redis/redis.log"; exit 1; }; \
+		echo "redis started on 127.0.0.1:$(REDIS_PORT)"; \
+	fi
+
+build: apt-deps
+	$(GO) build -o bin/bridge ./cmd/bridge
+	$(GO) build -o bin/camsim ./cmd/camsim
+
+# The demo: 10 simulated cameras, Redis and the bridge; Ctrl-C stops all.
+demo: deps redis build
+	@echo "starting camsim and the bridge; open http://localhost:8080/screen (Ctrl-C to stop)"
+	@trap 'kill 0' INT TERM EXIT; \
+		bin/camsim -cameras 10 -addr :8554 & \
+		sleep 3; bin/bridge -config configs/demo.yaml
+
+lint:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps redis lint
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# Benchmarks only (no tests): figures for the README.
+bench: deps redis
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 1x -timeout 30m ./...
+
+clean:
+	rm -rf bin $(RUN)
