@@ -55,10 +55,10 @@ build: apt-deps
 
 # The demo: 10 simulated cameras, Redis and the bridge; Ctrl-C stops all.
 demo: deps redis build
-	@echo "starting camsim and the bridge; open http://localhost:8080/screen (Ctrl-C to stop)"
+	@echo "starting camsim and the bridge; open http://localhost:8080/api/cameras (Ctrl-C to stop)"
 	@trap 'kill 0' INT TERM EXIT; \
 		bin/camsim -cameras 10 -addr :8554 & \
-		sleep 3; bin/bridge -config configs/demo.yaml
+		bin/bridge -config configs/demo.yaml
 
 lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
