@@ -49,7 +49,8 @@ func TestUnitsArriveFromCamsim(t *testing.T) {
 	for _, transport := range []string{"tcp", "udp"} {
 		t.Run(transport, func(t *testing.T) {
 			r := newReader(t, cam.URL(2), transport)
-			sub := r.Stream().Subscribe("test", 512, false)
+			waitHealth(t, r, 5*time.Second, "online", func(h ingest.Health) bool { return h.Online })
+			sub := r.Stream().Subscribe("test", 512, true) // the cached GOP first
 			defer sub.Close()
 
 			var units []*ingest.Unit
@@ -63,8 +64,8 @@ func TestUnitsArriveFromCamsim(t *testing.T) {
 					break collect
 				}
 			}
-			if len(units) < 75 {
-				t.Fatalf("got %d units in 4.5 s, want >= 75 at 25 fps", len(units))
+			if len(units) < 110 {
+				t.Fatalf("got %d units in 4.5 s, want >= 110 at 25 fps (and the cached GOP)", len(units))
 			}
 			if !units[0].Key {
 				t.Fatalf("first unit is not a key frame")

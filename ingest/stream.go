@@ -17,6 +17,7 @@ type Stream struct {
 	subs     map[*Subscription]struct{}
 	gop      []*Unit
 	gopBytes int
+	lastKey  *Unit // survives a GOP over its cap; cleared by Reset
 	closed   bool
 
 	published atomic.Uint64
@@ -121,6 +122,7 @@ func (s *Stream) Publish(u *Unit) {
 // cache keeps the GOP that starts at the last key frame, within its cap.
 func (s *Stream) cache(u *Unit) {
 	if u.Key {
+		s.lastKey = u
 		clear(s.gop) // let the old units go as soon as readers are done
 		s.gop = s.gop[:0]
 		s.gopBytes = 0
@@ -168,6 +170,7 @@ func (s *Stream) Reset() {
 	clear(s.gop)
 	s.gop = s.gop[:0]
 	s.gopBytes = 0
+	s.lastKey = nil
 	for sub := range s.subs {
 		sub.needKey = true
 	}
@@ -188,6 +191,14 @@ func (s *Stream) Close() {
 	clear(s.subs)
 	clear(s.gop)
 	s.gop = nil
+}
+
+// LastKeyFrame returns the latest key frame of the current session, or nil
+// (for a snapshot: it decodes on its own).
+func (s *Stream) LastKeyFrame() *Unit {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastKey
 }
 
 // StreamStats are the running counters of a stream.

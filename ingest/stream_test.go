@@ -77,6 +77,9 @@ func TestNewSubscriberStartsFromCachedGOP(t *testing.T) {
 			t.Fatalf("cached unit %d has PTS %v, want %v", i, u.PTS, want)
 		}
 	}
+	if k := s.LastKeyFrame(); k != got[0] {
+		t.Errorf("LastKeyFrame is not the cached GOP's key frame")
+	}
 	if st := s.Stats(); st.GOPUnits != 10 || st.GOPBytes != 10000 {
 		t.Errorf("stats GOP = %d units, %d bytes; want 10, 10000", st.GOPUnits, st.GOPBytes)
 	}
@@ -138,8 +141,8 @@ func TestResetMakesSubscribersWaitForKey(t *testing.T) {
 	if got := drain(sub); len(got) != 0 {
 		t.Fatalf("after reset a delta frame was delivered")
 	}
-	if st := s.Stats(); st.GOPUnits != 0 {
-		t.Fatalf("reset kept %d cached units", st.GOPUnits)
+	if st := s.Stats(); st.GOPUnits != 0 || s.LastKeyFrame() != nil {
+		t.Fatalf("reset kept %d cached units (or the last key frame)", st.GOPUnits)
 	}
 }
 
