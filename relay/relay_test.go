@@ -1,0 +1,159 @@
+package relay_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"qianliyan/ingest"
+	"qianliyan/relay"
+)
+
+func TestViewerPlaysCameraFromCachedGOP(t *testing.T) {
+	r := newRig(t, map[string]string{"cam1": "cam/1"}, "-cameras", "1")
+	v := r.watch(t, "cam1", 60)
+	v.waitPackets(t, 500, 5*time.Second)
+	time.Sleep(2 * time.Second) // let live frames follow the burst
+	w, h, n := v.decodeKept(t, ingest.H264)
+	if w != 1280 || h != 720 || n < 55 {
+		t.Fatalf("decoded %d pictures of %dx%d, want >= 55 of 1280x720", n, w, h)
+	}
+	v.mu.Lock()
+	fp, fk := v.firstPacket, v.firstKey
+	v.mu.Unlock()
+	t.Logf("first packet %v, first key frame %v after the offer", fp.Round(time.Millisecond), fk.Round(time.Millisecond))
+	if fk > time.Second {
+		t.Errorf("first key frame came %v after the offer; the cached GOP should make it immediate", fk)
+	}
+	if got := r.relay.Viewers()["cam1"]; got != 1 {
+		t.Errorf("viewers = %d, want 1", got)
+	}
+	st := v.session.Stats()
+	if st.Packets == 0 || st.Bytes == 0 || st.Frames == 0 {
+		t.Errorf("session stats = %+v", st)
+	}
+}
+
+func TestFiftyViewersAllReceiveVideo(t *testing.T) {
+	r := newRig(t, map[string]string{"cam1": "cam/1"}, "-cameras", "1")
+	viewers := make([]*viewer, 50)
+	for i := range viewers {
+		viewers[i] = r.watch(t, "cam1", 0)
+	}
+	// 50 DTLS handshakes share two cores with camsim and the test: give
+	// them time, then every viewer must be receiving.
+	deadline := time.Now().Add(20 * time.Second)
+	for i, v := range viewers {
+		for v.packets.Load() < 300 || v.keyFrames.Load() < 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("viewer %d got %d packets and %d key frames in 20 s", i, v.packets.Load(), v.keyFrames.Load())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	n0 := make([]int64, len(viewers))
+	for i, v := range viewers {
+		n0[i] = v.packets.Load()
+	}
+	time.Sleep(2 * time.Second)
+	for i, v := range viewers {
+		if got := v.packets.Load() - n0[i]; got < 400 {
+			t.Errorf("viewer %d got %d packets in 2 s of steady state, want ~500", i, got)
+		}
+	}
+	if got := r.relay.Viewers()["cam1"]; got != 50 {
+		t.Errorf("viewers = %d, want 50", got)
+	}
+}
+
+func TestStalledViewerDoesNotChangeOthersRate(t *testing.T) {
+	r := newRig(t, map[string]string{"cam1": "cam/1"}, "-cameras", "1")
+	a := r.watch(t, "cam1", 0)
+	b := r.watch(t, "cam1", 0)
+	a.waitPackets(t, 100, 5*time.Second)
+	b.waitPackets(t, 100, 5*time.Second)
+	rate := func() float64 {
+		n0 := a.packets.Load()
+		time.Sleep(3 * time.Second)
+		return float64(a.packets.Load()-n0) / 3
+	}
+	before := rate()
+	b.stall.Store(true)
+	during := rate()
+	if during < before*0.85 || during > before*1.15 {
+		t.Errorf("viewer rate %.0f pkt/s while another stalled, %.0f before", during, before)
+	}
+	t.Logf("rate %.0f pkt/s before, %.0f while the other viewer stalled", before, during)
+}
+
+func TestBadOffersGetClearErrorsAndLeaveNothing(t *testing.T) {
+	r := newRig(t, map[string]string{"cam1": "cam/1", "gone": "rtsp://127.0.0.1:1/x"}, "-cameras", "1")
+	_, goodOffer := newPeer(t)
+	_, vp8Only := newPeer(t, webrtc.MimeTypeVP8)
+	for _, tc := range []struct {
+		name, camera, offer string
+		want                error
+		msg                 string
+	}{
+		{"malformed", "cam1", "v=0\r\nthis is not sdp", relay.ErrBadOffer, "malformed"},
+		{"empty", "cam1", "", relay.ErrBadOffer, "no video"},
+		{"no h264", "cam1", vp8Only, relay.ErrCodec, "offer has no H.264"},
+		{"unknown camera", "nope", goodOffer, relay.ErrUnknownCamera, `"nope"`},
+		{"never online", "gone", goodOffer, relay.ErrOffline, "refused the connection"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := r.relay.Offer(context.Background(), tc.camera, tc.offer)
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("err = %v, want %v containing %q", err, tc.want, tc.msg)
+			}
+		})
+	}
+	if n := len(r.relay.Sessions()); n != 0 {
+		t.Errorf("%d sessions left after refused offers", n)
+	}
+}
+
+func TestEndedSessionIsGone(t *testing.T) {
+	r := newRig(t, map[string]string{"cam1": "cam/1"}, "-cameras", "1")
+	v := r.watch(t, "cam1", 0)
+	v.waitPackets(t, 50, 5*time.Second)
+	if err := r.relay.End(v.session.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-v.session.Ended():
+	case <-time.After(2 * time.Second):
+		t.Fatal("session not ended")
+	}
+	if err := r.relay.End(v.session.ID); !errors.Is(err, relay.ErrNoSession) {
+		t.Errorf("second end: %v, want ErrNoSession", err)
+	}
+	if n := r.relay.Viewers()["cam1"]; n != 0 {
+		t.Errorf("viewers after end = %d", n)
+	}
+}
+
+func TestVideoResumesAfterCameraComesBack(t *testing.T) {
+	r := newRig(t, map[string]string{"cam1": "cam/1"}, "-cameras", "1")
+	v := r.watch(t, "cam1", 0)
+	v.waitPackets(t, 100, 5*time.Second)
+	r.cam.Stop()
+	time.Sleep(1500 * time.Millisecond)
+	if h, _ := r.hub.Health("cam1"); h.Online {
+		t.Fatal("camera still online after camsim stopped")
+	}
+	n0, k0 := v.packets.Load(), v.keyFrames.Load()
+	r.cam.Restart(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for v.keyFrames.Load() == k0 || v.packets.Load() < n0+200 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no video on the same session within 10 s of the camera's return (%d packets, %d key frames)",
+				v.packets.Load()-n0, v.keyFrames.Load()-k0)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,390 @@
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"qianliyan/ingest"
+)
+
+// Cameras is what the relay needs from ingest.
+type Cameras interface {
+	Stream(id string) *ingest.Stream
+	Health(id string) (ingest.Health, bool)
+}
+
+// Options configure the relay's network side.
+type Options struct {
+	// UDPPort carries all WebRTC media (0: any free port, for tests).
+	UDPPort int
+	// TCPPort is the ICE-TCP fallback; -1 turns it off, 0 picks a free port.
+	TCPPort int
+	// PublicIPs are announced instead of the host's own (NAT 1:1).
+	PublicIPs []string
+	// ICEServers are given to browsers (and used by the bridge for TURN).
+	ICEServers []webrtc.ICEServer
+	// MaxSessions caps viewers over all cameras (0: 1000).
+	MaxSessions int
+	Log         *slog.Logger
+}
+
+// Server answers WHEP offers with sessions that play a camera.
+type Server struct {
+	cams Cameras
+	opts Options
+	api  *webrtc.API
+	udp  net.PacketConn
+	tcp  net.Listener
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	feeds    map[string]*feed
+	sessions map[string]*Session
+	closed   bool
+}
+
+// NewServer opens the media sockets and builds the one WebRTC API.
+func NewServer(cams Cameras, opts Options) (*Server, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxSessions == 0 {
+		opts.MaxSessions = 1000
+	}
+	s := &Server{cams: cams, opts: opts, log: opts.Log, feeds: map[string]*feed{}, sessions: map[string]*Session{}}
+
+	udp, err := net.ListenUDP("udp4", &net.UDPAddr{Port: opts.UDPPort})
+	if err != nil {
+		return nil, fmt.Errorf("webrtc udp port %d: %w", opts.UDPPort, err)
+	}
+	_ = udp.SetWriteBuffer(4 << 20)
+	s.udp = udp
+	lf := logging.NewDefaultLoggerFactory()
+	lf.DefaultLogLevel = logging.LogLevelError
+	// the mux reports its own socket closing at shutdown as an error
+	lf.ScopeLevels = map[string]logging.LogLevel{"udpmux": logging.LogLevelDisabled, "tcpmux": logging.LogLevelDisabled}
+
+	var se webrtc.SettingEngine
+	se.LoggerFactory = lf
+	se.SetICEUDPMux(webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), udp))
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	if opts.TCPPort >= 0 {
+		tcp, err := net.ListenTCP("tcp4", &net.TCPAddr{Port: opts.TCPPort})
+		if err != nil {
+			udp.Close()
+			return nil, fmt.Errorf("webrtc tcp port %d: %w", opts.TCPPort, err)
+		}
+		s.tcp = tcp
+		se.SetICETCPMux(webrtc.NewICETCPMux(lf.NewLogger("tcpmux"), tcp, 8))
+		networks = append(networks, webrtc.NetworkTypeTCP4)
+	}
+	se.SetNetworkTypes(networks)
+	if len(opts.PublicIPs) > 0 {
+		se.SetNAT1To1IPs(opts.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetICETimeouts(4*time.Second, 10*time.Second, 2*time.Second)
+
+	m, err := mediaEngine()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	// No interceptors: NACK and PLI are answered by the viewer from the
+	// camera's shared history and GOP, not from per-viewer copies.
+	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
+	return s, nil
+}
+
+// mediaEngine registers what the relay can send: H.264 in the profiles
+// browsers offer, H.265, and the audio codecs cameras send.
+func mediaEngine() (*webrtc.MediaEngine, error) {
+	m := &webrtc.MediaEngine{}
+	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	video := []webrtc.RTPCodecParameters{}
+	pt := webrtc.PayloadType(100)
+	for _, profile := range []string{"640c1f", "64001f", "4d001f", "42e01f", "42001f", "640032", "4d0032", "42e032"} {
+		video = append(video, webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+				SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile, RTCPFeedback: fb},
+			PayloadType: pt,
+		})
+		pt++
+	}
+	video = append(video, webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH265, ClockRate: 90000, RTCPFeedback: fb},
+		PayloadType:        pt,
+	})
+	for _, c := range video {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, fmt.Errorf("register %s: %w", c.MimeType, err)
+		}
+	}
+	audio := []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, PayloadType: 0},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMA, ClockRate: 8000}, PayloadType: 8},
+	}
+	for _, c := range audio {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("register %s: %w", c.MimeType, err)
+		}
+	}
+	return m, nil
+}
+
+// UDPAddr is where WebRTC media arrives.
+func (s *Server) UDPAddr() net.Addr { return s.udp.LocalAddr() }
+
+// ICEServers returns the STUN/TURN servers for browsers.
+func (s *Server) ICEServers() []webrtc.ICEServer { return s.opts.ICEServers }
+
+// Close ends every session and closes the sockets.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	sessions := make([]*Session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		sessions = append(sessions, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range sessions {
+		s.end(ss, "the bridge is shutting down")
+	}
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+	if s.udp != nil {
+		s.udp.Close()
+	}
+}
+
+// checkOffer parses the offer and checks it can play codec.
+func checkOffer(offer string, codec ingest.Codec) error {
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(offer); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	hasVideo, hasCodec := false, false
+	for _, m := range d.MediaDescriptions {
+		if m.MediaName.Media != "video" {
+			continue
+		}
+		hasVideo = true
+		for _, a := range m.Attributes {
+			v := strings.ToUpper(a.Value)
+			if a.Key == "rtpmap" && strings.Contains(v, " "+string(codec)+"/90000") {
+				hasCodec = true
+			}
+		}
+	}
+	if !hasVideo {
+		return fmt.Errorf("%w: it has no video section (add a recvonly video transceiver)", ErrBadOffer)
+	}
+	if !hasCodec {
+		if codec == ingest.H265 {
+			return fmt.Errorf("%w: the camera sends H.265 and this browser cannot play H.265", ErrCodec)
+		}
+		return fmt.Errorf("%w: the camera sends H.264 and the offer has no H.264", ErrCodec)
+	}
+	return nil
+}
+
+// Offer starts a session playing camera for a WHEP offer and returns its
+// id and the SDP answer, with every local candidate in it.
+func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, string, error) {
+	stream := s.cams.Stream(camera)
+	h, ok := s.cams.Health(camera)
+	if stream == nil || !ok {
+		return nil, "", fmt.Errorf("%w: %q", ErrUnknownCamera, camera)
+	}
+	if h.Codec == "" {
+		return nil, "", fmt.Errorf("%w: %s (try again when it is back)", ErrOffline, h.LastError)
+	}
+	if h.Warning != "" && strings.Contains(h.Warning, "B-frames") {
+		return nil, "", fmt.Errorf("%w: turn B-frames off in the camera's encoder", ErrBFrames)
+	}
+	if err := checkOffer(offer, h.Codec); err != nil {
+		return nil, "", err
+	}
+
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, "", fmt.Errorf("new peer connection: %w", err)
+	}
+	fail := func(err error) (*Session, string, error) {
+		_ = pc.Close()
+		return nil, "", err
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
+	}
+	tr := newTrack(h.Codec, camera)
+	sender, err := pc.AddTrack(tr)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrCodec, err))
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	case <-time.After(3 * time.Second):
+	}
+
+	ss := &Session{ID: newID(), Camera: camera, Created: time.Now(), pc: pc, sender: sender, track: tr,
+		up: make(chan struct{}), ended: make(chan struct{})}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fail(errors.New("the bridge is shutting down"))
+	}
+	if len(s.sessions) >= s.opts.MaxSessions {
+		s.mu.Unlock()
+		return fail(fmt.Errorf("%w: %d sessions", ErrTooMany, s.opts.MaxSessions))
+	}
+	f := s.feeds[camera]
+	if f == nil || f.codec != h.Codec {
+		if f, err = newFeed(camera, h.Codec, stream); err != nil {
+			s.mu.Unlock()
+			return fail(err)
+		}
+		s.feeds[camera] = f
+		go f.run()
+	}
+	ss.viewer = newViewer(f)
+	s.sessions[ss.ID] = ss
+	s.mu.Unlock()
+
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			ss.markUp()
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			s.end(ss, "connection "+st.String())
+		}
+	})
+	go ss.run()
+	// A peer that never connects must not hold the session.
+	time.AfterFunc(20*time.Second, func() {
+		if ss.connected.Load() == 0 {
+			s.end(ss, "the viewer never connected")
+		}
+	})
+	s.log.Info("viewer joined", "camera", camera, "session", ss.ID)
+	return ss, pc.LocalDescription().SDP, nil
+}
+
+// End ends the session with that id (WHEP DELETE).
+func (s *Server) End(id string) error {
+	s.mu.Lock()
+	ss := s.sessions[id]
+	s.mu.Unlock()
+	if ss == nil {
+		return fmt.Errorf("%w: %q", ErrNoSession, id)
+	}
+	s.end(ss, "ended by the viewer")
+	return nil
+}
+
+// AddCandidates takes trickled ICE candidates (WHEP PATCH with an SDP
+// fragment); a=candidate lines are added, the rest is ignored.
+func (s *Server) AddCandidates(id, frag string) error {
+	s.mu.Lock()
+	ss := s.sessions[id]
+	s.mu.Unlock()
+	if ss == nil {
+		return fmt.Errorf("%w: %q", ErrNoSession, id)
+	}
+	for _, line := range strings.Split(frag, "\n") {
+		line = strings.TrimSpace(line)
+		if c, ok := strings.CutPrefix(line, "a=candidate:"); ok {
+			if err := ss.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: "candidate:" + c}); err != nil {
+				return fmt.Errorf("%w: candidate %q: %v", ErrBadOffer, line, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) end(ss *Session, why string) {
+	s.mu.Lock()
+	if s.sessions[ss.ID] != ss {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.sessions, ss.ID)
+	f := ss.viewer.feed
+	last := true
+	for _, o := range s.sessions {
+		if o.viewer.feed == f {
+			last = false
+			break
+		}
+	}
+	if last && s.feeds[ss.Camera] == f {
+		delete(s.feeds, ss.Camera)
+	}
+	s.mu.Unlock()
+	ss.close()
+	if last {
+		f.close()
+	}
+	s.log.Info("viewer left", "camera", ss.Camera, "session", ss.ID, "reason", why,
+		"packets", ss.viewer.packets.Load(), "dropped_frames", ss.viewer.dropped.Load())
+}
+
+// Viewers returns the number of sessions per camera.
+func (s *Server) Viewers() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.feeds))
+	for _, ss := range s.sessions {
+		out[ss.Camera]++
+	}
+	return out
+}
+
+// Sessions returns the figures of every session.
+func (s *Server) Sessions() []SessionStats {
+	s.mu.Lock()
+	list := make([]*Session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		list = append(list, ss)
+	}
+	s.mu.Unlock()
+	out := make([]SessionStats, 0, len(list))
+	for _, ss := range list {
+		out = append(out, ss.Stats())
+	}
+	return out
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func newID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return strings.ToLower(idEncoding.EncodeToString(b))
+}

@@ -1,0 +1,117 @@
+package relay
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Session is one viewer watching one camera.
+type Session struct {
+	ID      string
+	Camera  string
+	Created time.Time
+
+	pc        *webrtc.PeerConnection
+	sender    *webrtc.RTPSender
+	track     *track
+	viewer    *viewer
+	connected atomic.Int64  // unix ns
+	up        chan struct{} // closed when ICE and DTLS are done
+	upOnce    sync.Once
+	ended     chan struct{}
+	endOnce   sync.Once
+	lost      atomic.Int64 // cumulative loss from the viewer's receiver reports
+}
+
+// SessionStats are a session's figures.
+type SessionStats struct {
+	ID            string `json:"id"`
+	Camera        string `json:"camera"`
+	AgeSeconds    int    `json:"age_s"`
+	Bytes         uint64 `json:"bytes"`
+	Packets       uint64 `json:"packets"`
+	Frames        uint64 `json:"frames"`
+	DroppedFrames uint64 `json:"dropped_frames"`
+	Lost          int64  `json:"lost"`
+	NACKs         uint64 `json:"nacks"`
+	Resent        uint64 `json:"resent"`
+	PLIs          uint64 `json:"plis"`
+}
+
+// Stats returns the session's figures.
+func (ss *Session) Stats() SessionStats {
+	v := ss.viewer
+	return SessionStats{
+		ID: ss.ID, Camera: ss.Camera, AgeSeconds: int(time.Since(ss.Created).Seconds()),
+		Bytes: v.bytes.Load(), Packets: v.packets.Load(), Frames: v.frames.Load(),
+		DroppedFrames: v.dropped.Load(), Lost: ss.lost.Load(),
+		NACKs: v.nacks.Load(), Resent: v.resent.Load(), PLIs: v.plis.Load(),
+	}
+}
+
+// Ended is closed when the session is over.
+func (ss *Session) Ended() <-chan struct{} { return ss.ended }
+
+// markUp records that ICE and DTLS are done.
+func (ss *Session) markUp() {
+	ss.upOnce.Do(func() {
+		ss.connected.Store(time.Now().UnixNano())
+		close(ss.up)
+	})
+}
+
+// run waits for the track to be bound and the connection to be up (pion
+// binds at SetLocalDescription, long before SRTP can carry anything: what
+// is written before is lost, the GOP burst with it), then sends, while a
+// second goroutine reads the viewer's RTCP.
+func (ss *Session) run() {
+	var b binding
+	select {
+	case b = <-ss.track.bound:
+	case <-ss.ended:
+		return
+	}
+	select {
+	case <-ss.up:
+	case <-ss.ended:
+		return
+	}
+	go ss.readRTCP(b)
+	ss.viewer.run(b.out, b.ssrc, b.pt)
+}
+
+func (ss *Session) readRTCP(b binding) {
+	resend := func(h *rtp.Header, payload []byte) { _, _ = b.out.WriteRTP(h, payload) }
+	for {
+		pkts, _, err := ss.sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		ss.viewer.handleRTCP(pkts, resend)
+		ss.noteLoss(pkts)
+	}
+}
+
+func (ss *Session) close() {
+	ss.endOnce.Do(func() {
+		close(ss.ended)
+		ss.viewer.stop()
+		_ = ss.pc.Close()
+	})
+}
+
+// noteLoss keeps the cumulative loss the viewer reports.
+func (ss *Session) noteLoss(pkts []rtcp.Packet) {
+	for _, p := range pkts {
+		if rr, ok := p.(*rtcp.ReceiverReport); ok {
+			for _, r := range rr.Reports {
+				ss.lost.Store(int64(r.TotalLost))
+			}
+		}
+	}
+}

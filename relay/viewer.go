@@ -1,0 +1,238 @@
+package relay
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// burstBytesPerSec paces a GOP replay: 24 Mbit/s sends a 2 s GOP of a
+// 4 Mbit/s camera in a third of a second, without flooding the viewer.
+const burstBytesPerSec = 24e6 / 8
+
+// viewerQueue bounds what one viewer may lag behind, in frames (~2 s).
+const viewerQueue = 64
+
+// viewer sends one camera's frames to one peer. It owns its RTP sequence
+// numbers and a timestamp offset, so it can start from the cached GOP,
+// skip what it could not take, and replay the GOP on a PLI, while every
+// other viewer goes on untouched.
+type viewer struct {
+	feed  *feed
+	queue chan *frame
+	pli   chan struct{}
+	done  chan struct{}
+	once  sync.Once
+
+	mu      sync.Mutex // guards needKey and lagging; taken by the feed
+	needKey bool
+	lagging bool
+
+	// used by the send loop only
+	out      webrtc.TrackLocalWriter
+	ssrc     uint32
+	pt       uint8
+	seq      uint16
+	started  bool   // a packet went out
+	lastTS   uint32 // last timestamp sent
+	tsOffset uint32 // viewer ts = camera ts + tsOffset, for live frames
+	lastN    uint64 // last frame number sent
+	linear   bool   // live frames follow each other with no gap
+
+	// read by the RTCP goroutine to answer NACKs: bit 32 set when valid,
+	// then the shift (viewer seq = camera seq + shift) and the first viewer
+	// seq it holds from; and the live timestamp offset.
+	nackMap atomic.Uint64
+	nackTS  atomic.Uint32
+
+	// figures
+	bytes, packets, frames, dropped, nacks, resent, plis atomic.Uint64
+}
+
+func newViewer(f *feed) *viewer {
+	return &viewer{feed: f, queue: make(chan *frame, viewerQueue), pli: make(chan struct{}, 1), done: make(chan struct{}),
+		needKey: true}
+}
+
+// offer is called by the feed for every frame; it never blocks.
+func (v *viewer) offer(fr *frame) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.needKey && !fr.key {
+		if v.lagging {
+			v.dropped.Add(1)
+		}
+		return
+	}
+	select {
+	case v.queue <- fr:
+		v.needKey, v.lagging = false, false
+	default:
+		v.needKey, v.lagging = true, true
+		v.dropped.Add(1)
+	}
+}
+
+func (v *viewer) feedClosed() { v.stop() }
+
+func (v *viewer) stop() { v.once.Do(func() { close(v.done) }) }
+
+// requestKeyFrame asks the send loop to replay the cached GOP.
+func (v *viewer) requestKeyFrame() {
+	v.plis.Add(1)
+	select {
+	case v.pli <- struct{}{}:
+	default:
+	}
+}
+
+// run sends until stop, the feed closes or the peer is gone. out, ssrc and
+// pt come from the track's binding.
+func (v *viewer) run(out webrtc.TrackLocalWriter, ssrc uint32, pt uint8) {
+	v.out, v.ssrc, v.pt = out, ssrc, pt
+	v.seq = uint16(ssrc)  // any start will do; the peer learns it
+	gop := v.feed.join(v) // with no GOP yet, the viewer waits for a key frame
+	defer v.feed.leave(v)
+	if len(gop) > 0 && !v.burst(gop) {
+		return
+	}
+	for {
+		select {
+		case <-v.done:
+			return
+		case <-v.pli:
+			if gop := v.feed.gopNow(); len(gop) > 0 && !v.burst(gop) {
+				return
+			}
+		case fr := <-v.queue:
+			if fr.n <= v.lastN {
+				continue // already sent in a GOP replay
+			}
+			if fr.n != v.lastN+1 {
+				v.linear = false // frames were skipped: the seq mapping restarts
+			}
+			if !v.sendLive(fr) {
+				return
+			}
+		}
+	}
+}
+
+// burst sends a GOP at once with timestamps squeezed one tick apart, ending
+// where the live flow goes on, so the browser decodes it all now and shows
+// the latest picture instead of playing the GOP back in real time.
+func (v *viewer) burst(gop []*frame) bool {
+	last := gop[len(gop)-1]
+	lastTS := last.pkts[0].Timestamp
+	k := uint32(len(gop) - 1)
+	if v.started {
+		// a replay must move forward from what the peer already has
+		v.tsOffset = v.lastTS + k + 1 - lastTS
+		v.nackTS.Store(v.tsOffset)
+	}
+	v.nackMap.Store(0) // burst packets are not in the camera's numbering
+	start, sent := time.Now(), 0
+	for i, fr := range gop {
+		ts := lastTS + v.tsOffset - (k - uint32(i))
+		for _, p := range fr.pkts {
+			if !v.write(p, ts) {
+				return false
+			}
+			sent += len(p.Payload)
+		}
+		v.frames.Add(1)
+		v.lastN = fr.n
+		// Pace the rest of the GOP: sent all at once it overflows the
+		// receiver's socket buffer and the picture breaks. The key frame
+		// itself goes out at once.
+		if ahead := time.Duration(float64(sent)/burstBytesPerSec*float64(time.Second)) - time.Since(start); ahead > time.Millisecond {
+			select {
+			case <-time.After(ahead):
+			case <-v.done:
+				return false
+			}
+		}
+	}
+	v.linear = false
+	return true
+}
+
+func (v *viewer) sendLive(fr *frame) bool {
+	if !v.linear {
+		shift := v.seq - fr.pkts[0].SequenceNumber
+		v.nackMap.Store(1<<32 | uint64(shift)<<16 | uint64(v.seq))
+		v.linear = true
+	}
+	for _, p := range fr.pkts {
+		if !v.write(p, p.Timestamp+v.tsOffset) {
+			return false
+		}
+	}
+	v.frames.Add(1)
+	v.lastN = fr.n
+	return true
+}
+
+func (v *viewer) write(p *rtp.Packet, ts uint32) bool {
+	h := p.Header
+	h.SequenceNumber = v.seq
+	h.Timestamp = ts
+	h.SSRC = v.ssrc
+	h.PayloadType = v.pt
+	v.seq++
+	v.started = true
+	v.lastTS = ts
+	if _, err := v.out.WriteRTP(&h, p.Payload); err != nil {
+		if errors.Is(err, io.ErrClosedPipe) {
+			return false // viewer gone
+		}
+	}
+	v.packets.Add(1)
+	v.bytes.Add(uint64(len(p.Payload) + 12))
+	return true
+}
+
+// handleRTCP answers NACKs from the camera's packet history and PLI/FIR
+// with the cached GOP.
+func (v *viewer) handleRTCP(pkts []rtcp.Packet, resend func(h *rtp.Header, payload []byte)) {
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			v.requestKeyFrame()
+		case *rtcp.TransportLayerNack:
+			for _, pair := range p.Nacks {
+				for _, seq := range pair.PacketList() {
+					v.nacks.Add(1)
+					v.resendOne(seq, resend)
+				}
+			}
+		}
+	}
+}
+
+// resendOne runs on the RTCP goroutine, so it reads the mapping the send
+// loop publishes atomically.
+func (v *viewer) resendOne(seq uint16, resend func(h *rtp.Header, payload []byte)) {
+	m := v.nackMap.Load()
+	shift, from := uint16(m>>16), uint16(m)
+	if m>>32 == 0 || seq-from >= 0x8000 {
+		return // from a GOP burst or before: not mapped
+	}
+	p := v.feed.packet(seq - shift)
+	if p == nil {
+		return
+	}
+	h := p.Header
+	h.SequenceNumber = seq
+	h.Timestamp += v.nackTS.Load()
+	h.SSRC = v.ssrc
+	h.PayloadType = v.pt
+	resend(&h, p.Payload)
+	v.resent.Add(1)
+}
