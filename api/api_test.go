@@ -21,7 +21,10 @@ import (
 	"qianliyan/configs"
 	"qianliyan/ingest"
 	"qianliyan/internal/camsimproc"
+	"qianliyan/relay"
 )
+
+const staffToken = "test-staff-token"
 
 type bridge struct {
 	url string
@@ -54,12 +57,19 @@ cameras:
 	}
 	rdb := redis.NewClient(redisOptions(t))
 	t.Cleanup(func() { rdb.Close() })
+	cfg.Server.StaffToken = staffToken
 	hub := ingest.NewHub(cfg, slog.New(slog.DiscardHandler))
+	rl, err := relay.NewServer(hub, relay.Options{UDPPort: 0, TCPPort: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = hub.Run(ctx) }()
-	srv := httptest.NewServer(api.New(cfg, hub, rdb, slog.New(slog.DiscardHandler)).Handler())
-	t.Cleanup(func() { srv.Close(); cancel(); <-done })
+	done := make(chan struct{}, 2)
+	go func() { _ = hub.Run(ctx); done <- struct{}{} }()
+	a := api.New(api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: slog.New(slog.DiscardHandler)})
+	go func() { _ = a.Run(ctx); done <- struct{}{} }()
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() { srv.Close(); rl.Close(); cancel(); <-done; <-done })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if h, _ := hub.Health("cam1"); h.Online && h.FPS > 0 {
@@ -87,7 +97,17 @@ func redisOptions(t *testing.T) *redis.Options {
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	res, err := http.Get(url)
+	return getAs(t, url, "")
+}
+
+// getAs gets url with a bearer token when one is given.
+func getAs(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +119,7 @@ func get(t *testing.T, url string) (int, string) {
 func TestCamerasAPI(t *testing.T) {
 	b := startBridge(t)
 
-	code, body := get(t, b.url+"/api/cameras")
+	code, body := getAs(t, b.url+"/api/cameras", staffToken)
 	if code != 200 {
 		t.Fatalf("GET /api/cameras = %d %s", code, body)
 	}
@@ -124,7 +144,7 @@ func TestCamerasAPI(t *testing.T) {
 		t.Errorf("cam1 health = %+v, want online 1280 H264 ~25 fps", h)
 	}
 
-	code, body = get(t, b.url+"/api/cameras/cam2")
+	code, body = getAs(t, b.url+"/api/cameras/cam2", staffToken)
 	var c2 api.Camera
 	if err := json.Unmarshal([]byte(body), &c2); code != 200 || err != nil {
 		t.Fatalf("GET /api/cameras/cam2 = %d %s", code, body)

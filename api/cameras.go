@@ -7,6 +7,7 @@ import (
 
 	"qianliyan/configs"
 	"qianliyan/ingest"
+	"qianliyan/relay"
 )
 
 // Camera is a camera as the API shows it: never its URL, which may hold
@@ -19,6 +20,9 @@ type Camera struct {
 	Public   bool          `json:"public"`
 	Zones    []Zone        `json:"zones"`
 	Health   ingest.Health `json:"health"`
+	Viewers  int           `json:"viewers"`
+	// Sessions are the viewers' figures (staff only).
+	Sessions []relay.SessionStats `json:"sessions,omitempty"`
 }
 
 // Location is where a camera stands.
@@ -35,7 +39,7 @@ type Zone struct {
 	Polygon [][2]float64 `json:"polygon"`
 }
 
-func (s *Server) camera(cam *configs.Camera) Camera {
+func (s *Server) camera(cam *configs.Camera, viewers map[string]int, sessions []relay.SessionStats) Camera {
 	out := Camera{ID: cam.ID, Name: cam.Name, Grid: cam.Grid, Location: Location(cam.Location), Public: cam.Public, Zones: []Zone{}}
 	for _, z := range cam.Zones {
 		pz := Zone{Name: z.Name, Kind: z.Kind}
@@ -45,23 +49,59 @@ func (s *Server) camera(cam *configs.Camera) Camera {
 		out.Zones = append(out.Zones, pz)
 	}
 	out.Health, _ = s.cams.Health(cam.ID)
+	out.Viewers = viewers[cam.ID]
+	for _, ss := range sessions {
+		if ss.Camera == cam.ID {
+			out.Sessions = append(out.Sessions, ss)
+		}
+	}
+	return out
+}
+
+// cameraList returns the cameras a caller may see: all for staff, the
+// public ones for residents.
+func (s *Server) cameraList(staff bool) []Camera {
+	viewers := s.relay.Viewers()
+	var sessions []relay.SessionStats
+	if staff {
+		sessions = s.relay.Sessions()
+	}
+	out := make([]Camera, 0, len(s.cfg.Cameras))
+	for i := range s.cfg.Cameras {
+		if cam := &s.cfg.Cameras[i]; staff || cam.Public {
+			out = append(out, s.camera(cam, viewers, sessions))
+		}
+	}
 	return out
 }
 
 func (s *Server) listCameras(c *gin.Context) error {
-	out := make([]Camera, 0, len(s.cfg.Cameras))
-	for i := range s.cfg.Cameras {
-		out = append(out, s.camera(&s.cfg.Cameras[i]))
-	}
-	c.JSON(http.StatusOK, gin.H{"cameras": out})
+	c.JSON(http.StatusOK, gin.H{"cameras": s.cameraList(s.isStaff(c))})
 	return nil
 }
 
 func (s *Server) getCamera(c *gin.Context) error {
-	cam := s.cfg.Camera(c.Param("id"))
-	if cam == nil {
-		return Errorf(http.StatusNotFound, "no camera with id %q", c.Param("id"))
+	cam, err := s.visibleCamera(c, c.Param("id"))
+	if err != nil {
+		return err
 	}
-	c.JSON(http.StatusOK, s.camera(cam))
+	var sessions []relay.SessionStats
+	if s.isStaff(c) {
+		sessions = s.relay.Sessions()
+	}
+	c.JSON(http.StatusOK, s.camera(cam, s.relay.Viewers(), sessions))
 	return nil
+}
+
+// visibleCamera returns the camera if the caller may see it: 404 for an
+// unknown id, 403 for a non-public one without a staff token.
+func (s *Server) visibleCamera(c *gin.Context, id string) (*configs.Camera, error) {
+	cam := s.cfg.Camera(id)
+	if cam == nil {
+		return nil, Errorf(http.StatusNotFound, "no camera with id %q", id)
+	}
+	if !cam.Public && !s.isStaff(c) {
+		return nil, Errorf(http.StatusForbidden, "camera %q is not public: a staff token is needed", id)
+	}
+	return cam, nil
 }

@@ -7,32 +7,59 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/pion/webrtc/v4"
 	"github.com/redis/go-redis/v9"
 
 	"qianliyan/configs"
 	"qianliyan/ingest"
+	"qianliyan/relay"
 )
 
 // Cameras is what the API needs from ingest.
 type Cameras interface {
 	Health(id string) (ingest.Health, bool)
 	Healths() []ingest.Health
+	Stream(id string) *ingest.Stream
+}
+
+// Relay is what the API needs from the WebRTC relay.
+type Relay interface {
+	Offer(ctx context.Context, camera, offer string) (*relay.Session, string, error)
+	End(id string) error
+	AddCandidates(id, frag string) error
+	Viewers() map[string]int
+	Sessions() []relay.SessionStats
+	ICEServers() []webrtc.ICEServer
+}
+
+// Deps are the parts the API serves.
+type Deps struct {
+	Config  *configs.Config
+	Cameras Cameras
+	Relay   Relay
+	Redis   redis.UniversalClient
+	Log     *slog.Logger
 }
 
 // Server is the bridge's HTTP API.
 type Server struct {
 	cfg     *configs.Config
 	cams    Cameras
+	relay   Relay
 	rdb     redis.UniversalClient
 	log     *slog.Logger
 	started time.Time
 	engine  *gin.Engine
+	events  *events
+	snaps   *snapshots
 }
 
-// New builds the API over the configured cameras.
-func New(cfg *configs.Config, cams Cameras, rdb redis.UniversalClient, log *slog.Logger) *Server {
+// New builds the API; Run must run for server-sent events to flow.
+func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: cfg, cams: cams, rdb: rdb, log: log, started: time.Now()}
+	s := &Server{cfg: d.Config, cams: d.Cameras, relay: d.Relay, rdb: d.Redis, log: d.Log, started: time.Now()}
+	s.events = newEvents()
+	s.snaps = newSnapshots()
 	e := gin.New()
 	e.Use(s.recovery())
 	e.HandleMethodNotAllowed = true
@@ -44,8 +71,31 @@ func New(cfg *configs.Config, cams Cameras, rdb redis.UniversalClient, log *slog
 	e.GET("/metrics", s.wrap(s.metrics))
 	e.GET("/api/cameras", s.wrap(s.listCameras))
 	e.GET("/api/cameras/:id", s.wrap(s.getCamera))
+	e.GET("/api/cameras/:id/snapshot.jpg", s.wrap(s.snapshot))
+	e.GET("/api/events", s.wrap(s.serveEvents))
+	e.GET("/api/webrtc", s.wrap(s.webrtcConfig))
+	e.OPTIONS("/whep/:camera", s.wrap(s.whepOptions))
+	e.POST("/whep/:camera", s.wrap(s.whepOffer))
+	e.PATCH("/whep/:camera/sessions/:id", s.wrap(s.whepPatch))
+	e.DELETE("/whep/:camera/sessions/:id", s.wrap(s.whepDelete))
+	s.pages(e)
 	s.engine = e
 	return s
+}
+
+// Run publishes camera changes to event subscribers until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.events.publishChanges(s.cameraList(true))
+		select {
+		case <-ctx.Done():
+			s.events.closeAll()
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // Handler returns the HTTP handler of every route.

@@ -2,24 +2,17 @@ package relay_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
-	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
-	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 
 	"qianliyan/configs"
 	"qianliyan/detect"
 	"qianliyan/ingest"
 	"qianliyan/internal/camsimproc"
+	"qianliyan/internal/whepclient"
 	"qianliyan/relay"
 )
 
@@ -84,169 +77,50 @@ func (r *rig) waitOnline(t testing.TB, id string) {
 	t.Fatalf("camera %s not online within 15 s: %s", id, h.LastError)
 }
 
-// viewer is a pion peer playing one camera, as a browser would.
-type viewer struct {
-	pc      *webrtc.PeerConnection
-	session *relay.Session
-	posted  time.Time
-
-	mu          sync.Mutex
-	firstPacket time.Duration
-	firstKey    time.Duration
-	aus         [][][]byte // kept when keep is set
-	keep        int
-	packets     atomic.Int64
-	keyFrames   atomic.Int64
-	stall       atomic.Bool // stop reading
-	codec       string
+// direct exchanges offers with the relay in-process.
+func (r *rig) direct(camera string, session **relay.Session) whepclient.Exchange {
+	return func(offer string) (string, string, error) {
+		ss, answer, err := r.relay.Offer(context.Background(), camera, offer)
+		if session != nil {
+			*session = ss
+		}
+		return answer, "", err
+	}
 }
 
-var clientAPI = func() *webrtc.API {
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		panic(err)
-	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
-}()
-
-// offer builds a recvonly offer like a browser's.
-func newPeer(t testing.TB, codecs ...string) (*webrtc.PeerConnection, string) {
-	t.Helper()
-	api := clientAPI
-	if len(codecs) > 0 {
-		m := &webrtc.MediaEngine{}
-		for i, c := range codecs {
-			cp := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: c, ClockRate: 90000}, PayloadType: webrtc.PayloadType(96 + i)}
-			if c == webrtc.MimeTypeH264 {
-				cp.SDPFmtpLine = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
-			}
-			if err := m.RegisterCodec(cp, webrtc.RTPCodecTypeVideo); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var se webrtc.SettingEngine
-		se.SetIncludeLoopbackCandidate(true)
-		api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
-	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	return pc, pc.LocalDescription().SDP
+// viewer is a whepclient viewer with its relay session.
+type viewer struct {
+	*whepclient.Viewer
+	session *relay.Session
 }
 
 // watch connects a viewer to camera; keep > 0 keeps that many access units.
-func (r *rig) watch(t testing.TB, camera string, keep int, codecs ...string) *viewer {
+func (r *rig) watch(t testing.TB, camera string, keep int) viewer {
 	t.Helper()
-	pc, offer := newPeer(t, codecs...)
-	v := &viewer{pc: pc, keep: keep}
-	v.posted = time.Now()
-	ss, answer, err := r.relay.Offer(context.Background(), camera, offer)
+	var ss *relay.Session
+	v, err := whepclient.Play(r.direct(camera, &ss), keep)
 	if err != nil {
-		pc.Close()
-		t.Fatalf("offer: %v", err)
+		t.Fatalf("play %s: %v", camera, err)
 	}
-	v.session = ss
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { v.read(tr) })
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	return v
+	t.Cleanup(v.Close)
+	return viewer{v, ss}
 }
 
-func (v *viewer) read(tr *webrtc.TrackRemote) {
-	mime := tr.Codec().MimeType
-	v.mu.Lock()
-	v.codec = mime
-	v.mu.Unlock()
-	var decode func(*rtp.Packet) ([][]byte, error)
-	var isKey func([][]byte) bool
-	if strings.EqualFold(mime, webrtc.MimeTypeH265) {
-		d := &rtph265.Decoder{}
-		_ = d.Init()
-		decode = d.Decode
-		isKey = func(au [][]byte) bool { return len(au) > 0 && (au[0][0]>>1)&0x3f == 32 }
-	} else {
-		d := &rtph264.Decoder{}
-		_ = d.Init()
-		decode = d.Decode
-		isKey = func(au [][]byte) bool {
-			for _, n := range au {
-				if n[0]&0x1f == 5 {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	for {
-		for v.stall.Load() {
-			time.Sleep(10 * time.Millisecond)
-		}
-		pkt, _, err := tr.ReadRTP()
-		if err != nil {
-			return
-		}
-		now := time.Since(v.posted)
-		if v.packets.Add(1) == 1 {
-			v.mu.Lock()
-			v.firstPacket = now
-			v.mu.Unlock()
-		}
-		au, err := decode(pkt)
-		if err != nil {
-			continue
-		}
-		key := isKey(au)
-		v.mu.Lock()
-		if key && v.keyFrames.Add(1) == 1 {
-			v.firstKey = now
-		}
-		if len(v.aus) < v.keep && (key || len(v.aus) > 0) {
-			v.aus = append(v.aus, au)
-		}
-		v.mu.Unlock()
-	}
-}
-
-func (v *viewer) waitPackets(t testing.TB, n int64, within time.Duration) {
+func (v viewer) waitPackets(t testing.TB, n int64, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for v.packets.Load() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("viewer got %d packets in %v, want %d", v.packets.Load(), within, n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := v.WaitPackets(n, within); err != nil {
+		t.Fatal(err)
 	}
 }
 
 // decodeKept decodes the kept access units and returns the picture size.
-func (v *viewer) decodeKept(t testing.TB, codec ingest.Codec) (w, h, pictures int) {
+func decodeKept(t testing.TB, aus [][][]byte, codec ingest.Codec) (w, h, pictures int) {
 	t.Helper()
 	dec, err := detect.NewDecoder(codec, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dec.Close()
-	v.mu.Lock()
-	aus := v.aus
-	v.mu.Unlock()
 	for _, au := range aus {
 		img, err := dec.Decode(au)
 		if err != nil {
@@ -259,5 +133,3 @@ func (v *viewer) decodeKept(t testing.TB, codec ingest.Codec) (w, h, pictures in
 	}
 	return w, h, pictures
 }
-
-var _ = errors.Is

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"qianliyan/ingest"
+	"qianliyan/internal/whepclient"
 	"qianliyan/relay"
 )
 
@@ -18,13 +19,11 @@ func TestViewerPlaysCameraFromCachedGOP(t *testing.T) {
 	v := r.watch(t, "cam1", 60)
 	v.waitPackets(t, 500, 5*time.Second)
 	time.Sleep(2 * time.Second) // let live frames follow the burst
-	w, h, n := v.decodeKept(t, ingest.H264)
+	w, h, n := decodeKept(t, v.Kept(), ingest.H264)
 	if w != 1280 || h != 720 || n < 55 {
 		t.Fatalf("decoded %d pictures of %dx%d, want >= 55 of 1280x720", n, w, h)
 	}
-	v.mu.Lock()
-	fp, fk := v.firstPacket, v.firstKey
-	v.mu.Unlock()
+	fp, fk := v.Firsts()
 	t.Logf("first packet %v, first key frame %v after the offer", fp.Round(time.Millisecond), fk.Round(time.Millisecond))
 	if fk > time.Second {
 		t.Errorf("first key frame came %v after the offer; the cached GOP should make it immediate", fk)
@@ -40,7 +39,7 @@ func TestViewerPlaysCameraFromCachedGOP(t *testing.T) {
 
 func TestFiftyViewersAllReceiveVideo(t *testing.T) {
 	r := newRig(t, map[string]string{"cam1": "cam/1"}, "-cameras", "1")
-	viewers := make([]*viewer, 50)
+	viewers := make([]viewer, 50)
 	for i := range viewers {
 		viewers[i] = r.watch(t, "cam1", 0)
 	}
@@ -48,20 +47,20 @@ func TestFiftyViewersAllReceiveVideo(t *testing.T) {
 	// them time, then every viewer must be receiving.
 	deadline := time.Now().Add(20 * time.Second)
 	for i, v := range viewers {
-		for v.packets.Load() < 300 || v.keyFrames.Load() < 1 {
+		for v.Packets.Load() < 300 || v.KeyFrames.Load() < 1 {
 			if time.Now().After(deadline) {
-				t.Fatalf("viewer %d got %d packets and %d key frames in 20 s", i, v.packets.Load(), v.keyFrames.Load())
+				t.Fatalf("viewer %d got %d packets and %d key frames in 20 s", i, v.Packets.Load(), v.KeyFrames.Load())
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	n0 := make([]int64, len(viewers))
 	for i, v := range viewers {
-		n0[i] = v.packets.Load()
+		n0[i] = v.Packets.Load()
 	}
 	time.Sleep(2 * time.Second)
 	for i, v := range viewers {
-		if got := v.packets.Load() - n0[i]; got < 400 {
+		if got := v.Packets.Load() - n0[i]; got < 400 {
 			t.Errorf("viewer %d got %d packets in 2 s of steady state, want ~500", i, got)
 		}
 	}
@@ -77,12 +76,12 @@ func TestStalledViewerDoesNotChangeOthersRate(t *testing.T) {
 	a.waitPackets(t, 100, 5*time.Second)
 	b.waitPackets(t, 100, 5*time.Second)
 	rate := func() float64 {
-		n0 := a.packets.Load()
+		n0 := a.Packets.Load()
 		time.Sleep(3 * time.Second)
-		return float64(a.packets.Load()-n0) / 3
+		return float64(a.Packets.Load()-n0) / 3
 	}
 	before := rate()
-	b.stall.Store(true)
+	b.Stall.Store(true)
 	during := rate()
 	if during < before*0.85 || during > before*1.15 {
 		t.Errorf("viewer rate %.0f pkt/s while another stalled, %.0f before", during, before)
@@ -92,8 +91,16 @@ func TestStalledViewerDoesNotChangeOthersRate(t *testing.T) {
 
 func TestBadOffersGetClearErrorsAndLeaveNothing(t *testing.T) {
 	r := newRig(t, map[string]string{"cam1": "cam/1", "gone": "rtsp://127.0.0.1:1/x"}, "-cameras", "1")
-	_, goodOffer := newPeer(t)
-	_, vp8Only := newPeer(t, webrtc.MimeTypeVP8)
+	pc1, goodOffer, err := whepclient.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc1.Close()
+	pc2, vp8Only, err := whepclient.Offer(webrtc.MimeTypeVP8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc2.Close()
 	for _, tc := range []struct {
 		name, camera, offer string
 		want                error
@@ -146,13 +153,13 @@ func TestVideoResumesAfterCameraComesBack(t *testing.T) {
 	if h, _ := r.hub.Health("cam1"); h.Online {
 		t.Fatal("camera still online after camsim stopped")
 	}
-	n0, k0 := v.packets.Load(), v.keyFrames.Load()
+	n0, k0 := v.Packets.Load(), v.KeyFrames.Load()
 	r.cam.Restart(t)
 	deadline := time.Now().Add(10 * time.Second)
-	for v.keyFrames.Load() == k0 || v.packets.Load() < n0+200 {
+	for v.KeyFrames.Load() == k0 || v.Packets.Load() < n0+200 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no video on the same session within 10 s of the camera's return (%d packets, %d key frames)",
-				v.packets.Load()-n0, v.keyFrames.Load()-k0)
+				v.Packets.Load()-n0, v.KeyFrames.Load()-k0)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -18,11 +18,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pion/webrtc/v4"
 	"github.com/redis/go-redis/v9"
 
 	"qianliyan/api"
 	"qianliyan/configs"
 	"qianliyan/ingest"
+	"qianliyan/relay"
 )
 
 func main() {
@@ -69,21 +71,31 @@ func run() error {
 	hub := ingest.NewHub(cfg, log)
 	mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: time.Second, Source: hub.Healths}
 
-	// 4. the API
+	// 4. the WebRTC relay
+	rl, err := relay.NewServer(hub, relayOptions(cfg, log))
+	if err != nil {
+		return err
+	}
+	defer rl.Close()
+
+	// 5. the API and the pages
+	apiSrv := api.New(api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log})
 	srv := &http.Server{
 		Addr:              cfg.Server.Addr,
-		Handler:           api.New(cfg, hub, rdb, log).Handler(),
+		Handler:           apiSrv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
 	}
-	log.Info("bridge started", "config", *cfgPath, "cameras", len(cfg.Cameras), "http", ln.Addr().String())
+	log.Info("bridge started", "config", *cfgPath, "cameras", len(cfg.Cameras), "http", ln.Addr().String(),
+		"webrtc_udp", rl.UDPAddr().String())
 
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = hub.Run(ctx) })
 	wg.Go(func() { _ = mirror.Run(ctx) })
+	wg.Go(func() { _ = apiSrv.Run(ctx) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -102,4 +114,16 @@ func run() error {
 		return fmt.Errorf("http server: %w", err)
 	}
 	return nil
+}
+
+// relayOptions turns the webrtc section of the config into relay options.
+func relayOptions(cfg *configs.Config, log *slog.Logger) relay.Options {
+	o := relay.Options{UDPPort: cfg.WebRTC.UDPPort, TCPPort: cfg.WebRTC.TCPPort, PublicIPs: cfg.WebRTC.PublicIPs, Log: log}
+	if o.TCPPort == 0 {
+		o.TCPPort = -1 // 0 turns ICE-TCP off in the config
+	}
+	for _, is := range cfg.WebRTC.ICEServers {
+		o.ICEServers = append(o.ICEServers, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
+	}
+	return o
 }

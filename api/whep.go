@@ -1,0 +1,136 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"qianliyan/relay"
+)
+
+// maxOfferBytes bounds an SDP offer; browsers send 5–10 KB.
+const maxOfferBytes = 64 << 10
+
+// readSDP reads an application/sdp body within maxOfferBytes.
+func readSDP(c *gin.Context, want string) (string, error) {
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if mt != want {
+		return "", Errorf(http.StatusUnsupportedMediaType, "the body must be %s, not %q", want, c.GetHeader("Content-Type"))
+	}
+	b, err := io.ReadAll(io.LimitReader(c.Request.Body, maxOfferBytes+1))
+	if err != nil {
+		return "", Errorf(http.StatusBadRequest, "cannot read the body: %v", err)
+	}
+	if len(b) > maxOfferBytes {
+		return "", Errorf(http.StatusRequestEntityTooLarge, "the body is larger than %d KiB", maxOfferBytes>>10)
+	}
+	return string(b), nil
+}
+
+// relayError maps the relay's errors to status codes and sentences.
+func relayError(err error) error {
+	code := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, relay.ErrUnknownCamera), errors.Is(err, relay.ErrNoSession):
+		code = http.StatusNotFound
+	case errors.Is(err, relay.ErrBadOffer):
+		code = http.StatusBadRequest
+	case errors.Is(err, relay.ErrCodec):
+		code = http.StatusUnsupportedMediaType
+	case errors.Is(err, relay.ErrBFrames):
+		code = http.StatusUnprocessableEntity
+	case errors.Is(err, relay.ErrOffline), errors.Is(err, relay.ErrTooMany):
+		code = http.StatusServiceUnavailable
+	default:
+		return err
+	}
+	return &HTTPError{Code: code, Msg: err.Error()}
+}
+
+// whepOffer answers POST /whep/{camera}: 201, the SDP answer, Location.
+func (s *Server) whepOffer(c *gin.Context) error {
+	camera := c.Param("camera")
+	if _, err := s.visibleCamera(c, camera); err != nil {
+		return err
+	}
+	offer, err := readSDP(c, "application/sdp")
+	if err != nil {
+		return err
+	}
+	ss, answer, err := s.relay.Offer(c.Request.Context(), camera, offer)
+	if err != nil {
+		return relayError(err)
+	}
+	c.Header("Location", fmt.Sprintf("/whep/%s/sessions/%s", camera, ss.ID))
+	c.Header("ETag", `"`+ss.ID+`"`)
+	s.iceLinks(c)
+	c.Data(http.StatusCreated, "application/sdp", []byte(answer))
+	return nil
+}
+
+// whepPatch takes trickled candidates (application/trickle-ice-sdpfrag).
+func (s *Server) whepPatch(c *gin.Context) error {
+	frag, err := readSDP(c, "application/trickle-ice-sdpfrag")
+	if err != nil {
+		return err
+	}
+	if err := s.relay.AddCandidates(c.Param("id"), frag); err != nil {
+		return relayError(err)
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) whepDelete(c *gin.Context) error {
+	if err := s.relay.End(c.Param("id")); err != nil {
+		return relayError(err)
+	}
+	c.Status(http.StatusOK)
+	return nil
+}
+
+// whepOptions advertises the ICE servers as WHEP Link headers.
+func (s *Server) whepOptions(c *gin.Context) error {
+	s.iceLinks(c)
+	c.Header("Accept-Post", "application/sdp")
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) iceLinks(c *gin.Context) {
+	for _, is := range s.relay.ICEServers() {
+		for _, u := range is.URLs {
+			link := fmt.Sprintf("<%s>; rel=\"ice-server\"", u)
+			if is.Username != "" {
+				link += fmt.Sprintf("; username=%q; credential=%q; credential-type=\"password\"", is.Username, credential(is.Credential))
+			}
+			c.Writer.Header().Add("Link", link)
+		}
+	}
+}
+
+// webrtcConfig gives pages the ICE servers for RTCPeerConnection.
+func (s *Server) webrtcConfig(c *gin.Context) error {
+	type iceServer struct {
+		URLs       []string `json:"urls"`
+		Username   string   `json:"username,omitempty"`
+		Credential string   `json:"credential,omitempty"`
+	}
+	out := []iceServer{}
+	for _, is := range s.relay.ICEServers() {
+		out = append(out, iceServer{URLs: is.URLs, Username: is.Username, Credential: credential(is.Credential)})
+	}
+	c.JSON(http.StatusOK, gin.H{"ice_servers": out})
+	return nil
+}
+
+func credential(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return ""
+}

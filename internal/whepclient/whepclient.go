@@ -1,0 +1,262 @@
+// Package whepclient is a WebRTC viewer built on pion, playing a camera as
+// a browser would, for tests and the load generator of the benchmarks.
+package whepclient
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+var defaultAPI = func() *webrtc.API {
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		panic(err)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
+}()
+
+// Offer makes a recvonly peer and its offer, with every candidate in it.
+// With codecs, only those video codecs are offered (to test refusals).
+func Offer(codecs ...string) (*webrtc.PeerConnection, string, error) {
+	api := defaultAPI
+	if len(codecs) > 0 {
+		m := &webrtc.MediaEngine{}
+		for i, c := range codecs {
+			cp := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: c, ClockRate: 90000}, PayloadType: webrtc.PayloadType(96 + i)}
+			if c == webrtc.MimeTypeH264 {
+				cp.SDPFmtpLine = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+			}
+			if err := m.RegisterCodec(cp, webrtc.RTPCodecTypeVideo); err != nil {
+				return nil, "", err
+			}
+		}
+		var se webrtc.SettingEngine
+		se.SetIncludeLoopbackCandidate(true)
+		api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		pc.Close()
+		return nil, "", err
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		pc.Close()
+		return nil, "", err
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		pc.Close()
+		return nil, "", err
+	}
+	<-gathered
+	return pc, pc.LocalDescription().SDP, nil
+}
+
+// Viewer receives one camera and counts what arrives.
+type Viewer struct {
+	PC *webrtc.PeerConnection
+	// Location is the WHEP session URL (HTTP only).
+	Location string
+	Posted   time.Time
+
+	mu          sync.Mutex
+	firstPacket time.Duration
+	firstKey    time.Duration
+	aus         [][][]byte
+	keep        int
+
+	Packets   atomic.Int64
+	KeyFrames atomic.Int64
+	// Stall makes the viewer stop reading, like a frozen tab.
+	Stall atomic.Bool
+}
+
+// Exchange sends an offer and returns the answer and the session location.
+type Exchange func(offer string) (answer, location string, err error)
+
+// Play offers, exchanges and starts reading; keep > 0 keeps that many
+// access units from the first key frame on, for decoding.
+func Play(exchange Exchange, keep int) (*Viewer, error) {
+	pc, offer, err := Offer()
+	if err != nil {
+		return nil, err
+	}
+	return PlayWith(pc, offer, exchange, keep)
+}
+
+// PlayWith is Play with a peer and offer made by the caller.
+func PlayWith(pc *webrtc.PeerConnection, offer string, exchange Exchange, keep int) (*Viewer, error) {
+	v := &Viewer{PC: pc, keep: keep, Posted: time.Now()}
+	answer, loc, err := exchange(offer)
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	v.Location = loc
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { v.read(tr) })
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		pc.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// HTTPError is a WHEP refusal.
+type HTTPError struct {
+	Code int
+	Body string
+}
+
+func (e *HTTPError) Error() string { return fmt.Sprintf("WHEP %d: %s", e.Code, e.Body) }
+
+// HTTP posts offers to a WHEP endpoint, with a bearer token if given.
+func HTTP(endpoint, token string) Exchange {
+	return func(offer string) (string, string, error) {
+		req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(offer))
+		if err != nil {
+			return "", "", err
+		}
+		req.Header.Set("Content-Type", "application/sdp")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", "", err
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusCreated {
+			return "", "", &HTTPError{Code: res.StatusCode, Body: string(body)}
+		}
+		loc := res.Header.Get("Location")
+		if u, err := url.Parse(endpoint); err == nil && loc != "" {
+			if l, err := u.Parse(loc); err == nil {
+				loc = l.String()
+			}
+		}
+		return string(body), loc, nil
+	}
+}
+
+// Delete ends an HTTP session and returns the status code.
+func (v *Viewer) Delete() (int, error) {
+	if v.Location == "" {
+		return 0, errors.New("no session location")
+	}
+	req, _ := http.NewRequest(http.MethodDelete, v.Location, bytes.NewReader(nil))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	res.Body.Close()
+	return res.StatusCode, nil
+}
+
+// Close closes the peer.
+func (v *Viewer) Close() { _ = v.PC.Close() }
+
+// Firsts returns when the first packet and the first key frame arrived,
+// counted from the offer's post (0: not yet).
+func (v *Viewer) Firsts() (packet, key time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.firstPacket, v.firstKey
+}
+
+// Kept returns the access units kept from the first key frame on.
+func (v *Viewer) Kept() [][][]byte {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.aus
+}
+
+// WaitPackets waits until n packets arrived or within passed.
+func (v *Viewer) WaitPackets(n int64, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for v.Packets.Load() < n {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("got %d packets in %v, want %d", v.Packets.Load(), within, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}
+
+func (v *Viewer) read(tr *webrtc.TrackRemote) {
+	var decode func(*rtp.Packet) ([][]byte, error)
+	var isKey func([][]byte) bool
+	if strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeH265) {
+		d := &rtph265.Decoder{}
+		_ = d.Init()
+		decode = d.Decode
+		isKey = func(au [][]byte) bool {
+			for _, n := range au {
+				if t := (n[0] >> 1) & 0x3f; t >= 16 && t <= 21 {
+					return true
+				}
+			}
+			return false
+		}
+	} else {
+		d := &rtph264.Decoder{}
+		_ = d.Init()
+		decode = d.Decode
+		isKey = func(au [][]byte) bool {
+			for _, n := range au {
+				if n[0]&0x1f == 5 {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	for {
+		for v.Stall.Load() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		now := time.Since(v.Posted)
+		if v.Packets.Add(1) == 1 {
+			v.mu.Lock()
+			v.firstPacket = now
+			v.mu.Unlock()
+		}
+		au, err := decode(pkt)
+		if err != nil {
+			continue
+		}
+		key := isKey(au)
+		v.mu.Lock()
+		if key && v.KeyFrames.Add(1) == 1 {
+			v.firstKey = now
+		}
+		if len(v.aus) < v.keep && (key || len(v.aus) > 0) {
+			v.aus = append(v.aus, au)
+		}
+		v.mu.Unlock()
+	}
+}
