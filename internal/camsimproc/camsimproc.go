@@ -21,57 +21,71 @@ import (
 // takes a few seconds on an idle machine, much longer on a loaded one.
 const readyTimeout = 60 * time.Second
 
-var build struct {
-	once sync.Once
-	path string
-	err  error
+var builds struct {
+	mu    sync.Mutex
+	paths map[string]string
 }
 
-// Binary builds cmd/camsim once per test process and returns its path. The
-// binary goes to a directory under os.TempDir shared by test processes (the Go
-// build cache makes later builds quick); it is written to a temporary name and
-// renamed, so processes building at the same time do not clash.
+// Binary builds cmd/camsim once per test process and returns its path.
 func Binary(tb testing.TB) string {
 	tb.Helper()
-	build.once.Do(func() {
-		build.path, build.err = buildBinary()
-	})
-	if build.err != nil {
-		tb.Fatalf("camsimproc: build camsim: %v", build.err)
-	}
-	return build.path
+	return Build(tb, "./cmd/camsim")
 }
 
-func buildBinary() (string, error) {
-	root, err := repoRoot()
+// Build builds one of the repository's programs (e.g. "./cmd/bridge") once
+// per test process and returns its path. The binary goes to a directory
+// under os.TempDir shared by test processes (the Go build cache makes later
+// builds quick); it is written to a temporary name and renamed, so
+// processes building at the same time do not clash.
+func Build(tb testing.TB, pkg string) string {
+	tb.Helper()
+	builds.mu.Lock()
+	defer builds.mu.Unlock()
+	if p, ok := builds.paths[pkg]; ok {
+		return p
+	}
+	p, err := buildBinary(pkg)
+	if err != nil {
+		tb.Fatalf("camsimproc: build %s: %v", pkg, err)
+	}
+	if builds.paths == nil {
+		builds.paths = map[string]string{}
+	}
+	builds.paths[pkg] = p
+	return p
+}
+
+func buildBinary(pkg string) (string, error) {
+	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("qianliyan-camsim-%d", os.Getuid()))
+	name := filepath.Base(pkg)
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("qianliyan-bin-%d", os.Getuid()))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(dir, "camsim-*.tmp")
+	tmp, err := os.CreateTemp(dir, name+"-*.tmp")
 	if err != nil {
 		return "", err
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
 
-	cmd := exec.Command("go", "build", "-o", tmp.Name(), "./cmd/camsim")
+	cmd := exec.Command("go", "build", "-o", tmp.Name(), pkg)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/camsim in %s: %w\n%s", root, err, out)
+		return "", fmt.Errorf("go build %s in %s: %w\n%s", pkg, root, err, out)
 	}
-	path := filepath.Join(dir, "camsim")
+	path := filepath.Join(dir, name)
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return "", err
 	}
 	return path, nil
 }
 
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot() (string, error) {
+// RepoRoot walks up from the working directory to the directory holding go.mod.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err

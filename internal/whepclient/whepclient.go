@@ -87,6 +87,8 @@ type Viewer struct {
 
 	Packets   atomic.Int64
 	KeyFrames atomic.Int64
+	// Lost counts gaps in the sequence numbers.
+	Lost atomic.Int64
 	// Stall makes the viewer stop reading, like a frozen tab.
 	Stall atomic.Bool
 }
@@ -231,6 +233,7 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 			return false
 		}
 	}
+	var lastSeq uint16
 	for {
 		for v.Stall.Load() {
 			time.Sleep(10 * time.Millisecond)
@@ -244,7 +247,10 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 			v.mu.Lock()
 			v.firstPacket = now
 			v.mu.Unlock()
+		} else if gap := pkt.SequenceNumber - lastSeq - 1; gap != 0 && gap < 0x8000 {
+			v.Lost.Add(int64(gap))
 		}
+		lastSeq = pkt.SequenceNumber
 		au, err := decode(pkt)
 		if err != nil {
 			continue

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"qianliyan/internal/camsimproc"
+)
+
+const staffToken = "e2e-staff-token"
+
+// bridgeProc is the real bridge binary running on loopback.
+type bridgeProc struct {
+	URL string
+	cmd *exec.Cmd
+	log *os.File
+}
+
+// cameraSpec is one camera of the bridge's config.
+type cameraSpec struct {
+	id, url string
+	public  bool
+}
+
+// startBridge writes a config for cams and runs bin/bridge with it until
+// the test ends; it returns once every camera is online.
+func startBridge(tb testing.TB, cams []cameraSpec, pin string) *bridgeProc {
+	tb.Helper()
+	bin := camsimproc.Build(tb, "./cmd/bridge")
+	dir := tb.TempDir()
+	httpPort, udpPort := freePort(tb, "tcp"), freePort(tb, "udp")
+	redisURL := os.Getenv("QLY_REDIS_URL")
+	if redisURL == "" {
+		redisURL = "redis://127.0.0.1:6379/0"
+	}
+	var y strings.Builder
+	fmt.Fprintf(&y, "server: {addr: \"127.0.0.1:%d\", staff_token: %q}\n", httpPort, staffToken)
+	fmt.Fprintf(&y, "redis: {url: %q, prefix: \"qly:e2e%d:\"}\n", redisURL, time.Now().UnixNano())
+	fmt.Fprintf(&y, "webrtc: {udp_port: %d, tcp_port: 0}\n", udpPort)
+	fmt.Fprintf(&y, "data_dir: %q\ncameras:\n", filepath.Join(dir, "data"))
+	for i, c := range cams {
+		fmt.Fprintf(&y, "  - {id: %s, name: \"测试街巷%d号\", grid: hexia-01, url: %q, public: %v, transport: tcp}\n", c.id, i+1, c.url, c.public)
+	}
+	cfg := filepath.Join(dir, "bridge.yaml")
+	if err := os.WriteFile(cfg, []byte(y.String()), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "bridge.log"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	args := []string{"-config", cfg}
+	name := bin
+	if pin != "" {
+		args = append([]string{"-c", pin, bin}, args...)
+		name = "taskset"
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	b := &bridgeProc{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), cmd: cmd, log: logf}
+	tb.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if tb.Failed() {
+			out, _ := os.ReadFile(logf.Name())
+			tb.Logf("bridge log:\n%s", out)
+		}
+		logf.Close()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get(b.URL + "/metrics")
+		if err == nil {
+			sc := bufio.NewScanner(res.Body)
+			online := 0
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "qly_camera_online{") && strings.HasSuffix(sc.Text(), " 1") {
+					online++
+				}
+			}
+			res.Body.Close()
+			if online == len(cams) {
+				return b
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("bridge: not all %d cameras online within 30 s (last error %v)", len(cams), err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// PID returns the bridge's process id (taskset execs it, so it is the same).
+func (b *bridgeProc) PID() int { return b.cmd.Process.Pid }
+
+func freePort(tb testing.TB, network string) int {
+	tb.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// procCPU returns a process's user+system CPU seconds.
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+// procRSS returns a process's resident memory in bytes.
+func procRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	pages, _ := strconv.ParseFloat(f[1], 64)
+	return pages * float64(os.Getpagesize())
+}
+
+// node runs a browser scenario of tests/browser/check.mjs and returns its
+// stdout lines.
+func node(tb testing.TB, ctx context.Context, args ...string) *exec.Cmd {
+	tb.Helper()
+	root, err := camsimproc.RepoRoot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, "node", append([]string{filepath.Join(root, "tests/browser/check.mjs")}, args...)...)
+	cmd.Dir = filepath.Join(root, "tests/browser")
+	return cmd
+}

@@ -1,0 +1,109 @@
+// Command whepload plays one WHEP endpoint with N pion viewers at once and
+// prints "steady" once every viewer has started, then one JSON line of
+// what they got: the load generator of
+// `make bench`, run as its own process so its CPU is not the bridge's.
+//
+//	whepload -url http://127.0.0.1:8080/whep/cam1 -n 100 -hold 10s
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"qianliyan/internal/whepclient"
+)
+
+// Result is what whepload prints.
+type Result struct {
+	Viewers        int     `json:"viewers"`
+	Failed         int     `json:"failed"`
+	Packets        int64   `json:"packets"`
+	Lost           int64   `json:"lost"`
+	FirstPacketP50 float64 `json:"first_packet_ms_p50"`
+	FirstPacketP95 float64 `json:"first_packet_ms_p95"`
+	FirstKeyP50    float64 `json:"first_key_ms_p50"`
+	FirstKeyP95    float64 `json:"first_key_ms_p95"`
+	NoKey          int     `json:"no_key_frame"`
+	Error          string  `json:"error,omitempty"`
+}
+
+func main() {
+	url := flag.String("url", "", "WHEP endpoint")
+	n := flag.Int("n", 1, "viewers")
+	token := flag.String("token", "", "bearer token")
+	hold := flag.Duration("hold", 10*time.Second, "how long to play after every viewer has joined")
+	parallel := flag.Int("parallel", 8, "offers in flight at once")
+	flag.Parse()
+	if *url == "" {
+		fmt.Fprintln(os.Stderr, "whepload: -url is required")
+		os.Exit(2)
+	}
+	res := Result{Viewers: *n}
+	viewers := make([]*whepclient.Viewer, *n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, *parallel)
+	var mu sync.Mutex
+	for i := range viewers {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			v, err := whepclient.Play(whepclient.HTTP(*url, *token), 0)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				res.Failed++
+				res.Error = err.Error()
+				return
+			}
+			viewers[i] = v
+		}()
+	}
+	wg.Wait()
+	// count from a steady state: every viewer's start (and GOP burst) done
+	time.Sleep(3 * time.Second)
+	start := make([]int64, len(viewers))
+	lost0 := make([]int64, len(viewers))
+	for i, v := range viewers {
+		if v != nil {
+			start[i], lost0[i] = v.Packets.Load(), v.Lost.Load()
+		}
+	}
+	fmt.Println("steady") // the caller measures the bridge from here
+	time.Sleep(*hold)
+	var fp, fk []float64
+	for i, v := range viewers {
+		if v == nil {
+			continue
+		}
+		res.Packets += v.Packets.Load() - start[i]
+		res.Lost += v.Lost.Load() - lost0[i]
+		p, k := v.Firsts()
+		if p > 0 {
+			fp = append(fp, float64(p.Microseconds())/1000)
+		}
+		if k > 0 {
+			fk = append(fk, float64(k.Microseconds())/1000)
+		} else {
+			res.NoKey++
+		}
+		v.Close()
+	}
+	res.FirstPacketP50, res.FirstPacketP95 = quantile(fp, 0.5), quantile(fp, 0.95)
+	res.FirstKeyP50, res.FirstKeyP95 = quantile(fk, 0.5), quantile(fk, 0.95)
+	_ = json.NewEncoder(os.Stdout).Encode(res)
+}
+
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	return xs[min(len(xs)-1, int(q*float64(len(xs))))]
+}

@@ -1,0 +1,339 @@
+// screen: the command center's wall. A grid of live tiles (1/4/9/16/25/36),
+// pages of them with automatic rotation, status from /api/events.
+//
+// URL: /screen?layout=4&camera=cam7&rotate=0#token=...
+//   layout  tiles per page (default 9)
+//   camera  start on the page that holds this camera; turns rotation off
+//   rotate  0 starts with rotation off
+//   #token  the staff token: stored, then removed from the address bar
+
+import { t, applyI18n, langToggle } from './i18n.js';
+import { storedToken, storeToken, tokenFromHash, cameras as fetchCameras, events, HttpError } from './api.js';
+import { WhepPlayer, viewStatus } from './whep.js';
+
+const LAYOUTS = [1, 4, 9, 16, 25, 36];
+const ROTATE_MS = 30000;
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+const wall = {
+  token: '',
+  cams: [], // in the order of /api/cameras; cameras first seen in events go last
+  layout: layoutFrom(params.get('layout')),
+  page: 0,
+  rotate: !params.has('camera') && params.get('rotate') !== '0',
+  rotateTimer: 0,
+  tiles: new Map(), // camera id → Tile, only those on the current page
+  enlarged: '',
+  feed: null,
+  eventsLive: true,
+};
+
+function layoutFrom(v) {
+  const n = parseInt(v, 10);
+  return LAYOUTS.includes(n) ? n : 9;
+}
+
+function pages() {
+  return Math.max(1, Math.ceil(wall.cams.length / wall.layout));
+}
+
+/** Tile is one camera on the wall: a <video>, its player and the overlay. */
+class Tile {
+  constructor(cam) {
+    this.cam = cam;
+    const el = document.createElement('div');
+    el.className = 'tile';
+    el.dataset.camera = cam.id;
+    el.innerHTML = `
+      <video data-camera="" muted playsinline autoplay disablepictureinpicture></video>
+      <div class="tile-msg"><strong></strong><small></small></div>
+      <div class="tile-info top"><span class="badge"></span><span class="tile-viewers"></span></div>
+      <div class="tile-info bottom"><span class="tile-name"></span><span class="tile-grid"></span></div>
+      <div class="hint"></div>`;
+    this.el = el;
+    this.video = el.querySelector('video');
+    this.video.dataset.camera = cam.id;
+    this.badge = el.querySelector('.badge');
+    this.msg = el.querySelector('.tile-msg strong');
+    this.detail = el.querySelector('.tile-msg small');
+    el.addEventListener('click', () => setEnlarged(wall.enlarged === cam.id ? '' : cam.id));
+    this.player = new WhepPlayer(this.video, { camera: cam.id, token: wall.token, onState: () => this.render() });
+    this.sync();
+    this.render();
+  }
+
+  /** update takes a newer camera object (from /api/events). */
+  update(cam) {
+    const wasOffline = this.cam.health && this.cam.health.online === false;
+    this.cam = cam;
+    const online = cam.health && cam.health.online;
+    // Back from offline: a session that went silent would wait for the stall
+    // watchdog; start a new one now unless the picture is already moving.
+    if (wasOffline && online && this.player.running && !(this.player.state === 'playing' && performance.now() - this.player.lastFrameAt < 2000)) {
+      this.player.restart();
+    }
+    this.sync();
+    this.render();
+  }
+
+  // A camera with a warning (B-frames, …) shows it instead of the video, so
+  // the player only runs without one.
+  sync() {
+    const warned = Boolean(this.cam.health && this.cam.health.warning);
+    if (warned && this.player.running) this.player.stop();
+    else if (!warned && !this.player.running) this.player.start();
+  }
+
+  render() {
+    const cam = this.cam;
+    const h = cam.health || {};
+    const status = viewStatus(this.player.state, cam);
+    this.el.dataset.status = status;
+    this.badge.dataset.status = status;
+    this.badge.textContent = t(`status.${status}`);
+    this.el.querySelector('.tile-name').textContent = cam.name || cam.id;
+    this.el.querySelector('.tile-name').title = (cam.location && cam.location.address) || '';
+    this.el.querySelector('.tile-grid').textContent = cam.grid || '';
+    this.el.querySelector('.tile-viewers').textContent = Number.isFinite(cam.viewers) ? t('viewers', { n: cam.viewers }) : '';
+    this.el.querySelector('.hint').textContent = t('screen.enlarged.hint');
+    let msg = '';
+    let detail = '';
+    switch (status) {
+      case 'offline': msg = t('status.offline'); detail = h.last_error || this.player.message || t('msg.offline'); break;
+      case 'forbidden': msg = t('status.forbidden'); detail = t('msg.forbidden'); break;
+      case 'warning': msg = t('status.warning'); detail = h.warning; break;
+      case 'error': msg = t('status.error'); detail = this.player.message; break;
+      case 'idle': msg = t('status.idle'); break;
+      case 'connecting': msg = t('msg.connecting'); break;
+      default: break;
+    }
+    this.msg.textContent = msg;
+    this.detail.textContent = detail;
+  }
+
+  destroy() {
+    this.player.stop();
+    this.el.remove();
+  }
+}
+
+function emptySlot() {
+  const el = document.createElement('div');
+  el.className = 'tile empty';
+  return el;
+}
+
+// Puts the current page's tiles on the wall. Tiles that stay are not moved
+// (taking a playing <video> out of the document pauses it); tiles that leave
+// stop their players.
+function renderWall() {
+  const n = wall.layout;
+  const cols = Math.round(Math.sqrt(n));
+  const grid = $('wall');
+  grid.style.setProperty('--cols', cols);
+  grid.style.setProperty('--cols-narrow', Math.min(cols, 2));
+  wall.page = Math.min(Math.max(wall.page, 0), pages() - 1);
+
+  const onPage = wall.cams.slice(wall.page * n, wall.page * n + n);
+  const ids = new Set(onPage.map((c) => c.id));
+  for (const [id, tile] of wall.tiles) {
+    if (!ids.has(id)) {
+      tile.destroy();
+      wall.tiles.delete(id);
+      if (wall.enlarged === id) wall.enlarged = '';
+    }
+  }
+  const wanted = onPage.map((cam) => {
+    let tile = wall.tiles.get(cam.id);
+    if (!tile) {
+      tile = new Tile(cam);
+      wall.tiles.set(cam.id, tile);
+    }
+    return tile.el;
+  });
+  if (wall.cams.length > n) while (wanted.length < n) wanted.push(emptySlot());
+  const same = wanted.length === grid.children.length && wanted.every((el, i) => grid.children[i] === el);
+  if (!same) {
+    for (const el of [...grid.children]) if (!wanted.includes(el)) el.remove();
+    wanted.forEach((el, i) => { if (grid.children[i] !== el) grid.insertBefore(el, grid.children[i] || null); });
+    for (const tile of wall.tiles.values()) if (tile.video.srcObject && tile.video.paused) tile.video.play().catch(() => {});
+  }
+
+  const msg = $('wall-msg');
+  msg.hidden = wall.cams.length > 0;
+  msg.textContent = t('msg.no.cameras');
+  renderControls();
+}
+
+function renderControls() {
+  const total = pages();
+  $('controls').hidden = false;
+  $('pager').hidden = false;
+  for (const b of $('layouts').querySelectorAll('button')) b.setAttribute('aria-pressed', String(Number(b.dataset.layout) === wall.layout));
+  $('page-label').textContent = t('screen.page', { page: wall.page + 1, pages: total });
+  $('prev').disabled = total <= 1;
+  $('next').disabled = total <= 1;
+  const rot = $('rotate');
+  rot.setAttribute('aria-pressed', String(wall.rotate));
+  rot.textContent = t(wall.rotate ? 'screen.rotate.on' : 'screen.rotate.off');
+  rot.disabled = total <= 1;
+  const online = wall.cams.filter((c) => c.health && c.health.online).length;
+  $('online-count').textContent = t('screen.online.count', { online, total: wall.cams.length });
+  $('events-state').hidden = wall.eventsLive;
+}
+
+function goPage(delta) {
+  wall.page = (wall.page + delta + pages()) % pages();
+  renderWall();
+  restartRotation();
+}
+
+function restartRotation() {
+  clearInterval(wall.rotateTimer);
+  wall.rotateTimer = setInterval(() => {
+    if (wall.rotate && !wall.enlarged && pages() > 1) {
+      wall.page = (wall.page + 1) % pages();
+      renderWall();
+    }
+  }, ROTATE_MS);
+}
+
+function setLayout(n) {
+  const first = wall.page * wall.layout;
+  wall.layout = n;
+  wall.page = Math.floor(first / n);
+  const p = new URLSearchParams(location.search);
+  p.set('layout', String(n));
+  history.replaceState(history.state, '', `${location.pathname}?${p}${location.hash}`);
+  setEnlarged('');
+  renderWall();
+  restartRotation();
+}
+
+function setEnlarged(id) {
+  wall.enlarged = id;
+  for (const [tid, tile] of wall.tiles) tile.el.classList.toggle('enlarged', tid === id);
+  document.body.classList.toggle('has-enlarged', Boolean(id));
+}
+
+function onCamera(cam) {
+  const i = wall.cams.findIndex((c) => c.id === cam.id);
+  if (i >= 0) wall.cams[i] = cam;
+  else wall.cams.push(cam);
+  const tile = wall.tiles.get(cam.id);
+  if (tile) tile.update(cam);
+  if (i < 0) renderWall();
+  else renderControls();
+}
+
+function showTokenForm(bad) {
+  $('wall').hidden = true;
+  $('wall-msg').hidden = true;
+  $('controls').hidden = true;
+  $('pager').hidden = true;
+  $('logout').hidden = true;
+  $('token-view').hidden = false;
+  $('token-error').hidden = !bad;
+  $('token-input').focus();
+}
+
+// Loads the camera list, retrying on network and server errors; a refused
+// token brings the form back.
+async function load() {
+  let delay = 2000;
+  for (;;) {
+    try {
+      return await fetchCameras({ token: wall.token });
+    } catch (err) {
+      if (err instanceof HttpError && (err.status === 401 || err.status === 403)) return null;
+      const msg = $('wall-msg');
+      msg.hidden = false;
+      msg.textContent = t('msg.load.failed', { error: err.message });
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 15000);
+    }
+  }
+}
+
+async function start() {
+  $('token-view').hidden = true;
+  $('wall').hidden = false;
+  $('logout').hidden = false;
+  const list = await load();
+  if (list === null) {
+    storeToken('');
+    wall.token = '';
+    showTokenForm(true);
+    return;
+  }
+  wall.cams = list;
+  const want = params.get('camera');
+  const at = want ? wall.cams.findIndex((c) => c.id === want) : -1;
+  if (at >= 0) wall.page = Math.floor(at / wall.layout);
+  renderWall();
+  restartRotation();
+  wall.feed = events(onCamera, {
+    token: wall.token,
+    onStatus: (s) => { wall.eventsLive = s === 'open'; renderControls(); },
+  });
+}
+
+function tick() {
+  const now = new Date();
+  const el = $('clock');
+  el.textContent = now.toLocaleString(document.documentElement.lang, { hour12: false });
+  el.dateTime = now.toISOString();
+}
+
+function init() {
+  applyI18n();
+  document.title = t('screen.title');
+  langToggle($('lang'));
+  tick();
+  setInterval(tick, 1000);
+
+  $('layouts').addEventListener('click', (ev) => {
+    const b = ev.target.closest('button[data-layout]');
+    if (b) setLayout(Number(b.dataset.layout));
+  });
+  $('prev').addEventListener('click', () => goPage(-1));
+  $('next').addEventListener('click', () => goPage(1));
+  $('rotate').addEventListener('click', () => {
+    wall.rotate = !wall.rotate;
+    renderControls();
+    restartRotation();
+  });
+  $('logout').addEventListener('click', () => {
+    storeToken('');
+    location.replace(location.pathname + location.search);
+  });
+  $('token-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const token = $('token-input').value.trim();
+    if (!token) return;
+    storeToken(token);
+    wall.token = token;
+    $('token-input').value = '';
+    start();
+  });
+  addEventListener('keydown', (ev) => {
+    if (ev.target instanceof HTMLInputElement) return;
+    if (ev.key === 'Escape') setEnlarged('');
+    else if (ev.key === 'ArrowRight' || ev.key === 'PageDown') goPage(1);
+    else if (ev.key === 'ArrowLeft' || ev.key === 'PageUp') goPage(-1);
+  });
+  addEventListener('langchange', () => {
+    for (const tile of wall.tiles.values()) tile.render();
+    if (!$('wall').hidden) renderControls();
+    document.title = t('screen.title');
+    tick();
+  });
+
+  wall.token = tokenFromHash() || storedToken();
+  if (!wall.token) showTokenForm(false);
+  else start();
+}
+
+init();
