@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -106,7 +107,10 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 	}
 	// No interceptors: NACK and PLI are answered by the viewer from the
 	// camera's shared history and GOP, not from per-viewer copies.
-	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
+	// (An API built without a registry gets pion's defaults, whose NACK
+	// responder copies every packet of every viewer.)
+	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se),
+		webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 	return s, nil
 }
 

@@ -120,6 +120,7 @@ async function loadList() {
   }
   for (const cam of app.cams) app.byId.set(cam.id, cam);
   renderList();
+  syncLive();
   renderLive();
 }
 

@@ -81,9 +81,18 @@ function timing(camera) {
 }
 
 const running = new Set();
+let parked = [];
 // Leaving the page ends every session at once (keepalive DELETE), so the
-// server does not keep sending to a closed tab until ICE times out.
-addEventListener('pagehide', () => { for (const p of [...running]) p.stop(); });
+// server does not keep sending to a closed tab until ICE times out; a page
+// brought back from the back-forward cache starts them again.
+addEventListener('pagehide', () => {
+  parked = [...running];
+  for (const p of parked) p.stop();
+});
+addEventListener('pageshow', (ev) => {
+  if (ev.persisted) for (const p of parked) p.start();
+  parked = [];
+});
 
 /** WhepPlayer plays one camera over WHEP into a <video> and keeps it playing. */
 export class WhepPlayer {
@@ -297,10 +306,10 @@ export class WhepPlayer {
   _watchFirstFrame(gen, rec) {
     const v = this.video;
     if (typeof v.requestVideoFrameCallback !== 'function') return;
-    v.requestVideoFrameCallback((now, meta) => {
+    v.requestVideoFrameCallback(() => {
       if (gen !== this._gen) return;
       if (rec.firstFrameAt == null) rec.firstFrameAt = performance.now();
-      this._firstFrame(gen, meta);
+      this._firstFrame(gen);
     });
   }
 

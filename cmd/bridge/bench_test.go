@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +51,8 @@ func BenchmarkRelay(b *testing.B) {
 					b.Fatalf("whepload did not reach a steady state: %q", sc.Text())
 				}
 				cpu0, t0 := procCPU(br.PID()), time.Now()
+				loadCPU0 := procCPU(cmd.Process.Pid)
+				rcv0, snd0 := udpErrors()
 				var res struct {
 					Failed         int     `json:"failed"`
 					Packets        int64   `json:"packets"`
@@ -63,6 +69,8 @@ func BenchmarkRelay(b *testing.B) {
 					b.Fatal("whepload printed no result")
 				}
 				cpu1, t1 := procCPU(br.PID()), time.Now()
+				loadCPU1 := procCPU(cmd.Process.Pid)
+				rcv1, snd1 := udpErrors()
 				if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
 					b.Fatalf("whepload result %q: %v", sc.Text(), err)
 				}
@@ -75,12 +83,82 @@ func BenchmarkRelay(b *testing.B) {
 				b.ReportMetric(rss/(1<<20), "bridge-RSS-MB")
 				b.ReportMetric(100*float64(res.Lost)/float64(res.Packets+res.Lost), "loss-%")
 				b.ReportMetric(float64(res.Packets)/secs/float64(n), "pkt/s/viewer")
+				// where loss happens: the kernel's UDP buffers on either side
+				b.ReportMetric(float64(rcv1-rcv0), "udp-rcvbuf-drops")
+				b.ReportMetric(float64(snd1-snd0), "udp-sndbuf-drops")
+				b.ReportMetric((loadCPU1-loadCPU0)/secs, "viewers-cores")
 				b.ReportMetric(res.FirstPacketP50, "first-pkt-p50-ms")
 				b.ReportMetric(res.FirstPacketP95, "first-pkt-p95-ms")
 				b.ReportMetric(res.FirstKeyP50, "first-key-p50-ms")
 				b.ReportMetric(res.FirstKeyP95, "first-key-p95-ms")
 				// let the sessions of this round end before the next
 				time.Sleep(2 * time.Second)
+			}
+		})
+	}
+}
+
+// udpErrors reads the kernel's counts of UDP datagrams dropped for a full
+// receive or send buffer (all sockets of the machine).
+func udpErrors() (rcvbuf, sndbuf int64) {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, 0
+	}
+	var names, values []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "Udp:" {
+			if names == nil {
+				names = f
+			} else {
+				values = f
+			}
+		}
+	}
+	for i := range names {
+		if i >= len(values) {
+			break
+		}
+		v, _ := strconv.ParseInt(values[i], 10, 64)
+		switch names[i] {
+		case "RcvbufErrors":
+			rcvbuf = v
+		case "SndbufErrors":
+			sndbuf = v
+		}
+	}
+	return rcvbuf, sndbuf
+}
+
+// BenchmarkChromiumFirstFrame measures, in Debian's Chromium, the time from
+// the WHEP POST to the first decoded frame (requestVideoFrameCallback), for
+// a 720p camera with a 2 s GOP and one with a 4 s GOP, 10 fresh pages each.
+func BenchmarkChromiumFirstFrame(b *testing.B) {
+	gop2 := camsimproc.Start(b, "-cameras", "1", "-gop", "2s", "-loop", "4s")
+	gop4 := camsimproc.Start(b, "-cameras", "1", "-gop", "4s", "-loop", "4s")
+	br := startBridge(b, []cameraSpec{{id: "gop2", url: gop2.URL(1), public: true}, {id: "gop4", url: gop4.URL(1), public: true}}, "")
+	for _, cam := range []string{"gop2", "gop4"} {
+		b.Run("camera="+cam, func(b *testing.B) {
+			for b.Loop() {
+				cmd := node(b, context.Background(), "ttff", br.URL, cam, "-", "10")
+				out, err := cmd.Output()
+				if err != nil {
+					b.Fatalf("check.mjs ttff: %v", err)
+				}
+				var res struct {
+					RunsMS []float64 `json:"runs_ms"`
+					Failed int      `json:"failed"`
+					Errors []string `json:"errors"`
+				}
+				if err := json.Unmarshal(out, &res); err != nil {
+					b.Fatalf("ttff printed %q: %v", out, err)
+				}
+				if res.Failed > 0 || len(res.RunsMS) == 0 {
+					b.Fatalf("%d runs failed: %v", res.Failed, res.Errors)
+				}
+				slices.Sort(res.RunsMS)
+				b.ReportMetric(res.RunsMS[len(res.RunsMS)/2], "first-frame-p50-ms")
+				b.ReportMetric(res.RunsMS[min(len(res.RunsMS)-1, len(res.RunsMS)*95/100)], "first-frame-p95-ms")
 			}
 		})
 	}

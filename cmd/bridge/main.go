@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only with -debug-addr, on its own address
 	"os"
 	"os/signal"
 	"sync"
@@ -37,6 +38,7 @@ func main() {
 func run() error {
 	cfgPath := flag.String("config", "configs/demo.yaml", "configuration file")
 	verbose := flag.Bool("v", false, "log debug events")
+	debugAddr := flag.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -44,6 +46,10 @@ func run() error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	if *debugAddr != "" {
+		go func() { log.Warn("pprof server stopped", "err", http.ListenAndServe(*debugAddr, nil)) }()
+	}
 
 	// 1. configuration
 	cfg, err := configs.Load(*cfgPath)

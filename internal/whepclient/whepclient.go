@@ -7,16 +7,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
 	"github.com/pion/rtp"
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -24,6 +28,11 @@ var defaultAPI = func() *webrtc.API {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	// Large receive buffers, so a load of hundreds of viewers measures the
+	// bridge, not the kernel dropping what a busy client did not read.
+	if n, err := stdnet.NewNet(); err == nil {
+		se.SetNet(bigBuffers{n})
+	}
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		panic(err)
@@ -264,5 +273,31 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 			v.aus = append(v.aus, au)
 		}
 		v.mu.Unlock()
+	}
+}
+
+// bigBuffers is the standard network with large UDP receive buffers.
+type bigBuffers struct{ *stdnet.Net }
+
+// ListenUDP opens a UDP socket with a 4 MiB receive buffer.
+func (b bigBuffers) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := b.Net.ListenUDP(network, laddr)
+	if uc, ok := c.(*net.UDPConn); ok && err == nil {
+		forceReadBuffer(uc, 4<<20)
+	}
+	return c, err
+}
+
+// forceReadBuffer sets the socket's receive buffer, past the kernel's
+// rmem_max when running as root (SO_RCVBUFFORCE), else as large as allowed.
+func forceReadBuffer(conn *net.UDPConn, size int) {
+	raw, err := conn.SyscallConn()
+	if err == nil {
+		_ = raw.Control(func(fd uintptr) {
+			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, size)
+		})
+	}
+	if err != nil {
+		_ = conn.SetReadBuffer(size)
 	}
 }
