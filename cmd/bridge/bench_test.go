@@ -147,8 +147,8 @@ func BenchmarkChromiumFirstFrame(b *testing.B) {
 				}
 				var res struct {
 					RunsMS []float64 `json:"runs_ms"`
-					Failed int      `json:"failed"`
-					Errors []string `json:"errors"`
+					Failed int       `json:"failed"`
+					Errors []string  `json:"errors"`
 				}
 				if err := json.Unmarshal(out, &res); err != nil {
 					b.Fatalf("ttff printed %q: %v", out, err)
