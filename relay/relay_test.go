@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"qianliyan/ingest"
+	"qianliyan/internal/camsimproc"
 	"qianliyan/internal/whepclient"
 	"qianliyan/relay"
 )
@@ -162,5 +163,46 @@ func TestVideoResumesAfterCameraComesBack(t *testing.T) {
 				v.Packets.Load()-n0, v.KeyFrames.Load()-k0)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestBFrameCameraIsRefusedClearly(t *testing.T) {
+	r := newRig(t, map[string]string{"cam1": "cam/1"}, "-cameras", "1", "-bframes", "2")
+	deadline := time.Now().Add(5 * time.Second)
+	for h, _ := r.hub.Health("cam1"); !strings.Contains(h.Warning, "B-frames"); h, _ = r.hub.Health("cam1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no B-frame warning in the camera's health: %+v", h)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pc, offer, err := whepclient.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, _, err := r.relay.Offer(context.Background(), "cam1", offer); !errors.Is(err, relay.ErrBFrames) {
+		t.Fatalf("offer for a B-frame camera: %v, want ErrBFrames", err)
+	}
+}
+
+func TestH265CameraPlaysWhereOfferedAndIsRefusedElsewhere(t *testing.T) {
+	cam := camsimproc.Start(t, "-cameras", "1")
+	url := cam.Push(t, "h265", camsimproc.H265...)
+	r2 := newRig(t, map[string]string{"h265": url})
+	r2.waitOnline(t, "h265")
+	v := r2.watch(t, "h265", 40)
+	v.waitPackets(t, 200, 5*time.Second)
+	time.Sleep(time.Second)
+	if w, h, n := decodeKept(t, v.Kept(), ingest.H265); w != 1280 || h != 720 || n < 20 {
+		t.Fatalf("decoded %d H.265 pictures of %dx%d, want >= 20 of 1280x720", n, w, h)
+	}
+	pc, h264Only, err := whepclient.Offer(webrtc.MimeTypeH264)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	_, _, err = r2.relay.Offer(context.Background(), "h265", h264Only)
+	if !errors.Is(err, relay.ErrCodec) || !strings.Contains(err.Error(), "cannot play H.265") {
+		t.Fatalf("H.264-only offer for an H.265 camera: %v, want ErrCodec saying it cannot play H.265", err)
 	}
 }

@@ -2,6 +2,8 @@ package relay
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
@@ -50,6 +52,7 @@ type Server struct {
 	udp  net.PacketConn
 	tcp  net.Listener
 	log  *slog.Logger
+	cert webrtc.Certificate
 
 	mu       sync.Mutex
 	feeds    map[string]*feed
@@ -109,6 +112,19 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 	// camera's shared history and GOP, not from per-viewer copies.
 	// (An API built without a registry gets pion's defaults, whose NACK
 	// responder copies every packet of every viewer.)
+	// One DTLS certificate for every session: making one per peer
+	// connection costs a key generation and a signature each time.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("dtls key: %w", err)
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("dtls certificate: %w", err)
+	}
+	s.cert = *cert
 	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se),
 		webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 	return s, nil
@@ -226,7 +242,7 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 		return nil, "", err
 	}
 
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{s.cert}})
 	if err != nil {
 		return nil, "", fmt.Errorf("new peer connection: %w", err)
 	}

@@ -329,3 +329,40 @@ func freeUDPPair() (int, error) {
 	}
 	return 0, errors.New("no free pair of UDP ports after 100 tries")
 }
+
+// Push runs ffmpeg publishing a 1280x720 test picture, encoded with the
+// given ffmpeg output options, to camsim's push path until the test ends,
+// and returns the RTSP URL to play it. ffmpeg cannot answer PLAY itself
+// (its -rtsp_flags listen is for its demuxer), so camsim relays ffmpeg's
+// SDP and RTP unchanged: what a reader gets was encoded and packetized by
+// ffmpeg, not by us.
+func (p *Proc) Push(tb testing.TB, path string, encoder ...string) string {
+	tb.Helper()
+	url := "rtsp://" + p.Addr() + "/push/" + path
+	args := []string{"-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25"}
+	args = append(args, encoder...)
+	// camsim relays packets of at most 1200 bytes, as WebRTC wants them
+	args = append(args, "-f", "rtsp", "-rtsp_transport", "tcp", "-pkt_size", "1200", url)
+	cmd := exec.Command("ffmpeg", args...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start ffmpeg: %v", err)
+	}
+	tb.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if tb.Failed() {
+			tb.Logf("ffmpeg said: %s", stderr.String())
+		}
+	})
+	return url
+}
+
+// H264 and H265 are ffmpeg output options for Push: low-latency encodes
+// with a 2 s GOP and no B-frames.
+var (
+	H264 = []string{"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "50", "-bf", "0", "-pix_fmt", "yuv420p"}
+	H265 = []string{"-c:v", "libx265", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "50", "-bf", "0", "-pix_fmt", "yuv420p", "-x265-params", "log-level=error"}
+)
