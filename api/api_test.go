@@ -29,6 +29,8 @@ const staffToken = "test-staff-token"
 type bridge struct {
 	url string
 	hub *ingest.Hub
+	cfg *configs.Config
+	rdb *redis.Client
 }
 
 // startBridge runs the hub and the API over two camsim cameras, one behind
@@ -80,7 +82,7 @@ cameras:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return bridge{url: srv.URL, hub: hub}
+	return bridge{url: srv.URL, hub: hub, cfg: cfg, rdb: rdb}
 }
 
 func redisOptions(t *testing.T) *redis.Options {
