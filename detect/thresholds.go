@@ -1,0 +1,46 @@
+package detect
+
+import "time"
+
+// Thresholds are the analyzers' tuning, in words a person can check
+// against the picture. Pictures are analysed in gray at AnalysisSize.
+type Thresholds struct {
+	// MotionVarThreshold is MOG2's variance threshold: higher ignores more
+	// noise (rain, compression) and misses more faint movement.
+	MotionVarThreshold float64
+	// MotionMinArea is the smallest moving region, as a fraction of the
+	// picture (0.002 of 320x180 is ~115 pixels, a person far away).
+	MotionMinArea float64
+	// ZoneDiff is the mean luma difference (0–255) inside a zone above
+	// which it no longer looks like its reference.
+	ZoneDiff float64
+	// ZoneHold is how long a zone must differ, with no motion in it,
+	// before zone_changed is raised (and match again before it clears).
+	ZoneHold time.Duration
+	// CoveredStdDev: a whole picture with less luma spread than this is
+	// covered or black.
+	CoveredStdDev float64
+	// DefocusRatio: sharpness (variance of the Laplacian) below this
+	// fraction of the reference's means defocused.
+	DefocusRatio float64
+	// TurnedDiff: a whole-picture mean luma difference from the reference,
+	// once the mean brightness of both is taken away, above which the
+	// camera was turned away.
+	TurnedDiff float64
+	// TamperHold is how long a tamper condition must last to be raised.
+	TamperHold time.Duration
+}
+
+// DefaultThresholds are tuned on camsim's street scenes.
+func DefaultThresholds() Thresholds {
+	return Thresholds{
+		MotionVarThreshold: 16,
+		MotionMinArea:      0.002,
+		ZoneDiff:           18,
+		ZoneHold:           5 * time.Second,
+		CoveredStdDev:      8,
+		DefocusRatio:       0.35,
+		TurnedDiff:         20,
+		TamperHold:         3 * time.Second,
+	}
+}
