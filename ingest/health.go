@@ -19,6 +19,9 @@ type Health struct {
 	FPS       float64 `json:"fps"`
 	Bitrate   float64 `json:"bitrate_bps"`
 	Transport string  `json:"transport,omitempty"`
+	// AudioCodec is the camera's audio (PCMU, PCMA, AAC), empty when it
+	// sends none the bridge can use.
+	AudioCodec Codec `json:"audio_codec"`
 	// Counters since the bridge started.
 	Reconnects  uint64 `json:"reconnects"`
 	Bytes       uint64 `json:"bytes"`

@@ -14,6 +14,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
 
 	"qianliyan/configs"
@@ -106,17 +107,17 @@ func (r *Reader) Run(ctx context.Context) error {
 	}
 }
 
-func (r *Reader) setOnline(codec Codec, width, height int, transport string) {
+func (r *Reader) setOnline(codec Codec, width, height int, transport string, audio Codec) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := &r.health
 	if !h.Online {
 		h.Online = true
 		h.Since = r.now()
-		r.log.Info("camera online", "codec", codec, "width", width, "height", height, "transport", transport)
+		r.log.Info("camera online", "codec", codec, "width", width, "height", height, "transport", transport, "audio", audio)
 	}
 	h.LastError = ""
-	h.Codec, h.Width, h.Height, h.Transport = codec, width, height, transport
+	h.Codec, h.Width, h.Height, h.Transport, h.AudioCodec = codec, width, height, transport, audio
 }
 
 func (r *Reader) setOffline(reason string) {
@@ -190,6 +191,17 @@ func (r *Reader) session(ctx context.Context, epoch uint32) (online bool, err er
 	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
 		return false, fmt.Errorf("setup: %w", err)
 	}
+	audio := r.pickAudio(desc)
+	r.stream.SetAudio(nil)
+	var audioCodec Codec
+	if audio != nil {
+		if _, err := c.Setup(desc.BaseURL, audio.media, 0, 0); err != nil {
+			return false, fmt.Errorf("setup audio: %w", err)
+		}
+		r.stream.SetAudio(&audio.info)
+		audioCodec = audio.info.Codec
+		r.readAudio(c, audio, epoch)
+	}
 
 	var lastUnit atomic.Int64
 	lastUnit.Store(r.now().UnixNano())
@@ -236,7 +248,7 @@ func (r *Reader) session(ctx context.Context, epoch uint32) (online bool, err er
 			if switched.Load() {
 				tr = "TCP"
 			}
-			r.setOnline(ps.codec, ps.width, ps.height, tr)
+			r.setOnline(ps.codec, ps.width, ps.height, tr, audioCodec)
 		}
 		r.stream.Publish(&Unit{Codec: ps.codec, PTS: pts, Received: now, NALUs: au, Key: key, Epoch: epoch, Size: size})
 	})
@@ -329,4 +341,82 @@ func pickVideo(desc *description.Session) (*description.Media, format.Format, fu
 		offered = []string{"nothing"}
 	}
 	return nil, nil, nil, nil, fmt.Errorf("the camera sends no H.264 or H.265 video (it offers %s)", strings.Join(offered, ", "))
+}
+
+// cameraAudio is the audio media of a camera's session that the bridge
+// can use.
+type cameraAudio struct {
+	media  *description.Media
+	format format.Format
+	info   AudioInfo
+	// decode returns the units of one RTP packet: the G.711 samples, or
+	// the AAC access units it carries.
+	decode func(*rtp.Packet) ([][]byte, error)
+}
+
+// pickAudio finds the camera's G.711 or AAC audio; other audio (and none)
+// gives nil, and the camera plays without sound.
+func (r *Reader) pickAudio(desc *description.Session) *cameraAudio {
+	var g711 *format.G711
+	if medi := desc.FindFormat(&g711); medi != nil {
+		codec := PCMA
+		if g711.MULaw {
+			codec = PCMU
+		}
+		return &cameraAudio{media: medi, format: g711,
+			info:   AudioInfo{Codec: codec, SampleRate: g711.SampleRate, Channels: g711.ChannelCount},
+			decode: func(pkt *rtp.Packet) ([][]byte, error) { return [][]byte{pkt.Payload}, nil }}
+	}
+	var aac *format.MPEG4Audio
+	if medi := desc.FindFormat(&aac); medi != nil && aac.Config != nil {
+		conf, err := aac.Config.Marshal()
+		if err != nil {
+			r.log.Debug("camera audio ignored", "reason", "bad AAC config", "error", err)
+			return nil
+		}
+		dec, err := aac.CreateDecoder()
+		if err != nil {
+			r.log.Debug("camera audio ignored", "reason", "AAC depacketizer", "error", err)
+			return nil
+		}
+		return &cameraAudio{media: medi, format: aac,
+			info:   AudioInfo{Codec: AAC, SampleRate: aac.Config.SampleRate, Channels: aac.Config.ChannelCount, Config: conf},
+			decode: dec.Decode}
+	}
+	for _, m := range desc.Medias {
+		if m.Type == description.MediaTypeAudio {
+			for _, f := range m.Formats {
+				r.log.Debug("camera audio ignored", "codec", f.Codec())
+			}
+		}
+	}
+	return nil
+}
+
+// readAudio publishes the camera's audio units into the stream's audio
+// path, which never touches video's GOP cache and key frames.
+func (r *Reader) readAudio(c *gortsplib.Client, a *cameraAudio, epoch uint32) {
+	rate := time.Duration(a.format.ClockRate())
+	c.OnPacketRTP(a.media, a.format, func(pkt *rtp.Packet) {
+		ticks, ok := c.PacketPTS2(a.media, pkt)
+		if !ok {
+			return
+		}
+		units, err := a.decode(pkt)
+		if err != nil {
+			return // fragments and losses
+		}
+		now := r.now()
+		for i, au := range units {
+			if len(au) == 0 {
+				continue
+			}
+			t := ticks
+			if a.info.Codec == AAC {
+				t += int64(i) * mpeg4audio.SamplesPerAccessUnit
+			}
+			r.stream.PublishAudio(&Unit{Codec: a.info.Codec, PTS: time.Duration(t) * time.Second / rate, Received: now,
+				Epoch: epoch, Size: len(au), Audio: au, SampleRate: a.info.SampleRate, Channels: a.info.Channels})
+		}
+	})
 }

@@ -20,8 +20,15 @@ type Stream struct {
 	lastKey  *Unit // survives a GOP over its cap; cleared by Reset
 	closed   bool
 
-	published atomic.Uint64
-	dropped   atomic.Uint64 // summed over all subscribers, current and past
+	// Audio goes its own way, so the GOP cache and the key-frame logic
+	// of video never see it.
+	audioSubs map[*Subscription]struct{}
+	audio     *AudioInfo
+
+	published      atomic.Uint64
+	dropped        atomic.Uint64 // summed over all subscribers, current and past
+	audioPublished atomic.Uint64
+	audioDropped   atomic.Uint64
 }
 
 // NewStream returns the stream of one camera. gopMaxBytes caps the cached
@@ -31,6 +38,7 @@ func NewStream(camera string, gopMaxBytes int) *Stream {
 		camera:      camera,
 		gopMaxBytes: gopMaxBytes,
 		subs:        make(map[*Subscription]struct{}),
+		audioSubs:   make(map[*Subscription]struct{}),
 	}
 }
 
@@ -51,6 +59,7 @@ type Subscription struct {
 	needKey bool // guarded by stream.mu: wait for a key frame
 	lagging bool // guarded by stream.mu: overflowed, not yet back on a key frame
 	closed  bool // guarded by stream.mu
+	audio   bool // an audio subscription (SubscribeAudio)
 	dropped atomic.Uint64
 }
 
@@ -70,7 +79,11 @@ func (sub *Subscription) Close() {
 		return
 	}
 	sub.closed = true
-	delete(s.subs, sub)
+	if sub.audio {
+		delete(s.audioSubs, sub)
+	} else {
+		delete(s.subs, sub)
+	}
 	close(sub.ch)
 }
 
@@ -189,8 +202,67 @@ func (s *Stream) Close() {
 		close(sub.ch)
 	}
 	clear(s.subs)
+	for sub := range s.audioSubs {
+		sub.closed = true
+		close(sub.ch)
+	}
+	clear(s.audioSubs)
 	clear(s.gop)
 	s.gop = nil
+}
+
+// SubscribeAudio attaches a reader of the camera's audio units with a
+// queue of queueLen units. A full queue drops the unit (counted in
+// Dropped); audio has no key frames, so the reader goes on with the next.
+// A camera without audio simply never sends any.
+func (s *Stream) SubscribeAudio(name string, queueLen int) *Subscription {
+	queueLen = max(queueLen, 1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub := &Subscription{name: name, ch: make(chan *Unit, queueLen), stream: s, audio: true}
+	sub.C = sub.ch
+	if s.closed {
+		sub.closed = true
+		close(sub.ch)
+		return sub
+	}
+	s.audioSubs[sub] = struct{}{}
+	return sub
+}
+
+// PublishAudio hands an audio unit to every audio subscriber without
+// waiting for any of them.
+func (s *Stream) PublishAudio(u *Unit) {
+	s.audioPublished.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	for sub := range s.audioSubs {
+		select {
+		case sub.ch <- u:
+		default:
+			sub.dropped.Add(1)
+			s.audioDropped.Add(1)
+		}
+	}
+}
+
+// SetAudio records the camera's audio as its SDP announced it (nil: the
+// camera sends none); the reader calls it on every session.
+func (s *Stream) SetAudio(info *AudioInfo) {
+	s.mu.Lock()
+	s.audio = info
+	s.mu.Unlock()
+}
+
+// Audio returns the camera's audio, or nil when it sends none (or has not
+// connected yet). The AudioInfo is shared: never modify it.
+func (s *Stream) Audio() *AudioInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.audio
 }
 
 // LastKeyFrame returns the latest key frame of the current session, or nil
@@ -208,6 +280,10 @@ type StreamStats struct {
 	Subscribers int
 	GOPUnits    int // units in the cached GOP
 	GOPBytes    int
+
+	AudioPublished   uint64 // audio units received from the camera
+	AudioDropped     uint64 // audio units lost by slow subscribers, summed
+	AudioSubscribers int
 }
 
 // Stats returns the stream's counters.
@@ -220,5 +296,9 @@ func (s *Stream) Stats() StreamStats {
 		Subscribers: len(s.subs),
 		GOPUnits:    len(s.gop),
 		GOPBytes:    s.gopBytes,
+
+		AudioPublished:   s.audioPublished.Load(),
+		AudioDropped:     s.audioDropped.Load(),
+		AudioSubscribers: len(s.audioSubs),
 	}
 }

@@ -5,7 +5,7 @@ package ingest
 
 import "time"
 
-// Codec names a video codec carried by a Stream.
+// Codec names a video or audio codec carried by a Stream.
 type Codec string
 
 // The video codecs a camera may send. Anything else is refused at connect.
@@ -14,7 +14,16 @@ const (
 	H265 Codec = "H265"
 )
 
-// Unit is one access unit (one picture) as it came from the camera.
+// The audio codecs a camera may send: G.711 µ-law and A-law, and AAC
+// (MPEG-4 audio, RFC 3640). Any other audio is ignored.
+const (
+	PCMU Codec = "PCMU"
+	PCMA Codec = "PCMA"
+	AAC  Codec = "AAC"
+)
+
+// Unit is one access unit as it came from the camera: a picture, or for
+// audio units (see Stream.PublishAudio) a piece of sound.
 // Units are shared by every subscriber: never modify one.
 type Unit struct {
 	Codec Codec
@@ -32,6 +41,23 @@ type Unit struct {
 	// Epoch counts the RTSP sessions of this camera: it changes when the
 	// camera reconnects, where timestamps start again.
 	Epoch uint32
-	// Size is the sum of the NALU lengths.
+	// Size is the sum of the NALU lengths (audio: of Audio).
 	Size int
+
+	// Audio is, for an audio unit, the G.711 samples of one RTP packet or
+	// one AAC access unit (raw, without ADTS); NALUs is then nil.
+	Audio []byte
+	// SampleRate and Channels describe an audio unit's sound.
+	SampleRate int
+	Channels   int
+}
+
+// AudioInfo describes a camera's audio, as its SDP announced it.
+type AudioInfo struct {
+	Codec      Codec
+	SampleRate int
+	Channels   int
+	// Config is the AAC AudioSpecificConfig (what a decoder needs to
+	// start); nil for G.711.
+	Config []byte
 }

@@ -54,10 +54,11 @@ type Server struct {
 	log  *slog.Logger
 	cert webrtc.Certificate
 
-	mu       sync.Mutex
-	feeds    map[string]*feed
-	sessions map[string]*Session
-	closed   bool
+	mu         sync.Mutex
+	feeds      map[string]*feed
+	audioFeeds map[string]*audioFeed
+	sessions   map[string]*Session
+	closed     bool
 }
 
 // NewServer opens the media sockets and builds the one WebRTC API.
@@ -68,7 +69,8 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 	if opts.MaxSessions == 0 {
 		opts.MaxSessions = 1000
 	}
-	s := &Server{cams: cams, opts: opts, log: opts.Log, feeds: map[string]*feed{}, sessions: map[string]*Session{}}
+	s := &Server{cams: cams, opts: opts, log: opts.Log, feeds: map[string]*feed{},
+		audioFeeds: map[string]*audioFeed{}, sessions: map[string]*Session{}}
 
 	udp, err := net.ListenUDP("udp4", &net.UDPAddr{Port: opts.UDPPort})
 	if err != nil {
@@ -241,6 +243,16 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 	if err := checkOffer(offer, h.Codec); err != nil {
 		return nil, "", err
 	}
+	// The camera's sound goes along when the offer can take it; if not
+	// (a G.711 camera and a browser without G.711), video plays alone.
+	var audioInfo *ingest.AudioInfo
+	audioMimeType := ""
+	if h.AudioCodec != "" {
+		audioInfo = stream.Audio()
+		if m := audioMime(audioInfo); m != "" && offersAudio(offer, m) {
+			audioMimeType = m
+		}
+	}
 
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{s.cert}})
 	if err != nil {
@@ -258,6 +270,15 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 	if err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrCodec, err))
 	}
+	var audioTrack *track
+	var audioSender *webrtc.RTPSender
+	if audioMimeType != "" {
+		audioTrack = newAudioTrack(audioMimeType, camera)
+		if audioSender, err = pc.AddTrack(audioTrack); err != nil {
+			s.log.Debug("audio not sent", "camera", camera, "error", err)
+			audioTrack, audioSender = nil, nil
+		}
+	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
@@ -274,7 +295,7 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 	}
 
 	ss := &Session{ID: newID(), Camera: camera, Created: time.Now(), pc: pc, sender: sender, track: tr,
-		up: make(chan struct{}), ended: make(chan struct{})}
+		audioSender: audioSender, audioTrack: audioTrack, up: make(chan struct{}), ended: make(chan struct{})}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -294,6 +315,21 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 		go f.run()
 	}
 	ss.viewer = newViewer(f)
+	if audioTrack != nil {
+		af := s.audioFeeds[camera]
+		if af == nil || af.codec != audioInfo.Codec {
+			// AAC is transcoded here, once for every viewer of the camera
+			if af, err = newAudioFeed(camera, audioInfo, stream, s.log); err != nil {
+				s.log.Warn("audio not sent", "camera", camera, "error", err)
+			} else {
+				s.audioFeeds[camera] = af
+				go af.run()
+			}
+		}
+		if af != nil {
+			ss.audio = newAudioViewer(af)
+		}
+	}
 	s.sessions[ss.ID] = ss
 	s.mu.Unlock()
 
@@ -366,10 +402,27 @@ func (s *Server) end(ss *Session, why string) {
 	if last && s.feeds[ss.Camera] == f {
 		delete(s.feeds, ss.Camera)
 	}
+	var af *audioFeed
+	lastAudio := false
+	if ss.audio != nil {
+		af, lastAudio = ss.audio.feed, true
+		for _, o := range s.sessions {
+			if o.audio != nil && o.audio.feed == af {
+				lastAudio = false
+				break
+			}
+		}
+		if lastAudio && s.audioFeeds[ss.Camera] == af {
+			delete(s.audioFeeds, ss.Camera)
+		}
+	}
 	s.mu.Unlock()
 	ss.close()
 	if last {
 		f.close()
+	}
+	if lastAudio {
+		af.close()
 	}
 	s.log.Info("viewer left", "camera", ss.Camera, "session", ss.ID, "reason", why,
 		"packets", ss.viewer.packets.Load(), "dropped_frames", ss.viewer.dropped.Load())

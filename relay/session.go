@@ -16,16 +16,20 @@ type Session struct {
 	Camera  string
 	Created time.Time
 
-	pc        *webrtc.PeerConnection
-	sender    *webrtc.RTPSender
-	track     *track
-	viewer    *viewer
-	connected atomic.Int64  // unix ns
-	up        chan struct{} // closed when ICE and DTLS are done
-	upOnce    sync.Once
-	ended     chan struct{}
-	endOnce   sync.Once
-	lost      atomic.Int64 // cumulative loss from the viewer's receiver reports
+	pc     *webrtc.PeerConnection
+	sender *webrtc.RTPSender
+	track  *track
+	viewer *viewer
+	// the camera's audio, when it has some the offer can take; else nil
+	audioSender *webrtc.RTPSender
+	audioTrack  *track
+	audio       *audioViewer
+	connected   atomic.Int64  // unix ns
+	up          chan struct{} // closed when ICE and DTLS are done
+	upOnce      sync.Once
+	ended       chan struct{}
+	endOnce     sync.Once
+	lost        atomic.Int64 // cumulative loss from the viewer's receiver reports
 }
 
 // SessionStats are a session's figures.
@@ -41,17 +45,28 @@ type SessionStats struct {
 	NACKs         uint64 `json:"nacks"`
 	Resent        uint64 `json:"resent"`
 	PLIs          uint64 `json:"plis"`
+	// Audio is the codec the viewer gets the camera's sound in (empty:
+	// none), with its figures.
+	Audio        string `json:"audio,omitempty"`
+	AudioPackets uint64 `json:"audio_packets"`
+	AudioDropped uint64 `json:"audio_dropped"`
 }
 
 // Stats returns the session's figures.
 func (ss *Session) Stats() SessionStats {
 	v := ss.viewer
-	return SessionStats{
+	st := SessionStats{
 		ID: ss.ID, Camera: ss.Camera, AgeSeconds: int(time.Since(ss.Created).Seconds()),
 		Bytes: v.bytes.Load(), Packets: v.packets.Load(), Frames: v.frames.Load(),
 		DroppedFrames: v.dropped.Load(), Lost: ss.lost.Load(),
 		NACKs: v.nacks.Load(), Resent: v.resent.Load(), PLIs: v.plis.Load(),
 	}
+	if a := ss.audio; a != nil {
+		st.Audio = ss.audioTrack.audio
+		st.Bytes += a.bytes.Load()
+		st.AudioPackets, st.AudioDropped = a.packets.Load(), a.dropped.Load()
+	}
+	return st
 }
 
 // Ended is closed when the session is over.
@@ -82,7 +97,29 @@ func (ss *Session) run() {
 		return
 	}
 	go ss.readRTCP(b)
+	if ss.audio != nil {
+		// bound at SetLocalDescription too, unless the codec was refused
+		select {
+		case ab := <-ss.audioTrack.bound:
+			go ss.runAudio(ab)
+		default:
+			ss.audio.stop()
+		}
+	}
 	ss.viewer.run(b.out, b.ssrc, b.pt)
+}
+
+// runAudio sends the camera's audio; its RTCP is read only so that pion
+// keeps the sender going (audio has no NACK or PLI here).
+func (ss *Session) runAudio(b binding) {
+	go func() {
+		for {
+			if _, _, err := ss.audioSender.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	ss.audio.run(b.out, b.ssrc, b.pt)
 }
 
 func (ss *Session) readRTCP(b binding) {
@@ -101,6 +138,9 @@ func (ss *Session) close() {
 	ss.endOnce.Do(func() {
 		close(ss.ended)
 		ss.viewer.stop()
+		if ss.audio != nil {
+			ss.audio.stop()
+		}
 		_ = ss.pc.Close()
 	})
 }

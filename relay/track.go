@@ -18,10 +18,12 @@ type binding struct {
 
 // track is a TrackLocal for one viewer: unlike pion's TrackLocalStaticRTP,
 // which writes every packet to all its peers at once, it hands its single
-// binding to the viewer's own send loop.
+// binding to the viewer's own send loop. A video track carries the
+// camera's codec; an audio track the WebRTC codec its audio is sent as.
 type track struct {
 	codec ingest.Codec
 	id    string
+	audio string // for an audio track: the mime type (audio/PCMU, audio/opus)
 
 	once  sync.Once
 	bound chan binding
@@ -31,10 +33,20 @@ func newTrack(codec ingest.Codec, camera string) *track {
 	return &track{codec: codec, id: camera, bound: make(chan binding, 1)}
 }
 
+// newAudioTrack is the track of a camera's audio, sent as mime.
+func newAudioTrack(mime, camera string) *track {
+	return &track{id: camera, audio: mime, bound: make(chan binding, 1)}
+}
+
 // Bind picks our codec among the negotiated ones. H.264 profiles are not
 // matched strictly: browsers decode High profile whatever they offered.
 func (t *track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	c, ok := pickCodec(t.codec, ctx.CodecParameters())
+	c, ok := webrtc.RTPCodecParameters{}, false
+	if t.audio != "" {
+		c, ok = pickAudioCodec(t.audio, ctx.CodecParameters())
+	} else {
+		c, ok = pickCodec(t.codec, ctx.CodecParameters())
+	}
 	if !ok {
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
@@ -48,7 +60,12 @@ func (t *track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, e
 func (t *track) Unbind(webrtc.TrackLocalContext) error { return nil }
 
 // ID returns the track id.
-func (t *track) ID() string { return "video" }
+func (t *track) ID() string {
+	if t.audio != "" {
+		return "audio"
+	}
+	return "video"
+}
 
 // RID returns no simulcast id.
 func (t *track) RID() string { return "" }
@@ -56,8 +73,23 @@ func (t *track) RID() string { return "" }
 // StreamID names the media stream after the camera.
 func (t *track) StreamID() string { return t.id }
 
-// Kind is video.
-func (t *track) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeVideo }
+// Kind is video or audio.
+func (t *track) Kind() webrtc.RTPCodecType {
+	if t.audio != "" {
+		return webrtc.RTPCodecTypeAudio
+	}
+	return webrtc.RTPCodecTypeVideo
+}
+
+// pickAudioCodec finds mime among the negotiated audio codecs.
+func pickAudioCodec(mime string, offered []webrtc.RTPCodecParameters) (webrtc.RTPCodecParameters, bool) {
+	for _, c := range offered {
+		if strings.EqualFold(c.MimeType, mime) {
+			return c, true
+		}
+	}
+	return webrtc.RTPCodecParameters{}, false
+}
 
 // pickCodec chooses the codec to send: for H.264, packetization-mode 1,
 // preferring the profiles closest to what cameras send (High, then Main,

@@ -29,6 +29,9 @@ type camera struct {
 	phase  int // decode-order frame the camera starts at
 	stream *gortsplib.ServerStream
 	media  *description.Media
+	// audio is the camera's sound (nil: none), sent on audioMedia.
+	audio      *audioClip
+	audioMedia *description.Media
 	// readers counts the sessions playing the camera; with none, frames are
 	// skipped (timestamps and sequence numbers still advance).
 	readers atomic.Int32
@@ -40,9 +43,14 @@ type camera struct {
 	seq    uint16
 	tsBase uint32
 	pkt    rtp.Packet
+	// audio playback, on its own RTP clock from the same start
+	aSent   int64 // audio packets sent (or skipped) since start
+	aSeq    uint16
+	aTSBase uint32
+	aPkt    rtp.Packet
 }
 
-func newCamera(srv *gortsplib.Server, id int, c *clip, fps, phase int) (*camera, error) {
+func newCamera(srv *gortsplib.Server, id int, c *clip, fps, phase int, audio *audioClip) (*camera, error) {
 	media := &description.Media{
 		Type: description.MediaTypeVideo,
 		Formats: []format.Format{&format.H264{
@@ -52,21 +60,29 @@ func newCamera(srv *gortsplib.Server, id int, c *clip, fps, phase int) (*camera,
 			PPS:               c.PPS,
 		}},
 	}
+	medias := []*description.Media{media}
+	var audioMedia *description.Media
+	if audio != nil {
+		audioMedia = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{audio.format()}}
+		medias = append(medias, audioMedia)
+	}
 	stream := &gortsplib.ServerStream{
 		Server: srv,
-		Desc:   &description.Session{Medias: []*description.Media{media}},
+		Desc:   &description.Session{Medias: medias},
 	}
 	if err := stream.Initialize(); err != nil {
 		return nil, fmt.Errorf("camera %d: %w", id, err)
 	}
 	return &camera{
-		ID:     id,
-		Path:   fmt.Sprintf("/cam/%d", id),
-		clip:   c,
-		fps:    fps,
-		phase:  phase,
-		stream: stream,
-		media:  media,
+		ID:         id,
+		Path:       fmt.Sprintf("/cam/%d", id),
+		clip:       c,
+		fps:        fps,
+		phase:      phase,
+		stream:     stream,
+		media:      media,
+		audio:      audio,
+		audioMedia: audioMedia,
 	}, nil
 }
 
@@ -77,10 +93,13 @@ func (c *camera) frameTime(n int64) time.Duration {
 
 // begin resets the playback so that its first frame is due at start.
 func (c *camera) begin(start time.Time) {
-	var seed [6]byte
+	var seed [12]byte
 	_, _ = rand.Read(seed[:])
 	c.seq = binary.BigEndian.Uint16(seed[0:])
 	c.tsBase = binary.BigEndian.Uint32(seed[2:])
+	c.aSeq = binary.BigEndian.Uint16(seed[6:])
+	c.aTSBase = binary.BigEndian.Uint32(seed[8:])
+	c.aSent = 0
 	c.start = start
 	// The NTP time of a frame is epoch plus its PTS, so RTCP sender reports
 	// map RTP time to wall time the same way for every frame, B-frames too.
@@ -89,6 +108,9 @@ func (c *camera) begin(start time.Time) {
 	// The packet is reused: the stream copies it into its own buffer before
 	// WritePacketRTPWithNTP returns and keeps no reference to it.
 	c.pkt = rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: payloadType}}
+	if c.audio != nil {
+		c.aPkt = rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: c.audioMedia.Formats[0].PayloadType(), Marker: true}}
+	}
 }
 
 // sendDue sends every frame due by now. After a stall the stream catches up
@@ -117,7 +139,38 @@ func (c *camera) sendDue(now time.Time) error {
 			}
 		}
 	}
-	return nil
+	return c.sendAudioDue(now)
+}
+
+// sendAudioDue sends every audio packet due by now. It runs on the video's
+// ticker, so audio leaves in bursts of a frame interval (two 20 ms packets
+// at 25 fps): receivers buffer that much anyway, and a timer of its own
+// would double the wake-ups.
+func (c *camera) sendAudioDue(now time.Time) error {
+	if c.audio == nil {
+		return nil
+	}
+	a := c.audio
+	n := int64(len(a.Packets))
+	for {
+		p := &a.Packets[c.aSent%n]
+		ticks := c.aSent/n*a.LoopTicks + p.TS
+		at := c.start.Add(time.Duration(ticks * int64(time.Second) / int64(a.clockRate)))
+		if at.After(now) {
+			return nil
+		}
+		c.aSent++
+		c.aSeq++
+		if c.readers.Load() == 0 {
+			continue
+		}
+		c.aPkt.SequenceNumber = c.aSeq
+		c.aPkt.Timestamp = c.aTSBase + uint32(ticks)
+		c.aPkt.Payload = p.Payload
+		if err := c.stream.WritePacketRTPWithNTP(c.audioMedia, &c.aPkt, at); err != nil {
+			return err
+		}
+	}
 }
 
 func (c *camera) close() {

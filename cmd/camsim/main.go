@@ -7,6 +7,11 @@
 // increasing, so a hundred cameras cost little CPU. Cameras are /cam/1 … /cam/N;
 // camera i shows scene (i-1) % variants.
 //
+// With -audio pcmu, pcma or aac every camera also sends sound: a tone (0.8 s
+// of 440 Hz, 0.8 s of 880 Hz) as G.711 at 8 kHz in 20 ms packets, or as
+// AAC-LC at 48 kHz mono (encoded once at start with libavcodec's AAC encoder,
+// one access unit per RTP packet). The default is none, as many cameras.
+//
 // When encoding is done and the server listens it prints one line on stdout:
 //
 //	camsim ready: N cameras at rtsp://HOST:PORT/cam/1..N
@@ -49,6 +54,7 @@ type config struct {
 	Bitrate          int
 	Variants         int
 	BFrames          int
+	Audio            string
 	User, Pass       string
 	LogLevel         slog.Level
 	gopFrames, loopN int // derived
@@ -94,6 +100,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.IntVar(&cfg.Bitrate, "bitrate", 2000000, "target bitrate of each camera, bits/s")
 	fs.IntVar(&cfg.Variants, "variants", 0, "number of distinct scenes (default min(cameras, 16)); camera i shows scene (i-1) % variants")
 	fs.IntVar(&cfg.BFrames, "bframes", 0, "number of B-frames between references (frames are then sent in decode order, RTP time is the PTS)")
+	fs.StringVar(&cfg.Audio, "audio", audioNone, "audio of every camera: none, pcmu or pcma (G.711, 8 kHz, 20 ms packets), aac (AAC-LC, 48 kHz mono); a tone of 440 Hz then 880 Hz")
 	fs.StringVar(&cfg.User, "user", "", "RTSP user; with -pass, readers must authenticate (digest)")
 	fs.StringVar(&cfg.Pass, "pass", "", "RTSP password")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log level: DEBUG, INFO, WARN, ERROR")
@@ -140,6 +147,11 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	cfg.Variants = min(cfg.Variants, max(cfg.Cameras, 1))
 	if cfg.BFrames < 0 || cfg.BFrames > 16 {
 		problems = append(problems, fmt.Sprintf("-bframes %d: want 0 to 16", cfg.BFrames))
+	}
+	switch cfg.Audio {
+	case audioNone, audioPCMU, audioPCMA, audioAAC:
+	default:
+		problems = append(problems, fmt.Sprintf("-audio %q: want none, pcmu, pcma or aac", cfg.Audio))
 	}
 	if (cfg.User == "") != (cfg.Pass == "") {
 		problems = append(problems, "-user and -pass: give both or neither")
@@ -194,6 +206,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		"took", time.Since(t0).Round(time.Millisecond), "cpu", (cpuTime() - cpu0).Round(time.Millisecond),
 		"bitrate", int(float64(bytes*8)/float64(len(clips))/loopSec))
 
+	var audio *audioClip
+	if cfg.Audio != audioNone {
+		if audio, err = newAudioClip(cfg.Audio); err != nil {
+			return fmt.Errorf("encode audio: %w", err)
+		}
+	}
+
 	cams := make([]*camera, 0, cfg.Cameras)
 	byPath := make(map[string]*camera, cfg.Cameras)
 	defer func() {
@@ -205,7 +224,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		// Spread the cameras over the loop, so their IDRs do not all come at
 		// once.
 		phase := i * cfg.loopN / cfg.Cameras
-		cam, err := newCamera(srv, i+1, clips[i%len(clips)], cfg.FPS, phase)
+		cam, err := newCamera(srv, i+1, clips[i%len(clips)], cfg.FPS, phase, audio)
 		if err != nil {
 			return err
 		}
@@ -226,7 +245,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	}()
 
 	fmt.Fprintf(stdout, "camsim ready: %d cameras at rtsp://%s/cam/1..%d\n", cfg.Cameras, displayAddr(listenAddr), cfg.Cameras)
-	log.Info("serving", "addr", listenAddr.String(), "cameras", cfg.Cameras, "udp", cfg.UDPRTP != "", "auth", cfg.User != "")
+	log.Info("serving", "addr", listenAddr.String(), "cameras", cfg.Cameras, "udp", cfg.UDPRTP != "", "auth", cfg.User != "", "audio", cfg.Audio)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Wait() }()

@@ -40,8 +40,9 @@ var defaultAPI = func() *webrtc.API {
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
 }()
 
-// Offer makes a recvonly peer and its offer, with every candidate in it.
-// With codecs, only those video codecs are offered (to test refusals).
+// Offer makes a recvonly peer and its offer, with every candidate in it:
+// video and audio (Opus, PCMU, PCMA), as a browser offers. With codecs,
+// only those video codecs are offered (to test refusals), and no audio.
 func Offer(codecs ...string) (*webrtc.PeerConnection, string, error) {
 	api := defaultAPI
 	if len(codecs) > 0 {
@@ -63,9 +64,15 @@ func Offer(codecs ...string) (*webrtc.PeerConnection, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		pc.Close()
-		return nil, "", err
+	kinds := []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio}
+	if len(codecs) > 0 {
+		kinds = kinds[:1]
+	}
+	for _, kind := range kinds {
+		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			pc.Close()
+			return nil, "", err
+		}
 	}
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
@@ -93,6 +100,8 @@ type Viewer struct {
 	firstKey    time.Duration
 	aus         [][][]byte
 	keep        int
+	audioCodec  string
+	audioKept   [][]byte
 
 	Packets   atomic.Int64
 	KeyFrames atomic.Int64
@@ -100,6 +109,21 @@ type Viewer struct {
 	Lost atomic.Int64
 	// Stall makes the viewer stop reading, like a frozen tab.
 	Stall atomic.Bool
+	// AudioPackets counts the audio packets; AudioLost the gaps in their
+	// sequence numbers.
+	AudioPackets atomic.Int64
+	AudioLost    atomic.Int64
+}
+
+// audioKeep is how many audio payloads a viewer keeps (10 s of 20 ms).
+const audioKeep = 500
+
+// Audio returns the audio codec received (e.g. "audio/opus"; empty: none
+// yet) and the first payloads (up to 10 s), for decoding.
+func (v *Viewer) Audio() (mime string, payloads [][]byte) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.audioCodec, v.audioKept
 }
 
 // Exchange sends an offer and returns the answer and the session location.
@@ -215,6 +239,10 @@ func (v *Viewer) WaitPackets(n int64, within time.Duration) error {
 }
 
 func (v *Viewer) read(tr *webrtc.TrackRemote) {
+	if tr.Kind() == webrtc.RTPCodecTypeAudio {
+		v.readAudio(tr)
+		return
+	}
 	var decode func(*rtp.Packet) ([][]byte, error)
 	var isKey func([][]byte) bool
 	if strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeH265) {
@@ -271,6 +299,33 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 		}
 		if len(v.aus) < v.keep && (key || len(v.aus) > 0) {
 			v.aus = append(v.aus, au)
+		}
+		v.mu.Unlock()
+	}
+}
+
+func (v *Viewer) readAudio(tr *webrtc.TrackRemote) {
+	v.mu.Lock()
+	v.audioCodec = tr.Codec().MimeType
+	v.mu.Unlock()
+	var lastSeq uint16
+	for {
+		for v.Stall.Load() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		if v.AudioPackets.Add(1) > 1 {
+			if gap := pkt.SequenceNumber - lastSeq - 1; gap != 0 && gap < 0x8000 {
+				v.AudioLost.Add(int64(gap))
+			}
+		}
+		lastSeq = pkt.SequenceNumber
+		v.mu.Lock()
+		if len(v.audioKept) < audioKeep {
+			v.audioKept = append(v.audioKept, pkt.Payload)
 		}
 		v.mu.Unlock()
 	}
