@@ -338,9 +338,16 @@ func freeUDPPair() (int, error) {
 // ffmpeg, not by us.
 func (p *Proc) Push(tb testing.TB, path string, encoder ...string) string {
 	tb.Helper()
+	return p.PushSource(tb, path, "testsrc2=size=1280x720:rate=25", encoder...)
+}
+
+// PushSource is Push with another lavfi source (e.g. "smptebars=size=1280x720:rate=25"),
+// for scenes scripted with ffmpeg's filters.
+func (p *Proc) PushSource(tb testing.TB, path, source string, encoder ...string) string {
+	tb.Helper()
 	url := "rtsp://" + p.Addr() + "/push/" + path
 	args := []string{"-hide_banner", "-loglevel", "error", "-re",
-		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25"}
+		"-f", "lavfi", "-i", source}
 	args = append(args, encoder...)
 	// camsim relays packets of at most 1200 bytes, as WebRTC wants them
 	args = append(args, "-f", "rtsp", "-rtsp_transport", "tcp", "-pkt_size", "1200", url)
