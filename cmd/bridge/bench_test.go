@@ -61,6 +61,8 @@ func BenchmarkRelay(b *testing.B) {
 					FirstPacketP95 float64 `json:"first_packet_ms_p95"`
 					FirstKeyP50    float64 `json:"first_key_ms_p50"`
 					FirstKeyP95    float64 `json:"first_key_ms_p95"`
+					KeyAfterConn50 float64 `json:"key_after_connect_ms_p50"`
+					KeyAfterConn95 float64 `json:"key_after_connect_ms_p95"`
 					NoKey          int     `json:"no_key_frame"`
 					Error          string  `json:"error"`
 				}
@@ -91,6 +93,8 @@ func BenchmarkRelay(b *testing.B) {
 				b.ReportMetric(res.FirstPacketP95, "first-pkt-p95-ms")
 				b.ReportMetric(res.FirstKeyP50, "first-key-p50-ms")
 				b.ReportMetric(res.FirstKeyP95, "first-key-p95-ms")
+				b.ReportMetric(res.KeyAfterConn50, "key-after-connect-p50-ms")
+				b.ReportMetric(res.KeyAfterConn95, "key-after-connect-p95-ms")
 				// let the sessions of this round end before the next
 				time.Sleep(2 * time.Second)
 			}

@@ -98,6 +98,7 @@ type Viewer struct {
 	mu          sync.Mutex
 	firstPacket time.Duration
 	firstKey    time.Duration
+	connected   time.Duration // ICE and DTLS done
 	aus         [][][]byte
 	keep        int
 	audioCodec  string
@@ -148,6 +149,15 @@ func PlayWith(pc *webrtc.PeerConnection, offer string, exchange Exchange, keep i
 		return nil, err
 	}
 	v.Location = loc
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateConnected {
+			v.mu.Lock()
+			if v.connected == 0 {
+				v.connected = time.Since(v.Posted)
+			}
+			v.mu.Unlock()
+		}
+	})
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { v.read(tr) })
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		pc.Close()
@@ -210,6 +220,13 @@ func (v *Viewer) Delete() (int, error) {
 
 // Close closes the peer.
 func (v *Viewer) Close() { _ = v.PC.Close() }
+
+// Connected returns when ICE and DTLS were done, from the offer's post.
+func (v *Viewer) Connected() time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.connected
+}
 
 // Firsts returns when the first packet and the first key frame arrived,
 // counted from the offer's post (0: not yet).

@@ -28,8 +28,12 @@ type Result struct {
 	FirstPacketP95 float64 `json:"first_packet_ms_p95"`
 	FirstKeyP50    float64 `json:"first_key_ms_p50"`
 	FirstKeyP95    float64 `json:"first_key_ms_p95"`
-	NoKey          int     `json:"no_key_frame"`
-	Error          string  `json:"error,omitempty"`
+	// from the viewer's connection (ICE and DTLS done) to its first key
+	// frame: the wait a GOP cache removes
+	KeyAfterConnP50 float64 `json:"key_after_connect_ms_p50"`
+	KeyAfterConnP95 float64 `json:"key_after_connect_ms_p95"`
+	NoKey           int     `json:"no_key_frame"`
+	Error           string  `json:"error,omitempty"`
 }
 
 func main() {
@@ -77,7 +81,7 @@ func main() {
 	}
 	fmt.Println("steady") // the caller measures the bridge from here
 	time.Sleep(*hold)
-	var fp, fk []float64
+	var fp, fk, kc []float64
 	for i, v := range viewers {
 		if v == nil {
 			continue
@@ -88,6 +92,9 @@ func main() {
 		if p > 0 {
 			fp = append(fp, float64(p.Microseconds())/1000)
 		}
+		if c := v.Connected(); k > 0 && c > 0 {
+			kc = append(kc, float64(max(0, k-c).Microseconds())/1000)
+		}
 		if k > 0 {
 			fk = append(fk, float64(k.Microseconds())/1000)
 		} else {
@@ -97,6 +104,7 @@ func main() {
 	}
 	res.FirstPacketP50, res.FirstPacketP95 = quantile(fp, 0.5), quantile(fp, 0.95)
 	res.FirstKeyP50, res.FirstKeyP95 = quantile(fk, 0.5), quantile(fk, 0.95)
+	res.KeyAfterConnP50, res.KeyAfterConnP95 = quantile(kc, 0.5), quantile(kc, 0.95)
 	_ = json.NewEncoder(os.Stdout).Encode(res)
 }
 
