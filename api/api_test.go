@@ -31,6 +31,7 @@ type bridge struct {
 	hub *ingest.Hub
 	cfg *configs.Config
 	rdb *redis.Client
+	rl  *relay.Server
 }
 
 // startBridge runs the hub and the API over two camsim cameras, one behind
@@ -82,7 +83,7 @@ cameras:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return bridge{url: srv.URL, hub: hub, cfg: cfg, rdb: rdb}
+	return bridge{url: srv.URL, hub: hub, cfg: cfg, rdb: rdb, rl: rl}
 }
 
 func redisOptions(t *testing.T) *redis.Options {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"qianliyan/detect"
 )
 
 // events fans camera changes out to server-sent-event subscribers.
@@ -56,6 +58,21 @@ func (e *events) publishChanges(cams []Camera) {
 				case sub.ch <- msg:
 				default: // a stuck client misses a change; the next one carries the state
 				}
+			}
+		}
+	}
+}
+
+// publishIncident sends an incident change to staff subscribers.
+func (e *events) publishIncident(in detect.Incident) {
+	msg := eventMsg{name: "incident", data: mustJSON(in)}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for sub := range e.subs {
+		if sub.staff {
+			select {
+			case sub.ch <- msg:
+			default:
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"qianliyan/configs"
+	"qianliyan/detect"
 	"qianliyan/ingest"
 	"qianliyan/relay"
 )
@@ -39,6 +40,12 @@ type Deps struct {
 	Relay   Relay
 	Redis   redis.UniversalClient
 	Log     *slog.Logger
+	// Detection and Incidents may be nil: the incident routes then say
+	// detection is not running.
+	Detection Detection
+	Incidents *detect.Store
+	// SnapshotDir holds the incidents' pictures.
+	SnapshotDir string
 }
 
 // Server is the bridge's HTTP API.
@@ -52,13 +59,21 @@ type Server struct {
 	engine  *gin.Engine
 	events  *events
 	snaps   *snapshots
+
+	detection Detection
+	incidents *detect.Store
+	snapDir   string
 }
 
 // New builds the API; Run must run for server-sent events to flow.
 func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: d.Config, cams: d.Cameras, relay: d.Relay, rdb: d.Redis, log: d.Log, started: time.Now()}
+	s.detection, s.incidents, s.snapDir = d.Detection, d.Incidents, d.SnapshotDir
 	s.events = newEvents()
+	if s.incidents != nil {
+		s.incidents.OnChange = s.events.publishIncident
+	}
 	s.snaps = newSnapshots()
 	e := gin.New()
 	e.Use(s.recovery())
@@ -74,6 +89,11 @@ func New(d Deps) *Server {
 	e.GET("/api/cameras/:id/snapshot.jpg", s.wrap(s.snapshot))
 	e.GET("/api/events", s.wrap(s.serveEvents))
 	e.GET("/api/webrtc", s.wrap(s.webrtcConfig))
+	e.GET("/api/incidents", s.wrap(s.listIncidents))
+	e.GET("/api/incidents/:id", s.wrap(s.getIncident))
+	e.GET("/api/incidents/:id/snapshot.jpg", s.wrap(s.incidentSnapshot))
+	e.POST("/api/cameras/:id/zones/:zone/reference", s.wrap(s.takeReference))
+	e.PUT("/api/cameras/:id/detect", s.wrap(s.setMode))
 	e.OPTIONS("/whep/:camera", s.wrap(s.whepOptions))
 	e.POST("/whep/:camera", s.wrap(s.whepOffer))
 	e.PATCH("/whep/:camera/sessions/:id", s.wrap(s.whepPatch))

@@ -24,6 +24,7 @@ type Config struct {
 	Redis   Redis    `yaml:"redis"`
 	WebRTC  WebRTC   `yaml:"webrtc"`
 	Ingest  Ingest   `yaml:"ingest"`
+	Detect  Detect   `yaml:"detect"`
 	DataDir string   `yaml:"data_dir"` // default "data"
 	Cameras []Camera `yaml:"cameras"`
 }
@@ -54,6 +55,19 @@ type ICEServer struct {
 	URLs       []string `yaml:"urls"`       // at least one; each starts with stun:, turn: or turns:
 	Username   string   `yaml:"username"`   // required for turn/turns
 	Credential string   `yaml:"credential"` // required for turn/turns
+}
+
+// Detect tunes the detection stage; the thresholds are in words in
+// detect.Thresholds.
+type Detect struct {
+	Mode         string   `yaml:"mode"`          // "active" (default: every frame decoded, Rate analyses/s), "idle" (key frames only), "off"
+	Rate         float64  `yaml:"rate"`          // analyses per second when active, default 2; 0.1..25
+	WatchRate    float64  `yaml:"watch_rate"`    // while a task waits for verification, default 5; 0.1..25
+	CalmFor      Duration `yaml:"calm_for"`      // calm time before a camera's reference look is taken, default 1m
+	OfflineAfter Duration `yaml:"offline_after"` // camera_offline after this long without video, default 1m
+	ZoneDiff     float64  `yaml:"zone_diff"`     // mean luma difference (1..255) that makes a zone differ, default 18
+	ZoneHold     Duration `yaml:"zone_hold"`     // how long a zone must differ (or match) to raise (or clear), default 5s
+	TamperHold   Duration `yaml:"tamper_hold"`   // how long a camera must look tampered, default 3s
 }
 
 // Ingest tunes how camera streams are pulled over RTSP and fanned out.

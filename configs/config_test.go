@@ -34,6 +34,8 @@ func defaults() *Config {
 			QueueLen:     128,
 			GOPMaxBytes:  8388608,
 		},
+		Detect: Detect{Mode: "active", Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
+			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second)},
 		DataDir: "data",
 		Cameras: []Camera{{ID: "cam1", Name: "花巷口", Grid: "hexia-01", URL: "rtsp://127.0.0.1:8554/cam/1"}},
 	}
@@ -70,6 +72,7 @@ func TestGoodFilesLoad(t *testing.T) {
 			QueueLen:     512,
 			GOPMaxBytes:  65536,
 		},
+		Detect:  defaults().Detect,
 		DataDir: "/var/lib/qianliyan",
 		Cameras: []Camera{
 			{
@@ -211,7 +214,7 @@ var badFiles = []struct {
 	{
 		name: "unknown field at the top",
 		yaml: oneCamera + "servr:\n  addr: \":8080\"\n",
-		want: "bad.yaml:6:1: servr: unknown field (known: server, redis, webrtc, ingest, data_dir, cameras)",
+		want: "bad.yaml:6:1: servr: unknown field (known: server, redis, webrtc, ingest, detect, data_dir, cameras)",
 	},
 	{
 		name: "unknown field in a section",
@@ -267,7 +270,7 @@ var badFiles = []struct {
 	{
 		name: "whole file is a list",
 		yaml: "- cam1\n- cam2\n",
-		want: "bad.yaml:1:1: must be a mapping of fields (server, redis, webrtc, ingest, data_dir, cameras), not a list",
+		want: "bad.yaml:1:1: must be a mapping of fields (server, redis, webrtc, ingest, detect, data_dir, cameras), not a list",
 	},
 	{
 		name: "syntax error",
@@ -420,6 +423,14 @@ var badFiles = []struct {
 		name: "backoff_max below backoff_min",
 		yaml: oneCamera + "ingest:\n  backoff_min: 2h\n  backoff_max: 1m0s\n",
 		want: "bad.yaml:8:16: ingest.backoff_max: 1m is less than backoff_min (2h)",
+	},
+	{
+		name: "detect section out of range",
+		yaml: oneCamera + "detect:\n  mode: sometimes\n  rate: 50\n  zone_diff: 0\n  zone_hold: 0s\n",
+		want: "bad.yaml:7:9: detect.mode: \"sometimes\" is not one of active, idle, off\n" +
+			"bad.yaml:8:9: detect.rate: 50 is outside 0.1..25 analyses per second\n" +
+			"bad.yaml:9:14: detect.zone_diff: 0 is outside 1..255\n" +
+			"bad.yaml:10:14: detect.zone_hold: must be more than zero, like 5s",
 	},
 	{
 		name: "queue_len and gop_max_bytes out of range",

@@ -16,6 +16,8 @@ func setDefaults(c *Config) {
 	c.WebRTC.UDPPort = 8189
 	c.WebRTC.TCPPort = 8189
 
+	c.Detect = Detect{Mode: "active", Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
+		ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second)}
 	c.Ingest.Transport = "auto"
 	c.Ingest.StallTimeout = Duration(5 * time.Second)
 	c.Ingest.BackoffMin = Duration(time.Second)

@@ -19,6 +19,7 @@ func validate(c *Config, d *decoder) {
 	validateRedis(d, "redis", &c.Redis)
 	validateWebRTC(d, "webrtc", &c.WebRTC)
 	validateIngest(d, "ingest", &c.Ingest)
+	validateDetect(d, "detect", &c.Detect)
 	if strings.TrimSpace(c.DataDir) == "" {
 		d.check("data_dir", "must not be empty")
 	}
@@ -113,6 +114,31 @@ func validateICEServer(d *decoder, path string, s *ICEServer) {
 }
 
 var transports = []string{"auto", "udp", "tcp"}
+
+func validateDetect(d *decoder, path string, dt *Detect) {
+	if !slices.Contains([]string{"active", "idle", "off"}, dt.Mode) {
+		d.check(path+".mode", fmt.Sprintf("%s is not one of active, idle, off", quote(dt.Mode)))
+	}
+	for _, r := range []struct {
+		field string
+		v     float64
+	}{{"rate", dt.Rate}, {"watch_rate", dt.WatchRate}} {
+		if r.v < 0.1 || r.v > 25 {
+			d.check(path+"."+r.field, fmt.Sprintf("%g is outside 0.1..25 analyses per second", r.v))
+		}
+	}
+	if dt.ZoneDiff < 1 || dt.ZoneDiff > 255 {
+		d.check(path+".zone_diff", fmt.Sprintf("%g is outside 1..255", dt.ZoneDiff))
+	}
+	for _, h := range []struct {
+		field string
+		v     Duration
+	}{{"calm_for", dt.CalmFor}, {"offline_after", dt.OfflineAfter}, {"zone_hold", dt.ZoneHold}, {"tamper_hold", dt.TamperHold}} {
+		if h.v <= 0 {
+			d.check(path+"."+h.field, "must be more than zero, like 5s")
+		}
+	}
+}
 
 func validateIngest(d *decoder, path string, in *Ingest) {
 	if !slices.Contains(transports, in.Transport) {

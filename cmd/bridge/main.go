@@ -15,6 +15,7 @@ import (
 	_ "net/http/pprof" // served only with -debug-addr, on its own address
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 
 	"qianliyan/api"
 	"qianliyan/configs"
+	"qianliyan/detect"
 	"qianliyan/ingest"
 	"qianliyan/relay"
 )
@@ -84,8 +86,18 @@ func run() error {
 	}
 	defer rl.Close()
 
-	// 5. the API and the pages
-	apiSrv := api.New(api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log})
+	// 5. detection: every camera analysed, incidents into Redis
+	deps := api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log}
+	var detector *detect.Detector
+	if cfg.Detect.Mode != "off" {
+		deps.Incidents = detect.NewStore(rdb, cfg.Redis.Prefix)
+		deps.SnapshotDir = filepath.Join(cfg.DataDir, "snapshots")
+		detector = detect.NewDetector(cfg, hub, deps.Incidents, detectOptions(cfg, deps.SnapshotDir, log), cfg.Detect.OfflineAfter.D())
+		deps.Detection = detector
+	}
+
+	// 6. the API and the pages
+	apiSrv := api.New(deps)
 	srv := &http.Server{
 		Addr:              cfg.Server.Addr,
 		Handler:           apiSrv.Handler(),
@@ -102,6 +114,9 @@ func run() error {
 	wg.Go(func() { _ = hub.Run(ctx) })
 	wg.Go(func() { _ = mirror.Run(ctx) })
 	wg.Go(func() { _ = apiSrv.Run(ctx) })
+	if detector != nil {
+		wg.Go(func() { _ = detector.Run(ctx) })
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -132,4 +147,18 @@ func relayOptions(cfg *configs.Config, log *slog.Logger) relay.Options {
 		o.ICEServers = append(o.ICEServers, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
 	}
 	return o
+}
+
+// detectOptions turns the detect section of the config into detection options.
+func detectOptions(cfg *configs.Config, snapDir string, log *slog.Logger) detect.Options {
+	th := detect.DefaultThresholds()
+	th.ZoneDiff = cfg.Detect.ZoneDiff
+	th.ZoneHold = cfg.Detect.ZoneHold.D()
+	th.TamperHold = cfg.Detect.TamperHold.D()
+	mode := detect.Active
+	if cfg.Detect.Mode == "idle" {
+		mode = detect.Idle
+	}
+	return detect.Options{Thresholds: th, Rate: cfg.Detect.Rate, WatchRate: cfg.Detect.WatchRate,
+		CalmFor: cfg.Detect.CalmFor.D(), Mode: mode, SnapDir: snapDir, Log: log}
 }

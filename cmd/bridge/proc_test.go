@@ -47,6 +47,9 @@ func startBridge(tb testing.TB, cams []cameraSpec, pin string) *bridgeProc {
 	fmt.Fprintf(&y, "server: {addr: \"127.0.0.1:%d\", staff_token: %q}\n", httpPort, staffToken)
 	fmt.Fprintf(&y, "redis: {url: %q, prefix: \"qly:e2e%d:\"}\n", redisURL, time.Now().UnixNano())
 	fmt.Fprintf(&y, "webrtc: {udp_port: %d, tcp_port: 0}\n", udpPort)
+	// these tests and benchmarks are about video: detection would take
+	// its share of the two cores
+	y.WriteString("detect: {mode: off}\n")
 	fmt.Fprintf(&y, "data_dir: %q\ncameras:\n", filepath.Join(dir, "data"))
 	for i, c := range cams {
 		fmt.Fprintf(&y, "  - {id: %s, name: \"测试街巷%d号\", grid: hexia-01, url: %q, public: %v, transport: tcp}\n", c.id, i+1, c.url, c.public)

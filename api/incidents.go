@@ -1,0 +1,171 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"qianliyan/detect"
+)
+
+// Detection is what the API needs from the detection stage.
+type Detection interface {
+	Watcher(id string) *detect.Watcher
+}
+
+// staffOnly answers 403 unless the request carries the staff token.
+func (s *Server) staffOnly(c *gin.Context) error {
+	if !s.isStaff(c) {
+		return Errorf(http.StatusForbidden, "this is for the center's staff: a staff token is needed")
+	}
+	return nil
+}
+
+func (s *Server) detectionReady() error {
+	if s.incidents == nil || s.detection == nil {
+		return Errorf(http.StatusServiceUnavailable, "detection is not running on this bridge")
+	}
+	return nil
+}
+
+// listIncidents answers GET /api/incidents?camera=&kind=&open=1&since_ms=&limit=.
+func (s *Server) listIncidents(c *gin.Context) error {
+	if err := s.staffOnly(c); err != nil {
+		return err
+	}
+	if err := s.detectionReady(); err != nil {
+		return err
+	}
+	f := detect.Filter{Camera: c.Query("camera"), Kind: c.Query("kind"), OpenOnly: c.Query("open") == "1" || c.Query("open") == "true"}
+	if v := c.Query("since_ms"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return Errorf(http.StatusBadRequest, "since_ms must be a time in milliseconds, not %q", v)
+		}
+		f.SinceMS = n
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return Errorf(http.StatusBadRequest, "limit must be a number from 1 to 1000, not %q", v)
+		}
+		f.Limit = n
+	}
+	switch f.Kind {
+	case "", detect.ZoneChanged, detect.Loitering, detect.CameraTampered, detect.CameraOffline:
+	default:
+		return Errorf(http.StatusBadRequest, "kind %q is not one of zone_changed, loitering, camera_tampered, camera_offline", f.Kind)
+	}
+	list, err := s.incidents.List(c.Request.Context(), f)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"incidents": list})
+	return nil
+}
+
+func (s *Server) incident(c *gin.Context) (detect.Incident, error) {
+	if err := s.staffOnly(c); err != nil {
+		return detect.Incident{}, err
+	}
+	if err := s.detectionReady(); err != nil {
+		return detect.Incident{}, err
+	}
+	in, err := s.incidents.Get(c.Request.Context(), c.Param("id"))
+	if errors.Is(err, detect.ErrNotFound) {
+		return in, Errorf(http.StatusNotFound, "no incident with id %q", c.Param("id"))
+	}
+	return in, err
+}
+
+func (s *Server) getIncident(c *gin.Context) error {
+	in, err := s.incident(c)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, in)
+	return nil
+}
+
+// incidentSnapshot serves the picture taken when the incident was raised.
+func (s *Server) incidentSnapshot(c *gin.Context) error {
+	in, err := s.incident(c)
+	if err != nil {
+		return err
+	}
+	if in.Snapshot == "" {
+		return Errorf(http.StatusNotFound, "incident %q has no snapshot", in.ID)
+	}
+	b, err := os.ReadFile(filepath.Join(s.snapDir, filepath.Base(in.Snapshot)))
+	if err != nil {
+		return Errorf(http.StatusNotFound, "the snapshot of incident %q is gone", in.ID)
+	}
+	c.Data(http.StatusOK, "image/jpeg", b)
+	return nil
+}
+
+// takeReference answers POST /api/cameras/{id}/zones/{zone}/reference: the
+// next analysed picture becomes the zone's normal look ("*" for all).
+func (s *Server) takeReference(c *gin.Context) error {
+	if err := s.staffOnly(c); err != nil {
+		return err
+	}
+	if err := s.detectionReady(); err != nil {
+		return err
+	}
+	cam := s.cfg.Camera(c.Param("id"))
+	if cam == nil {
+		return Errorf(http.StatusNotFound, "no camera with id %q", c.Param("id"))
+	}
+	zone := c.Param("zone")
+	if zone == "*" {
+		zone = ""
+	} else {
+		found := false
+		for _, z := range cam.Zones {
+			found = found || z.Name == zone
+		}
+		if !found {
+			return Errorf(http.StatusNotFound, "camera %q has no zone %q", cam.ID, zone)
+		}
+	}
+	w := s.detection.Watcher(cam.ID)
+	if w == nil {
+		return Errorf(http.StatusServiceUnavailable, "camera %q is not watched", cam.ID)
+	}
+	w.TakeReference(zone)
+	c.JSON(http.StatusAccepted, gin.H{"status": "the next analysed picture becomes the reference"})
+	return nil
+}
+
+// setMode answers PUT /api/cameras/{id}/detect with {"mode": "idle|active|watch"}.
+func (s *Server) setMode(c *gin.Context) error {
+	if err := s.staffOnly(c); err != nil {
+		return err
+	}
+	if err := s.detectionReady(); err != nil {
+		return err
+	}
+	var body struct {
+		Mode string `json:"mode"`
+	}
+	if err := c.ShouldBindJSON(&body); err != nil {
+		return Errorf(http.StatusBadRequest, "the body must be JSON like {\"mode\": \"watch\"}: %v", err)
+	}
+	modes := map[string]detect.Mode{"idle": detect.Idle, "active": detect.Active, "watch": detect.Watch}
+	m, ok := modes[body.Mode]
+	if !ok {
+		return Errorf(http.StatusBadRequest, "mode %q is not one of idle, active, watch", body.Mode)
+	}
+	w := s.detection.Watcher(c.Param("id"))
+	if w == nil {
+		return Errorf(http.StatusNotFound, "no watched camera with id %q", c.Param("id"))
+	}
+	w.SetMode(m)
+	c.JSON(http.StatusOK, w.Stats())
+	return nil
+}

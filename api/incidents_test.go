@@ -1,0 +1,124 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"qianliyan/api"
+	"qianliyan/detect"
+)
+
+func TestIncidentRoutes(t *testing.T) {
+	b := startBridge(t)
+	prefix := fmt.Sprintf("qly:itest%d:", time.Now().UnixNano())
+	t.Cleanup(func() {
+		keys, _ := b.rdb.Keys(context.Background(), prefix+"*").Result()
+		if len(keys) > 0 {
+			b.rdb.Del(context.Background(), keys...)
+		}
+	})
+	store := detect.NewStore(b.rdb, prefix)
+	det := detect.NewDetector(b.cfg, b.hub, store, detect.Options{}, time.Hour)
+	snaps := t.TempDir()
+	srv := httptest.NewServer(api.New(api.Deps{Config: b.cfg, Cameras: b.hub, Relay: b.rl, Redis: b.rdb, Log: slog.New(slog.DiscardHandler),
+		Detection: det, Incidents: store, SnapshotDir: snaps}).Handler())
+	defer srv.Close()
+
+	// an SSE subscriber before the incident is raised
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/events?token="+staffToken, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	gotEvent := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		incident := false
+		for sc.Scan() {
+			if sc.Text() == "event: incident" {
+				incident = true
+			} else if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok && incident {
+				gotEvent <- d
+				return
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+
+	if err := os.WriteFile(filepath.Join(snaps, "snap1.jpg"), []byte("\xff\xd8jpeg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := store.Raise(context.Background(), detect.Incident{Camera: "cam1", Zone: "垃圾桶", Kind: detect.ZoneChanged, Confidence: 0.8, Snapshot: "snap1.jpg"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-gotEvent:
+		if !strings.Contains(d, in.ID) {
+			t.Errorf("incident event %s, want incident %s", d, in.ID)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no incident event within 5 s")
+	}
+
+	for _, tc := range []struct {
+		method, path, body, token string
+		code                      int
+		want                      string
+	}{
+		{"GET", "/api/incidents", "", staffToken, 200, in.ID},
+		{"GET", "/api/incidents?kind=zone_changed&camera=cam1&open=1", "", staffToken, 200, in.ID},
+		{"GET", "/api/incidents?kind=camera_offline", "", staffToken, 200, `{"incidents":[]}`},
+		{"GET", "/api/incidents?kind=fire", "", staffToken, 400, `kind \"fire\" is not one of`},
+		{"GET", "/api/incidents?limit=0", "", staffToken, 400, "limit must be a number from 1 to 1000"},
+		{"GET", "/api/incidents", "", "", 403, "staff token is needed"},
+		{"GET", "/api/incidents/" + in.ID, "", staffToken, 200, `"zone":"垃圾桶"`},
+		{"GET", "/api/incidents/nope", "", staffToken, 404, `no incident with id \"nope\"`},
+		{"GET", "/api/incidents/" + in.ID + "/snapshot.jpg", "", staffToken, 200, "jpeg"},
+		{"POST", "/api/cameras/cam1/zones/垃圾桶/reference", "", staffToken, 202, "becomes the reference"},
+		{"POST", "/api/cameras/cam1/zones/nope/reference", "", staffToken, 404, `has no zone \"nope\"`},
+		{"POST", "/api/cameras/cam1/zones/垃圾桶/reference", "", "", 403, "staff token"},
+		{"PUT", "/api/cameras/cam1/detect", `{"mode":"watch"}`, staffToken, 200, `"mode":"watch"`},
+		{"PUT", "/api/cameras/cam1/detect", `{"mode":"fast"}`, staffToken, 400, `mode \"fast\" is not one of`},
+		{"PUT", "/api/cameras/cam1/detect", `not json`, staffToken, 400, "must be JSON"},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(res)
+		if res.StatusCode != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s = %d %s; want %d with %q", tc.method, tc.path, res.StatusCode, body, tc.code, tc.want)
+		}
+	}
+	if m := det.Watcher("cam1").Mode(); m != detect.Watch {
+		t.Errorf("cam1 detection mode = %d after PUT watch", m)
+	}
+}
+
+func readAll(res *http.Response) string {
+	defer res.Body.Close()
+	var sb strings.Builder
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		sb.WriteString(sc.Text())
+	}
+	return sb.String()
+}
