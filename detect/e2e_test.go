@@ -18,7 +18,7 @@ import (
 	"qianliyan/internal/camsimproc"
 )
 
-func testStore(t *testing.T) *detect.Store {
+func testStore(t testing.TB) *detect.Store {
 	t.Helper()
 	url := os.Getenv("QLY_REDIS_URL")
 	if url == "" {

@@ -1,5 +1,6 @@
 // api: the bridge's HTTP API for the pages: the staff token, JSON fetches
-// that carry it, and the server-sent camera events with reconnect.
+// that carry it, the incidents, and the server-sent camera and incident
+// events with reconnect.
 //
 // Staff send the token as "Authorization: Bearer TOKEN"; EventSource cannot set
 // headers, so /api/events gets it as ?token=. Without a token the page is a
@@ -86,13 +87,34 @@ export function snapshotURL(id) {
 }
 
 /**
+ * openIncidents returns the open incidents, newest first (staff only). When
+ * detection is off the server answers 503 and this throws HttpError(503).
+ */
+export async function openIncidents(opts) {
+  const body = await getJSON('/api/incidents?open=1&limit=50', opts);
+  return Array.isArray(body.incidents) ? body.incidents : [];
+}
+
+/** incident returns one incident by id (staff only). */
+export async function incident(id, opts) {
+  return getJSON(`/api/incidents/${encodeURIComponent(id)}`, opts);
+}
+
+/** incidentSnapshotURL is the incident's picture, zone outlined; <img> cannot send headers, so ?token=. */
+export function incidentSnapshotURL(id, token) {
+  return `/api/incidents/${encodeURIComponent(id)}/snapshot.jpg` + (token ? `?token=${encodeURIComponent(token)}` : '');
+}
+
+/**
  * events follows /api/events: onCamera(camera) for each `camera` event (one per
- * camera on connect, then each change). EventSource retries a dropped
+ * camera on connect, then each change) and, for staff, onIncident(incident) for
+ * each `incident` event (raised, updated, ended; none are replayed on
+ * connect, so a page reloads the open ones on each 'open'). EventSource retries a dropped
  * connection itself but gives up on an HTTP error (401, 5xx) or a bad content
  * type; then this starts it again, 1 s doubling to 15 s. onStatus('open' |
  * 'lost') tells the page whether it is live. Returns {close()}.
  */
-export function events(onCamera, { token = '', onStatus = () => {} } = {}) {
+export function events(onCamera, { token = '', onStatus = () => {}, onIncident = null } = {}) {
   const url = '/api/events' + (token ? `?token=${encodeURIComponent(token)}` : '');
   let es = null;
   let timer = 0;
@@ -109,6 +131,13 @@ export function events(onCamera, { token = '', onStatus = () => {} } = {}) {
       try { cam = JSON.parse(ev.data); } catch { return; }
       if (cam && cam.id) onCamera(cam);
     });
+    if (onIncident) {
+      es.addEventListener('incident', (ev) => {
+        let inc;
+        try { inc = JSON.parse(ev.data); } catch { return; }
+        if (inc && inc.id) onIncident(inc);
+      });
+    }
     es.onerror = () => {
       onStatus('lost');
       if (es.readyState !== EventSource.CLOSED) return; // the browser retries by itself

@@ -1,5 +1,6 @@
 // screen: the command center's wall. A grid of live tiles (1/4/9/16/25/36),
-// pages of them with automatic rotation, status from /api/events.
+// pages of them with automatic rotation, status from /api/events, and the
+// incident panel (open incidents from /api/incidents, then `incident` events).
 //
 // URL: /screen?layout=4&camera=cam7&rotate=0#token=...
 //   layout  tiles per page (default 9)
@@ -8,11 +9,13 @@
 //   #token  the staff token: stored, then removed from the address bar
 
 import { t, applyI18n, langToggle } from './i18n.js';
-import { storedToken, storeToken, tokenFromHash, cameras as fetchCameras, events, HttpError } from './api.js';
+import { storedToken, storeToken, tokenFromHash, cameras as fetchCameras, events, HttpError, openIncidents, incident as fetchIncident, incidentSnapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
 
 const LAYOUTS = [1, 4, 9, 16, 25, 36];
 const ROTATE_MS = 30000;
+const ENDED_KEEP_MS = 10 * 60 * 1000; // ended incidents fade, then leave the list after this
+const NARROW = matchMedia('(max-width: 700px)');
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -28,6 +31,17 @@ const wall = {
   enlarged: '',
   feed: null,
   eventsLive: true,
+};
+
+// The incident panel's state.
+const inc = {
+  all: new Map(), // id → incident
+  endedSeen: new Map(), // id → Date.now() when first seen ended (the local clock decides the drop)
+  items: new Map(), // id → <li>
+  off: false, // detection is not running: the panel shows a note only
+  loading: 0, // a load in progress (a number to tell overlapping loads apart)
+  error: '',
+  panelOpen: !NARROW.matches,
 };
 
 function layoutFrom(v) {
@@ -50,6 +64,7 @@ class Tile {
       <video data-camera="" muted playsinline autoplay disablepictureinpicture></video>
       <div class="tile-msg"><strong></strong><small></small></div>
       <div class="tile-info top"><span class="badge"></span><span class="tile-viewers"></span></div>
+      <div class="tile-alert" hidden></div>
       <div class="tile-info bottom"><span class="tile-name"></span><span class="tile-grid"></span></div>
       <div class="hint"></div>`;
     this.el = el;
@@ -58,6 +73,7 @@ class Tile {
     this.badge = el.querySelector('.badge');
     this.msg = el.querySelector('.tile-msg strong');
     this.detail = el.querySelector('.tile-msg small');
+    this.alert = el.querySelector('.tile-alert');
     el.addEventListener('click', () => setEnlarged(wall.enlarged === cam.id ? '' : cam.id));
     this.player = new WhepPlayer(this.video, { camera: cam.id, token: wall.token, onState: () => this.render() });
     this.sync();
@@ -111,6 +127,21 @@ class Tile {
     }
     this.msg.textContent = msg;
     this.detail.textContent = detail;
+    this.renderIncident();
+  }
+
+  // A camera with an open incident: red pulsing outline and the newest kind.
+  renderIncident() {
+    const open = openOf(this.cam.id);
+    this.el.classList.toggle('tile--incident', open.length > 0);
+    this.alert.hidden = open.length === 0;
+    if (open.length) {
+      this.alert.dataset.kind = open[0].kind;
+      this.alert.textContent = kindText(open[0]) + (open.length > 1 ? ` ${t('inc.more', { n: open.length - 1 })}` : '');
+    } else {
+      delete this.alert.dataset.kind;
+      this.alert.textContent = '';
+    }
   }
 
   destroy() {
@@ -228,12 +259,225 @@ function onCamera(cam) {
   else renderControls();
 }
 
+// ---------- incidents ----------
+
+const isOpen = (i) => !i.ended_ms;
+
+/** openOf returns the camera's open incidents, newest first. */
+function openOf(camera) {
+  return [...inc.all.values()].filter((i) => i.camera === camera && isOpen(i)).sort((a, b) => b.started_ms - a.started_ms);
+}
+
+function kindText(i) {
+  const key = `inc.kind.${i.kind}`;
+  const s = t(key);
+  return s === key ? i.kind : s;
+}
+
+function detailText(i) {
+  if (!i.detail) return '';
+  const key = `inc.detail.${i.detail}`;
+  const s = t(key);
+  return s === key ? i.detail : s;
+}
+
+function camName(id) {
+  const c = wall.cams.find((x) => x.id === id);
+  return (c && c.name) || id;
+}
+
+/** when: local time to the second; the date too when it is not today. */
+function when(ms) {
+  const d = new Date(ms);
+  const l = document.documentElement.lang;
+  const time = d.toLocaleTimeString(l, { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  if (d.toDateString() === new Date().toDateString()) return time;
+  return `${d.toLocaleDateString(l, { month: '2-digit', day: '2-digit' })} ${time}`;
+}
+
+function ago(ms) {
+  const s = Math.max(0, Math.floor((Date.now() - ms) / 1000));
+  if (s < 5) return t('ago.now');
+  if (s < 60) return t('ago.s', { n: s });
+  if (s < 3600) return t('ago.m', { n: Math.floor(s / 60) });
+  if (s < 86400) return t('ago.h', { n: Math.floor(s / 3600) });
+  return t('ago.d', { n: Math.floor(s / 86400) });
+}
+
+// merge keeps the newer of two versions of an incident; an ended one wins a tie.
+function merge(next) {
+  const old = inc.all.get(next.id);
+  if (old) {
+    if ((old.updated_ms || 0) > (next.updated_ms || 0)) return;
+    if (!isOpen(old) && isOpen(next) && (old.updated_ms || 0) === (next.updated_ms || 0)) return;
+  }
+  inc.all.set(next.id, old ? { ...old, ...next, ended_ms: next.ended_ms || 0 } : { ...next, ended_ms: next.ended_ms || 0 });
+  if (!isOpen(next) && !inc.endedSeen.has(next.id)) inc.endedSeen.set(next.id, Date.now());
+  if (isOpen(next)) inc.endedSeen.delete(next.id);
+}
+
+function onIncident(i) {
+  if (inc.off) return;
+  merge(i);
+  renderIncidents();
+}
+
+// loadIncidents takes the open incidents (at start and after each reconnect of
+// the event stream, which does not replay them). Incidents we hold as open that
+// are no longer in the list ended meanwhile: they are fetched for their end.
+async function loadIncidents() {
+  const my = ++inc.loading;
+  let delay = 2000;
+  for (;;) {
+    try {
+      const list = await openIncidents({ token: wall.token });
+      if (my !== inc.loading) return;
+      inc.off = false;
+      inc.error = '';
+      const ids = new Set(list.map((i) => i.id));
+      for (const i of list) merge(i);
+      const gone = [...inc.all.values()].filter((i) => isOpen(i) && !ids.has(i.id));
+      renderIncidents();
+      for (const g of gone) {
+        try {
+          merge(await fetchIncident(g.id, { token: wall.token }));
+        } catch {
+          merge({ ...g, ended_ms: Date.now(), updated_ms: Date.now() });
+        }
+      }
+      if (gone.length) renderIncidents();
+      return;
+    } catch (err) {
+      if (my !== inc.loading) return;
+      if (err instanceof HttpError && err.status === 503) {
+        inc.off = true;
+        inc.all.clear();
+        renderIncidents();
+        return;
+      }
+      inc.error = err.message;
+      renderIncidents();
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 30000);
+    }
+  }
+}
+
+function sorted() {
+  return [...inc.all.values()].sort((a, b) => (isOpen(b) - isOpen(a)) || (b.started_ms - a.started_ms));
+}
+
+function incidentItem(i) {
+  const li = document.createElement('li');
+  li.className = 'incident';
+  li.dataset.id = i.id;
+  li.innerHTML = `
+    <button type="button" class="incident-btn">
+      <span class="incident-pic"><img alt="" decoding="async"><span class="no-pic"></span></span>
+      <span class="incident-text">
+        <span class="incident-kind"></span>
+        <span class="incident-cam"></span>
+        <span class="incident-time"></span>
+        <span class="incident-end"></span>
+      </span>
+    </button>`;
+  const img = li.querySelector('img');
+  img.addEventListener('error', () => { li.classList.add('incident--nopic'); });
+  img.addEventListener('load', () => { li.classList.remove('incident--nopic'); });
+  li.querySelector('button').addEventListener('click', () => showCamera(li.dataset.camera));
+  return li;
+}
+
+function fillItem(li, i) {
+  const open = isOpen(i);
+  li.dataset.camera = i.camera;
+  li.dataset.kind = i.kind;
+  li.dataset.open = String(open);
+  li.classList.toggle('incident--ended', !open);
+  const img = li.querySelector('img');
+  // The picture is taken when the incident is raised; an update may bring it.
+  const src = i.snapshot ? incidentSnapshotURL(i.id, wall.token) : '';
+  if (src && img.dataset.src !== src + i.snapshot) {
+    img.dataset.src = src + i.snapshot;
+    img.src = src;
+  } else if (!src) {
+    li.classList.add('incident--nopic');
+  }
+  img.alt = `${kindText(i)} · ${camName(i.camera)}`;
+  li.querySelector('.no-pic').textContent = t('inc.no.picture');
+  const detail = detailText(i);
+  li.querySelector('.incident-kind').textContent = kindText(i) + (detail ? ` · ${detail}` : '');
+  li.querySelector('.incident-cam').textContent = camName(i.camera) + (i.zone ? ` · ${i.zone}` : '');
+  li.querySelector('.incident-time').textContent = `${t('inc.started', { time: when(i.started_ms) })} · ${ago(i.started_ms)}`;
+  li.querySelector('.incident-end').textContent = open ? '' : t('inc.ended', { time: when(i.ended_ms) });
+  li.querySelector('button').title = `${kindText(i)} · ${camName(i.camera)}`;
+}
+
+// renderIncidents draws the list (open first, newest first), drops ended ones
+// after ENDED_KEEP_MS, and marks the tiles and the header count.
+function renderIncidents() {
+  const now = Date.now();
+  for (const [id, seen] of inc.endedSeen) {
+    if (now - seen > ENDED_KEEP_MS) {
+      inc.endedSeen.delete(id);
+      inc.all.delete(id);
+    }
+  }
+  const list = $('incidents-list');
+  const note = $('incidents-note');
+  const items = inc.off ? [] : sorted();
+  const keep = new Set(items.map((i) => i.id));
+  for (const [id, li] of inc.items) if (!keep.has(id)) { li.remove(); inc.items.delete(id); }
+  items.forEach((i, n) => {
+    let li = inc.items.get(i.id);
+    if (!li) { li = incidentItem(i); inc.items.set(i.id, li); }
+    fillItem(li, i);
+    if (list.children[n] !== li) list.insertBefore(li, list.children[n] || null);
+  });
+  const open = items.filter(isOpen).length;
+  list.hidden = inc.off;
+  note.hidden = !(inc.off || inc.error || !items.length);
+  note.textContent = inc.off ? t('inc.off') : inc.error ? t('inc.failed', { error: inc.error }) : t('inc.none');
+  note.classList.toggle('error', Boolean(inc.error) && !inc.off);
+  for (const id of ['incidents-count', 'incidents-head-count']) {
+    const c = $(id);
+    c.textContent = String(open);
+    c.hidden = inc.off;
+    c.classList.toggle('hot', open > 0);
+  }
+  $('incidents-toggle').classList.toggle('hot', open > 0);
+  for (const tile of wall.tiles.values()) tile.renderIncident();
+}
+
+function setPanel(open) {
+  inc.panelOpen = open;
+  document.body.classList.toggle('incidents-open', open);
+  $('incidents-toggle').setAttribute('aria-expanded', String(open));
+  $('incidents-head').setAttribute('aria-expanded', String(open));
+}
+
+// showCamera enlarges the camera's tile, going to its page first.
+function showCamera(id) {
+  const at = wall.cams.findIndex((c) => c.id === id);
+  if (at < 0) return;
+  const page = Math.floor(at / wall.layout);
+  if (page !== wall.page) {
+    wall.page = page;
+    renderWall();
+    restartRotation();
+  }
+  if (NARROW.matches) setPanel(false);
+  setEnlarged(id);
+}
+
 function showTokenForm(bad) {
   $('wall').hidden = true;
   $('wall-msg').hidden = true;
   $('controls').hidden = true;
   $('pager').hidden = true;
   $('logout').hidden = true;
+  $('incidents').hidden = true;
+  $('incidents-toggle').hidden = true;
   $('token-view').hidden = false;
   $('token-error').hidden = !bad;
   $('token-input').focus();
@@ -269,14 +513,24 @@ async function start() {
     return;
   }
   wall.cams = list;
+  $('incidents').hidden = false;
+  $('incidents-toggle').hidden = false;
+  setPanel(inc.panelOpen);
   const want = params.get('camera');
   const at = want ? wall.cams.findIndex((c) => c.id === want) : -1;
   if (at >= 0) wall.page = Math.floor(at / wall.layout);
   renderWall();
   restartRotation();
+  renderIncidents();
   wall.feed = events(onCamera, {
     token: wall.token,
-    onStatus: (s) => { wall.eventsLive = s === 'open'; renderControls(); },
+    onIncident,
+    // The stream does not replay incidents: (re)load the open ones on each connect.
+    onStatus: (s) => {
+      wall.eventsLive = s === 'open';
+      renderControls();
+      if (s === 'open') loadIncidents();
+    },
   });
 }
 
@@ -293,6 +547,10 @@ function init() {
   langToggle($('lang'));
   tick();
   setInterval(tick, 1000);
+  setInterval(() => { if (!$('incidents').hidden) renderIncidents(); }, 5000);
+  $('incidents-toggle').title = t('inc.toggle.title');
+  $('incidents-toggle').addEventListener('click', () => setPanel(!inc.panelOpen));
+  $('incidents-head').addEventListener('click', () => setPanel(!inc.panelOpen));
 
   $('layouts').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-layout]');
@@ -327,6 +585,8 @@ function init() {
   addEventListener('langchange', () => {
     for (const tile of wall.tiles.values()) tile.render();
     if (!$('wall').hidden) renderControls();
+    if (!$('incidents').hidden) renderIncidents();
+    $('incidents-toggle').title = t('inc.toggle.title');
     document.title = t('screen.title');
     tick();
   });

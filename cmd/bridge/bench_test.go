@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -165,5 +167,77 @@ func BenchmarkChromiumFirstFrame(b *testing.B) {
 				b.ReportMetric(res.RunsMS[min(len(res.RunsMS)-1, len(res.RunsMS)*95/100)], "first-frame-p95-ms")
 			}
 		})
+	}
+}
+
+// BenchmarkIncidentLatency measures, through the real bridge, the time from
+// a scripted change in a camera's zone to the incident's event on
+// /api/events: ffmpeg draws a white box in the bin zone from second 6 to
+// 12 of every 12 (colour bars with sensor noise elsewhere), five times.
+// The zone hold is set to 2 s for this (the default is 5 s): the figure is
+// the hold plus what the pipeline adds.
+func BenchmarkIncidentLatency(b *testing.B) {
+	cam := camsimproc.Start(b, "-cameras", "1")
+	start := time.Now()
+	url := cam.PushSource(b, "scene", "smptebars=size=1280x720:rate=25", "-vf",
+		"noise=alls=6:allf=t,drawbox=x=200:y=400:w=300:h=250:color=white:t=fill:enable='between(mod(t,12),6,12)'",
+		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p")
+	br := startBridgeWith(b, []cameraSpec{{id: "scene", url: url, public: true,
+		zones: "[{name: 垃圾桶, kind: bin, polygon: [[0.14, 0.53], [0.41, 0.53], [0.41, 0.92], [0.14, 0.92]]}]"}},
+		"", "detect: {calm_for: 1h, zone_hold: 2s, rate: 4}")
+	// take the zone's reference while the box is away (second 2 of a cycle)
+	time.Sleep(time.Duration((12 - math.Mod(time.Since(start).Seconds()-2, 12)) * float64(time.Second)))
+	req, _ := http.NewRequest(http.MethodPost, br.URL+"/api/cameras/scene/zones/*/reference", nil)
+	req.Header.Set("Authorization", "Bearer "+staffToken)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusAccepted {
+		b.Fatalf("reference: %v %v", err, res)
+	}
+	refAt := time.Since(start).Seconds()
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, br.URL+"/api/events?token="+staffToken, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var lat []float64
+		seen := map[string]bool{}
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		incident := false
+		for len(lat) < 5 && sc.Scan() {
+			if sc.Text() == "event: incident" {
+				incident = true
+				continue
+			}
+			d, ok := strings.CutPrefix(sc.Text(), "data: ")
+			if !ok || !incident {
+				continue
+			}
+			incident = false
+			var in struct {
+				ID      string `json:"id"`
+				EndedMS int64  `json:"ended_ms"`
+			}
+			if json.Unmarshal([]byte(d), &in) != nil || in.EndedMS != 0 || seen[in.ID] {
+				continue
+			}
+			seen[in.ID] = true
+			now := time.Since(start).Seconds()
+			// the box appeared at the last second 6 of a 12 s cycle
+			appeared := float64(int((now-6)/12))*12 + 6
+			if appeared < refAt {
+				continue
+			}
+			lat = append(lat, (now-appeared)*1000)
+		}
+		res.Body.Close()
+		cancel()
+		if len(lat) < 5 {
+			b.Fatalf("only %d incidents in 100 s", len(lat))
+		}
+		slices.Sort(lat)
+		b.ReportMetric(lat[len(lat)/2], "latency-p50-ms")
+		b.ReportMetric(lat[len(lat)-1], "latency-max-ms")
 	}
 }

@@ -30,11 +30,20 @@ type bridgeProc struct {
 type cameraSpec struct {
 	id, url string
 	public  bool
+	zones   string // YAML flow list, optional
 }
 
 // startBridge writes a config for cams and runs bin/bridge with it until
-// the test ends; it returns once every camera is online.
+// the test ends; it returns once every camera is online. These tests and
+// benchmarks are about video: detection would take its share of the two
+// cores, so it is off.
 func startBridge(tb testing.TB, cams []cameraSpec, pin string) *bridgeProc {
+	tb.Helper()
+	return startBridgeWith(tb, cams, pin, "detect: {mode: off}")
+}
+
+// startBridgeWith is startBridge with the config's detect section.
+func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *bridgeProc {
 	tb.Helper()
 	bin := camsimproc.Build(tb, "./cmd/bridge")
 	dir := tb.TempDir()
@@ -47,12 +56,14 @@ func startBridge(tb testing.TB, cams []cameraSpec, pin string) *bridgeProc {
 	fmt.Fprintf(&y, "server: {addr: \"127.0.0.1:%d\", staff_token: %q}\n", httpPort, staffToken)
 	fmt.Fprintf(&y, "redis: {url: %q, prefix: \"qly:e2e%d:\"}\n", redisURL, time.Now().UnixNano())
 	fmt.Fprintf(&y, "webrtc: {udp_port: %d, tcp_port: 0}\n", udpPort)
-	// these tests and benchmarks are about video: detection would take
-	// its share of the two cores
-	y.WriteString("detect: {mode: off}\n")
+	y.WriteString(detectYAML + "\n")
 	fmt.Fprintf(&y, "data_dir: %q\ncameras:\n", filepath.Join(dir, "data"))
 	for i, c := range cams {
-		fmt.Fprintf(&y, "  - {id: %s, name: \"测试街巷%d号\", grid: hexia-01, url: %q, public: %v, transport: tcp}\n", c.id, i+1, c.url, c.public)
+		zones := c.zones
+		if zones == "" {
+			zones = "[]"
+		}
+		fmt.Fprintf(&y, "  - {id: %s, name: \"测试街巷%d号\", grid: hexia-01, url: %q, public: %v, transport: tcp, zones: %s}\n", c.id, i+1, c.url, c.public, zones)
 	}
 	cfg := filepath.Join(dir, "bridge.yaml")
 	if err := os.WriteFile(cfg, []byte(y.String()), 0o644); err != nil {

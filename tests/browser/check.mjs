@@ -5,6 +5,7 @@
 //   node check.mjs app     <baseURL> <outDir> <publicCam> <privateCam>
 //   node check.mjs offline <baseURL> <outDir> <token> <camera>   (then commands on stdin)
 //   node check.mjs ttff    <baseURL> <camera> <token> <runs>      (token '' or '-': resident)
+//   node check.mjs incidents <baseURL> <outDir> <token> <camera> <timeoutMs>
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -18,6 +19,9 @@
 //   无权限, …) and carries data-status (online, offline, connecting, forbidden,
 //   warning, error); on /app the video is #live and the status is #live-status;
 //   window.__whep[ID] = {postAt, answerAt, firstFrameAt} from performance.now().
+//   On /screen the incident panel is #incidents; each incident is
+//   .incident[data-id][data-camera][data-kind][data-open=true|false] holding an
+//   <img> of its snapshot; a camera's tile with an open incident has tile--incident.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -235,7 +239,53 @@ async function ttff(browser, [base, camera, token, runsArg]) {
   print({ runs_ms: ms, median_ms: median(ms), failed: errors.length, errors });
 }
 
-const scenarios = { screen, app, offline, ttff };
+// incidents: the wall until an open incident of camera shows with its picture
+// loaded and the tile marked; then until that incident ends. One line each.
+async function incidents(browser, [base, outDir, token, camera, msArg]) {
+  if (!base || !outDir || token === undefined || !camera || !msArg) throw new UsageError('incidents <baseURL> <outDir> <token> <camera> <timeoutMs>');
+  const limit = Number(msArg);
+  fs.mkdirSync(outDir, { recursive: true });
+  const { page } = await newPage(browser, { width: 1920, height: 1080 });
+  const t0 = Date.now();
+  await page.goto(`${base}/screen${tokenHash(token)}`);
+  const look = (cam) => {
+    const tile = document.querySelector(`.tile[data-camera="${CSS.escape(cam)}"]`);
+    const items = [...document.querySelectorAll(`#incidents .incident[data-camera="${CSS.escape(cam)}"]`)];
+    const open = items.find((el) => el.dataset.open === 'true' && el.querySelector('img') && el.querySelector('img').complete && el.querySelector('img').naturalWidth > 0);
+    return {
+      id: open ? open.dataset.id : '',
+      kind: open ? open.dataset.kind : '',
+      img_width: open ? open.querySelector('img').naturalWidth : 0,
+      tile_marked: Boolean(tile && tile.classList.contains('tile--incident')),
+    };
+  };
+  let v;
+  for (;;) {
+    v = await page.evaluate(look, camera);
+    if ((v.id && v.tile_marked) || Date.now() - t0 > limit) break;
+    await sleep(100);
+  }
+  const found = Boolean(v.id && v.tile_marked);
+  const ms = Date.now() - t0;
+  await page.screenshot({ path: path.join(outDir, 'incidents.png') });
+  print(found ? { found: true, ms, kind: v.kind, img_width: v.img_width, tile_marked: true } : { found: false, ms, tile_marked: v.tile_marked });
+  if (!found) return;
+
+  const t1 = Date.now();
+  let ended = false;
+  for (;;) {
+    ended = await page.evaluate((id) => {
+      const el = document.querySelector(`#incidents .incident[data-id="${CSS.escape(id)}"]`);
+      return Boolean(el && el.dataset.open === 'false');
+    }, v.id);
+    if (ended || Date.now() - t1 > limit) break;
+    await sleep(100);
+  }
+  await page.screenshot({ path: path.join(outDir, 'incidents-ended.png') });
+  print({ ended, ms: Date.now() - t1 });
+}
+
+const scenarios = { screen, app, offline, ttff, incidents };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,144 @@
+package detect_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"qianliyan/configs"
+	"qianliyan/detect"
+	"qianliyan/ingest"
+	"qianliyan/internal/camsimproc"
+)
+
+// record pulls n units of a camsim camera of the given size.
+func record(b *testing.B, size string, n int) []*ingest.Unit {
+	cam := camsimproc.Start(b, "-cameras", "1", "-size", size, "-variants", "1")
+	cfg, err := configs.Parse("bench.yaml", []byte(fmt.Sprintf("cameras:\n  - {id: c, name: c, grid: g, url: %q, transport: tcp}\n", cam.URL(1))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := ingest.NewStream("c", cfg.Ingest.GOPMaxBytes)
+	r := ingest.NewReader(cfg.Cameras[0], cfg.Ingest, s, slog.New(slog.DiscardHandler))
+	sub := s.Subscribe("bench", n+10, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var units []*ingest.Unit
+	for len(units) < n {
+		select {
+		case u := <-sub.C:
+			units = append(units, u)
+		case <-time.After(15 * time.Second):
+			b.Fatalf("only %d units from camsim", len(units))
+		}
+	}
+	return units
+}
+
+// BenchmarkDecode measures libavcodec (one thread) decoding camsim's H.264:
+// pictures per CPU-second, i.e. per core, every frame and key frames only.
+func BenchmarkDecode(b *testing.B) {
+	for _, size := range []string{"1280x720", "1920x1080"} {
+		units := record(b, size, 100) // two 2 s GOPs
+		for _, keyOnly := range []bool{false, true} {
+			name := fmt.Sprintf("%s/every-frame", size)
+			if keyOnly {
+				name = fmt.Sprintf("%s/key-frames-only", size)
+			}
+			b.Run(name, func(b *testing.B) {
+				dec, err := detect.NewDecoder(ingest.H264, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer dec.Close()
+				pictures := 0
+				cpu0 := cpuSeconds()
+				for b.Loop() {
+					for _, u := range units {
+						if keyOnly && !u.Key {
+							continue
+						}
+						if img, err := dec.Decode(u.NALUs); err == nil && img != nil {
+							pictures++
+						}
+					}
+				}
+				b.ReportMetric(float64(pictures)/(cpuSeconds()-cpu0), "pictures/core-s")
+			})
+		}
+	}
+}
+
+// BenchmarkIdleCameras measures the bridge's ingest plus idle detection
+// (key frames decoded and analysed) of 128 camsim cameras at 720p.
+func BenchmarkIdleCameras(b *testing.B) {
+	const n = 128
+	cam := camsimproc.Start(b, "-cameras", strconv.Itoa(n))
+	var y strings.Builder
+	y.WriteString("cameras:\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&y, "  - {id: cam%d, name: c, grid: g, url: %q, transport: tcp, zones: [{name: z, kind: bin, polygon: [[0.1,0.5],[0.3,0.5],[0.3,0.9]]}]}\n", i, cam.URL(i))
+	}
+	cfg, err := configs.Parse("bench.yaml", []byte(y.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		hub := ingest.NewHub(cfg, slog.New(slog.DiscardHandler))
+		store := testStore(b)
+		d := detect.NewDetector(cfg, hub, store, detect.Options{Mode: detect.Idle, CalmFor: time.Hour}, time.Hour)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{}, 2)
+		go func() { _ = hub.Run(ctx); done <- struct{}{} }()
+		go func() { _ = d.Run(ctx); done <- struct{}{} }()
+		deadline := time.Now().Add(60 * time.Second)
+		for online(hub, n) < n {
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d cameras online", online(hub, n), n)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		time.Sleep(3 * time.Second)
+		var dec0 uint64
+		for i := 1; i <= n; i++ {
+			dec0 += d.Watcher(fmt.Sprintf("cam%d", i)).Stats().Decoded
+		}
+		cpu0, t0 := cpuSeconds(), time.Now()
+		time.Sleep(10 * time.Second)
+		secs := time.Since(t0).Seconds()
+		cores := (cpuSeconds() - cpu0) / secs
+		var dec1 uint64
+		for i := 1; i <= n; i++ {
+			dec1 += d.Watcher(fmt.Sprintf("cam%d", i)).Stats().Decoded
+		}
+		cancel()
+		<-done
+		<-done
+		b.ReportMetric(cores, "cores")
+		b.ReportMetric(float64(dec1-dec0)/secs, "key-frames-decoded/s")
+	}
+}
+
+func online(hub *ingest.Hub, n int) int {
+	k := 0
+	for _, h := range hub.Healths() {
+		if h.Online {
+			k++
+		}
+	}
+	return k
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
