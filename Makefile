@@ -66,7 +66,9 @@ lint:
 	$(GO) vet ./...
 
 test: deps redis lint
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	# one package at a time: the end-to-end tests measure seconds, and two
+	# packages of them at once on two cores make each other late
+	$(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./...
 
 # Benchmarks only (no tests): figures for the README.
 bench: deps redis

@@ -119,7 +119,7 @@ cameras:
 	if fi, err := os.Stat(filepath.Join(snaps, in.Snapshot)); in.Snapshot == "" || err != nil || fi.Size() < 10000 {
 		t.Errorf("snapshot %q missing or tiny: %v", in.Snapshot, err)
 	}
-	ended := waitIncident(t, store, 16*time.Second, detect.Filter{Kind: detect.ZoneChanged}, func(x detect.Incident) bool { return x.ID == in.ID && !x.Open() })
+	ended := waitIncident(t, store, 25*time.Second, detect.Filter{Kind: detect.ZoneChanged}, func(x detect.Incident) bool { return x.ID == in.ID && !x.Open() })
 	t.Logf("ended %v after the box went away", time.UnixMilli(ended.EndedMS).Sub(started.Add(20*time.Second)).Round(10*time.Millisecond))
 	list, _ := store.List(context.Background(), detect.Filter{})
 	for _, x := range list {
