@@ -11,7 +11,6 @@ RUN := .run
 APT_PKGS := libopencv-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev pkg-config redis-server ffmpeg chromium fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_TIMEOUT ?= 14m
-BENCH ?= .
 
 export QLY_REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
 
@@ -70,9 +69,13 @@ test: deps redis lint
 	# packages of them at once on two cores make each other late
 	$(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./...
 
-# Benchmarks only (no tests): figures for the README.
+# Benchmarks only (no tests): figures for the README. The system ones run
+# whole setups (camsim, the bridge, viewers) once each; the small ones run
+# as long as Go likes.
+SYSTEM_BENCH := BenchmarkIngest|BenchmarkRelay|BenchmarkChromiumFirstFrame|BenchmarkIncidentLatency|BenchmarkIdleCameras|BenchmarkDecode
 bench: deps redis
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 1x -timeout 30m ./...
+	$(GO) test -run '^$$' -bench '$(SYSTEM_BENCH)' -benchtime 1x -timeout 30m -p 1 ./...
+	$(GO) test -run '^$$' -bench 'BenchmarkPublish4Subscribers|BenchmarkAnalyzers|BenchmarkAACToOpus' -timeout 10m -p 1 ./...
 
 clean:
 	rm -rf bin $(RUN)
