@@ -28,7 +28,6 @@ type Zone struct {
 	box    image.Rectangle
 	ref    gocv.Mat
 	hasRef bool // a zero Mat must not be touched
-	diff   gocv.Mat
 
 	changed     bool      // zone_changed is up
 	differSince time.Time // zero while it matches
@@ -42,7 +41,7 @@ func NewZone(cz configs.Zone, size image.Point) *Zone {
 	for i, p := range cz.Polygon {
 		pts[i] = image.Pt(int(p.X*float64(size.X)+0.5), int(p.Y*float64(size.Y)+0.5))
 	}
-	z := &Zone{Name: cz.Name, Kind: cz.Kind, mask: gocv.NewMatWithSize(size.Y, size.X, gocv.MatTypeCV8UC1), diff: gocv.NewMat()}
+	z := &Zone{Name: cz.Name, Kind: cz.Kind, mask: gocv.NewMatWithSize(size.Y, size.X, gocv.MatTypeCV8UC1)}
 	pv := gocv.NewPointsVectorFromPoints([][]image.Point{pts})
 	defer pv.Close()
 	gocv.FillPoly(&z.mask, pv, color.RGBA{255, 255, 255, 0})
@@ -63,13 +62,46 @@ func (z *Zone) SetReference(gray gocv.Mat) {
 	z.changed, z.differSince, z.matchSince = false, time.Time{}, time.Time{}
 }
 
-// Diff is the mean luma difference from the reference inside the zone.
+// Diff is the mean luma difference from the reference inside the zone,
+// once the difference in mean brightness of the whole pictures is taken
+// away: clouds, dusk and street lights change everything a little, a bin
+// lying down changes the zone a lot.
 func (z *Zone) Diff(gray gocv.Mat) float64 {
 	if !z.hasRef {
 		return 0
 	}
-	gocv.AbsDiff(gray, z.ref, &z.diff)
-	return z.diff.MeanWithMask(z.mask).Val1
+	g, err1 := gray.DataPtrUint8()
+	r, err2 := z.ref.DataPtrUint8()
+	m, err3 := z.mask.DataPtrUint8()
+	if err1 != nil || err2 != nil || err3 != nil || len(g) != len(r) || len(g) != len(m) {
+		return 0
+	}
+	var sg, sr int
+	for i := range g {
+		sg += int(g[i])
+		sr += int(r[i])
+	}
+	shift := (sg - sr) / len(g)
+	cols := gray.Cols()
+	var sum, n int
+	for y := z.box.Min.Y; y < z.box.Max.Y; y++ {
+		for x := z.box.Min.X; x < z.box.Max.X; x++ {
+			i := y*cols + x
+			if i < 0 || i >= len(m) || m[i] == 0 {
+				continue
+			}
+			d := int(g[i]) - int(r[i]) - shift
+			if d < 0 {
+				d = -d
+			}
+			sum += d
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(sum) / float64(n)
 }
 
 // Changed reports whether zone_changed is up.
@@ -115,7 +147,6 @@ func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t 
 // Close frees the zone.
 func (z *Zone) Close() {
 	z.mask.Close()
-	z.diff.Close()
 	if z.hasRef {
 		z.ref.Close()
 	}
