@@ -88,9 +88,7 @@ func waitIncident(t *testing.T, s *detect.Store, within time.Duration, f detect.
 func TestZoneChangeOverRealRTSP(t *testing.T) {
 	cam := camsimproc.Start(t, "-cameras", "1")
 	started := time.Now()
-	url := cam.PushSource(t, "scene", "smptebars=size=1280x720:rate=25", "-vf",
-		"noise=alls=6:allf=t,drawbox=x=200:y=400:w=300:h=250:color=white:t=fill:enable='between(t,10,20)'",
-		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p")
+	url := cam.PushScene(t, "scene", camsimproc.BinBox("between(t,10,20)"))
 	th := detect.DefaultThresholds()
 	// the scripted time is ffmpeg's, measured here on the wall clock: a
 	// 1.5 s hold leaves the pipeline (encode, RTSP, decode, analysis at
@@ -105,9 +103,9 @@ cameras:
     url: %q
     transport: tcp
     zones:
-      - {name: 垃圾桶, kind: bin, polygon: [[0.14, 0.53], [0.41, 0.53], [0.41, 0.92], [0.14, 0.92]]}
+      - {name: 垃圾桶, kind: bin, polygon: %s}
       - {name: 巷口, kind: passage, polygon: [[0.6, 0.1], [0.9, 0.1], [0.9, 0.4], [0.6, 0.4]]}
-`, url), detect.Options{Thresholds: th, Rate: 4, CalmFor: 2 * time.Second, SnapDir: snaps}, time.Minute)
+`, url, camsimproc.BinZone), detect.Options{Thresholds: th, Rate: 4, CalmFor: 2 * time.Second, SnapDir: snaps}, time.Minute)
 
 	boxAt := started.Add(10 * time.Second)
 	in := waitIncident(t, store, 20*time.Second, detect.Filter{Kind: detect.ZoneChanged}, func(in detect.Incident) bool { return true })
@@ -135,12 +133,9 @@ cameras:
 func TestCoveredTurnedAndOfflineCameras(t *testing.T) {
 	t.Parallel()
 	cam := camsimproc.Start(t, "-cameras", "1")
-	url := cam.PushSource(t, "black", "smptebars=size=1280x720:rate=25", "-vf", "lutyuv=y=16,noise=alls=2:allf=t", "-c:v", "libx264", "-preset", "veryfast",
-		"-tune", "zerolatency", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p")
+	url := cam.PushScene(t, "black", "lutyuv=y=16") // covered: a flat dark picture
 	// a camera turned to another view: the picture inverts at 8 s
-	turned := cam.PushSource(t, "turned", "smptebars=size=1280x720:rate=25", "-vf",
-		"noise=alls=6:allf=t,negate=enable='gte(t,8)'", "-c:v", "libx264", "-preset", "veryfast",
-		"-tune", "zerolatency", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p")
+	turned := cam.PushScene(t, "turned", "negate=enable='gte(t,8)'")
 	th := detect.DefaultThresholds()
 	th.TamperHold = time.Second
 	_, store := pipeline(t, fmt.Sprintf(`
@@ -169,11 +164,9 @@ cameras:
 func TestQuietSceneRaisesNothing(t *testing.T) {
 	t.Parallel()
 	cam := camsimproc.Start(t, "-cameras", "1")
-	url := cam.PushSource(t, "quiet", "smptebars=size=1280x720:rate=25", "-vf",
-		"noise=alls=6:allf=t,eq=brightness='0.06*sin(t/15)':eval=frame,"+
-			"drawbox=x='700+mod(t*120,500)':y=120:w=60:h=160:color=0x303030:t=fill,"+
-			"drawbox=x='1200-mod(t*90,450)':y=150:w=50:h=140:color=0xd0d0d0:t=fill",
-		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p")
+	url := cam.PushScene(t, "quiet", "eq=brightness='0.06*sin(t/15)':eval=frame,"+
+		"drawbox=x='700+mod(t*120,500)':y=120:w=60:h=160:color=0x303030:t=fill,"+
+		"drawbox=x='1200-mod(t*90,450)':y=150:w=50:h=140:color=0xd0d0d0:t=fill")
 	th := detect.DefaultThresholds()
 	d, store := pipeline(t, fmt.Sprintf(`
 cameras:

@@ -179,11 +179,9 @@ func BenchmarkChromiumFirstFrame(b *testing.B) {
 func BenchmarkIncidentLatency(b *testing.B) {
 	cam := camsimproc.Start(b, "-cameras", "1")
 	start := time.Now()
-	url := cam.PushSource(b, "scene", "smptebars=size=1280x720:rate=25", "-vf",
-		"noise=alls=6:allf=t,drawbox=x=200:y=400:w=300:h=250:color=white:t=fill:enable='between(mod(t,12),6,12)'",
-		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p")
+	url := cam.PushScene(b, "scene", camsimproc.BinBox("between(mod(t,12),6,12)"))
 	br := startBridgeWith(b, []cameraSpec{{id: "scene", url: url, public: true,
-		zones: "[{name: 垃圾桶, kind: bin, polygon: [[0.14, 0.53], [0.41, 0.53], [0.41, 0.92], [0.14, 0.92]]}]"}},
+		zones: "[{name: 垃圾桶, kind: bin, polygon: " + camsimproc.BinZone + "}]"}},
 		"", "detect: {calm_for: 1h, zone_hold: 2s, rate: 4}")
 	// take the zone's reference while the box is away (second 2 of a cycle)
 	time.Sleep(time.Duration((12 - math.Mod(time.Since(start).Seconds()-2, 12)) * float64(time.Second)))

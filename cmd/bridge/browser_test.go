@@ -161,11 +161,9 @@ func TestChromiumShowsOfflineAndResumes(t *testing.T) {
 func TestChromiumScreenShowsIncident(t *testing.T) {
 	cam := camsimproc.Start(t, "-cameras", "1")
 	start := time.Now()
-	url := cam.PushSource(t, "scene", "smptebars=size=1280x720:rate=25", "-vf",
-		"noise=alls=6:allf=t,drawbox=x=200:y=400:w=300:h=250:color=white:t=fill:enable='between(mod(t,20),10,20)'",
-		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p")
+	url := cam.PushScene(t, "scene", camsimproc.BinBox("between(mod(t,20),10,20)"))
 	br := startBridgeWith(t, []cameraSpec{{id: "scene", url: url, public: true,
-		zones: "[{name: 垃圾桶, kind: bin, polygon: [[0.14, 0.53], [0.41, 0.53], [0.41, 0.92], [0.14, 0.92]]}]"}},
+		zones: "[{name: 垃圾桶, kind: bin, polygon: " + camsimproc.BinZone + "}]"}},
 		"", "detect: {calm_for: 1h, zone_hold: 2s, rate: 4}")
 	// the normal look is taken by staff while the box is away (second 3 of a cycle)
 	if s := math.Mod(time.Since(start).Seconds(), 20); s < 3 || s > 8 {

@@ -373,3 +373,25 @@ var (
 	H264 = []string{"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "50", "-bf", "0", "-pix_fmt", "yuv420p"}
 	H265 = []string{"-c:v", "libx265", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "50", "-bf", "0", "-pix_fmt", "yuv420p", "-x265-params", "log-level=error"}
 )
+
+// PushScene publishes a scene scripted with ffmpeg filters over still
+// colour bars with sensor noise (e.g. a drawbox enabled between two
+// seconds), encoded like a camera: H.264, 1 s GOP, no B-frames.
+func (p *Proc) PushScene(tb testing.TB, path, filters string) string {
+	tb.Helper()
+	vf := "noise=alls=6:allf=t"
+	if filters != "" {
+		vf += "," + filters
+	}
+	return p.PushSource(tb, path, "smptebars=size=1280x720:rate=25", "-vf", vf,
+		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p")
+}
+
+// BinBox is the PushScene filter of a white box in the bin zone of
+// BinZone while enable (an ffmpeg expression of t) holds.
+func BinBox(enable string) string {
+	return "drawbox=x=200:y=400:w=300:h=250:color=white:t=fill:enable='" + enable + "'"
+}
+
+// BinZone is the YAML polygon of the zone BinBox draws into.
+const BinZone = "[[0.14, 0.53], [0.41, 0.53], [0.41, 0.92], [0.14, 0.92]]"
