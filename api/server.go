@@ -121,9 +121,6 @@ func (s *Server) Run(ctx context.Context) error {
 // Handler returns the HTTP handler of every route.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-// Engine gives later parts (relay, pages) a place to add their routes.
-func (s *Server) Engine() *gin.Engine { return s.engine }
-
 func (s *Server) healthz(c *gin.Context) error {
 	online := 0
 	hs := s.cams.Healths()

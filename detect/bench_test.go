@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -59,7 +59,7 @@ func BenchmarkDecode(b *testing.B) {
 				}
 				defer dec.Close()
 				pictures := 0
-				cpu0 := cpuSeconds()
+				cpu0 := camsimproc.ProcCPU(os.Getpid())
 				for b.Loop() {
 					for _, u := range units {
 						if keyOnly && !u.Key {
@@ -70,7 +70,7 @@ func BenchmarkDecode(b *testing.B) {
 						}
 					}
 				}
-				b.ReportMetric(float64(pictures)/(cpuSeconds()-cpu0), "pictures/core-s")
+				b.ReportMetric(float64(pictures)/(camsimproc.ProcCPU(os.Getpid())-cpu0), "pictures/core-s")
 			})
 		}
 	}
@@ -110,10 +110,10 @@ func BenchmarkIdleCameras(b *testing.B) {
 		for i := 1; i <= n; i++ {
 			dec0 += d.Watcher(fmt.Sprintf("cam%d", i)).Stats().Decoded
 		}
-		cpu0, t0 := cpuSeconds(), time.Now()
+		cpu0, t0 := camsimproc.ProcCPU(os.Getpid()), time.Now()
 		time.Sleep(10 * time.Second)
 		secs := time.Since(t0).Seconds()
-		cores := (cpuSeconds() - cpu0) / secs
+		cores := (camsimproc.ProcCPU(os.Getpid()) - cpu0) / secs
 		var dec1 uint64
 		for i := 1; i <= n; i++ {
 			dec1 += d.Watcher(fmt.Sprintf("cam%d", i)).Stats().Decoded
@@ -134,10 +134,4 @@ func online(hub *ingest.Hub, n int) int {
 		}
 	}
 	return k
-}
-
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

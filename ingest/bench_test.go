@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -43,7 +42,7 @@ func measureIngest(b *testing.B, n int, window time.Duration) {
 		b.Fatal(err)
 	}
 	runtime.GC()
-	rss0 := rssBytes()
+	rss0 := camsimproc.ProcRSS(os.Getpid())
 	hub := ingest.NewHub(cfg, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -72,9 +71,9 @@ func measureIngest(b *testing.B, n int, window time.Duration) {
 	for _, h := range hub.Healths() {
 		bytes0 += h.Bytes
 	}
-	self0, sim0, t0 := selfCPU(), procCPU(cam.PID()), time.Now()
+	self0, sim0, t0 := camsimproc.ProcCPU(os.Getpid()), camsimproc.ProcCPU(cam.PID()), time.Now()
 	time.Sleep(window)
-	self1, sim1, t1 := selfCPU(), procCPU(cam.PID()), time.Now()
+	self1, sim1, t1 := camsimproc.ProcCPU(os.Getpid()), camsimproc.ProcCPU(cam.PID()), time.Now()
 	var bytes1 uint64
 	online := 0
 	for _, h := range hub.Healths() {
@@ -88,40 +87,10 @@ func measureIngest(b *testing.B, n int, window time.Duration) {
 	}
 	secs := t1.Sub(t0).Seconds()
 	cores := (self1 - self0) / secs
-	rss := float64(rssBytes()-rss0) / (1 << 20)
+	rss := (camsimproc.ProcRSS(os.Getpid()) - rss0) / (1 << 20)
 	b.ReportMetric(cores, "bridge-cores")
 	b.ReportMetric(cores/float64(n)*1000, "bridge-millicores/cam")
 	b.ReportMetric(rss/float64(n), "bridge-MiB/cam")
 	b.ReportMetric((sim1-sim0)/secs, "camsim-cores")
 	b.ReportMetric(float64(bytes1-bytes0)*8/secs/1e6/float64(n), "Mbps/cam")
-}
-
-// selfCPU returns this process's user+system CPU seconds.
-func selfCPU() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
-
-// procCPU returns another process's user+system CPU seconds from /proc.
-func procCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
-}
-
-func rssBytes() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	pages, _ := strconv.ParseUint(f[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
 }

@@ -52,8 +52,8 @@ func BenchmarkRelay(b *testing.B) {
 					_ = cmd.Wait()
 					b.Fatalf("whepload did not reach a steady state: %q", sc.Text())
 				}
-				cpu0, t0 := procCPU(br.PID()), time.Now()
-				loadCPU0 := procCPU(cmd.Process.Pid)
+				cpu0, t0 := camsimproc.ProcCPU(br.PID()), time.Now()
+				loadCPU0 := camsimproc.ProcCPU(cmd.Process.Pid)
 				rcv0, snd0 := udpErrors()
 				var res struct {
 					Failed         int     `json:"failed"`
@@ -68,12 +68,12 @@ func BenchmarkRelay(b *testing.B) {
 					NoKey          int     `json:"no_key_frame"`
 					Error          string  `json:"error"`
 				}
-				rss := procRSS(br.PID())
+				rss := camsimproc.ProcRSS(br.PID())
 				if !sc.Scan() {
 					b.Fatal("whepload printed no result")
 				}
-				cpu1, t1 := procCPU(br.PID()), time.Now()
-				loadCPU1 := procCPU(cmd.Process.Pid)
+				cpu1, t1 := camsimproc.ProcCPU(br.PID()), time.Now()
+				loadCPU1 := camsimproc.ProcCPU(cmd.Process.Pid)
 				rcv1, snd1 := udpErrors()
 				if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
 					b.Fatalf("whepload result %q: %v", sc.Text(), err)

@@ -395,3 +395,43 @@ func BinBox(enable string) string {
 
 // BinZone is the YAML polygon of the zone BinBox draws into.
 const BinZone = "[[0.14, 0.53], [0.41, 0.53], [0.41, 0.92], [0.14, 0.92]]"
+
+// ProcCPU returns a process's user+system CPU seconds from /proc (0 when
+// it cannot be read); os.Getpid() gives this process's own.
+func ProcCPU(pid int) float64 {
+	f := procStat(pid)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ
+}
+
+// ProcRSS returns a process's resident memory in bytes from /proc.
+func ProcRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseFloat(f[1], 64)
+	return pages * float64(os.Getpagesize())
+}
+
+// procStat returns the fields of /proc/PID/stat after the command name.
+func procStat(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return nil
+	}
+	return strings.Fields(s[i+2:])
+}
