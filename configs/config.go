@@ -21,10 +21,13 @@ import (
 // Config is the whole bridge configuration.
 type Config struct {
 	Server  Server   `yaml:"server"`
+	Auth    Auth     `yaml:"auth"`
+	Users   []User   `yaml:"users"`
 	Redis   Redis    `yaml:"redis"`
 	WebRTC  WebRTC   `yaml:"webrtc"`
 	Ingest  Ingest   `yaml:"ingest"`
 	Detect  Detect   `yaml:"detect"`
+	Tasks   Tasks    `yaml:"tasks"`
 	DataDir string   `yaml:"data_dir"` // default "data"
 	Cameras []Camera `yaml:"cameras"`
 }
@@ -33,8 +36,35 @@ type Config struct {
 type Server struct {
 	Addr       string `yaml:"addr"`        // default ":8080"; must be host:port (host may be empty)
 	PublicURL  string `yaml:"public_url"`  // default "http://localhost:8080"; http or https absolute URL
-	StaffToken string `yaml:"staff_token"` // optional
+	StaffToken string `yaml:"staff_token"` // optional static service token (scripts, the wall); it has the role staff
 }
+
+// Auth is how the bridge signs the tokens it gives at login, and how long
+// they last.
+type Auth struct {
+	// Secret is the key that signs tokens: at least 32 bytes, optional. When
+	// empty the bridge makes a random one and keeps it in Redis
+	// (<prefix>auth:secret), so a restart does not log everyone out.
+	Secret    string   `yaml:"secret"`
+	TokenTTL  Duration `yaml:"token_ttl"`  // how long a login lasts, default 12h
+	DeviceTTL Duration `yaml:"device_ttl"` // how long a resident's device token lasts, default 8760h (a year)
+}
+
+// User is one person who logs in: center staff, a grid worker (网格员), a
+// resident with an account, or an admin.
+type User struct {
+	Name         string   `yaml:"name"`          // the login: required, ^[a-z0-9][a-z0-9_.-]{0,31}$, unique, not starting with "dev-"
+	DisplayName  string   `yaml:"display_name"`  // optional, what people see, max 64 runes
+	Role         string   `yaml:"role"`          // one of Roles
+	PasswordHash string   `yaml:"password_hash"` // required, bcrypt ($2a$, $2b$ or $2y$); bridge -hash-password makes one
+	Grids        []string `yaml:"grids"`         // a worker's grids, at least one, each the grid of a camera; workers only
+	Phone        string   `yaml:"phone"`         // optional
+}
+
+// Roles are the values a User's Role may take: "admin" and "staff" (the
+// center: every camera, incidents, tasks), "worker" (a grid worker: public
+// cameras and those of the worker's grids) and "resident" (public cameras).
+var Roles = []string{"admin", "staff", "worker", "resident"}
 
 // Redis is where tasks and their timelines are stored.
 type Redis struct {
@@ -69,6 +99,22 @@ type Detect struct {
 	ZoneHold     Duration `yaml:"zone_hold"`     // how long a zone must differ (or match) to raise (or clear), default 5s
 	TamperHold   Duration `yaml:"tamper_hold"`   // how long a camera must look tampered, default 3s
 }
+
+// Tasks sets the time limits of work orders (工单) and how cameras and phones
+// confirm them. A limit of 0 turns that limit off; a task past a limit is
+// marked overdue once per stage, it is not stopped.
+type Tasks struct {
+	ClaimWithin   Duration `yaml:"claim_within"`    // a dispatched task must be claimed (签收) within this, default 5m; 0 or more
+	ArriveWithin  Duration `yaml:"arrive_within"`   // a claimed task must be arrived at within this, default 30m; 0 or more
+	ResolveWithin Duration `yaml:"resolve_within"`  // from the first dispatch to the worker's submission (交单), default 24h; 0 or more
+	AutoAccept    []string `yaml:"auto_accept"`     // incident kinds accepted (核单) without staff, each one of IncidentKinds
+	ArriveRadiusM float64  `yaml:"arrive_radius_m"` // how near the task's place a worker's GPS check-in must be, default 50 m, 1..5000
+	VerifyHold    Duration `yaml:"verify_hold"`     // how long a zone must match its reference before verification is proposed, default 10s; > 0
+}
+
+// IncidentKinds are the kinds of incident detection raises (the constants of
+// package detect): the values Tasks.AutoAccept may list.
+var IncidentKinds = []string{"zone_changed", "loitering", "camera_tampered", "camera_offline"}
 
 // Ingest tunes how camera streams are pulled over RTSP and fanned out.
 type Ingest struct {
@@ -150,6 +196,16 @@ func (c *Config) Camera(id string) *Camera {
 	for i := range c.Cameras {
 		if c.Cameras[i].ID == id {
 			return &c.Cameras[i]
+		}
+	}
+	return nil
+}
+
+// User returns the user with that login name, or nil.
+func (c *Config) User(name string) *User {
+	for i := range c.Users {
+		if c.Users[i].Name == name {
+			return &c.Users[i]
 		}
 	}
 	return nil

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"io/fs"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 )
 
@@ -20,10 +22,20 @@ const oneCamera = `cameras:
     url: rtsp://127.0.0.1:8554/cam/1
 `
 
+// testHash is a bcrypt hash (cost 10) of "staff-demo".
+const testHash = "$2a$10$/vrds3WTwbduv4bCNhRSdOEXFdr.0UuozUbE1Rh//JxR5bOp5DWdq"
+
+// user is a users section of one user with the given fields and testHash as
+// password_hash; after oneCamera it starts at line 6, the user at line 7.
+func user(fields string) string {
+	return "users:\n  - {" + fields + ", password_hash: \"" + testHash + "\"}\n"
+}
+
 // defaults is what Parse gives for oneCamera.
 func defaults() *Config {
 	return &Config{
 		Server: Server{Addr: ":8080", PublicURL: "http://localhost:8080"},
+		Auth:   Auth{TokenTTL: Duration(12 * time.Hour), DeviceTTL: Duration(8760 * time.Hour)},
 		Redis:  Redis{URL: "redis://127.0.0.1:6379/0", Prefix: "qly:"},
 		WebRTC: WebRTC{UDPPort: 8189, TCPPort: 8189},
 		Ingest: Ingest{
@@ -36,6 +48,8 @@ func defaults() *Config {
 		},
 		Detect: Detect{Mode: "active", Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
 			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second)},
+		Tasks: Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),
+			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second)},
 		DataDir: "data",
 		Cameras: []Camera{{ID: "cam1", Name: "花巷口", Grid: "hexia-01", URL: "rtsp://127.0.0.1:8554/cam/1"}},
 	}
@@ -50,7 +64,12 @@ func TestGoodFilesLoad(t *testing.T) {
 	loc := Location{Lat: 33.50012, Lng: 119.13921, Address: "淮安区河下古镇花巷口"}
 	full := &Config{
 		Server: Server{Addr: "127.0.0.1:9090", PublicURL: "https://video.example.org/qly", StaffToken: "s3cret-staff"},
-		Redis:  Redis{URL: "rediss://:redispass@redis.example.org:6380/2", Prefix: "qly-test:"},
+		Auth:   Auth{Secret: "0123456789abcdef0123456789abcdef", TokenTTL: Duration(8 * time.Hour), DeviceTTL: Duration(720 * time.Hour)},
+		Users: []User{
+			{Name: "wang.min", DisplayName: "值班员 王敏", Role: "staff", PasswordHash: testHash},
+			{Name: "li_qiang", DisplayName: "网格员 李强", Role: "worker", PasswordHash: testHash, Grids: []string{"hexia-01"}, Phone: "+86 138-0000-0001"},
+		},
+		Redis: Redis{URL: "rediss://:redispass@redis.example.org:6380/2", Prefix: "qly-test:"},
 		WebRTC: WebRTC{
 			UDPPort:   50000,
 			TCPPort:   0,
@@ -73,6 +92,7 @@ func TestGoodFilesLoad(t *testing.T) {
 			GOPMaxBytes:  65536,
 		},
 		Detect:  defaults().Detect,
+		Tasks:   defaults().Tasks,
 		DataDir: "/var/lib/qianliyan",
 		Cameras: []Camera{
 			{
@@ -133,6 +153,37 @@ func TestGoodFilesLoad(t *testing.T) {
 			want: withCam(func(c *Camera) {
 				c.Transport, c.DetectURL, c.Public = "tcp", "rtsps://cam.example.org/sub", true
 			}),
+		},
+		{
+			name: "tasks: limits turned off and kinds accepted automatically",
+			yaml: oneCamera + "tasks:\n  claim_within: 0\n  resolve_within: 0s\n  auto_accept: [camera_offline, camera_tampered]\n  arrive_radius_m: 120.5\n",
+			want: func() *Config {
+				c := defaults()
+				c.Tasks.ClaimWithin, c.Tasks.ResolveWithin = 0, 0
+				c.Tasks.AutoAccept = []string{"camera_offline", "camera_tampered"}
+				c.Tasks.ArriveRadiusM = 120.5
+				return c
+			}(),
+		},
+		{
+			name: "users of every role; a worker's grids are camera grids",
+			yaml: oneCamera + "users:\n" +
+				"  - {name: admin, role: admin, password_hash: \"" + testHash + "\"}\n" +
+				"  - {name: wang.min, display_name: 值班员 王敏, role: staff, password_hash: \"" + testHash + "\"}\n" +
+				"  - {name: worker-1, role: worker, password_hash: \"" + testHash + "\", grids: [hexia-01], phone: \"13800000001\"}\n" +
+				"  - {name: chen_ayi, role: resident, password_hash: \"" + testHash + "\"}\n" +
+				"auth:\n  secret: \"" + strings.Repeat("k", 32) + "\"\n  token_ttl: 30m\n",
+			want: func() *Config {
+				c := defaults()
+				c.Users = []User{
+					{Name: "admin", Role: "admin", PasswordHash: testHash},
+					{Name: "wang.min", DisplayName: "值班员 王敏", Role: "staff", PasswordHash: testHash},
+					{Name: "worker-1", Role: "worker", PasswordHash: testHash, Grids: []string{"hexia-01"}, Phone: "13800000001"},
+					{Name: "chen_ayi", Role: "resident", PasswordHash: testHash},
+				}
+				c.Auth.Secret, c.Auth.TokenTTL = strings.Repeat("k", 32), Duration(30*time.Minute)
+				return c
+			}(),
 		},
 		{
 			name: "redis over a unix socket",
@@ -214,7 +265,7 @@ var badFiles = []struct {
 	{
 		name: "unknown field at the top",
 		yaml: oneCamera + "servr:\n  addr: \":8080\"\n",
-		want: "bad.yaml:6:1: servr: unknown field (known: server, redis, webrtc, ingest, detect, data_dir, cameras)",
+		want: "bad.yaml:6:1: servr: unknown field (known: server, auth, users, redis, webrtc, ingest, detect, tasks, data_dir, cameras)",
 	},
 	{
 		name: "unknown field in a section",
@@ -270,7 +321,7 @@ var badFiles = []struct {
 	{
 		name: "whole file is a list",
 		yaml: "- cam1\n- cam2\n",
-		want: "bad.yaml:1:1: must be a mapping of fields (server, redis, webrtc, ingest, detect, data_dir, cameras), not a list",
+		want: "bad.yaml:1:1: must be a mapping of fields (server, auth, users, redis, webrtc, ingest, detect, tasks, data_dir, cameras), not a list",
 	},
 	{
 		name: "syntax error",
@@ -433,6 +484,23 @@ var badFiles = []struct {
 			"bad.yaml:10:14: detect.zone_hold: must be more than zero, like 5s",
 	},
 	{
+		name: "tasks section out of range",
+		yaml: oneCamera + "tasks:\n  claim_within: -5m\n  arrive_within: -1s\n  auto_accept: [loitering, fire, loitering]\n  arrive_radius_m: 0.5\n  verify_hold: 0s\n",
+		want: "bad.yaml:7:17: tasks.claim_within: must not be negative; 0 turns the limit off\n" +
+			"bad.yaml:8:18: tasks.arrive_within: must not be negative; 0 turns the limit off\n" +
+			`bad.yaml:9:28: tasks.auto_accept[1]: "fire" is not one of zone_changed, loitering, camera_tampered, camera_offline` + "\n" +
+			`bad.yaml:9:34: tasks.auto_accept[2]: "loitering" is listed twice (first at line 9)` + "\n" +
+			"bad.yaml:10:20: tasks.arrive_radius_m: 0.5 is outside 1..5000 metres\n" +
+			"bad.yaml:11:16: tasks.verify_hold: must be more than zero, like 10s",
+	},
+	{
+		name: "tasks limits that are not durations",
+		yaml: oneCamera + "tasks:\n  resolve_within: 24\n  arrive_radius_m: 9000\n  auto_accept: zone_changed\n",
+		want: "bad.yaml:7:19: tasks.resolve_within: 24 has no unit; write it like 24s or 24ms\n" +
+			"bad.yaml:8:20: tasks.arrive_radius_m: 9000 is outside 1..5000 metres\n" +
+			`bad.yaml:9:16: tasks.auto_accept: must be a list, not "zone_changed"`,
+	},
+	{
 		name: "queue_len and gop_max_bytes out of range",
 		yaml: oneCamera + "ingest:\n  queue_len: 0\n  gop_max_bytes: 1000\n",
 		want: "bad.yaml:7:14: ingest.queue_len: 0 is outside 1..100000\n" +
@@ -490,6 +558,86 @@ var badFiles = []struct {
 		name: "empty data_dir",
 		yaml: oneCamera + "data_dir: \"\"\n",
 		want: "bad.yaml:6:11: data_dir: must not be empty",
+	},
+	{
+		name: "user without name, role and password_hash",
+		yaml: oneCamera + "users:\n  - display_name: 王敏\n",
+		want: "bad.yaml:7:5: users[0].name: is required\n" +
+			"bad.yaml:7:5: users[0].role: is required (one of admin, staff, worker, resident)\n" +
+			"bad.yaml:7:5: users[0].password_hash: is required: a bcrypt hash of the user's password; make one with: bin/bridge -hash-password",
+	},
+	{
+		name: "bad login names",
+		yaml: oneCamera + "users:\n" +
+			"  - {name: Wang Min, role: staff, password_hash: \"" + testHash + "\"}\n" +
+			"  - {name: dev-7f3a, role: resident, password_hash: \"" + testHash + "\"}\n",
+		want: `bad.yaml:7:12: users[0].name: "Wang Min" must be 1 to 32 of a-z, 0-9, '.', '-' and '_', starting with a letter or digit` + "\n" +
+			`bad.yaml:8:12: users[1].name: "dev-7f3a" starts with dev-, which is kept for residents' device tokens`,
+	},
+	{
+		name: "duplicate login",
+		yaml: oneCamera + "users:\n" +
+			"  - {name: staff, role: staff, password_hash: \"" + testHash + "\"}\n" +
+			"  - {name: staff, role: admin, password_hash: \"" + testHash + "\"}\n",
+		want: `bad.yaml:8:12: users[1].name: "staff" is used twice (first at line 7)`,
+	},
+	{
+		name: "unknown role and a display name too long",
+		yaml: oneCamera + user("name: boss, display_name: "+strings.Repeat("王", 65)+", role: boss"),
+		want: "bad.yaml:7:32: users[0].display_name: is 65 characters long; at most 64 are allowed\n" +
+			`bad.yaml:7:105: users[0].role: "boss" is not one of admin, staff, worker, resident`,
+	},
+	{
+		name: "a password where the hash goes is not repeated",
+		yaml: oneCamera + "users:\n  - name: staff\n    role: staff\n    password_hash: staff-demo\n",
+		want: "bad.yaml:9:20: users[0].password_hash: is not a bcrypt hash ($2a$, $2b$ or $2y$, the cost, then 53 characters); make one with: bin/bridge -hash-password",
+	},
+	{
+		name: "bcrypt hash of another version, cut short, or of cost 3",
+		yaml: oneCamera + "users:\n" +
+			"  - {name: a, role: staff, password_hash: \"" + strings.Replace(testHash, "$2a$", "$2x$", 1) + "\"}\n" +
+			"  - {name: b, role: staff, password_hash: \"" + testHash[:59] + "\"}\n" +
+			"  - {name: c, role: staff, password_hash: \"" + strings.Replace(testHash, "$10$", "$03$", 1) + "\"}\n",
+		want: "bad.yaml:7:43: users[0].password_hash: is not a bcrypt hash ($2a$, $2b$ or $2y$, the cost, then 53 characters); make one with: bin/bridge -hash-password\n" +
+			"bad.yaml:8:43: users[1].password_hash: is not a bcrypt hash ($2a$, $2b$ or $2y$, the cost, then 53 characters); make one with: bin/bridge -hash-password\n" +
+			"bad.yaml:9:43: users[2].password_hash: has cost 3; bcrypt's cost goes from 4 to 31 (10 is usual); make one with: bin/bridge -hash-password",
+	},
+	{
+		name: "worker without grids",
+		yaml: oneCamera + user("name: li, role: worker"),
+		want: "bad.yaml:7:5: users[0].grids: a worker needs at least one grid: the grid of the cameras the worker looks after",
+	},
+	{
+		name: "worker grid that no camera has",
+		yaml: oneCamera + user("name: li, role: worker, grids: [hexia-01, hexia-1]"),
+		want: `bad.yaml:7:48: users[0].grids[1]: "hexia-1" is not the grid of any camera (grids: hexia-01)`,
+	},
+	{
+		name: "grids that are not a list",
+		yaml: oneCamera + user("name: li, role: worker, grids: g1"),
+		want: `bad.yaml:7:37: users[0].grids: must be a list, not "g1"`,
+	},
+	{
+		name: "grids on a staff user",
+		yaml: oneCamera + user("name: wang, role: staff, grids: [hexia-01]"),
+		want: "bad.yaml:7:38: users[0].grids: only workers have grids; a staff user must leave them out",
+	},
+	{
+		name: "phone that is not a number",
+		yaml: oneCamera + user("name: li, role: resident, phone: call me"),
+		want: `bad.yaml:7:39: users[0].phone: "call me" is not a phone number; write digits, like 13800000000 or +86 138-0000-0000`,
+	},
+	{
+		name: "short secret is not repeated, zero ttls",
+		yaml: oneCamera + "auth:\n  secret: tooshort\n  token_ttl: 0s\n  device_ttl: 0s\n",
+		want: "bad.yaml:7:11: auth.secret: is 8 bytes long; at least 32 are needed (or leave it out and the bridge keeps a random one in Redis)\n" +
+			"bad.yaml:8:14: auth.token_ttl: must be more than zero, like 12h\n" +
+			"bad.yaml:9:15: auth.device_ttl: must be more than zero, like 8760h",
+	},
+	{
+		name: "users that is not a list",
+		yaml: oneCamera + "users:\n  name: staff\n",
+		want: "bad.yaml:7:3: users: must be a list, not a mapping",
 	},
 	{
 		name: "several problems at once, all reported in file order",
@@ -582,6 +730,27 @@ func TestDemoFileLoads(t *testing.T) {
 	}
 	if c := cfg.Camera("nope"); c != nil {
 		t.Errorf("Camera(nope) = %+v, want nil", c)
+	}
+	// make demo prints these logins and passwords.
+	for name, want := range map[string]string{"admin": "admin", "staff": "staff", "worker1": "worker", "worker2": "worker", "resident": "resident"} {
+		u := cfg.User(name)
+		if u == nil {
+			t.Errorf("demo.yaml has no user %s", name)
+			continue
+		}
+		if u.Role != want {
+			t.Errorf("demo user %s has the role %s, want %s", name, u.Role, want)
+		}
+		if err := bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(name+"-demo")); err != nil {
+			t.Errorf("demo user %s: password %s-demo does not match: %v", name, name, err)
+		}
+	}
+	if w1, w2 := cfg.User("worker1"), cfg.User("worker2"); w1 != nil && w2 != nil &&
+		(!slices.Equal(w1.Grids, []string{"hexia-01", "hexia-02"}) || !slices.Equal(w2.Grids, []string{"hexia-03"})) {
+		t.Errorf("demo workers' grids = %v and %v, want [hexia-01 hexia-02] and [hexia-03]", w1.Grids, w2.Grids)
+	}
+	if cfg.Auth.Secret != "" || cfg.Auth.TokenTTL.D() != 12*time.Hour {
+		t.Errorf("demo auth = %+v, want no secret (kept in Redis) and 12h logins", cfg.Auth)
 	}
 }
 

@@ -10,6 +10,9 @@ func setDefaults(c *Config) {
 	c.Server.Addr = ":8080"
 	c.Server.PublicURL = "http://localhost:8080"
 
+	c.Auth.TokenTTL = Duration(12 * time.Hour)
+	c.Auth.DeviceTTL = Duration(365 * 24 * time.Hour)
+
 	c.Redis.URL = "redis://127.0.0.1:6379/0"
 	c.Redis.Prefix = "qly:"
 
@@ -18,6 +21,8 @@ func setDefaults(c *Config) {
 
 	c.Detect = Detect{Mode: "active", Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
 		ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second)}
+	c.Tasks = Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),
+		ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second)}
 	c.Ingest.Transport = "auto"
 	c.Ingest.StallTimeout = Duration(5 * time.Second)
 	c.Ingest.BackoffMin = Duration(time.Second)

@@ -16,10 +16,12 @@ import (
 // with its path.
 func validate(c *Config, d *decoder) {
 	validateServer(d, "server", &c.Server)
+	validateAuth(d, "auth", &c.Auth)
 	validateRedis(d, "redis", &c.Redis)
 	validateWebRTC(d, "webrtc", &c.WebRTC)
 	validateIngest(d, "ingest", &c.Ingest)
 	validateDetect(d, "detect", &c.Detect)
+	validateTasks(d, "tasks", &c.Tasks)
 	if strings.TrimSpace(c.DataDir) == "" {
 		d.check("data_dir", "must not be empty")
 	}
@@ -34,6 +36,7 @@ func validate(c *Config, d *decoder) {
 		validateCamera(d, path, cam)
 		d.unique(first, cam.ID, path, "id", "")
 	}
+	validateUsers(d, "users", c.Users, cameraGrids(c.Cameras))
 }
 
 func validateServer(d *decoder, path string, s *Server) {
@@ -137,6 +140,37 @@ func validateDetect(d *decoder, path string, dt *Detect) {
 		if h.v <= 0 {
 			d.check(path+"."+h.field, "must be more than zero, like 5s")
 		}
+	}
+}
+
+func validateTasks(d *decoder, path string, t *Tasks) {
+	for _, l := range []struct {
+		field string
+		v     Duration
+	}{{"claim_within", t.ClaimWithin}, {"arrive_within", t.ArriveWithin}, {"resolve_within", t.ResolveWithin}} {
+		if l.v < 0 {
+			d.check(path+"."+l.field, "must not be negative; 0 turns the limit off")
+		}
+	}
+	first := map[string]string{} // kind → path of the entry that lists it first
+	for i, k := range t.AutoAccept {
+		p := fmt.Sprintf("%s.auto_accept[%d]", path, i)
+		if !slices.Contains(IncidentKinds, k) {
+			d.check(p, fmt.Sprintf("%s is not one of %s", quote(k), strings.Join(IncidentKinds, ", ")))
+			continue
+		}
+		if fp, dup := first[k]; dup {
+			line, _ := d.pos(fp)
+			d.check(p, fmt.Sprintf("%s is listed twice (first at line %d)", quote(k), line))
+			continue
+		}
+		first[k] = p
+	}
+	if !inRange(t.ArriveRadiusM, 1, 5000) {
+		d.check(path+".arrive_radius_m", formatFloat(t.ArriveRadiusM)+" is outside 1..5000 metres")
+	}
+	if t.VerifyHold <= 0 {
+		d.check(path+".verify_hold", "must be more than zero, like 10s")
 	}
 }
 
