@@ -55,6 +55,12 @@ build: apt-deps
 # The demo: 10 simulated cameras, Redis and the bridge; Ctrl-C stops all.
 demo: deps redis build
 	@echo "starting camsim and the bridge; open http://localhost:8080/api/cameras (Ctrl-C to stop)"
+	@echo "demo logins (POST /api/login {\"user\", \"password\"}; configs/demo.yaml):"
+	@echo "  admin    / admin-demo     admin"
+	@echo "  staff    / staff-demo     center staff (值班人员); scripts and the wall may use the token demo-staff-token"
+	@echo "  worker1  / worker1-demo   grid worker (网格员) of hexia-01 and hexia-02"
+	@echo "  worker2  / worker2-demo   grid worker of hexia-03"
+	@echo "  resident / resident-demo  resident (居民); residents without an account get a device token"
 	@trap 'kill 0' INT TERM EXIT; \
 		bin/camsim -cameras 10 -addr :8554 & \
 		bin/bridge -config configs/demo.yaml

@@ -1,22 +1,346 @@
 package api
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
+
+	"qianliyan/configs"
 )
 
-// isStaff reports whether the request carries the staff token, as a
-// bearer token or (for EventSource, which cannot set headers) ?token=.
-func (s *Server) isStaff(c *gin.Context) bool {
-	want := s.cfg.Server.StaffToken
-	if want == "" {
-		return false
+// The roles a Principal may have (configs.Roles lists the same).
+const (
+	RoleAdmin    = "admin"    // the center, and whoever runs the bridge
+	RoleStaff    = "staff"    // the center's staff on duty (值班人员)
+	RoleWorker   = "worker"   // a grid worker (网格员)
+	RoleResident = "resident" // a resident (居民), with an account, a device token or neither
+)
+
+// StaffTokenID is the Principal.ID of a request that carries the static
+// server.staff_token (scripts, the wall): a service with the role staff.
+// It cannot be a login name, which has no '@'.
+const StaffTokenID = "@staff_token"
+
+// Principal is who makes a request. The authenticate middleware puts one
+// in every API request's context; principal(c) gives it. A request without
+// a token is an anonymous resident: empty ID, role resident.
+type Principal struct {
+	ID    string   `json:"id"`    // the login, "dev-…" for a resident's device, StaffTokenID, or "" when anonymous
+	Name  string   `json:"name"`  // what people see
+	Role  string   `json:"role"`  // one of the Role constants
+	Grids []string `json:"grids"` // a worker's grids
+}
+
+// Anonymous reports whether the request carried no token.
+func (p Principal) Anonymous() bool { return p.ID == "" }
+
+// HasRole reports whether p has one of roles.
+func (p Principal) HasRole(roles ...string) bool { return slices.Contains(roles, p.Role) }
+
+// SeesAll reports whether p is the center (staff or admin), which sees
+// every camera, incident and event.
+func (p Principal) SeesAll() bool { return p.HasRole(RoleStaff, RoleAdmin) }
+
+// InGrid reports whether p is a worker of grid.
+func (p Principal) InGrid(grid string) bool {
+	return p.Role == RoleWorker && grid != "" && slices.Contains(p.Grids, grid)
+}
+
+// MayWatch reports whether p may see and play the camera: the center every
+// camera, a worker the public ones and those of the worker's grids, anyone
+// else the public ones.
+func (p Principal) MayWatch(cam *configs.Camera) bool { return p.mayWatch(cam.Public, cam.Grid) }
+
+func (p Principal) mayWatch(public bool, grid string) bool {
+	return public || p.SeesAll() || p.InGrid(grid)
+}
+
+// Claims are what a token says, signed: the body of GET /api/me.
+type Claims struct {
+	Sub   string   `json:"sub"`
+	Name  string   `json:"name"`
+	Role  string   `json:"role"`
+	Grids []string `json:"grids"`
+	Exp   int64    `json:"exp,omitempty"` // expiry, Unix ms; 0 for the static staff token
+	Iat   int64    `json:"iat,omitempty"` // issued at, Unix ms
+}
+
+const (
+	principalKey = "qly.principal"
+	claimsKey    = "qly.claims"
+)
+
+// anonymous is the principal of a request without a token.
+var anonymous = Principal{Role: RoleResident, Grids: []string{}}
+
+// staffTokenClaims is what the static staff token stands for.
+var staffTokenClaims = Claims{Sub: StaffTokenID, Name: "staff_token", Role: RoleStaff, Grids: []string{}}
+
+// principal returns who makes the request (anonymous when no token came).
+func principal(c *gin.Context) Principal {
+	if v, ok := c.Get(principalKey); ok {
+		return v.(Principal)
 	}
-	got, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	return anonymous
+}
+
+// bearer returns the request's token: "Authorization: Bearer …", or
+// ?token= for EventSource and <img>, which cannot set headers.
+func bearer(c *gin.Context) string {
+	if tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(tok)
+	}
+	return c.Query("token")
+}
+
+// authenticate is the middleware of every API route: it checks the token,
+// when there is one, and puts the caller's Principal in the context. A
+// token that does not check out is refused here (401) rather than taken as
+// no token at all, so a client learns it must log in again.
+func (s *Server) authenticate(c *gin.Context) error {
+	tok := bearer(c)
+	if tok == "" {
+		c.Set(principalKey, anonymous)
+		return nil
+	}
+	cl, err := s.verify(c.Request.Context(), tok)
+	if err != nil {
+		return err
+	}
+	c.Set(claimsKey, cl)
+	c.Set(principalKey, Principal{ID: cl.Sub, Name: cl.Name, Role: cl.Role, Grids: cl.Grids})
+	return nil
+}
+
+// requireRole is a middleware that lets through only callers with one of
+// roles: 401 without a token, 403 with another role.
+func (s *Server) requireRole(roles ...string) gin.HandlerFunc {
+	return s.wrap(func(c *gin.Context) error { return needRole(principal(c), roles...) })
+}
+
+func needRole(p Principal, roles ...string) error {
+	if p.HasRole(roles...) {
+		return nil
+	}
+	want := strings.Join(roles, " or ")
+	if p.Anonymous() {
+		return Errorf(http.StatusUnauthorized, "this needs the role %s: log in (POST /api/login) and send the token as Authorization: Bearer <token>", want)
+	}
+	return Errorf(http.StatusForbidden, "this needs the role %s; you are logged in as %s (%s)", want, p.ID, p.Role)
+}
+
+// Token errors; each one is a sentence for the person who has to log in again.
+var (
+	errGarbled  = Errorf(http.StatusUnauthorized, "the token is neither the staff token nor one this bridge gives out; log in again")
+	errBadSig   = Errorf(http.StatusUnauthorized, "the token's signature does not match: it was changed, or signed with another key; log in again")
+	errNoSecret = Errorf(http.StatusServiceUnavailable, "tokens cannot be checked now: the store (Redis) that keeps their key does not answer; try again")
+)
+
+// verify checks a token: the static staff token, or a signed one that has
+// not expired and whose user still has the role and grids it names.
+func (s *Server) verify(ctx context.Context, tok string) (Claims, error) {
+	if st := s.cfg.Server.StaffToken; st != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(st)) == 1 {
+		return staffTokenClaims, nil
+	}
+	body, sig, ok := strings.Cut(tok, ".")
+	if !ok || body == "" || sig == "" {
+		return Claims{}, errGarbled
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		return Claims{}, errGarbled
+	}
+	key, err := s.secret.get(ctx)
+	if err != nil {
+		return Claims{}, err
+	}
+	if !hmac.Equal(got, sign(key, body)) {
+		return Claims{}, errBadSig
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil {
+		return Claims{}, errGarbled
+	}
+	var cl Claims
+	if err := json.Unmarshal(raw, &cl); err != nil || cl.Sub == "" || !slices.Contains(configs.Roles, cl.Role) {
+		return Claims{}, errGarbled
+	}
+	if cl.Grids == nil {
+		cl.Grids = []string{}
+	}
+	if s.now().UnixMilli() >= cl.Exp {
+		return Claims{}, Errorf(http.StatusUnauthorized, "the token expired at %s; log in again",
+			time.UnixMilli(cl.Exp).UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	if strings.HasPrefix(cl.Sub, configs.DevicePrefix) {
+		if cl.Role != RoleResident {
+			return Claims{}, errGarbled
+		}
+		return cl, nil
+	}
+	// A user taken out of the config, or given another role or other grids,
+	// loses what the old token granted.
+	u := s.cfg.User(cl.Sub)
+	if u == nil || u.Role != cl.Role || !slices.Equal(u.Grids, cl.Grids) {
+		return Claims{}, Errorf(http.StatusUnauthorized, "the account %q was removed or changed since this token was given; log in again", cl.Sub)
+	}
+	return cl, nil
+}
+
+func sign(key []byte, body string) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(body))
+	return mac.Sum(nil)
+}
+
+// issue signs a token for p that lasts ttl: base64url(JSON claims) "."
+// base64url(HMAC-SHA256 of the first part).
+func (s *Server) issue(ctx context.Context, p Principal, ttl time.Duration) (string, Claims, error) {
+	key, err := s.secret.get(ctx)
+	if err != nil {
+		return "", Claims{}, err
+	}
+	now := s.now()
+	cl := Claims{Sub: p.ID, Name: p.Name, Role: p.Role, Grids: p.Grids, Exp: now.Add(ttl).UnixMilli(), Iat: now.UnixMilli()}
+	if cl.Grids == nil {
+		cl.Grids = []string{}
+	}
+	body := base64.RawURLEncoding.EncodeToString(mustJSON(cl))
+	return body + "." + base64.RawURLEncoding.EncodeToString(sign(key, body)), cl, nil
+}
+
+// secret is the key that signs tokens: auth.secret from the config, or a
+// random one kept in Redis so that restarts (and other bridges sharing the
+// store) accept the tokens already given. It is read from Redis when first
+// needed, so a bridge started while Redis is down still serves video.
+type secret struct {
+	mu  sync.Mutex
+	key []byte
+	rdb redis.UniversalClient
+	at  string // the Redis key
+}
+
+func newSecret(cfg *configs.Config, rdb redis.UniversalClient) *secret {
+	k := &secret{rdb: rdb, at: cfg.Redis.Prefix + "auth:secret"}
+	if cfg.Auth.Secret != "" {
+		k.key = []byte(cfg.Auth.Secret)
+	}
+	return k
+}
+
+func (k *secret) get(ctx context.Context) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.key != nil {
+		return k.key, nil
+	}
+	if k.rdb == nil {
+		return nil, errNoSecret
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	// SETNX: the first bridge to get here makes the key; the others read it.
+	if err := k.rdb.SetNX(ctx, k.at, hex.EncodeToString(b), 0).Err(); err != nil {
+		return nil, &HTTPError{Code: errNoSecret.Code, Msg: errNoSecret.Msg, Err: err}
+	}
+	v, err := k.rdb.Get(ctx, k.at).Result()
+	if err != nil || len(v) < 32 {
+		if err == nil {
+			err = errBadStoredSecret
+		}
+		return nil, &HTTPError{Code: errNoSecret.Code, Msg: errNoSecret.Msg, Err: err}
+	}
+	k.key = []byte(v)
+	return k.key, nil
+}
+
+var errBadStoredSecret = errors.New("the token key in Redis is shorter than 32 bytes; delete it and the bridge makes a new one")
+
+// TokenResponse is the answer to POST /api/login and POST /api/device.
+type TokenResponse struct {
+	Token     string   `json:"token"`
+	User      string   `json:"user"`
+	Name      string   `json:"name"`
+	Role      string   `json:"role"`
+	Grids     []string `json:"grids"`
+	ExpiresMS int64    `json:"expires_ms"`
+}
+
+func (s *Server) respondToken(c *gin.Context, code int, p Principal, ttl time.Duration) error {
+	tok, cl, err := s.issue(c.Request.Context(), p, ttl)
+	if err != nil {
+		return err
+	}
+	c.JSON(code, TokenResponse{Token: tok, User: cl.Sub, Name: cl.Name, Role: cl.Role, Grids: cl.Grids, ExpiresMS: cl.Exp})
+	return nil
+}
+
+// dummyHash is compared against when the user does not exist, so that a
+// wrong login name takes as long as a wrong password.
+var dummyHash = []byte("$2a$10$JeRVGRxFfh/hKtsj79GZy.hTPxW80ZS48Ou3.Bek5LFd9suLfMYlC")
+
+// login answers POST /api/login {"user", "password"} with a signed token.
+// A wrong user and a wrong password get the same answer.
+func (s *Server) login(c *gin.Context) error {
+	var body struct {
+		User     string `json:"user"`
+		Password string `json:"password"`
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 4<<10)
+	if err := c.ShouldBindJSON(&body); err != nil {
+		return Errorf(http.StatusBadRequest, `the body must be JSON like {"user": "worker1", "password": "…"}`)
+	}
+	if body.User == "" || body.Password == "" {
+		return Errorf(http.StatusBadRequest, "both user and password are needed")
+	}
+	u := s.cfg.User(body.User)
+	hash := dummyHash
+	if u != nil {
+		hash = []byte(u.PasswordHash)
+	}
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(body.Password)); err != nil || u == nil {
+		return Errorf(http.StatusUnauthorized, "wrong user name or password")
+	}
+	name := u.DisplayName
+	if name == "" {
+		name = u.Name
+	}
+	return s.respondToken(c, http.StatusOK, Principal{ID: u.Name, Name: name, Role: u.Role, Grids: u.Grids}, s.cfg.Auth.TokenTTL.D())
+}
+
+// device answers POST /api/device with a token for a resident without an
+// account: a new id ("dev-" and 16 hex digits) that the resident's reports
+// and ratings are tied to, valid for auth.device_ttl.
+func (s *Server) device(c *gin.Context) error {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	p := Principal{ID: configs.DevicePrefix + hex.EncodeToString(b), Role: RoleResident}
+	return s.respondToken(c, http.StatusCreated, p, s.cfg.Auth.DeviceTTL.D())
+}
+
+// me answers GET /api/me with the caller's claims.
+func (s *Server) me(c *gin.Context) error {
+	v, ok := c.Get(claimsKey)
 	if !ok {
-		got = c.Query("token")
+		return Errorf(http.StatusUnauthorized, "you are not logged in: log in (POST /api/login), or get a resident's device token (POST /api/device)")
 	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	c.JSON(http.StatusOK, v.(Claims))
+	return nil
 }

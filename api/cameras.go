@@ -21,7 +21,7 @@ type Camera struct {
 	Zones    []Zone        `json:"zones"`
 	Health   ingest.Health `json:"health"`
 	Viewers  int           `json:"viewers"`
-	// Sessions are the viewers' figures (staff only).
+	// Sessions are the viewers' figures (staff and admin only).
 	Sessions []relay.SessionStats `json:"sessions,omitempty"`
 }
 
@@ -58,17 +58,21 @@ func (s *Server) camera(cam *configs.Camera, viewers map[string]int, sessions []
 	return out
 }
 
-// cameraList returns the cameras a caller may see: all for staff, the
-// public ones for residents.
-func (s *Server) cameraList(staff bool) []Camera {
+// bridgeItself is the principal of the bridge's own work, such as
+// publishing camera changes: it sees everything.
+var bridgeItself = Principal{ID: "@bridge", Name: "bridge", Role: RoleAdmin}
+
+// cameraList returns the cameras who may see (Principal.MayWatch), with the
+// viewers' sessions for the center.
+func (s *Server) cameraList(who Principal) []Camera {
 	viewers := s.relay.Viewers()
 	var sessions []relay.SessionStats
-	if staff {
+	if who.SeesAll() {
 		sessions = s.relay.Sessions()
 	}
 	out := make([]Camera, 0, len(s.cfg.Cameras))
 	for i := range s.cfg.Cameras {
-		if cam := &s.cfg.Cameras[i]; staff || cam.Public {
+		if cam := &s.cfg.Cameras[i]; who.MayWatch(cam) {
 			out = append(out, s.camera(cam, viewers, sessions))
 		}
 	}
@@ -76,7 +80,7 @@ func (s *Server) cameraList(staff bool) []Camera {
 }
 
 func (s *Server) listCameras(c *gin.Context) error {
-	c.JSON(http.StatusOK, gin.H{"cameras": s.cameraList(s.isStaff(c))})
+	c.JSON(http.StatusOK, gin.H{"cameras": s.cameraList(principal(c))})
 	return nil
 }
 
@@ -86,7 +90,7 @@ func (s *Server) getCamera(c *gin.Context) error {
 		return err
 	}
 	var sessions []relay.SessionStats
-	if s.isStaff(c) {
+	if principal(c).SeesAll() {
 		sessions = s.relay.Sessions()
 	}
 	c.JSON(http.StatusOK, s.camera(cam, s.relay.Viewers(), sessions))
@@ -94,14 +98,14 @@ func (s *Server) getCamera(c *gin.Context) error {
 }
 
 // visibleCamera returns the camera if the caller may see it: 404 for an
-// unknown id, 403 for a non-public one without a staff token.
+// unknown id, 403 for a non-public one the caller may not watch.
 func (s *Server) visibleCamera(c *gin.Context, id string) (*configs.Camera, error) {
 	cam := s.cfg.Camera(id)
 	if cam == nil {
 		return nil, Errorf(http.StatusNotFound, "no camera with id %q", id)
 	}
-	if !cam.Public && !s.isStaff(c) {
-		return nil, Errorf(http.StatusForbidden, "camera %q is not public: a staff token is needed", id)
+	if !principal(c).MayWatch(cam) {
+		return nil, Errorf(http.StatusForbidden, "camera %q is not public: only the center's staff and the workers of grid %s may watch it", id, cam.Grid)
 	}
 	return cam, nil
 }

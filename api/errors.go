@@ -49,6 +49,9 @@ func (s *Server) wrap(h handler) gin.HandlerFunc {
 		if he.Code >= 500 {
 			s.log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 		}
+		if he.Code == http.StatusUnauthorized {
+			c.Header("WWW-Authenticate", `Bearer realm="qianliyan"`)
+		}
 		writeError(c, he.Code, he.Msg)
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"qianliyan/detect"
 )
 
-// events fans camera changes out to server-sent-event subscribers.
+// events fans camera changes, incidents (and, later, tasks) out to
+// server-sent-event subscribers, each of whom gets only what its principal
+// may see.
 type events struct {
 	mu   sync.Mutex
 	subs map[*eventSub]struct{}
@@ -20,14 +22,39 @@ type events struct {
 }
 
 type eventSub struct {
-	staff bool
-	ch    chan eventMsg
+	who Principal // whose stream this is
+	ch  chan eventMsg
 }
 
 type eventMsg struct {
-	public bool
-	name   string
-	data   []byte
+	name string
+	data []byte
+}
+
+// visibleTo says whether an event may go to a subscriber, by the
+// subscriber's principal. Every publish names one; a new kind of event
+// (tasks: the center and the task's grid workers) brings its own.
+type visibleTo func(who Principal) bool
+
+// toCenter sends an event to staff and admin only.
+func toCenter(who Principal) bool { return who.SeesAll() }
+
+// publish sends event name with data to every subscriber visible allows.
+func (e *events) publish(name string, data []byte, visible visibleTo) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sendLocked(eventMsg{name: name, data: data}, visible)
+}
+
+func (e *events) sendLocked(msg eventMsg, visible visibleTo) {
+	for sub := range e.subs {
+		if visible(sub.who) {
+			select {
+			case sub.ch <- msg:
+			default: // a stuck client misses a change; the next one carries the state
+			}
+		}
+	}
 }
 
 func newEvents() *events {
@@ -51,31 +78,14 @@ func (e *events) publishChanges(cams []Camera) {
 			continue
 		}
 		e.last[c.ID] = key
-		msg := eventMsg{public: c.Public, name: "camera", data: data}
-		for sub := range e.subs {
-			if sub.staff || msg.public {
-				select {
-				case sub.ch <- msg:
-				default: // a stuck client misses a change; the next one carries the state
-				}
-			}
-		}
+		public, grid := c.Public, c.Grid
+		e.sendLocked(eventMsg{name: "camera", data: data}, func(who Principal) bool { return who.mayWatch(public, grid) })
 	}
 }
 
-// publishIncident sends an incident change to staff subscribers.
+// publishIncident sends an incident change to the center.
 func (e *events) publishIncident(in detect.Incident) {
-	msg := eventMsg{name: "incident", data: mustJSON(in)}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for sub := range e.subs {
-		if sub.staff {
-			select {
-			case sub.ch <- msg:
-			default:
-			}
-		}
-	}
+	e.publish("incident", mustJSON(in), toCenter)
 }
 
 func mustJSON(v any) []byte {
@@ -83,14 +93,16 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-func (e *events) subscribe(staff bool, public func(id string) bool) (*eventSub, []eventMsg) {
+// subscribe adds who's stream; first is the latest state of every camera
+// mayWatch lets who see.
+func (e *events) subscribe(who Principal, mayWatch func(id string) bool) (*eventSub, []eventMsg) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sub := &eventSub{staff: staff, ch: make(chan eventMsg, 64)}
+	sub := &eventSub{who: who, ch: make(chan eventMsg, 64)}
 	e.subs[sub] = struct{}{}
 	var first []eventMsg
 	for id, data := range e.all {
-		if staff || public(id) {
+		if mayWatch(id) {
 			first = append(first, eventMsg{name: "camera", data: data})
 		}
 	}
@@ -112,18 +124,19 @@ func (e *events) closeAll() {
 	}
 }
 
-// serveEvents streams `event: camera` messages: every visible camera at
-// once, then each change; a comment every 15 s keeps proxies from closing.
+// serveEvents streams `event: camera` messages: every camera the caller may
+// watch at once, then each change; `event: incident` to the center only. A
+// comment every 15 s keeps proxies from closing.
 func (s *Server) serveEvents(c *gin.Context) error {
-	staff := s.isStaff(c)
-	sub, first := s.events.subscribe(staff, func(id string) bool {
+	who := principal(c)
+	sub, first := s.events.subscribe(who, func(id string) bool {
 		cam := s.cfg.Camera(id)
-		return cam != nil && cam.Public
+		return cam != nil && who.MayWatch(cam)
 	})
 	defer s.events.unsubscribe(sub)
 	if len(first) == 0 {
 		// Run has not published yet: send the current state directly
-		for _, cam := range s.cameraList(staff) {
+		for _, cam := range s.cameraList(who) {
 			first = append(first, eventMsg{name: "camera", data: mustJSON(cam)})
 		}
 	}

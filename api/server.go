@@ -46,6 +46,8 @@ type Deps struct {
 	Incidents *detect.Store
 	// SnapshotDir holds the incidents' pictures.
 	SnapshotDir string
+	// Now is the clock tokens are issued and checked by; nil is time.Now.
+	Now func() time.Time
 }
 
 // Server is the bridge's HTTP API.
@@ -63,6 +65,9 @@ type Server struct {
 	detection Detection
 	incidents *detect.Store
 	snapDir   string
+
+	secret *secret
+	now    func() time.Time
 }
 
 // New builds the API; Run must run for server-sent events to flow.
@@ -70,6 +75,10 @@ func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: d.Config, cams: d.Cameras, relay: d.Relay, rdb: d.Redis, log: d.Log, started: time.Now()}
 	s.detection, s.incidents, s.snapDir = d.Detection, d.Incidents, d.SnapshotDir
+	s.secret, s.now = newSecret(d.Config, d.Redis), d.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
 	s.events = newEvents()
 	if s.incidents != nil {
 		s.incidents.OnChange = s.events.publishIncident
@@ -84,18 +93,27 @@ func New(d Deps) *Server {
 	})
 	e.GET("/healthz", s.wrap(s.healthz))
 	e.GET("/metrics", s.wrap(s.metrics))
-	e.GET("/api/cameras", s.wrap(s.listCameras))
-	e.GET("/api/cameras/:id", s.wrap(s.getCamera))
-	e.GET("/api/cameras/:id/snapshot.jpg", s.wrap(s.snapshot))
-	e.GET("/api/events", s.wrap(s.serveEvents))
-	e.GET("/api/webrtc", s.wrap(s.webrtcConfig))
-	e.GET("/api/incidents", s.wrap(s.listIncidents))
-	e.GET("/api/incidents/:id", s.wrap(s.getIncident))
-	e.GET("/api/incidents/:id/snapshot.jpg", s.wrap(s.incidentSnapshot))
-	e.POST("/api/cameras/:id/zones/:zone/reference", s.wrap(s.takeReference))
-	e.PUT("/api/cameras/:id/detect", s.wrap(s.setMode))
+	// Logging in works whatever stale token the client still sends.
+	e.POST("/api/login", s.wrap(s.login))
+	e.POST("/api/device", s.wrap(s.device))
+	// Every other API route knows its caller (see auth.go); a bad token is a 401.
+	a := e.Group("", s.wrap(s.authenticate))
+	center := s.requireRole(RoleStaff, RoleAdmin)
+	a.GET("/api/me", s.wrap(s.me))
+	a.GET("/api/cameras", s.wrap(s.listCameras))
+	a.GET("/api/cameras/:id", s.wrap(s.getCamera))
+	a.GET("/api/cameras/:id/snapshot.jpg", s.wrap(s.snapshot))
+	a.GET("/api/events", s.wrap(s.serveEvents))
+	a.GET("/api/webrtc", s.wrap(s.webrtcConfig))
+	a.GET("/api/incidents", center, s.wrap(s.listIncidents))
+	a.GET("/api/incidents/:id", center, s.wrap(s.getIncident))
+	a.GET("/api/incidents/:id/snapshot.jpg", center, s.wrap(s.incidentSnapshot))
+	a.POST("/api/cameras/:id/zones/:zone/reference", center, s.wrap(s.takeReference))
+	a.PUT("/api/cameras/:id/detect", center, s.wrap(s.setMode))
+	a.POST("/whep/:camera", s.wrap(s.whepOffer))
+	// The rest of WHEP needs no token: the session's URL is its secret, and
+	// a viewer whose token expired while watching must still be able to leave.
 	e.OPTIONS("/whep/:camera", s.wrap(s.whepOptions))
-	e.POST("/whep/:camera", s.wrap(s.whepOffer))
 	e.PATCH("/whep/:camera/sessions/:id", s.wrap(s.whepPatch))
 	e.DELETE("/whep/:camera/sessions/:id", s.wrap(s.whepDelete))
 	s.pages(e)
@@ -108,7 +126,7 @@ func (s *Server) Run(ctx context.Context) error {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for {
-		s.events.publishChanges(s.cameraList(true))
+		s.events.publishChanges(s.cameraList(bridgeItself))
 		select {
 		case <-ctx.Done():
 			s.events.closeAll()

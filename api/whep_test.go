@@ -27,8 +27,8 @@ func TestResidentsSeeOnlyPublicCameras(t *testing.T) {
 	if code, body := get(t, b.url+"/api/cameras/cam2"); code != 403 || !strings.Contains(body, "not public") {
 		t.Errorf("resident GET cam2 = %d %s, want 403 not public", code, body)
 	}
-	if code, _ := getAs(t, b.url+"/api/cameras/cam2", "wrong-token"); code != 403 {
-		t.Errorf("wrong token GET cam2 = %d, want 403", code)
+	if code, body := getAs(t, b.url+"/api/cameras/cam2", "wrong-token"); code != 401 || !strings.Contains(body, "neither the staff token nor one this bridge gives out") {
+		t.Errorf("wrong token GET cam2 = %d %s, want 401 saying the token is not one of ours", code, body)
 	}
 }
 

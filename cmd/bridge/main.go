@@ -41,7 +41,11 @@ func run() error {
 	cfgPath := flag.String("config", "configs/demo.yaml", "configuration file")
 	verbose := flag.Bool("v", false, "log debug events")
 	debugAddr := flag.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
+	hashPassword := flag.Bool("hash-password", false, "read a password on stdin, print its bcrypt hash (for users[].password_hash) and exit")
 	flag.Parse()
+	if *hashPassword {
+		return printHash(os.Stdin, os.Stdout)
+	}
 
 	level := slog.LevelInfo
 	if *verbose {
