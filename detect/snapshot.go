@@ -11,8 +11,9 @@ import (
 	"qianliyan/configs"
 )
 
-// writeSnapshot saves img as dir/name.jpg with the zone (if any) outlined.
-func writeSnapshot(dir, name string, img *image.YCbCr, zone *configs.Zone) (string, error) {
+// writeSnapshot saves img as dir/name.jpg with the zone (if any) outlined
+// in red and the marks (people found) in yellow.
+func writeSnapshot(dir, name string, img *image.YCbCr, zone *configs.Zone, marks ...image.Rectangle) (string, error) {
 	rgba := image.NewRGBA(img.Rect)
 	draw.Draw(rgba, rgba.Rect, img, img.Rect.Min, draw.Src)
 	if zone != nil {
@@ -21,6 +22,13 @@ func writeSnapshot(dir, name string, img *image.YCbCr, zone *configs.Zone) (stri
 		for i, p := range zone.Polygon {
 			q := zone.Polygon[(i+1)%len(zone.Polygon)]
 			line(rgba, image.Pt(int(p.X*w), int(p.Y*h)), image.Pt(int(q.X*w), int(q.Y*h)), red, 3)
+		}
+	}
+	yellow := color.RGBA{250, 210, 40, 255}
+	for _, m := range marks {
+		corners := []image.Point{m.Min, {m.Max.X, m.Min.Y}, m.Max, {m.Min.X, m.Max.Y}}
+		for i, p := range corners {
+			line(rgba, p, corners[(i+1)%4], yellow, 2)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

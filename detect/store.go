@@ -19,6 +19,8 @@ type Store struct {
 	prefix string
 	// OnChange, when set, is called after every stored change.
 	OnChange func(Incident)
+	// OnObservation, when set, is called after every stored observation.
+	OnObservation func(Observation)
 }
 
 // NewStore returns a store under prefix (e.g. "qly:").

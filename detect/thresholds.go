@@ -29,6 +29,18 @@ type Thresholds struct {
 	TurnedDiff float64
 	// TamperHold is how long a tamper condition must last to be raised.
 	TamperHold time.Duration
+	// PersonScore is the people detector's lowest score that counts as a
+	// person (its SVM margin: 0 is the border, 1 is sure).
+	PersonScore float64
+	// PersonHits is how many analyses in a row must find someone in a zone
+	// before they count as having come in.
+	PersonHits int
+	// PersonGone is how long nobody must be found before the person counts
+	// as having left.
+	PersonGone time.Duration
+	// LoiterAfter is how long someone may stay in a restricted zone before
+	// loitering is raised.
+	LoiterAfter time.Duration
 }
 
 // DefaultThresholds are tuned on camsim's street scenes.
@@ -42,5 +54,9 @@ func DefaultThresholds() Thresholds {
 		DefocusRatio:       0.35,
 		TurnedDiff:         20,
 		TamperHold:         3 * time.Second,
+		PersonScore:        0.3,
+		PersonHits:         2,
+		PersonGone:         3 * time.Second,
+		LoiterAfter:        30 * time.Second,
 	}
 }

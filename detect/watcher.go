@@ -2,11 +2,16 @@ package detect
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"image"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gocv.io/x/gocv"
 
 	"qianliyan/configs"
 	"qianliyan/ingest"
@@ -72,6 +77,18 @@ type Watcher struct {
 	mu      sync.Mutex
 	refWant map[string]bool // zones (and "" for the whole camera) to take a reference of
 	stats   WatcherStats
+	looks   []ZoneLook
+	last    *image.YCbCr // the last analysed picture, kept in Watch mode
+}
+
+// ZoneLook is how a zone looked at the last analysis: what the task loop
+// checks before it proposes that a fix holds.
+type ZoneLook struct {
+	Zone         string  `json:"zone"`
+	HasRef       bool    `json:"has_reference"`
+	Diff         float64 `json:"diff"`                      // mean luma difference from the reference
+	MatchSinceMS int64   `json:"match_since_ms,omitempty"`  // since when it matches its reference; 0 while it differs
+	PersonMS     int64   `json:"person_since_ms,omitempty"` // since when someone is in it; 0 for nobody
 }
 
 // WatcherStats are a camera's detection figures.
@@ -104,6 +121,40 @@ func (w *Watcher) TakeReference(zone string) {
 	w.mu.Unlock()
 }
 
+// Looks returns how each zone looked at the last analysis.
+func (w *Watcher) Looks() []ZoneLook {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.looks)
+}
+
+// ErrNoPicture is returned by Snapshot when the camera is not in Watch mode
+// or nothing was analysed yet.
+var ErrNoPicture = errors.New("no recent picture: the camera is not being watched")
+
+// Snapshot saves the last analysed picture (kept in Watch mode only) with
+// zone outlined ("" for none) in the snapshot folder and returns its file
+// name.
+func (w *Watcher) Snapshot(zone string) (string, error) {
+	w.mu.Lock()
+	img := w.last
+	w.mu.Unlock()
+	if img == nil || w.Mode() != Watch {
+		return "", ErrNoPicture
+	}
+	return writeSnapshot(w.opts.SnapDir, NewID(w.opts.Now()), img, w.zone(zone))
+}
+
+// zone returns the configured zone of that name, or nil.
+func (w *Watcher) zone(name string) *configs.Zone {
+	for i := range w.cam.Zones {
+		if w.cam.Zones[i].Name == name {
+			return &w.cam.Zones[i]
+		}
+	}
+	return nil
+}
+
 // Stats returns the watcher's figures.
 func (w *Watcher) Stats() WatcherStats {
 	w.mu.Lock()
@@ -117,7 +168,7 @@ func (w *Watcher) Stats() WatcherStats {
 func (w *Watcher) Run(ctx context.Context) error {
 	sub := w.src.Subscribe("detect", 64, true)
 	defer sub.Close()
-	a := newAnalysis(w.cam, w.opts.Thresholds)
+	a := newAnalysis(w.cam, w.opts.Thresholds, w.opts.Log)
 	defer a.close()
 	var dec *Decoder
 	defer func() {
@@ -194,8 +245,10 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 	w.stats.Analyzed++
 	w.stats.HasRef = a.tamper.HasReference()
 	w.mu.Unlock()
-	// references: asked for, or the first calm stretch
-	if len(motion) > 0 || a.calmSince.IsZero() {
+	// References: asked for, or the first calm stretch. The camera is calm
+	// while little of it moves (a car passing is fine), a zone while nothing
+	// moves in it.
+	if movingShare(motion) > calmShare || a.calmSince.IsZero() {
 		a.calmSince = now
 	}
 	if !a.tamper.HasReference() && now.Sub(a.calmSince) >= w.opts.CalmFor {
@@ -205,6 +258,9 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 		a.tamper.SetReference(gray)
 	}
 	for _, z := range a.zones {
+		if !z.HasReference() && z.Calm(motion, now) >= w.opts.CalmFor {
+			want[z.Name] = true
+		}
 		if want[""] || want[z.Name] {
 			z.SetReference(gray)
 			_, _, _ = w.store.End(ctx, w.cam.ID, z.Name, ZoneChanged, now)
@@ -227,12 +283,123 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 	case Cleared:
 		w.end(ctx, "", CameraTampered, now)
 	}
+	if a.people != nil && len(a.zones) > 0 {
+		w.watchPeople(ctx, a, img, motion, now)
+	}
+	w.keep(a, gray, img, now)
 }
 
-func (w *Watcher) raise(ctx context.Context, in Incident, img *image.YCbCr, zone *configs.Zone, now time.Time) {
+// calmShare is the share of the picture that may move while the camera
+// still counts as calm for its reference.
+const calmShare = 0.05
+
+// movingShare is the share of the analysis picture covered by motion.
+func movingShare(motion []image.Rectangle) float64 {
+	var a int
+	for _, r := range motion {
+		a += area(r)
+	}
+	return float64(a) / float64(AnalysisSize.X*AnalysisSize.Y)
+}
+
+// keep records the zones' looks and, in Watch mode, the picture.
+func (w *Watcher) keep(a *analysis, gray gocv.Mat, img *image.YCbCr, now time.Time) {
+	looks := make([]ZoneLook, len(a.zones))
+	for i, z := range a.zones {
+		looks[i] = ZoneLook{Zone: z.Name, HasRef: z.HasReference(), Diff: z.Diff(gray),
+			MatchSinceMS: msOrZero(z.MatchSince()), PersonMS: msOrZero(a.presence[i].Since())}
+	}
+	var last *image.YCbCr
+	if w.Mode() == Watch {
+		last = copyYCbCr(img)
+	}
+	w.mu.Lock()
+	w.looks, w.last = looks, last
+	w.mu.Unlock()
+}
+
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func copyYCbCr(img *image.YCbCr) *image.YCbCr {
+	c := *img
+	c.Y, c.Cb, c.Cr = slices.Clone(img.Y), slices.Clone(img.Cb), slices.Clone(img.Cr)
+	return &c
+}
+
+// watchPeople looks for people where something moved near a zone and where
+// someone was last seen, and reports who comes into, stays in and leaves
+// each zone.
+func (w *Watcher) watchPeople(ctx context.Context, a *analysis, img *image.YCbCr, motion []image.Rectangle, now time.Time) {
+	th := w.opts.Thresholds
+	sx := float64(img.Rect.Dx()) / float64(AnalysisSize.X)
+	sy := float64(img.Rect.Dy()) / float64(AnalysisSize.Y)
+	var regions []image.Rectangle
+	for _, m := range motion {
+		for _, z := range a.zones {
+			if z.Near(m) {
+				regions = append(regions, image.Rect(int(float64(m.Min.X)*sx), int(float64(m.Min.Y)*sy), int(float64(m.Max.X)*sx), int(float64(m.Max.Y)*sy)))
+				break
+			}
+		}
+	}
+	for _, p := range a.presence {
+		if r, ok := p.Track(now, th); ok {
+			regions = append(regions, r)
+		}
+	}
+	var found []Person
+	if len(regions) > 0 {
+		found = a.people.Find(img, regions, th.PersonScore)
+	}
+	for i, z := range a.zones {
+		var in []Person
+		for _, f := range found {
+			foot := f.Foot()
+			if z.Contains(image.Pt(int(float64(foot.X)/sx), int(float64(foot.Y)/sy))) {
+				in = append(in, f)
+			}
+		}
+		p := a.presence[i]
+		switch p.Update(in, now, th) {
+		case Entered:
+			w.observe(ctx, Observation{Camera: w.cam.ID, Zone: z.Name, Kind: PersonEntered, AtMS: p.Since().UnixMilli(),
+				Box: p.Last().Box, Score: p.Last().Score}, img, &w.cam.Zones[i])
+		case Left:
+			w.observe(ctx, Observation{Camera: w.cam.ID, Zone: z.Name, Kind: PersonLeft, AtMS: now.UnixMilli(),
+				DwellMS: p.Dwell().Milliseconds(), Box: p.Last().Box}, nil, nil)
+			if z.Kind == "restricted" {
+				w.end(ctx, z.Name, Loitering, now)
+			}
+		case Loiters:
+			w.raise(ctx, Incident{Camera: w.cam.ID, Zone: z.Name, Kind: Loitering, Confidence: min(1, p.Last().Score),
+				Detail: fmt.Sprintf("in the zone since %s", p.Since().UTC().Format(time.TimeOnly))}, img, &w.cam.Zones[i], now, p.Last().Box)
+		}
+	}
+}
+
+// observe stores an observation, with a snapshot when img is given.
+func (w *Watcher) observe(ctx context.Context, o Observation, img *image.YCbCr, zone *configs.Zone) {
+	if img != nil && w.opts.SnapDir != "" {
+		if file, err := writeSnapshot(w.opts.SnapDir, NewID(w.opts.Now()), img, zone, o.Box); err == nil {
+			o.Snapshot = file
+		}
+	}
+	if err := w.store.Observe(ctx, o); err != nil {
+		w.opts.Log.Error("observation not stored", "camera", w.cam.ID, "zone", o.Zone, "err", err)
+		return
+	}
+	w.opts.Log.Info("observation", "camera", w.cam.ID, "zone", o.Zone, "kind", o.Kind, "dwell_ms", o.DwellMS)
+}
+
+func (w *Watcher) raise(ctx context.Context, in Incident, img *image.YCbCr, zone *configs.Zone, now time.Time, marks ...image.Rectangle) {
 	in.ID = NewID(now)
 	if w.opts.SnapDir != "" {
-		if file, err := writeSnapshot(w.opts.SnapDir, in.ID, img, zone); err == nil {
+		if file, err := writeSnapshot(w.opts.SnapDir, in.ID, img, zone, marks...); err == nil {
 			in.Snapshot = file
 		} else {
 			w.opts.Log.Warn("incident snapshot not saved", "camera", w.cam.ID, "err", err)
@@ -258,14 +425,23 @@ func (w *Watcher) end(ctx context.Context, zone, kind string, now time.Time) {
 type analysis struct {
 	motion    *Motion
 	zones     []*Zone
+	presence  []*Presence // per zone
+	people    *People     // nil when the camera has no zones
 	tamper    *Tamper
 	calmSince time.Time
 }
 
-func newAnalysis(cam configs.Camera, th Thresholds) *analysis {
+func newAnalysis(cam configs.Camera, th Thresholds, log *slog.Logger) *analysis {
 	a := &analysis{motion: NewMotion(th), tamper: NewTamper()}
 	for _, z := range cam.Zones {
 		a.zones = append(a.zones, NewZone(z, AnalysisSize))
+		a.presence = append(a.presence, NewPresence(z.Kind == "restricted"))
+	}
+	if len(cam.Zones) > 0 {
+		var err error
+		if a.people, err = NewPeople(); err != nil {
+			log.Warn("people detection off", "camera", cam.ID, "err", err)
+		}
 	}
 	return a
 }
@@ -273,6 +449,9 @@ func newAnalysis(cam configs.Camera, th Thresholds) *analysis {
 func (a *analysis) close() {
 	a.motion.Close()
 	a.tamper.Close()
+	if a.people != nil {
+		a.people.Close()
+	}
 	for _, z := range a.zones {
 		z.Close()
 	}

@@ -29,6 +29,7 @@ type Zone struct {
 	ref    gocv.Mat
 	hasRef bool // a zero Mat must not be touched
 
+	calmSince   time.Time // since when nothing has moved in the zone
 	changed     bool      // zone_changed is up
 	differSince time.Time // zero while it matches
 	matchSince  time.Time // zero while it differs
@@ -103,6 +104,36 @@ func (z *Zone) Diff(gray gocv.Mat) float64 {
 	}
 	return float64(sum) / float64(n)
 }
+
+// Contains reports whether p (analysis picture coordinates) is in the zone.
+func (z *Zone) Contains(p image.Point) bool {
+	if !p.In(z.box) {
+		return false
+	}
+	return z.mask.GetUCharAt(p.Y, p.X) != 0
+}
+
+// Near reports whether r (analysis picture coordinates) is within its own
+// height of the zone: someone there may be standing in it.
+func (z *Zone) Near(r image.Rectangle) bool { return r.Inset(-r.Dy()).Overlaps(z.box) }
+
+// Calm returns how long nothing has moved in the zone, motion being this
+// picture's moving regions.
+func (z *Zone) Calm(motion []image.Rectangle, now time.Time) time.Duration {
+	for _, r := range motion {
+		if r.Overlaps(z.box) {
+			z.calmSince = time.Time{}
+		}
+	}
+	if z.calmSince.IsZero() {
+		z.calmSince = now
+	}
+	return now.Sub(z.calmSince)
+}
+
+// MatchSince returns since when the zone has matched its reference (zero
+// while it differs or has no reference).
+func (z *Zone) MatchSince() time.Time { return z.matchSince }
 
 // Changed reports whether zone_changed is up.
 func (z *Zone) Changed() bool { return z.changed }

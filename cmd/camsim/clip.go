@@ -48,28 +48,29 @@ type clipConfig struct {
 	Frames int // loop length, a whole number of GOPs
 }
 
-// encodeClips renders and encodes the given number of variants, several at a
-// time (bounded by the number of CPUs), splitting the CPUs between them.
-func encodeClips(ctx context.Context, cfg clipConfig, variants int) ([]*clip, error) {
-	workers := min(variants, runtime.NumCPU())
+// encodeClips renders and encodes scenes, several at a time (bounded by the
+// number of CPUs), splitting the CPUs between them. Each scene's loop is
+// scene.Frames long.
+func encodeClips(ctx context.Context, cfg clipConfig, scenes []*Scene) ([]*clip, error) {
+	workers := max(1, min(len(scenes), runtime.NumCPU()))
 	enc := cfg
 	enc.Threads = max(1, runtime.NumCPU()/workers)
 
-	clips := make([]*clip, variants)
-	errs := make([]error, variants)
+	clips := make([]*clip, len(scenes))
+	errs := make([]error, len(scenes))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for v := range next {
-				scene := NewScene(v, cfg.Width, cfg.Height, cfg.FPS, cfg.Frames)
 				cfg := enc
 				cfg.NoiseSeed = uint64(v)
-				clips[v], errs[v] = encodeClip(ctx, scene, cfg)
+				cfg.Frames = scenes[v].Frames
+				clips[v], errs[v] = encodeClip(ctx, scenes[v], cfg)
 			}
 		})
 	}
-	for v := range variants {
+	for v := range scenes {
 		next <- v
 	}
 	close(next)
@@ -77,7 +78,7 @@ func encodeClips(ctx context.Context, cfg clipConfig, variants int) ([]*clip, er
 
 	for v, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("variant %d: %w", v, err)
+			return nil, fmt.Errorf("%s: %w", scenes[v].Label, err)
 		}
 	}
 	return clips, nil

@@ -55,6 +55,7 @@ type config struct {
 	Variants         int
 	BFrames          int
 	Audio            string
+	Scripts          []*Script
 	User, Pass       string
 	LogLevel         slog.Level
 	gopFrames, loopN int // derived
@@ -104,6 +105,22 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.StringVar(&cfg.User, "user", "", "RTSP user; with -pass, readers must authenticate (digest)")
 	fs.StringVar(&cfg.Pass, "pass", "", "RTSP password")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log level: DEBUG, INFO, WARN, ERROR")
+	var sceneErrs []string
+	fs.Func("scene", "a scripted scene, served at /scene/NAME: a built-in one ("+builtinScenes()+") or a YAML file; repeat for more", func(ref string) error {
+		sc, err := loadScript(ref)
+		if err != nil {
+			sceneErrs = append(sceneErrs, err.Error())
+			return nil
+		}
+		for _, have := range cfg.Scripts {
+			if have.Name == sc.Name {
+				sceneErrs = append(sceneErrs, fmt.Sprintf("-scene %s: a scene named %s is already given", ref, sc.Name))
+				return nil
+			}
+		}
+		cfg.Scripts = append(cfg.Scripts, sc)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -111,7 +128,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 		return cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 
-	var problems []string
+	problems := sceneErrs
 	w, h, ok := strings.Cut(*size, "x")
 	cfg.Width, _ = strconv.Atoi(w)
 	cfg.Height, _ = strconv.Atoi(h)
@@ -179,7 +196,15 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	defer srv.Close()
 
 	t0, cpu0 := time.Now(), cpuTime()
-	clips, err := encodeClips(ctx, clipConfig{
+	var scenes []*Scene
+	for v := range cfg.Variants {
+		scenes = append(scenes, NewScene(v, cfg.Width, cfg.Height, cfg.FPS, cfg.loopN))
+	}
+	for _, sc := range cfg.Scripts {
+		gops := int(math.Ceil(sc.Length.Seconds()*float64(cfg.FPS)/float64(cfg.gopFrames) - 1e-9))
+		scenes = append(scenes, NewScriptedScene(sc, cfg.Width, cfg.Height, cfg.FPS, gops*cfg.gopFrames))
+	}
+	all, err := encodeClips(ctx, clipConfig{
 		encoderConfig: encoderConfig{
 			Width:     cfg.Width,
 			Height:    cfg.Height,
@@ -188,8 +213,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 			BFrames:   cfg.BFrames,
 			Bitrate:   cfg.Bitrate,
 		},
-		Frames: cfg.loopN,
-	}, cfg.Variants)
+	}, scenes)
 	if ctx.Err() != nil {
 		log.Info("shutting down")
 		return nil
@@ -197,12 +221,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 	if err != nil {
 		return fmt.Errorf("encode scenes: %w", err)
 	}
+	clips, scripted := all[:cfg.Variants], all[cfg.Variants:]
 	var bytes int
 	for _, c := range clips {
 		bytes += c.Bytes
 	}
 	loopSec := float64(cfg.loopN) / float64(cfg.FPS)
-	log.Info("scenes encoded", "variants", len(clips), "frames", cfg.loopN, "size", fmt.Sprintf("%dx%d", cfg.Width, cfg.Height),
+	log.Info("scenes encoded", "variants", len(clips), "scripted", len(scripted), "frames", cfg.loopN, "size", fmt.Sprintf("%dx%d", cfg.Width, cfg.Height),
 		"took", time.Since(t0).Round(time.Millisecond), "cpu", (cpuTime() - cpu0).Round(time.Millisecond),
 		"bitrate", int(float64(bytes*8)/float64(len(clips))/loopSec))
 
@@ -231,6 +256,17 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		cams = append(cams, cam)
 		byPath[cam.Path] = cam
 	}
+	for i, c := range scripted {
+		// Scripted scenes start together at their time 0, when the ready
+		// line is printed.
+		cam, err := newCamera(srv, cfg.Cameras+i+1, c, cfg.FPS, 0, audio)
+		if err != nil {
+			return err
+		}
+		cam.Path = "/scene/" + cfg.Scripts[i].Name
+		cams = append(cams, cam)
+		byPath[cam.Path] = cam
+	}
 	h.cams.Store(&byPath)
 
 	camCtx, cancel := context.WithCancel(ctx)
@@ -244,6 +280,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		playCameras(camCtx, cams, (len(cams)+camerasPerGroup-1)/camerasPerGroup, log)
 	}()
 
+	for _, sc := range cfg.Scripts {
+		fmt.Fprintf(stdout, "scene %s at rtsp://%s/scene/%s, a %v loop from now\n", sc.Name, displayAddr(listenAddr), sc.Name, sc.Length)
+	}
 	fmt.Fprintf(stdout, "camsim ready: %d cameras at rtsp://%s/cam/1..%d\n", cfg.Cameras, displayAddr(listenAddr), cfg.Cameras)
 	log.Info("serving", "addr", listenAddr.String(), "cameras", cfg.Cameras, "udp", cfg.UDPRTP != "", "auth", cfg.User != "", "audio", cfg.Audio)
 

@@ -6,6 +6,8 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+	"strings"
+	"time"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -41,14 +43,30 @@ type Scene struct {
 
 	textScale int
 	text      *image.RGBA // scratch: one line of text at 1x
+
+	binColor color.RGBA
+	script   *Script // nil: the plain looping street
 }
 
 // NewScene builds the scene of the given variant: colors and layout come from a
 // generator seeded with the variant index, so each variant looks different and
 // the same variant always looks the same.
 func NewScene(variant, width, height, fps, frames int) *Scene {
+	return newScene(variant, width, height, fps, frames, nil)
+}
+
+// NewScriptedScene builds the street of the script's variant with the
+// script's timeline on it; frames should cover the script's length.
+func NewScriptedScene(script *Script, width, height, fps, frames int) *Scene {
+	s := newScene(script.Variant, width, height, fps, frames, script)
+	s.Label = "SCENE " + strings.ToUpper(script.Name)
+	return s
+}
+
+func newScene(variant, width, height, fps, frames int, script *Script) *Scene {
 	rng := rand.New(rand.NewPCG(uint64(variant)+1, 0x9e3779b97f4a7c15))
 	s := &Scene{
+		script:    script,
 		Label:     fmt.Sprintf("CAM %02d", variant+1),
 		Width:     width,
 		Height:    height,
@@ -75,7 +93,15 @@ func (s *Scene) Draw(img *image.RGBA, frame int) {
 	}
 	frame %= s.Frames
 	copy(img.Pix, s.bg.Pix)
-	s.drawCar(img, frame)
+	if s.script != nil {
+		t := time.Duration(frame) * time.Second / time.Duration(s.FPS)
+		s.drawBin(img, s.script.binDown(t))
+		s.drawCar(img, frame)
+		s.drawPeople(img, t)
+		s.light(img, t)
+	} else {
+		s.drawCar(img, frame)
+	}
 	s.drawBird(img, frame)
 	s.drawOverlay(img, frame)
 }
@@ -183,18 +209,51 @@ func (s *Scene) drawBackground(rng *rand.Rand, sky [2]color.RGBA) {
 	fillRect(img, image.Rect(0, yRoad, w, h), shade(pave, 0.95))
 	fillRect(img, image.Rect(0, yRoad, w, yRoad+h/100), color.RGBA{200, 198, 192, 255})
 
-	// The trash bin stands on the upper sidewalk, by the curb.
+	// The trash bin stands on the upper sidewalk, by the curb. A scripted
+	// scene draws it in every frame, since it may fall over.
 	bw, bh := max(8, w*35/1000), max(12, h*9/100)
 	bx := w/10 + rng.IntN(w*7/10)
-	s.Bin = image.Rect(bx, ySide-h/100-bh, bx+bw, ySide-h/100)
-	binColor := pick(rng, binColors)
-	fillRect(img, s.Bin, binColor)
-	fillRect(img, image.Rect(s.Bin.Min.X-bw/10, s.Bin.Min.Y, s.Bin.Max.X+bw/10, s.Bin.Min.Y+bh/8), shade(binColor, 0.6))
-	for i := 1; i < 4; i++ {
-		x := s.Bin.Min.X + bw*i/4
-		fillRect(img, image.Rect(x, s.Bin.Min.Y+bh/4, x+max(1, bw/16), s.Bin.Max.Y-bh/8), shade(binColor, 0.75))
+	if s.script != nil && s.script.BinX > 0 {
+		bx = int(s.script.BinX * float64(w))
 	}
+	s.Bin = image.Rect(bx, ySide-h/100-bh, bx+bw, ySide-h/100)
+	s.binColor = pick(rng, binColors)
+	if s.script == nil {
+		s.drawBin(img, false)
+	}
+}
 
+// drawBin draws the bin standing, or lying on its side with rubbish spilled
+// in front of it.
+func (s *Scene) drawBin(img *image.RGBA, down bool) {
+	bw, bh := s.Bin.Dx(), s.Bin.Dy()
+	c := s.binColor
+	if !down {
+		fillRect(img, s.Bin, c)
+		fillRect(img, image.Rect(s.Bin.Min.X-bw/10, s.Bin.Min.Y, s.Bin.Max.X+bw/10, s.Bin.Min.Y+bh/8), shade(c, 0.6))
+		for i := 1; i < 4; i++ {
+			x := s.Bin.Min.X + bw*i/4
+			fillRect(img, image.Rect(x, s.Bin.Min.Y+bh/4, x+max(1, bw/16), s.Bin.Max.Y-bh/8), shade(c, 0.75))
+		}
+		return
+	}
+	ground := s.Bin.Max.Y
+	body := image.Rect(s.Bin.Min.X, ground-bw, s.Bin.Min.X+bh, ground)
+	fillRect(img, body, c)
+	fillRect(img, image.Rect(body.Max.X, body.Min.Y-bw/10, body.Max.X+bh/8, body.Max.Y), shade(c, 0.6))
+	for i := 1; i < 4; i++ {
+		y := body.Min.Y + bw*i/4
+		fillRect(img, image.Rect(body.Min.X+bh/8, y, body.Max.X-bh/4, y+max(1, bw/16)), shade(c, 0.75))
+	}
+	// Rubbish: bags and papers on the pavement past the open end.
+	rubbish := []color.RGBA{{30, 30, 34, 255}, {230, 230, 220, 255}, {200, 60, 40, 255}, {240, 200, 60, 255}, {60, 110, 190, 255}}
+	rng := rand.New(rand.NewPCG(uint64(s.Bin.Min.X), 7))
+	for i := range 24 {
+		sz := bw/3 + rng.IntN(bw*2/3+1)
+		x := body.Min.X - bh/3 + rng.IntN(bh*2+1)
+		y := ground - bw*5/4 + rng.IntN(bw*3/2+1)
+		fillRect(img, image.Rect(x, y, x+sz, y+sz*2/3), rubbish[i%len(rubbish)])
+	}
 }
 
 // drawCar draws a car crossing the scene in its lane, s.crossings times per loop.

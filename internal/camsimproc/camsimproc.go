@@ -113,6 +113,7 @@ type Proc struct {
 	stderr  *syncBuffer
 	done    chan struct{} // closed when cmd has been waited for
 	exitErr error         // what Wait said about the last process that ended
+	readyAt time.Time     // when the last start printed its ready line
 }
 
 // Start picks free loopback ports (RTSP, and an even/odd UDP pair for RTP and
@@ -159,6 +160,35 @@ func newProc(bin string, args []string) (*Proc, error) {
 		"-udp-rtcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(rtpPort+1)),
 	}, args...)
 	return &Proc{bin: bin, args: full, addr: addr}, nil
+}
+
+// SceneURL is the RTSP address of the scripted scene name (-scene).
+func (p *Proc) SceneURL(name string) string {
+	return fmt.Sprintf("rtsp://%s/scene/%s", p.addr, name)
+}
+
+// SceneTime is where the scripted scenes are in their loop of length at
+// wall time at: they start at 0 when camsim prints its ready line (within a
+// few milliseconds).
+func (p *Proc) SceneTime(at time.Time, length time.Duration) time.Duration {
+	p.mu.Lock()
+	t0 := p.readyAt
+	p.mu.Unlock()
+	return at.Sub(t0) % length
+}
+
+// SceneWall is the wall time at which the scripted scenes reach scene time t
+// in the loop that is playing at now (or the next one if t is past).
+func (p *Proc) SceneWall(t, length time.Duration) time.Time {
+	p.mu.Lock()
+	t0 := p.readyAt
+	p.mu.Unlock()
+	loops := time.Since(t0) / length
+	at := t0.Add(loops*length + t)
+	if time.Until(at) < -length/2 {
+		at = at.Add(length)
+	}
+	return at
 }
 
 // URL is the RTSP address of camera n (1-based).
@@ -235,6 +265,9 @@ func (p *Proc) start() error {
 
 	select {
 	case <-ready:
+		p.mu.Lock()
+		p.readyAt = time.Now()
+		p.mu.Unlock()
 		return nil
 	case <-done:
 		p.mu.Lock()

@@ -1,0 +1,66 @@
+package detect
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The kinds of observation.
+const (
+	PersonEntered = "person_entered" // someone's feet came into a zone
+	PersonLeft    = "person_left"    // nobody has been seen in the zone for a while
+)
+
+// Observation is something seen that is not by itself an incident, such as
+// "a person entered zone Z at T": the task loop uses it to confirm that a
+// grid worker arrived.
+type Observation struct {
+	Camera   string          `json:"camera"`
+	Zone     string          `json:"zone"`
+	Kind     string          `json:"kind"`
+	AtMS     int64           `json:"at_ms"`
+	DwellMS  int64           `json:"dwell_ms,omitempty"` // on person_left: how long they stayed
+	Box      image.Rectangle `json:"box"`                // where the person was, picture pixels
+	Score    float64         `json:"score,omitempty"`    // the people detector's score
+	Snapshot string          `json:"snapshot,omitempty"` // file name in the snapshot folder
+}
+
+func (s *Store) observationsKey() string { return s.prefix + "observations" }
+
+// Observe appends o to the stream <prefix>observations (the newest 100000
+// are kept) and hands it to OnObservation.
+func (s *Store) Observe(ctx context.Context, o Observation) error {
+	data, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	err = s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.observationsKey(), MaxLen: 100000, Approx: true,
+		Values: map[string]any{"json": data, "camera": o.Camera, "zone": o.Zone, "kind": o.Kind}}).Err()
+	if err != nil {
+		return fmt.Errorf("store observation: %w", err)
+	}
+	if s.OnObservation != nil {
+		s.OnObservation(o)
+	}
+	return nil
+}
+
+// Observations returns the newest observations first, at most limit.
+func (s *Store) Observations(ctx context.Context, limit int64) ([]Observation, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.observationsKey(), "+", "-", limit).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read observations: %w", err)
+	}
+	out := make([]Observation, 0, len(msgs))
+	for _, m := range msgs {
+		var o Observation
+		if data, ok := m.Values["json"].(string); ok && json.Unmarshal([]byte(data), &o) == nil {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
