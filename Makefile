@@ -52,7 +52,8 @@ build: apt-deps
 	$(GO) build -o bin/bridge ./cmd/bridge
 	$(GO) build -o bin/camsim ./cmd/camsim
 
-# The demo: 10 simulated cameras, Redis and the bridge; Ctrl-C stops all.
+# The demo: 10 simulated cameras and 2 scripted scenes, Redis and the
+# bridge; Ctrl-C stops all.
 demo: deps redis build
 	@echo "starting camsim and the bridge; open http://localhost:8080/api/cameras (Ctrl-C to stop)"
 	@echo "demo logins (POST /api/login {\"user\", \"password\"}; configs/demo.yaml):"
@@ -62,7 +63,7 @@ demo: deps redis build
 	@echo "  worker2  / worker2-demo   grid worker of hexia-03"
 	@echo "  resident / resident-demo  resident (居民); residents without an account get a device token"
 	@trap 'kill 0' INT TERM EXIT; \
-		bin/camsim -cameras 10 -addr :8554 & \
+		bin/camsim -cameras 10 -scene bin -scene loiter -addr :8554 & \
 		bin/bridge -config configs/demo.yaml
 
 lint:

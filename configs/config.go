@@ -98,6 +98,7 @@ type Detect struct {
 	ZoneDiff     float64  `yaml:"zone_diff"`     // mean luma difference (1..255) that makes a zone differ, default 18
 	ZoneHold     Duration `yaml:"zone_hold"`     // how long a zone must differ (or match) to raise (or clear), default 5s
 	TamperHold   Duration `yaml:"tamper_hold"`   // how long a camera must look tampered, default 3s
+	LoiterAfter  Duration `yaml:"loiter_after"`  // how long someone may stay in a restricted zone before loitering, default 30s
 }
 
 // Tasks sets the time limits of work orders (工单) and how cameras and phones

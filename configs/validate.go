@@ -136,7 +136,7 @@ func validateDetect(d *decoder, path string, dt *Detect) {
 	for _, h := range []struct {
 		field string
 		v     Duration
-	}{{"calm_for", dt.CalmFor}, {"offline_after", dt.OfflineAfter}, {"zone_hold", dt.ZoneHold}, {"tamper_hold", dt.TamperHold}} {
+	}{{"calm_for", dt.CalmFor}, {"offline_after", dt.OfflineAfter}, {"zone_hold", dt.ZoneHold}, {"tamper_hold", dt.TamperHold}, {"loiter_after", dt.LoiterAfter}} {
 		if h.v <= 0 {
 			d.check(path+"."+h.field, "must be more than zero, like 5s")
 		}

@@ -9,9 +9,10 @@ import (
 	"qianliyan/ingest"
 )
 
-// Cameras is what the detector needs from ingest.
+// Cameras is what the detector needs from ingest: the stream to analyse
+// (a sub-stream when the camera has one) and the camera's health.
 type Cameras interface {
-	Stream(id string) *ingest.Stream
+	DetectStream(id string) *ingest.Stream
 	Health(id string) (ingest.Health, bool)
 }
 
@@ -32,7 +33,7 @@ func NewDetector(cfg *configs.Config, cams Cameras, store *Store, opts Options, 
 	opts.defaults()
 	d := &Detector{cams: cams, store: store, watchers: map[string]*Watcher{}, offlineAfter: offlineAfter, now: opts.Now}
 	for _, cam := range cfg.Cameras {
-		if s := cams.Stream(cam.ID); s != nil {
+		if s := cams.DetectStream(cam.ID); s != nil {
 			d.watchers[cam.ID] = NewWatcher(cam, s, store, opts)
 			d.order = append(d.order, cam.ID)
 		}

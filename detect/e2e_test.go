@@ -88,27 +88,33 @@ func waitIncident(t *testing.T, s *detect.Store, within time.Duration, f detect.
 func TestZoneChangeOverRealRTSP(t *testing.T) {
 	cam := camsimproc.Start(t, "-cameras", "1")
 	started := time.Now()
-	url := cam.PushScene(t, "scene", camsimproc.BinBox("between(t,10,20)"))
+	// The scene comes as the camera's detection sub-stream (detect_url) at
+	// 640x360; its main stream is camsim's street.
+	url := cam.PushScene(t, "scene", camsimproc.BinBox("between(t,10,20)")+",scale=640:360")
 	th := detect.DefaultThresholds()
 	// the scripted time is ffmpeg's, measured here on the wall clock: a
 	// 1.5 s hold leaves the pipeline (encode, RTSP, decode, analysis at
 	// 4/s) 1.5 s within the 3 s the issue allows
 	th.ZoneHold = 1500 * time.Millisecond
 	snaps := t.TempDir()
-	_, store := pipeline(t, fmt.Sprintf(`
+	d, store := pipeline(t, fmt.Sprintf(`
 cameras:
   - id: scene
     name: 脚本场景
     grid: g1
     url: %q
+    detect_url: %q
     transport: tcp
     zones:
       - {name: 垃圾桶, kind: bin, polygon: %s}
       - {name: 巷口, kind: passage, polygon: [[0.6, 0.1], [0.9, 0.1], [0.9, 0.4], [0.6, 0.4]]}
-`, url, camsimproc.BinZone), detect.Options{Thresholds: th, Rate: 4, CalmFor: 2 * time.Second, SnapDir: snaps}, time.Minute)
+`, cam.URL(1), url, camsimproc.BinZone), detect.Options{Thresholds: th, Rate: 4, CalmFor: 2 * time.Second, SnapDir: snaps}, time.Minute)
 
 	boxAt := started.Add(10 * time.Second)
 	in := waitIncident(t, store, 20*time.Second, detect.Filter{Kind: detect.ZoneChanged}, func(in detect.Incident) bool { return true })
+	if st := d.Watcher("scene").Stats(); st.Width != 640 || st.Height != 360 {
+		t.Errorf("detection decoded %dx%d pictures, want the sub-stream's 640x360", st.Width, st.Height)
+	}
 	latency := time.UnixMilli(in.StartedMS).Sub(boxAt)
 	t.Logf("zone_changed %v after the box appeared (hold %v)", latency.Round(10*time.Millisecond), th.ZoneHold)
 	if in.Zone != "垃圾桶" || in.Camera != "scene" {
@@ -281,5 +287,33 @@ cameras:
 	obs, err := store.Observations(context.Background(), 100)
 	if err != nil || len(obs) != 0 {
 		t.Errorf("a quiet scene made observations %+v (%v)", obs, err)
+	}
+}
+
+// TestLoiteringOverRealRTSP plays camsim's scripted loiter scene: someone
+// comes to a restricted doorway at about 10 s and stays 35 s. With
+// loiter_after 8 s, loitering is raised about 8 s after they came.
+func TestLoiteringOverRealRTSP(t *testing.T) {
+	t.Parallel()
+	const length = 60 * time.Second
+	cam := camsimproc.Start(t, "-cameras", "1", "-fps", "10", "-scene", "loiter")
+	th := detect.DefaultThresholds()
+	th.LoiterAfter = 8 * time.Second
+	_, store := pipeline(t, fmt.Sprintf(`
+cameras:
+  - id: door
+    name: 配电房门口
+    grid: g1
+    url: %q
+    transport: tcp
+    zones:
+      - {name: 配电房门口, kind: restricted, polygon: [[0.55, 0.50], [0.75, 0.50], [0.75, 0.66], [0.55, 0.66]]}
+`, cam.SceneURL("loiter")), detect.Options{Thresholds: th, Mode: detect.Active, Rate: 4, CalmFor: 2 * time.Second}, time.Minute)
+	came := cam.SceneWall(10*time.Second, length)
+	in := waitIncident(t, store, time.Until(came)+th.LoiterAfter+5*time.Second, detect.Filter{Kind: detect.Loitering}, func(detect.Incident) bool { return true })
+	after := time.UnixMilli(in.StartedMS).Sub(came)
+	t.Logf("loitering raised %v after the person came (%s)", after.Round(10*time.Millisecond), in.Detail)
+	if in.Zone != "配电房门口" || after < th.LoiterAfter-time.Second || after > th.LoiterAfter+3*time.Second {
+		t.Errorf("loitering %+v %v after the person came, want in 配电房门口 about %v after", in, after, th.LoiterAfter)
 	}
 }

@@ -83,11 +83,13 @@ func (p *People) Find(img *image.YCbCr, regions []image.Rectangle, minScore floa
 		win := image.Rect(r.Min.X-pad-max(0, h/2-r.Dx())/2, r.Min.Y-pad, r.Max.X+pad+max(0, h/2-r.Dx())/2, r.Max.Y+pad).Intersect(bounds)
 		found := p.search(img, win, float64(personHeight)/float64(h), minScore)
 		if len(found) == 0 {
-			// Only part of someone moved (an arm, the legs): look again
-			// at a window twice as tall around it.
+			// Only part of someone moved (the legs, an arm): look again in
+			// a window three times as tall around it, scaled for a person
+			// up to about twice its height (the detector scales down from
+			// there, not up).
 			c := (r.Min.Y + r.Max.Y) / 2
-			win = image.Rect(win.Min.X-h/4, c-h-pad, win.Max.X+h/4, c+h+pad).Intersect(bounds)
-			found = p.search(img, win, float64(personHeight)/float64(2*h), minScore)
+			win = image.Rect(win.Min.X-h/2, c-3*h/2-pad, win.Max.X+h/2, c+3*h/2+pad).Intersect(bounds)
+			found = p.search(img, win, float64(personHeight)/float64(3*h/2), minScore)
 		}
 		out = append(out, found...)
 	}

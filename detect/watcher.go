@@ -94,6 +94,8 @@ type ZoneLook struct {
 // WatcherStats are a camera's detection figures.
 type WatcherStats struct {
 	Decoded  uint64 `json:"decoded"`
+	Width    int    `json:"width"` // of the pictures decoded (the sub-stream's, if any)
+	Height   int    `json:"height"`
 	Analyzed uint64 `json:"analyzed"`
 	Mode     string `json:"mode"`
 	HasRef   bool   `json:"has_reference"`
@@ -217,6 +219,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		continuous = true
 		w.mu.Lock()
 		w.stats.Decoded++
+		w.stats.Width, w.stats.Height = img.Rect.Dx(), img.Rect.Dy()
 		w.mu.Unlock()
 		now := w.opts.Now()
 		rate := w.opts.Rate
@@ -338,18 +341,33 @@ func (w *Watcher) watchPeople(ctx context.Context, a *analysis, img *image.YCbCr
 	th := w.opts.Thresholds
 	sx := float64(img.Rect.Dx()) / float64(AnalysisSize.X)
 	sy := float64(img.Rect.Dy()) / float64(AnalysisSize.Y)
-	var regions []image.Rectangle
+	var regions, moved []image.Rectangle
 	for _, m := range motion {
+		full := image.Rect(int(float64(m.Min.X)*sx), int(float64(m.Min.Y)*sy), int(float64(m.Max.X)*sx), int(float64(m.Max.Y)*sy))
+		moved = append(moved, full)
 		for _, z := range a.zones {
 			if z.Near(m) {
-				regions = append(regions, image.Rect(int(float64(m.Min.X)*sx), int(float64(m.Min.Y)*sy), int(float64(m.Max.X)*sx), int(float64(m.Max.Y)*sy)))
+				regions = append(regions, full)
 				break
 			}
 		}
 	}
-	for _, p := range a.presence {
-		if r, ok := p.Track(now, th); ok {
+	// Someone counted in a zone leaves only by moving: while nothing has
+	// moved where they were since they were last found, they are still there
+	// (the detector misses people who stand still as often as it finds them).
+	still := make([]bool, len(a.presence))
+	for i, p := range a.presence {
+		r, ok := p.Track(now, th)
+		if !ok {
+			continue
+		}
+		if overlapsAny(r, moved) {
+			a.stirred[i] = true
+		}
+		if p.Since().IsZero() || a.stirred[i] {
 			regions = append(regions, r)
+		} else {
+			still[i] = true
 		}
 	}
 	var found []Person
@@ -365,6 +383,11 @@ func (w *Watcher) watchPeople(ctx context.Context, a *analysis, img *image.YCbCr
 			}
 		}
 		p := a.presence[i]
+		if len(in) > 0 {
+			a.stirred[i] = false
+		} else if still[i] {
+			in = []Person{p.Last()}
+		}
 		switch p.Update(in, now, th) {
 		case Entered:
 			w.observe(ctx, Observation{Camera: w.cam.ID, Zone: z.Name, Kind: PersonEntered, AtMS: p.Since().UnixMilli(),
@@ -380,6 +403,15 @@ func (w *Watcher) watchPeople(ctx context.Context, a *analysis, img *image.YCbCr
 				Detail: fmt.Sprintf("in the zone since %s", p.Since().UTC().Format(time.TimeOnly))}, img, &w.cam.Zones[i], now, p.Last().Box)
 		}
 	}
+}
+
+func overlapsAny(r image.Rectangle, rs []image.Rectangle) bool {
+	for _, x := range rs {
+		if r.Overlaps(x) {
+			return true
+		}
+	}
+	return false
 }
 
 // observe stores an observation, with a snapshot when img is given.
@@ -426,6 +458,7 @@ type analysis struct {
 	motion    *Motion
 	zones     []*Zone
 	presence  []*Presence // per zone
+	stirred   []bool      // per zone: something moved where its person was since they were last found
 	people    *People     // nil when the camera has no zones
 	tamper    *Tamper
 	calmSince time.Time
@@ -436,6 +469,7 @@ func newAnalysis(cam configs.Camera, th Thresholds, log *slog.Logger) *analysis 
 	for _, z := range cam.Zones {
 		a.zones = append(a.zones, NewZone(z, AnalysisSize))
 		a.presence = append(a.presence, NewPresence(z.Kind == "restricted"))
+		a.stirred = append(a.stirred, false)
 	}
 	if len(cam.Zones) > 0 {
 		var err error
