@@ -99,6 +99,17 @@ type Detect struct {
 	ZoneHold     Duration `yaml:"zone_hold"`     // how long a zone must differ (or match) to raise (or clear), default 5s
 	TamperHold   Duration `yaml:"tamper_hold"`   // how long a camera must look tampered, default 3s
 	LoiterAfter  Duration `yaml:"loiter_after"`  // how long someone may stay in a restricted zone before loitering, default 30s
+	Model        Model    `yaml:"model"`         // optional object detection model, used for people instead of HOG
+}
+
+// Model is an object detection model for OpenCV's DNN module: an ONNX file,
+// or Darknet weights with their cfg. None ships with the bridge.
+type Model struct {
+	Path   string  `yaml:"path"`   // .onnx, or .weights with config; empty: no model
+	Config string  `yaml:"config"` // the Darknet .cfg
+	Size   int     `yaml:"size"`   // square input in pixels, default 320, 8..4096
+	Person int     `yaml:"person"` // the class number of people: 0 (default) for COCO YOLO, 1 for COCO SSD
+	Score  float64 `yaml:"score"`  // lowest score that counts, default 0.5, 0..1
 }
 
 // Tasks sets the time limits of work orders (工单) and how cameras and phones

@@ -47,7 +47,7 @@ func defaults() *Config {
 			GOPMaxBytes:  8388608,
 		},
 		Detect: Detect{Mode: "active", Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
-			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second), LoiterAfter: Duration(30 * time.Second)},
+			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second), LoiterAfter: Duration(30 * time.Second), Model: Model{Size: 320, Score: 0.5}},
 		Tasks: Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),
 			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second)},
 		DataDir: "data",
@@ -482,6 +482,19 @@ var badFiles = []struct {
 			"bad.yaml:8:9: detect.rate: 50 is outside 0.1..25 analyses per second\n" +
 			"bad.yaml:9:14: detect.zone_diff: 0 is outside 1..255\n" +
 			"bad.yaml:10:14: detect.zone_hold: must be more than zero, like 5s",
+	},
+	{
+		name: "detect model that cannot be used",
+		yaml: oneCamera + "detect:\n  model:\n    path: /nonexistent/yolo.weights\n    size: 4\n    score: 2\n",
+		want: "bad.yaml:8:5: detect.model.config: Darknet .weights need their .cfg here\n" +
+			"bad.yaml:8:11: detect.model.path: \"/nonexistent/yolo.weights\" cannot be read: no such file or directory\n" +
+			"bad.yaml:9:11: detect.model.size: 4 is outside 8..4096 pixels\n" +
+			"bad.yaml:10:12: detect.model.score: 2 is outside 0..1",
+	},
+	{
+		name: "detect model of an unknown kind",
+		yaml: oneCamera + "detect:\n  model:\n    path: config.go\n",
+		want: "bad.yaml:8:11: detect.model.path: \"config.go\" is neither an .onnx file nor Darknet .weights",
 	},
 	{
 		name: "tasks section out of range",

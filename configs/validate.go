@@ -1,10 +1,13 @@
 package configs
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -130,6 +133,7 @@ func validateDetect(d *decoder, path string, dt *Detect) {
 			d.check(path+"."+r.field, fmt.Sprintf("%g is outside 0.1..25 analyses per second", r.v))
 		}
 	}
+	validateModel(d, path+".model", &dt.Model)
 	if dt.ZoneDiff < 1 || dt.ZoneDiff > 255 {
 		d.check(path+".zone_diff", fmt.Sprintf("%g is outside 1..255", dt.ZoneDiff))
 	}
@@ -140,6 +144,39 @@ func validateDetect(d *decoder, path string, dt *Detect) {
 		if h.v <= 0 {
 			d.check(path+"."+h.field, "must be more than zero, like 5s")
 		}
+	}
+}
+
+func validateModel(d *decoder, path string, m *Model) {
+	if m.Path == "" {
+		if m.Config != "" {
+			d.check(path+".config", "given without a path to the model")
+		}
+		return
+	}
+	ext := strings.ToLower(filepath.Ext(m.Path))
+	switch {
+	case ext != ".onnx" && ext != ".weights":
+		d.check(path+".path", fmt.Sprintf("%s is neither an .onnx file nor Darknet .weights", quote(m.Path)))
+	case ext == ".weights" && m.Config == "":
+		d.check(path+".config", "Darknet .weights need their .cfg here")
+	}
+	for _, f := range []struct{ field, file string }{{"path", m.Path}, {"config", m.Config}} {
+		if f.file == "" {
+			continue
+		}
+		if _, err := os.Stat(f.file); err != nil {
+			d.check(path+"."+f.field, fmt.Sprintf("%s cannot be read: %v", quote(f.file), errors.Unwrap(err)))
+		}
+	}
+	if m.Size < 8 || m.Size > 4096 {
+		d.check(path+".size", fmt.Sprintf("%d is outside 8..4096 pixels", m.Size))
+	}
+	if m.Person < 0 || m.Person > 10000 {
+		d.check(path+".person", fmt.Sprintf("%d is not a class number", m.Person))
+	}
+	if m.Score < 0 || m.Score > 1 {
+		d.check(path+".score", fmt.Sprintf("%g is outside 0..1", m.Score))
 	}
 }
 

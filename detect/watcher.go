@@ -39,11 +39,12 @@ type Source interface {
 // Options tune a camera's detection.
 type Options struct {
 	Thresholds Thresholds
-	Rate       float64       // analyses per second in Active mode (default 2)
-	WatchRate  float64       // in Watch mode (default 5)
-	CalmFor    time.Duration // calm time before references are taken (default 1 min)
-	Mode       Mode          // starting mode (default Active)
-	SnapDir    string        // where incident snapshots go
+	Rate       float64        // analyses per second in Active mode (default 2)
+	WatchRate  float64        // in Watch mode (default 5)
+	CalmFor    time.Duration  // calm time before references are taken (default 1 min)
+	Mode       Mode           // starting mode (default Active)
+	SnapDir    string         // where incident snapshots go
+	Objects    *SharedObjects // when set, finds people instead of the HOG detector
 	Now        func() time.Time
 	Log        *slog.Logger
 }
@@ -371,7 +372,14 @@ func (w *Watcher) watchPeople(ctx context.Context, a *analysis, img *image.YCbCr
 		}
 	}
 	var found []Person
-	if len(regions) > 0 {
+	switch {
+	case len(regions) == 0:
+	case w.opts.Objects != nil:
+		var err error
+		if found, err = w.opts.Objects.People(img); err != nil {
+			w.opts.Log.Warn("object model failed", "camera", w.cam.ID, "err", err)
+		}
+	default:
 		found = a.people.Find(img, regions, th.PersonScore)
 	}
 	for i, z := range a.zones {
