@@ -86,7 +86,7 @@ cameras:
 	return bridge{url: srv.URL, hub: hub, cfg: cfg, rdb: rdb, rl: rl}
 }
 
-func redisOptions(t *testing.T) *redis.Options {
+func redisOptions(t testing.TB) *redis.Options {
 	url := os.Getenv("QLY_REDIS_URL")
 	if url == "" {
 		url = "redis://127.0.0.1:6379/0"

@@ -113,7 +113,7 @@ func startAuth(t *testing.T, cfg *configs.Config) authBridge {
 
 // call sends a request with an optional bearer token and JSON body; it
 // returns the status and the body.
-func call(t *testing.T, method, url, token, body string) (int, string) {
+func call(t testing.TB, method, url, token, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if token != "" {

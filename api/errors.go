@@ -15,6 +15,9 @@ type HTTPError struct {
 	Code int
 	Msg  string
 	Err  error // the cause, logged, not shown
+	// Fields go into the JSON body next to "error", e.g. the transitions
+	// still allowed after a refused one.
+	Fields map[string]any
 }
 
 func (e *HTTPError) Error() string {
@@ -52,12 +55,21 @@ func (s *Server) wrap(h handler) gin.HandlerFunc {
 		if he.Code == http.StatusUnauthorized {
 			c.Header("WWW-Authenticate", `Bearer realm="qianliyan"`)
 		}
-		writeError(c, he.Code, he.Msg)
+		writeError(c, he.Code, he.Msg, he.Fields)
 	}
 }
 
-func writeError(c *gin.Context, code int, msg string) {
-	c.AbortWithStatusJSON(code, gin.H{"error": msg})
+// writeError writes {"error": msg} and any extra fields (which cannot
+// replace "error").
+func writeError(c *gin.Context, code int, msg string, fields ...map[string]any) {
+	body := gin.H{}
+	for _, f := range fields {
+		for k, v := range f {
+			body[k] = v
+		}
+	}
+	body["error"] = msg
+	c.AbortWithStatusJSON(code, body)
 }
 
 // recovery turns a panic into a logged 500 with a JSON body.

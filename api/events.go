@@ -9,9 +9,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"qianliyan/detect"
+	"qianliyan/task"
 )
 
-// events fans camera changes, incidents (and, later, tasks) out to
+// events fans camera changes, incidents and task changes out to
 // server-sent-event subscribers, each of whom gets only what its principal
 // may see.
 type events struct {
@@ -88,6 +89,37 @@ func (e *events) publishIncident(in detect.Incident) {
 	e.publish("incident", mustJSON(in), toCenter)
 }
 
+// publishTask sends a task change (task.Store.OnChange) as `event: task`
+// with {"type", "task", "entry"}: to the center, to the workers of the
+// task's grid, and to the resident who reported it.
+func (e *events) publishTask(ev task.Event) {
+	if ev.Task == nil {
+		return
+	}
+	grid, reporter := ev.Task.Grid, ev.Task.Reporter
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var msg *eventMsg // made for the first subscriber who gets it: often nobody listens
+	for sub := range e.subs {
+		if !seesTaskEvent(sub.who, grid, reporter) {
+			continue
+		}
+		if msg == nil {
+			msg = &eventMsg{name: "task", data: mustJSON(ev)}
+		}
+		select {
+		case sub.ch <- *msg:
+		default: // as in sendLocked: a stuck client misses a change
+		}
+	}
+}
+
+// seesTaskEvent says whether who gets the events of a task in grid
+// reported by reporter.
+func seesTaskEvent(who Principal, grid, reporter string) bool {
+	return who.SeesAll() || who.InGrid(grid) || who.Role == RoleResident && !who.Anonymous() && who.ID == reporter
+}
+
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
@@ -125,8 +157,9 @@ func (e *events) closeAll() {
 }
 
 // serveEvents streams `event: camera` messages: every camera the caller may
-// watch at once, then each change; `event: incident` to the center only. A
-// comment every 15 s keeps proxies from closing.
+// watch at once, then each change; `event: incident` to the center only;
+// `event: task` to whom publishTask says. A comment every 15 s keeps proxies
+// from closing.
 func (s *Server) serveEvents(c *gin.Context) error {
 	who := principal(c)
 	sub, first := s.events.subscribe(who, func(id string) bool {

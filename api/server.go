@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,6 +15,7 @@ import (
 	"qianliyan/detect"
 	"qianliyan/ingest"
 	"qianliyan/relay"
+	"qianliyan/task"
 )
 
 // Cameras is what the API needs from ingest.
@@ -46,6 +48,9 @@ type Deps struct {
 	Incidents *detect.Store
 	// SnapshotDir holds the incidents' pictures.
 	SnapshotDir string
+	// Tasks keeps the work orders; nil: the task routes answer 503. Uploaded
+	// photos go to <Config.DataDir>/uploads.
+	Tasks *task.Store
 	// Now is the clock tokens are issued and checked by; nil is time.Now.
 	Now func() time.Time
 }
@@ -65,6 +70,8 @@ type Server struct {
 	detection Detection
 	incidents *detect.Store
 	snapDir   string
+	tasks     *task.Store
+	uploadDir string
 
 	secret *secret
 	now    func() time.Time
@@ -75,6 +82,7 @@ func New(d Deps) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: d.Config, cams: d.Cameras, relay: d.Relay, rdb: d.Redis, log: d.Log, started: time.Now()}
 	s.detection, s.incidents, s.snapDir = d.Detection, d.Incidents, d.SnapshotDir
+	s.tasks, s.uploadDir = d.Tasks, filepath.Join(d.Config.DataDir, "uploads")
 	s.secret, s.now = newSecret(d.Config, d.Redis), d.Now
 	if s.now == nil {
 		s.now = time.Now
@@ -82,6 +90,9 @@ func New(d Deps) *Server {
 	s.events = newEvents()
 	if s.incidents != nil {
 		s.incidents.OnChange = s.events.publishIncident
+	}
+	if s.tasks != nil {
+		s.tasks.OnChange(s.events.publishTask)
 	}
 	s.snaps = newSnapshots()
 	e := gin.New()
@@ -96,6 +107,7 @@ func New(d Deps) *Server {
 	// Logging in works whatever stale token the client still sends.
 	e.POST("/api/login", s.wrap(s.login))
 	e.POST("/api/device", s.wrap(s.device))
+	e.GET("/api/openapi.json", s.wrap(s.openAPI))
 	// Every other API route knows its caller (see auth.go); a bad token is a 401.
 	a := e.Group("", s.wrap(s.authenticate))
 	center := s.requireRole(RoleStaff, RoleAdmin)
@@ -110,6 +122,18 @@ func New(d Deps) *Server {
 	a.GET("/api/incidents/:id/snapshot.jpg", center, s.wrap(s.incidentSnapshot))
 	a.POST("/api/cameras/:id/zones/:zone/reference", center, s.wrap(s.takeReference))
 	a.PUT("/api/cameras/:id/detect", center, s.wrap(s.setMode))
+	// Tasks: who sees and may do what is in tasks.go.
+	a.GET("/api/tasks", s.wrap(s.listTasks))
+	a.POST("/api/tasks", center, s.wrap(s.createTask))
+	a.GET("/api/tasks/:id", s.wrap(s.getTask))
+	a.POST("/api/tasks/:id/rating", s.wrap(s.rate))
+	a.POST("/api/tasks/:id/:action", s.wrap(s.transition))
+	a.POST("/api/reports", s.wrap(s.report))
+	a.POST("/api/uploads", s.wrap(s.upload))
+	a.GET("/api/uploads/:name", s.wrap(s.serveUpload))
+	a.GET("/api/snapshots/:name", s.requireRole(RoleStaff, RoleAdmin, RoleWorker), s.wrap(s.serveSnapshot))
+	a.GET("/api/workers", center, s.wrap(s.listWorkers))
+	a.GET("/api/stats", center, s.wrap(s.stats))
 	a.POST("/whep/:camera", s.wrap(s.whepOffer))
 	// The rest of WHEP needs no token: the session's URL is its secret, and
 	// a viewer whose token expired while watching must still be able to leave.

@@ -1,0 +1,612 @@
+package api
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"qianliyan/configs"
+	"qianliyan/task"
+)
+
+// The task routes: the closed loop of work orders (工单) over HTTP.
+//
+// Who sees which task (the list, one task, its events):
+//   - staff and admins: every task;
+//   - a worker: the tasks of the worker's grids;
+//   - a resident (an account or a device token): the tasks the resident
+//     reported; and, when asking for one task or listing with camera= a
+//     public camera, the tasks on public cameras (which residents may rate),
+//     without the names of the other residents in them.
+//
+// A task the caller may not see answers 404 like one that does not exist,
+// so ids cannot be probed. Every task route needs a token (401 without).
+
+// TaskList is the answer to GET /api/tasks: a page of tasks, newest first,
+// and how many match in all.
+type TaskList struct {
+	Tasks []*task.Task `json:"tasks"`
+	Total int          `json:"total"`
+}
+
+// TaskDetail is the answer to GET /api/tasks/{id}: the task, its whole
+// timeline, its ratings, and the transitions the caller may make now.
+type TaskDetail struct {
+	Task     *task.Task    `json:"task"`
+	Timeline []task.Entry  `json:"timeline"`
+	Ratings  []task.Rating `json:"ratings"`
+	Allowed  []string      `json:"allowed"`
+}
+
+// TaskChange is the answer to a transition or a rating: the task after it
+// and the new timeline entry.
+type TaskChange struct {
+	Task  *task.Task  `json:"task"`
+	Entry *task.Entry `json:"entry"`
+}
+
+// TaskEnvelope is the answer to creating a task or a report.
+type TaskEnvelope struct {
+	Task *task.Task `json:"task"`
+}
+
+// maxJSONBytes bounds a JSON request body.
+const maxJSONBytes = 64 << 10
+
+func (s *Server) tasksReady() error {
+	if s.tasks == nil {
+		return Errorf(http.StatusServiceUnavailable, "tasks are not available: this bridge was started without a task store")
+	}
+	return nil
+}
+
+// identified refuses anonymous callers: tasks, reports and photos are tied
+// to who makes them.
+func identified(p Principal) error {
+	if p.Anonymous() {
+		return Errorf(http.StatusUnauthorized, "this needs a token: log in (POST /api/login), or get a resident's device token (POST /api/device), and send it as Authorization: Bearer <token>")
+	}
+	return nil
+}
+
+// actorOf is the task package's view of who makes a request.
+func actorOf(p Principal) task.Actor {
+	return task.Actor{ID: p.ID, Role: task.Role(p.Role), Grids: p.Grids}
+}
+
+// taskError gives the task package's refusals their status codes; the
+// message is the refusal's own sentence. Other errors stay 500s.
+func taskError(err error) error {
+	var te *task.TransitionError
+	if errors.As(err, &te) {
+		return &HTTPError{Code: http.StatusConflict, Msg: te.Error(), Fields: map[string]any{"allowed": actionNames(te.Allowed)}}
+	}
+	for _, k := range []struct {
+		kind error
+		code int
+	}{
+		{task.ErrNotFound, http.StatusNotFound},
+		{task.ErrInvalid, http.StatusBadRequest},
+		{task.ErrForbidden, http.StatusForbidden},
+		{task.ErrConflict, http.StatusConflict},
+	} {
+		if errors.Is(err, k.kind) {
+			return &HTTPError{Code: k.code, Msg: err.Error()}
+		}
+	}
+	return err
+}
+
+func actionNames(as []task.Action) []string {
+	out := make([]string, 0, len(as))
+	for _, a := range as {
+		out = append(out, string(a))
+	}
+	return out
+}
+
+// publicCamera reports whether id is a configured public camera.
+func (s *Server) publicCamera(id string) bool {
+	cam := s.cfg.Camera(id)
+	return cam != nil && cam.Public
+}
+
+// mayView says whether p may see t (see the top of this file).
+func (s *Server) mayView(p Principal, t *task.Task) bool {
+	switch {
+	case p.SeesAll():
+		return true
+	case p.Role == RoleWorker:
+		return t.Grid != "" && slices.Contains(p.Grids, t.Grid)
+	case p.Role == RoleResident && !p.Anonymous():
+		return t.Reporter == p.ID || s.publicCamera(t.Camera)
+	}
+	return false
+}
+
+func noTask(id string) error { return Errorf(http.StatusNotFound, "no task %q", id) }
+
+// visibleTask reads task id if the caller may see it; else 404.
+func (s *Server) visibleTask(c *gin.Context, id string) (*task.Task, error) {
+	t, err := s.tasks.Get(c.Request.Context(), id)
+	if err != nil {
+		return nil, taskError(err)
+	}
+	if !s.mayView(principal(c), t) {
+		return nil, noTask(id)
+	}
+	return t, nil
+}
+
+// othersHidden gives a resident's view of a task the resident did not
+// report: without who reported it.
+func othersHidden(p Principal, t *task.Task) *task.Task {
+	if p.Role != RoleResident || t.Reporter == p.ID {
+		return t
+	}
+	c := *t
+	c.Reporter = ""
+	return &c
+}
+
+// parseMS reads a query parameter in Unix milliseconds (0 when absent).
+func parseMS(c *gin.Context, name string) (int64, error) {
+	v := c.Query(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, Errorf(http.StatusBadRequest, "%s must be a time in Unix milliseconds, not %q", name, v)
+	}
+	return n, nil
+}
+
+// taskFilter reads the query of GET /api/tasks.
+func taskFilter(c *gin.Context) (task.Filter, error) {
+	f := task.Filter{State: task.State(c.Query("state")), Grid: c.Query("grid"), Worker: c.Query("worker"), Camera: c.Query("camera"), Limit: 50}
+	if f.State != "" && !slices.Contains(task.States, f.State) {
+		names := make([]string, len(task.States))
+		for i, st := range task.States {
+			names[i] = string(st)
+		}
+		return f, Errorf(http.StatusBadRequest, "state %q is not one of %s", f.State, strings.Join(names, ", "))
+	}
+	var err error
+	if f.FromMS, err = parseMS(c, "from_ms"); err != nil {
+		return f, err
+	}
+	if f.ToMS, err = parseMS(c, "to_ms"); err != nil {
+		return f, err
+	}
+	if f.ToMS > 0 && f.FromMS >= f.ToMS {
+		return f, Errorf(http.StatusBadRequest, "from_ms (%d) must be before to_ms (%d)", f.FromMS, f.ToMS)
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return f, Errorf(http.StatusBadRequest, "limit must be a number from 1 to 500, not %q", v)
+		}
+		f.Limit = n
+	}
+	if v := c.Query("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100000 {
+			return f, Errorf(http.StatusBadRequest, "offset must be a number from 0 to 100000, not %q", v)
+		}
+		f.Offset = n
+	}
+	return f, nil
+}
+
+// listTasks answers GET /api/tasks?state=&grid=&worker=&camera=&mine=1&from_ms=&to_ms=&limit=&offset=
+// with the tasks the caller may see, newest first. mine=1 is, for a worker,
+// the tasks dispatched to the worker; for anyone else, the tasks the caller
+// reported. A worker naming a grid that is not theirs gets 403.
+func (s *Server) listTasks(c *gin.Context) error {
+	if err := s.tasksReady(); err != nil {
+		return err
+	}
+	p := principal(c)
+	if err := identified(p); err != nil {
+		return err
+	}
+	f, err := taskFilter(c)
+	if err != nil {
+		return err
+	}
+	mine := c.Query("mine") == "1" || c.Query("mine") == "true"
+	var grids []string // a worker of several grids: their union
+	switch {
+	case p.SeesAll():
+		if mine {
+			f.Reporter = p.ID
+		}
+	case p.Role == RoleWorker:
+		if mine {
+			f.Worker = p.ID
+		}
+		switch {
+		case f.Grid != "" && !slices.Contains(p.Grids, f.Grid):
+			return Errorf(http.StatusForbidden, "grid %s is not one of yours (%s): workers see the tasks of their own grids", f.Grid, strings.Join(p.Grids, ", "))
+		case f.Grid != "":
+		case len(p.Grids) == 1:
+			f.Grid = p.Grids[0]
+		case len(p.Grids) == 0:
+			c.JSON(http.StatusOK, TaskList{Tasks: []*task.Task{}})
+			return nil
+		default:
+			grids = p.Grids
+		}
+	default:
+		if mine || !s.publicCamera(f.Camera) {
+			f.Reporter = p.ID
+		}
+	}
+	ts, total, err := s.listIn(c, f, grids)
+	if err != nil {
+		return taskError(err)
+	}
+	for i := range ts {
+		ts[i] = othersHidden(p, ts[i])
+	}
+	c.JSON(http.StatusOK, TaskList{Tasks: ts, Total: total})
+	return nil
+}
+
+// listIn lists the tasks f selects in any of grids (all grids when nil).
+// The task indexes hold one grid each, so several grids are listed one by
+// one and merged, newest first.
+func (s *Server) listIn(c *gin.Context, f task.Filter, grids []string) ([]*task.Task, int, error) {
+	ctx := c.Request.Context()
+	if grids == nil {
+		ts, total, err := s.tasks.List(ctx, f)
+		if ts == nil {
+			ts = []*task.Task{}
+		}
+		return ts, total, err
+	}
+	need := f.Offset + f.Limit
+	all := []*task.Task{}
+	total := 0
+	for _, g := range grids {
+		// the first need of each grid's tasks hold the page, in pages the
+		// store allows
+		gf := f
+		gf.Grid, gf.Offset = g, 0
+		for {
+			gf.Limit = min(need-gf.Offset, 500)
+			ts, n, err := s.tasks.List(ctx, gf)
+			if err != nil {
+				return nil, 0, err
+			}
+			all = append(all, ts...)
+			gf.Offset += len(ts)
+			if len(ts) == 0 || gf.Offset >= min(n, need) {
+				total += n
+				break
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b *task.Task) int {
+		return cmp.Or(cmp.Compare(b.CreatedMS, a.CreatedMS), strings.Compare(b.ID, a.ID))
+	})
+	lo := min(f.Offset, len(all))
+	return all[lo:min(lo+f.Limit, len(all))], total, nil
+}
+
+// getTask answers GET /api/tasks/{id}.
+func (s *Server) getTask(c *gin.Context) error {
+	if err := s.tasksReady(); err != nil {
+		return err
+	}
+	p := principal(c)
+	if err := identified(p); err != nil {
+		return err
+	}
+	t, err := s.visibleTask(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	timeline, err := s.tasks.Timeline(ctx, t.ID)
+	if err != nil {
+		return taskError(err)
+	}
+	ratings, err := s.tasks.Ratings(ctx, t.ID)
+	if err != nil {
+		return taskError(err)
+	}
+	if p.Role == RoleResident && t.Reporter != p.ID {
+		// residents see each other's ratings and steps, not each other's names
+		for i := range timeline {
+			if timeline[i].Role == task.Resident && timeline[i].By != p.ID {
+				timeline[i].By = ""
+			}
+		}
+		for i := range ratings {
+			if ratings[i].By != p.ID {
+				ratings[i].By = ""
+			}
+		}
+	}
+	c.JSON(http.StatusOK, TaskDetail{Task: othersHidden(p, t), Timeline: timeline, Ratings: ratings, Allowed: actionNames(t.Allowed(actorOf(p)))})
+	return nil
+}
+
+// bindJSON decodes the request's JSON body into v. An empty body is fine
+// when optional; like is an example of the body for the error sentence.
+func bindJSON(c *gin.Context, v any, like string, optional bool) error {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBytes)
+	err := json.NewDecoder(c.Request.Body).Decode(v)
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var me *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, io.EOF):
+		if optional {
+			return nil
+		}
+		return Errorf(http.StatusBadRequest, "the body is empty; send JSON like %s", like)
+	case errors.As(err, &me):
+		return Errorf(http.StatusRequestEntityTooLarge, "the body is larger than %d KiB", maxJSONBytes>>10)
+	case errors.As(err, &te) && te.Field != "":
+		return Errorf(http.StatusBadRequest, "the field %q must be %s, not %s; send JSON like %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value, like)
+	case errors.As(err, &se), errors.As(err, &te), errors.Is(err, io.ErrUnexpectedEOF):
+		return Errorf(http.StatusBadRequest, "the body is not JSON of the right shape (%v); send JSON like %s", err, like)
+	}
+	return Errorf(http.StatusBadRequest, "cannot read the body: %v", err)
+}
+
+func jsonKind(goKind string) string {
+	switch {
+	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
+		return "a number"
+	case goKind == "bool":
+		return "true or false"
+	case goKind == "string":
+		return "a string"
+	case goKind == "slice":
+		return "a list"
+	}
+	return "an object"
+}
+
+// createBody is the body of POST /api/tasks.
+type createBody struct {
+	Title       string         `json:"title"`
+	Description string         `json:"description"`
+	Camera      string         `json:"camera"`
+	Zone        string         `json:"zone"`
+	Grid        string         `json:"grid"`
+	Location    *task.Location `json:"location"`
+	Photo       string         `json:"photo"`
+	// Accept accepts the task at once (核单) instead of leaving it reported.
+	Accept bool `json:"accept"`
+}
+
+const createLike = `{"title": "垃圾桶倒了", "camera": "cam1", "zone": "垃圾桶", "accept": true}`
+
+// createTask answers POST /api/tasks (the center): a task entered by hand.
+// The grid defaults to the camera's, else to the grid of the camera nearest
+// to the location; the location defaults to the camera's.
+func (s *Server) createTask(c *gin.Context) error {
+	if err := s.tasksReady(); err != nil {
+		return err
+	}
+	var b createBody
+	if err := bindJSON(c, &b, createLike, false); err != nil {
+		return err
+	}
+	n := task.NewTask{Title: b.Title, Description: b.Description, Camera: b.Camera, Zone: b.Zone, Grid: b.Grid, Photo: b.Photo, Accept: b.Accept}
+	if b.Location != nil {
+		n.Location = *b.Location
+	}
+	if b.Camera != "" {
+		cam := s.cfg.Camera(b.Camera)
+		if cam == nil {
+			return Errorf(http.StatusBadRequest, "no camera with id %q", b.Camera)
+		}
+		n.Grid = cmp.Or(n.Grid, cam.Grid)
+		if !known(n.Location) {
+			n.Location = task.Location(cam.Location)
+		}
+		if b.Zone != "" && !slices.ContainsFunc(cam.Zones, func(z configs.Zone) bool { return z.Name == b.Zone }) {
+			return Errorf(http.StatusBadRequest, "camera %q has no zone %q", cam.ID, b.Zone)
+		}
+	} else if b.Zone != "" {
+		return Errorf(http.StatusBadRequest, "a zone belongs to a camera: name the camera of zone %q", b.Zone)
+	}
+	if n.Grid != "" && !s.knownGrid(n.Grid) {
+		return Errorf(http.StatusBadRequest, "no grid %q; the grids are %s", n.Grid, strings.Join(s.grids(), ", "))
+	}
+	if n.Grid == "" && known(n.Location) {
+		if cam := s.nearestCamera(n.Location); cam != nil {
+			n.Grid = cam.Grid
+		}
+	}
+	if err := s.checkPhoto(b.Photo); err != nil {
+		return err
+	}
+	t, err := s.tasks.Create(c.Request.Context(), actorOf(principal(c)), n)
+	if err != nil {
+		return taskError(err)
+	}
+	c.JSON(http.StatusCreated, TaskEnvelope{Task: t})
+	return nil
+}
+
+// transitionBody is the body of POST /api/tasks/{id}/{action}; what each
+// action needs is in task.Store.Transition.
+type transitionBody struct {
+	// RequestID makes retries safe: the same id gives the first answer
+	// again. Absent: the Idempotency-Key header, else one made up.
+	RequestID string        `json:"request_id"`
+	Worker    string        `json:"worker"` // dispatch: to whom
+	Grid      string        `json:"grid"`   // dispatch: in which grid (default: the task's)
+	Note      string        `json:"note"`   // a reason (required to reject), a remark
+	Evidence  *evidenceBody `json:"evidence"`
+}
+
+// evidenceBody is what a person may bring to a step; the camera's verdicts
+// come from detection, not from here.
+type evidenceBody struct {
+	Photo    string   `json:"photo"`    // an uploaded photo (POST /api/uploads)
+	Snapshot string   `json:"snapshot"` // a detection snapshot's name
+	GPS      *gpsBody `json:"gps"`
+}
+
+// gpsBody is a phone's position fix.
+type gpsBody struct {
+	Lat       float64 `json:"lat"`
+	Lng       float64 `json:"lng"`
+	AccuracyM float64 `json:"accuracy_m"`
+}
+
+const transitionLike = `{"request_id": "a1b2", "note": "…", "evidence": {"photo": "…", "gps": {"lat": 33.52, "lng": 119.14, "accuracy_m": 8}}}`
+
+// transition answers POST /api/tasks/{id}/{action}.
+func (s *Server) transition(c *gin.Context) error {
+	if err := s.tasksReady(); err != nil {
+		return err
+	}
+	p := principal(c)
+	if err := identified(p); err != nil {
+		return err
+	}
+	act := task.Action(c.Param("action"))
+	if _, ok := task.Rules[act]; !ok {
+		return Errorf(http.StatusNotFound, "no action %q on tasks; the actions are %s, and rating", act, strings.Join(actionNames(task.Actions), ", "))
+	}
+	id := c.Param("id")
+	var b transitionBody
+	if err := bindJSON(c, &b, transitionLike, true); err != nil {
+		return err
+	}
+	req := task.Request{RequestID: cmp.Or(b.RequestID, c.GetHeader("Idempotency-Key")), Worker: b.Worker, Grid: b.Grid, Note: b.Note}
+	if req.RequestID == "" {
+		req.RequestID = newRequestID()
+	}
+	if !p.SeesAll() || act == task.Dispatch {
+		t, err := s.visibleTask(c, id)
+		if err != nil {
+			return err
+		}
+		if act == task.Dispatch && p.SeesAll() {
+			if err := s.checkDispatch(b.Worker, cmp.Or(b.Grid, t.Grid)); err != nil {
+				return err
+			}
+		}
+	}
+	if e := b.Evidence; e != nil {
+		if err := s.checkPhoto(e.Photo); err != nil {
+			return err
+		}
+		if e.Snapshot != "" && !snapshotName.MatchString(e.Snapshot) {
+			return Errorf(http.StatusBadRequest, "snapshot %q is not the name of a detection snapshot", e.Snapshot)
+		}
+		req.Evidence = &task.Evidence{Photo: e.Photo, Snapshot: e.Snapshot}
+		if e.GPS != nil {
+			req.Evidence.GPS = &task.GPS{Lat: e.GPS.Lat, Lng: e.GPS.Lng, AccuracyM: e.GPS.AccuracyM}
+		}
+	}
+	t, entry, err := s.tasks.Transition(c.Request.Context(), id, actorOf(p), act, req)
+	if err != nil {
+		return taskError(err)
+	}
+	c.JSON(http.StatusOK, TaskChange{Task: t, Entry: entry})
+	return nil
+}
+
+// newRequestID names a request the client did not name: a retry of it is
+// not recognised, but its result is kept like any other.
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "srv-" + hex.EncodeToString(b)
+}
+
+// checkDispatch checks that worker is a configured grid worker of grid. An
+// empty worker or grid is left to the task store, which says what is missing.
+func (s *Server) checkDispatch(worker, grid string) error {
+	if worker == "" || grid == "" {
+		return nil
+	}
+	u := s.cfg.User(worker)
+	switch {
+	case u == nil:
+		return Errorf(http.StatusBadRequest, "no user %q: dispatch to a grid worker of grid %s (%s)", worker, grid, s.workersOf(grid))
+	case u.Role != RoleWorker:
+		return Errorf(http.StatusBadRequest, "%s is %s, not a grid worker: dispatch to a grid worker of grid %s (%s)", worker, article(u.Role), grid, s.workersOf(grid))
+	case !slices.Contains(u.Grids, grid):
+		return Errorf(http.StatusBadRequest, "worker %s works in grid %s, not in grid %s: dispatch to a grid worker of grid %s (%s)", worker, strings.Join(u.Grids, ", "), grid, grid, s.workersOf(grid))
+	}
+	return nil
+}
+
+func article(role string) string {
+	if role == RoleAdmin {
+		return "an admin"
+	}
+	return "a " + role
+}
+
+// workersOf names the configured workers of grid, or says there are none.
+func (s *Server) workersOf(grid string) string {
+	var names []string
+	for _, u := range s.cfg.Users {
+		if u.Role == RoleWorker && slices.Contains(u.Grids, grid) {
+			names = append(names, u.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "it has none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// rateBody is the body of POST /api/tasks/{id}/rating.
+type rateBody struct {
+	Stars   int    `json:"stars"` // 1 to 5
+	Comment string `json:"comment"`
+}
+
+// rate answers POST /api/tasks/{id}/rating (residents): a rating of a closed
+// task the resident reported or that is on a public camera.
+func (s *Server) rate(c *gin.Context) error {
+	if err := s.tasksReady(); err != nil {
+		return err
+	}
+	p := principal(c)
+	if err := identified(p); err != nil {
+		return err
+	}
+	if err := needRole(p, RoleResident); err != nil {
+		return err
+	}
+	id := c.Param("id")
+	if _, err := s.visibleTask(c, id); err != nil {
+		return err
+	}
+	var b rateBody
+	if err := bindJSON(c, &b, `{"stars": 5, "comment": "处理得很快"}`, false); err != nil {
+		return err
+	}
+	t, e, err := s.tasks.Rate(c.Request.Context(), id, actorOf(p), b.Stars, b.Comment)
+	if err != nil {
+		return taskError(err)
+	}
+	c.JSON(http.StatusCreated, TaskChange{Task: othersHidden(p, t), Entry: e})
+	return nil
+}

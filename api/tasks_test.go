@@ -1,0 +1,750 @@
+package api_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
+
+	"qianliyan/api"
+	"qianliyan/configs"
+	"qianliyan/ingest"
+	"qianliyan/relay"
+	"qianliyan/task"
+)
+
+// taskBridge is the API with a task store on a private Redis prefix, its
+// clock (tokens and tasks alike) and a token per configured user.
+type taskBridge struct {
+	url    string
+	cfg    *configs.Config
+	store  *task.Store
+	clock  *clock
+	snaps  string
+	tokens map[string]string
+}
+
+// taskConfig is three cameras with places (cam1 public in g1, cam2 in g1
+// 150 m away, cam3 in g2 about 1.3 km away), users of every role (worker1
+// in g1, worker2 in g2, worker3 in both; password: the login and "-pw"), a
+// private Redis prefix and data folder.
+func taskConfig(t testing.TB) *configs.Config {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users strings.Builder
+	for i, u := range []string{"admin:admin:[]", "staff:staff:[]", "worker1:worker:[g1]", "worker2:worker:[g2]", "worker3:worker:[g1, g2]",
+		"resident:resident:[]", "resident2:resident:[]"} {
+		f := strings.SplitN(u, ":", 3)
+		grids := ""
+		if f[2] != "[]" {
+			grids = ", grids: " + f[2]
+		}
+		fmt.Fprintf(&users, "  - {name: %s, role: %s, phone: \"138000000%02d\", password_hash: %q%s}\n", f[0], f[1], i, hash, grids)
+	}
+	cfg, err := configs.Parse("tasks.yaml", []byte(`
+cameras:
+  - id: cam1
+    name: 花巷口
+    grid: g1
+    url: "rtsp://127.0.0.1:1/a"
+    public: true
+    location: {lat: 33.5200, lng: 119.1400, address: 河下古镇花巷口}
+    zones:
+      - {name: 垃圾桶, kind: bin, polygon: [[0.1, 0.6], [0.3, 0.6], [0.3, 0.9]]}
+  - {id: cam2, name: 估衣街, grid: g1, url: "rtsp://127.0.0.1:1/b", location: {lat: 33.5210, lng: 119.1412}}
+  - {id: cam3, name: 竹巷街, grid: g2, url: "rtsp://127.0.0.1:1/c", location: {lat: 33.5300, lng: 119.1480}}
+users:
+`+users.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.StaffToken = staffToken
+	cfg.Auth.Secret = strings.Repeat("k", 32)
+	cfg.DataDir = t.TempDir()
+	cfg.Redis.Prefix = fmt.Sprintf("qly:tasktest%d:", time.Now().UnixNano())
+	rdb := redis.NewClient(redisOptions(t))
+	t.Cleanup(func() {
+		keys, _ := rdb.Keys(context.Background(), cfg.Redis.Prefix+"*").Result()
+		if len(keys) > 0 {
+			rdb.Del(context.Background(), keys...)
+		}
+		rdb.Close()
+	})
+	return cfg
+}
+
+// startTasks serves the API over cfg with a new task store on the real
+// Redis; cameras never come online. Two calls with one cfg are a restart.
+func startTasks(t testing.TB, cfg *configs.Config) *taskBridge {
+	t.Helper()
+	rdb := redis.NewClient(redisOptions(t))
+	t.Cleanup(func() { rdb.Close() })
+	hub := ingest.NewHub(cfg, slog.New(slog.DiscardHandler))
+	rl, err := relay.NewServer(hub, relay.Options{UDPPort: 0, TCPPort: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: t0}
+	store := task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, clk.Now)
+	snaps := filepath.Join(cfg.DataDir, "snapshots")
+	deps := api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: slog.New(slog.DiscardHandler), Now: clk.Now,
+		Tasks: store, SnapshotDir: snaps}
+	a := api.New(deps)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = a.Run(ctx); close(done) }()
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() { srv.Close(); cancel(); <-done; rl.Close() })
+	b := &taskBridge{url: srv.URL, cfg: cfg, store: store, clock: clk, snaps: snaps, tokens: map[string]string{"@staff_token": staffToken}}
+	for _, u := range cfg.Users {
+		code, body := call(t, "POST", b.url+"/api/login", "", fmt.Sprintf(`{"user": %q, "password": "pw"}`, u.Name))
+		var tr api.TokenResponse
+		if err := json.Unmarshal([]byte(body), &tr); code != 200 || err != nil {
+			t.Fatalf("login as %s = %d %s", u.Name, code, body)
+		}
+		b.tokens[u.Name] = tr.Token
+	}
+	return b
+}
+
+// do sends body (a string as is, anything else as JSON) as user ("" for
+// nobody) and returns the status and the body.
+func (b *taskBridge) do(t testing.TB, method, path, user string, body any) (int, string) {
+	t.Helper()
+	s, ok := body.(string)
+	if !ok && body != nil {
+		j, _ := json.Marshal(body)
+		s = string(j)
+	}
+	tok := ""
+	if user != "" {
+		tok = b.tokens[user]
+		if tok == "" {
+			tok = user // a raw token
+		}
+	}
+	return call(t, method, b.url+path, tok, s)
+}
+
+// must sends like do and fails unless the status is want; it decodes the
+// body into out.
+func (b *taskBridge) must(t testing.TB, want int, method, path, user string, body, out any) {
+	t.Helper()
+	code, resp := b.do(t, method, path, user, body)
+	if code != want {
+		t.Fatalf("%s %s as %s = %d %s; want %d", method, path, user, code, resp, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal([]byte(resp), out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, resp)
+		}
+	}
+}
+
+func (b *taskBridge) create(t testing.TB, user string, body any) *task.Task {
+	t.Helper()
+	var env api.TaskEnvelope
+	b.must(t, 201, "POST", "/api/tasks", user, body, &env)
+	return env.Task
+}
+
+func (b *taskBridge) report(t testing.TB, user string, body any) *task.Task {
+	t.Helper()
+	var env api.TaskEnvelope
+	b.must(t, 201, "POST", "/api/reports", user, body, &env)
+	return env.Task
+}
+
+func (b *taskBridge) move(t testing.TB, user, id, action string, body any) api.TaskChange {
+	t.Helper()
+	var ch api.TaskChange
+	b.must(t, 200, "POST", "/api/tasks/"+id+"/"+action, user, body, &ch)
+	return ch
+}
+
+// list gives the ids GET /api/tasks?query lists for user, and the total.
+func (b *taskBridge) list(t testing.TB, user, query string) ([]string, int) {
+	t.Helper()
+	var l api.TaskList
+	b.must(t, 200, "GET", "/api/tasks?"+query, user, nil, &l)
+	ids := []string{}
+	for _, x := range l.Tasks {
+		ids = append(ids, x.ID)
+	}
+	return ids, l.Total
+}
+
+// upload posts data as the multipart field "file".
+func (b *taskBridge) upload(t testing.TB, user string, data []byte) (int, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", "photo.bin")
+	fw.Write(data)
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.url+"/api/uploads", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+b.tokens[user])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
+
+// pngBytes is the start of a PNG file: enough for content sniffing.
+var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00")
+
+func (b *taskBridge) photo(t testing.TB, user string) string {
+	t.Helper()
+	code, body := b.upload(t, user, pngBytes)
+	var r struct{ Photo string }
+	if err := json.Unmarshal([]byte(body), &r); code != 201 || err != nil || r.Photo == "" {
+		t.Fatalf("upload as %s = %d %s", user, code, body)
+	}
+	return r.Photo
+}
+
+func TestTaskRoutesWithoutAStoreSayWhy(t *testing.T) {
+	cfg := taskConfig(t)
+	b := startAuth(t, cfg)
+	staff := staffToken
+	for _, path := range []string{"/api/tasks", "/api/tasks/T1", "/api/stats", "/api/workers"} {
+		code, body := call(t, "GET", b.url+path, staff, "")
+		wantError(t, "GET "+path+" without a task store", code, body, 503, "tasks are not available: this bridge was started without a task store")
+	}
+}
+
+func TestWhoSeesWhichTask(t *testing.T) {
+	b := startTasks(t, taskConfig(t))
+	onCam2 := b.create(t, "staff", map[string]any{"title": "井盖松动", "camera": "cam2"})
+	b.clock.Add(time.Second)
+	onCam3 := b.create(t, "admin", map[string]any{"title": "占道经营", "camera": "cam3"})
+	b.clock.Add(time.Second)
+	// a resident names the public camera; another gives a place near cam3
+	mine := b.report(t, "resident", map[string]any{"title": "垃圾桶倒了", "camera": "cam1"})
+	b.clock.Add(time.Second)
+	theirs := b.report(t, "resident2", map[string]any{"description": "竹巷街路灯不亮", "location": map[string]any{"lat": 33.5298, "lng": 119.1482}})
+	if onCam2.Grid != "g1" || onCam2.Location.Lat != 33.521 || onCam3.Grid != "g2" || mine.Grid != "g1" || theirs.Grid != "g2" || theirs.Camera != "" {
+		t.Fatalf("grids %s %s %s %s (camera of the located report %q), want g1 g2 g1 g2 from the cameras and the nearest camera",
+			onCam2.Grid, onCam3.Grid, mine.Grid, theirs.Grid, theirs.Camera)
+	}
+	if mine.Source != "resident" || mine.Reporter != "resident" || theirs.Title != "竹巷街路灯不亮" {
+		t.Errorf("report = %+v / %+v", mine, theirs)
+	}
+
+	for _, tc := range []struct {
+		user, query string
+		want        []string
+	}{
+		{"staff", "", []string{theirs.ID, mine.ID, onCam3.ID, onCam2.ID}},
+		{"@staff_token", "grid=g2", []string{theirs.ID, onCam3.ID}},
+		{"worker1", "", []string{mine.ID, onCam2.ID}},
+		{"worker2", "", []string{theirs.ID, onCam3.ID}},
+		{"worker3", "", []string{theirs.ID, mine.ID, onCam3.ID, onCam2.ID}},
+		{"worker3", "limit=2&offset=1", []string{mine.ID, onCam3.ID}},
+		{"worker3", "grid=g1&state=reported", []string{mine.ID, onCam2.ID}},
+		{"worker1", "mine=1", []string{}},
+		{"resident", "", []string{mine.ID}},
+		{"resident2", "", []string{theirs.ID}},
+		{"resident2", "camera=cam2", []string{}},
+		// a public camera's tasks are the residents' business (they rate them)
+		{"resident2", "camera=cam1", []string{mine.ID}},
+	} {
+		got, total := b.list(t, tc.user, tc.query)
+		wantTotal := len(tc.want)
+		if tc.query == "limit=2&offset=1" {
+			wantTotal = 4
+		}
+		if !slices.Equal(got, tc.want) || total != wantTotal {
+			t.Errorf("%s lists ?%s: %v (total %d), want %v (total %d)", tc.user, tc.query, got, total, tc.want, wantTotal)
+		}
+	}
+	var l api.TaskList
+	b.must(t, 200, "GET", "/api/tasks?camera=cam1", "resident2", nil, &l)
+	if l.Tasks[0].Reporter != "" {
+		t.Errorf("resident2 sees who reported resident's task: %q", l.Tasks[0].Reporter)
+	}
+
+	code, body := b.do(t, "GET", "/api/tasks?grid=g2", "worker1", nil)
+	wantError(t, "worker1 lists grid g2", code, body, 403, "grid g2 is not one of yours (g1): workers see the tasks of their own grids")
+	code, body = b.do(t, "GET", "/api/tasks", "", nil)
+	wantError(t, "nobody lists tasks", code, body, 401,
+		"this needs a token: log in (POST /api/login), or get a resident's device token (POST /api/device), and send it as Authorization: Bearer <token>")
+	code, body = b.do(t, "GET", "/api/tasks?state=done", "staff", nil)
+	wantError(t, "a state that is none", code, body, 400,
+		`state "done" is not one of reported, accepted, rejected, dispatched, claimed, arrived, submitted, verified, closed`)
+
+	// one task: 404 for what the caller may not see, as for what does not exist
+	for _, tc := range []struct{ user, id string }{{"worker1", onCam3.ID}, {"resident", theirs.ID}, {"resident", onCam2.ID}, {"staff", "T0000000000000000"}} {
+		code, body := b.do(t, "GET", "/api/tasks/"+tc.id, tc.user, nil)
+		wantError(t, tc.user+" GET "+tc.id, code, body, 404, fmt.Sprintf("no task %q", tc.id))
+	}
+	var d api.TaskDetail
+	b.must(t, 200, "GET", "/api/tasks/"+onCam2.ID, "worker1", nil, &d)
+	if d.Task.ID != onCam2.ID || len(d.Timeline) != 1 || d.Timeline[0].Action != task.Create || len(d.Ratings) != 0 || len(d.Allowed) != 0 {
+		t.Errorf("worker1 GET %s = %+v; want the task, its create entry, no ratings, nothing allowed", onCam2.ID, d)
+	}
+	b.must(t, 200, "GET", "/api/tasks/"+onCam2.ID, "staff", nil, &d)
+	if !slices.Equal(d.Allowed, []string{"accept", "reject"}) {
+		t.Errorf("staff may %v on a reported task, want [accept reject]", d.Allowed)
+	}
+
+	// an expired token is refused on the task routes too
+	b.clock.Add(13 * time.Hour)
+	code, body = b.do(t, "GET", "/api/tasks", "worker1", nil)
+	wantError(t, "expired token", code, body, 401, "the token expired at 2030-01-02 15:04:05 UTC; log in again")
+}
+
+func TestTransitionsByRoleStateAndRetry(t *testing.T) {
+	b := startTasks(t, taskConfig(t))
+	tk := b.create(t, "staff", map[string]any{"title": "垃圾桶倒了", "camera": "cam1", "zone": "垃圾桶"})
+	reported := b.report(t, "resident", map[string]any{"title": "路灯坏了", "camera": "cam1"})
+	path := func(id, action string) string { return "/api/tasks/" + id + "/" + action }
+
+	for _, tc := range []struct {
+		name, user, id, action string
+		body                   any
+		code                   int
+		msg                    string
+	}{
+		{"worker accepts", "worker1", tk.ID, "accept", nil, 403, "a worker may not accept tasks"},
+		{"resident claims their own report", "resident", reported.ID, "claim", nil, 403, "a resident may not claim tasks"},
+		{"staff claims", "staff", tk.ID, "claim", nil, 403, "a staff may not claim tasks"},
+		{"worker of another grid", "worker2", tk.ID, "claim", nil, 404, fmt.Sprintf("no task %q", tk.ID)},
+		{"unknown task", "staff", "Tnothing", "accept", nil, 404, `no task "Tnothing"`},
+		{"unknown action", "staff", tk.ID, "approve", nil, 404,
+			`no action "approve" on tasks; the actions are accept, dispatch, claim, arrive, submit, verify, close, rework, reject, and rating`},
+		{"bad JSON", "staff", tk.ID, "accept", `{"note": `, 400,
+			`the body is not JSON of the right shape (unexpected EOF); send JSON like ` + `{"request_id": "a1b2", "note": "…", "evidence": {"photo": "…", "gps": {"lat": 33.52, "lng": 119.14, "accuracy_m": 8}}}`},
+		{"a note that is no string", "staff", tk.ID, "accept", `{"note": 5}`, 400,
+			`the field "note" must be a string, not number; send JSON like {"request_id": "a1b2", "note": "…", "evidence": {"photo": "…", "gps": {"lat": 33.52, "lng": 119.14, "accuracy_m": 8}}}`},
+		{"a rejection without a reason", "staff", tk.ID, "reject", nil, 400, "a rejection needs a reason: a false alarm, or a duplicate of which task"},
+		{"a photo that was not uploaded", "staff", tk.ID, "accept", map[string]any{"evidence": map[string]any{"photo": "../../etc/passwd"}}, 400,
+			`photo "../../etc/passwd" is not the name of an uploaded photo: upload it first (POST /api/uploads) and send the name it gets`},
+	} {
+		code, body := b.do(t, "POST", path(tc.id, tc.action), tc.user, tc.body)
+		wantError(t, tc.name, code, body, tc.code, tc.msg)
+	}
+
+	// illegal in this state: 409 with what is allowed instead
+	code, body := b.do(t, "POST", path(tk.ID, "close"), "staff", nil)
+	wantError(t, "closing a reported task", code, body, 409, "cannot close a task that is reported; allowed: accept, reject")
+	var refusal struct{ Allowed []string }
+	if json.Unmarshal([]byte(body), &refusal); !slices.Equal(refusal.Allowed, []string{"accept", "reject"}) {
+		t.Errorf("409 body %s, want allowed [accept reject]", body)
+	}
+
+	// the same request twice: the same entry; another request for a done step: 409
+	first := b.move(t, "staff", tk.ID, "accept", map[string]any{"request_id": "req-1"})
+	again := b.move(t, "staff", tk.ID, "accept", map[string]any{"request_id": "req-1"})
+	if first.Entry.Seq != 2 || *again.Entry != *first.Entry || again.Task.State != task.Accepted {
+		t.Errorf("a retried accept gave entry %+v, then %+v; want the same entry twice", first.Entry, again.Entry)
+	}
+	code, body = b.do(t, "POST", path(tk.ID, "accept"), "staff", map[string]any{"request_id": "req-2"})
+	wantError(t, "accept again with another request id", code, body, 409, "cannot accept a task that is accepted; allowed: dispatch, reject")
+	code, body = b.do(t, "POST", path(tk.ID, "dispatch"), "staff", map[string]any{"request_id": "req-1", "worker": "worker1"})
+	wantError(t, "a request id used for another action", code, body, 409, fmt.Sprintf("request req-1 was already used to accept task %s", tk.ID))
+
+	// dispatch goes only to a grid worker of the task's grid
+	for _, tc := range []struct{ worker, msg string }{
+		{"nobody", `no user "nobody": dispatch to a grid worker of grid g1 (worker1, worker3)`},
+		{"staff", "staff is a staff, not a grid worker: dispatch to a grid worker of grid g1 (worker1, worker3)"},
+		{"worker2", "worker worker2 works in grid g2, not in grid g1: dispatch to a grid worker of grid g1 (worker1, worker3)"},
+	} {
+		code, body := b.do(t, "POST", path(tk.ID, "dispatch"), "staff", map[string]any{"worker": tc.worker})
+		wantError(t, "dispatch to "+tc.worker, code, body, 400, tc.msg)
+	}
+	// Idempotency-Key stands in for request_id
+	req, _ := http.NewRequest("POST", b.url+path(tk.ID, "dispatch"), strings.NewReader(`{"worker": "worker1"}`))
+	req.Header.Set("Authorization", "Bearer "+staffToken)
+	req.Header.Set("Idempotency-Key", "key-7")
+	var entries []task.Entry
+	for range 2 {
+		res, err := http.DefaultClient.Do(req.Clone(context.Background()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ch api.TaskChange
+		json.NewDecoder(res.Body).Decode(&ch)
+		res.Body.Close()
+		if res.StatusCode != 200 || ch.Entry == nil {
+			t.Fatalf("dispatch with Idempotency-Key = %d", res.StatusCode)
+		}
+		entries = append(entries, *ch.Entry)
+		req.Body = io.NopCloser(strings.NewReader(`{"worker": "worker1"}`))
+	}
+	if entries[0].RequestID != "key-7" || entries[0] != entries[1] || entries[0].Worker != "worker1" {
+		t.Errorf("dispatch twice with Idempotency-Key key-7: %+v then %+v", entries[0], entries[1])
+	}
+	// a worker of the grid to whom it is not dispatched
+	code, body = b.do(t, "POST", path(tk.ID, "claim"), "worker3", nil)
+	wantError(t, "worker3 claims worker1's task", code, body, 403, fmt.Sprintf("task %s is not dispatched to you", tk.ID))
+	// arriving far away
+	code, body = b.do(t, "POST", path(tk.ID, "claim"), "worker1", nil)
+	if code != 200 {
+		t.Fatalf("claim = %d %s", code, body)
+	}
+	code, body = b.do(t, "POST", path(tk.ID, "arrive"), "worker1", map[string]any{"evidence": map[string]any{"gps": map[string]any{"lat": 33.53, "lng": 119.148}}})
+	wantError(t, "arrive 1.3 km away", code, body, 400, "you are 1337 m from the task's place; check in within 50 m of it")
+}
+
+func TestUploadsAndSnapshots(t *testing.T) {
+	b := startTasks(t, taskConfig(t))
+	dir := filepath.Join(b.cfg.DataDir, "uploads")
+	stored := func() []string {
+		es, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+
+	big := append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), bytes.Repeat([]byte{0x55}, 7_550_000)...)
+	code, body := b.upload(t, "worker1", big)
+	wantError(t, "a 7.2 MB photo", code, body, 413, "the photo is 7.2 MB; the limit is 5 MB")
+	if got := stored(); len(got) != 0 {
+		t.Errorf("after a refused upload the folder holds %v", got)
+	}
+	code, body = b.upload(t, "worker1", []byte("just some words, not a picture"))
+	wantError(t, "a text file", code, body, 415, "the file is text/plain, not a photo: send a JPEG or PNG picture")
+	code, body = b.upload(t, "", pngBytes)
+	if code != 401 {
+		t.Errorf("upload without a token = %d %s, want 401", code, body)
+	}
+	if got := stored(); len(got) != 0 {
+		t.Errorf("after refused uploads the folder holds %v", got)
+	}
+
+	name := b.photo(t, "resident")
+	if !strings.HasSuffix(name, ".png") || !slices.Equal(stored(), []string{name}) {
+		t.Errorf("upload stored %v as %q, want one .png", stored(), name)
+	}
+	req, _ := http.NewRequest("GET", b.url+"/api/uploads/"+name+"?token="+b.tokens["worker2"], nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" || !bytes.Equal(got, pngBytes) {
+		t.Errorf("GET the upload = %d %s, %d bytes", res.StatusCode, res.Header.Get("Content-Type"), len(got))
+	}
+	for _, tc := range []struct {
+		path, user string
+		code       int
+		msg        string
+	}{
+		{"/api/uploads/" + name, "", 401, "this needs a token: log in (POST /api/login), or get a resident's device token (POST /api/device), and send it as Authorization: Bearer <token>"},
+		{"/api/uploads/..%2F..%2Fetc%2Fpasswd", "staff", 404, "no such page or route: /api/uploads/../../etc/passwd"},
+		{"/api/uploads/..%5C..%5Cconfig.yaml", "staff", 400, `"..\\..\\config.yaml" is not the name of an uploaded photo`},
+		{"/api/uploads/u000000000ffffffffffffffff.jpg", "staff", 404, `no uploaded photo "u000000000ffffffffffffffff.jpg"`},
+		{"/api/snapshots/in1.jpg", "resident", 403, "this needs the role staff or admin or worker; you are logged in as resident (resident)"},
+		{"/api/snapshots/..%5Cuploads%5C" + name, "staff", 400, fmt.Sprintf("%q is not the name of a detection snapshot", `..\uploads\`+name)},
+		{"/api/snapshots/in2.jpg", "worker1", 404, `no snapshot "in2.jpg"`},
+	} {
+		code, body := b.do(t, "GET", tc.path, tc.user, nil)
+		wantError(t, "GET "+tc.path, code, body, tc.code, tc.msg)
+	}
+	os.MkdirAll(b.snaps, 0o755)
+	os.WriteFile(filepath.Join(b.snaps, "in1.jpg"), []byte("\xff\xd8jpeg"), 0o644)
+	if code, body := b.do(t, "GET", "/api/snapshots/in1.jpg", "worker1", nil); code != 200 || body != "\xff\xd8jpeg" {
+		t.Errorf("worker1 GET a snapshot = %d %q", code, body)
+	}
+}
+
+func TestReportsNeedWordsAndAPlace(t *testing.T) {
+	b := startTasks(t, taskConfig(t))
+	long := strings.Repeat("很", 501)
+	for _, tc := range []struct {
+		name, user string
+		body       any
+		code       int
+		msg        string
+	}{
+		{"no words", "resident", map[string]any{"camera": "cam1"}, 400, "a report needs words: a title or a description of the problem"},
+		{"too many words", "resident", map[string]any{"description": long, "camera": "cam1"}, 400, "the description is 501 characters long; at most 500 are allowed"},
+		{"no place", "resident", map[string]any{"title": "有人乱扔垃圾"}, 400, "say where the problem is: name a camera (camera) or give the place (location with lat and lng)"},
+		{"a private camera", "resident", map[string]any{"title": "x", "camera": "cam2"}, 403, `camera "cam2" is not public: report on a public camera, or give the place (location) instead`},
+		{"no such camera", "resident", map[string]any{"title": "x", "camera": "cam9"}, 400, `no camera with id "cam9"`},
+		{"not JSON", "resident", "title=x", 400, `the body is not JSON of the right shape (invalid character 'i' in literal true (expecting 'r')); send JSON like ` + `{"title": "垃圾桶倒了", "description": "花巷口的垃圾桶被风吹倒了", "photo": "…", "location": {"lat": 33.52, "lng": 119.14}}`},
+		{"the center", "staff", map[string]any{"title": "x", "camera": "cam1"}, 403, "reports are for residents and workers; the center creates tasks with POST /api/tasks"},
+		{"nobody", "", map[string]any{"title": "x", "camera": "cam1"}, 401, "this needs a token: log in (POST /api/login), or get a resident's device token (POST /api/device), and send it as Authorization: Bearer <token>"},
+	} {
+		code, body := b.do(t, "POST", "/api/reports", tc.user, tc.body)
+		wantError(t, tc.name, code, body, tc.code, tc.msg)
+	}
+	// a device token reports too; a worker's report is a patrol report on
+	// the worker's own grid's private camera
+	code, body := call(t, "POST", b.url+"/api/device", "", "")
+	var dev api.TokenResponse
+	if json.Unmarshal([]byte(body), &dev); code != 201 {
+		t.Fatal(body)
+	}
+	b.tokens["device"] = dev.Token
+	r := b.report(t, "device", map[string]any{"description": "花巷口东侧的垃圾桶被风吹倒了，垃圾撒了一地，请尽快处理一下谢谢", "camera": "cam1", "photo": b.photo(t, "device")})
+	if r.Reporter != dev.User || r.Title != "花巷口东侧的垃圾桶被风吹倒了，垃圾撒了一地，请尽快处理一下谢…" || r.Location.Address != "河下古镇花巷口" || r.Photo == "" {
+		t.Errorf("device report = %+v", r)
+	}
+	p := b.report(t, "worker1", map[string]any{"title": "井盖缺失", "camera": "cam2"})
+	if p.Source != "patrol" || p.Grid != "g1" {
+		t.Errorf("patrol report = %+v", p)
+	}
+}
+
+// taskEvents reads the `event: task` messages of user's event stream.
+func (b *taskBridge) taskEvents(t *testing.T, user string) <-chan task.Event {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.url+"/api/events?token="+b.tokens[user], nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("GET /api/events as %s = %d", user, res.StatusCode)
+	}
+	out := make(chan task.Event, 100)
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); res.Body.Close(); <-done })
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		name := ""
+		for sc.Scan() {
+			if e, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				name = e
+			} else if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok && name == "task" {
+				var ev task.Event
+				if err := json.Unmarshal([]byte(d), &ev); err == nil {
+					out <- ev
+				}
+			}
+		}
+	}()
+	return out
+}
+
+func TestTaskEventsGoToWhoMaySeeThem(t *testing.T) {
+	b := startTasks(t, taskConfig(t))
+	streams := map[string]<-chan task.Event{}
+	for _, u := range []string{"staff", "worker1", "worker2", "resident", "resident2"} {
+		streams[u] = b.taskEvents(t, u)
+	}
+	time.Sleep(100 * time.Millisecond) // the streams are subscribed once their headers came; this is margin
+	g1 := b.create(t, "staff", map[string]any{"title": "井盖松动", "camera": "cam2", "accept": true})
+	g2 := b.report(t, "resident", map[string]any{"title": "路灯不亮", "location": map[string]any{"lat": 33.5301, "lng": 119.1479}})
+	b.move(t, "staff", g2.ID, "accept", nil)
+
+	want := map[string][]string{
+		"staff":     {g1.ID + " create", g1.ID + " accept", g2.ID + " create", g2.ID + " accept"},
+		"worker1":   {g1.ID + " create", g1.ID + " accept"},
+		"worker2":   {g2.ID + " create", g2.ID + " accept"},
+		"resident":  {g2.ID + " create", g2.ID + " accept"},
+		"resident2": {},
+	}
+	for u, ch := range streams {
+		got := []string{}
+		timeout := time.After(2 * time.Second)
+		if len(want[u]) == 0 {
+			timeout = time.After(300 * time.Millisecond)
+		}
+	read:
+		for len(got) < len(want[u]) || len(want[u]) == 0 {
+			select {
+			case ev := <-ch:
+				if ev.Type != "task" || ev.Task == nil || ev.Entry == nil {
+					t.Errorf("%s got event %+v, want type task with the task and its entry", u, ev)
+					continue
+				}
+				got = append(got, ev.Task.ID+" "+string(ev.Entry.Action))
+			case <-timeout:
+				break read
+			}
+		}
+		select { // nothing more
+		case ev := <-ch:
+			got = append(got, ev.Task.ID+" "+string(ev.Entry.Action))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if !slices.Equal(got, want[u]) {
+			t.Errorf("%s's task events: %v, want %v", u, got, want[u])
+		}
+	}
+}
+
+func TestWorkersListOpenTasks(t *testing.T) {
+	b := startTasks(t, taskConfig(t))
+	tk := b.create(t, "staff", map[string]any{"title": "井盖松动", "camera": "cam2", "accept": true})
+	b.move(t, "staff", tk.ID, "dispatch", map[string]any{"worker": "worker3"})
+	var ws struct{ Workers []api.Worker }
+	b.must(t, 200, "GET", "/api/workers?grid=g1", "staff", nil, &ws)
+	want := []api.Worker{
+		{User: "worker1", Name: "worker1", Grids: []string{"g1"}, Phone: "13800000002"},
+		{User: "worker3", Name: "worker3", Grids: []string{"g1", "g2"}, Phone: "13800000004", OpenTasks: 1},
+	}
+	if fmt.Sprint(ws.Workers) != fmt.Sprint(want) {
+		t.Errorf("GET /api/workers?grid=g1 = %+v\nwant %+v", ws.Workers, want)
+	}
+	code, body := b.do(t, "GET", "/api/workers", "worker1", nil)
+	wantError(t, "a worker lists workers", code, body, 403, "this needs the role staff or admin; you are logged in as worker1 (worker)")
+	code, body = b.do(t, "GET", "/api/workers?grid=g9", "staff", nil)
+	wantError(t, "workers of no grid", code, body, 400, `no grid "g9"; the grids are g1, g2`)
+}
+
+// TestTheWholeLoopThroughHTTP is the story without video: a resident
+// reports a bin knocked over on the public camera, staff accept and
+// dispatch, the worker claims, checks in by GPS, submits a photo, staff
+// verify and close, the resident rates; every step is in the timeline, the
+// figures count it, and a restarted bridge still has it all.
+func TestTheWholeLoopThroughHTTP(t *testing.T) {
+	cfg := taskConfig(t)
+	b := startTasks(t, cfg)
+	minute := func() { b.clock.Add(time.Minute) }
+
+	photo := b.photo(t, "resident")
+	tk := b.report(t, "resident", map[string]any{"title": "垃圾桶倒了", "description": "花巷口的垃圾桶倒了", "camera": "cam1", "photo": photo})
+	id := tk.ID
+	minute()
+	b.move(t, "staff", id, "accept", map[string]any{"request_id": "acc-1"})
+	minute()
+	b.move(t, "staff", id, "dispatch", map[string]any{"worker": "worker1", "note": "请尽快处理"})
+	var ws struct{ Workers []api.Worker }
+	b.must(t, 200, "GET", "/api/workers", "admin", nil, &ws)
+	if ws.Workers[0].User != "worker1" || ws.Workers[0].OpenTasks != 1 {
+		t.Errorf("workers after the dispatch: %+v, want worker1 with 1 open task", ws.Workers)
+	}
+	minute()
+	var d api.TaskDetail
+	b.must(t, 200, "GET", "/api/tasks/"+id, "worker1", nil, &d)
+	if !slices.Equal(d.Allowed, []string{"claim"}) {
+		t.Errorf("worker1 may %v on the dispatched task, want [claim]", d.Allowed)
+	}
+	if ids, _ := b.list(t, "worker1", "mine=1"); !slices.Equal(ids, []string{id}) {
+		t.Errorf("worker1's own tasks: %v, want [%s]", ids, id)
+	}
+	b.move(t, "worker1", id, "claim", nil)
+	minute()
+	arrived := b.move(t, "worker1", id, "arrive", map[string]any{"evidence": map[string]any{"gps": map[string]any{"lat": 33.52015, "lng": 119.14005, "accuracy_m": 6}}})
+	if g := arrived.Entry.Evidence.GPS; g == nil || g.DistanceM < 10 || g.DistanceM > 25 || g.AccuracyM != 6 {
+		t.Errorf("arrival's GPS evidence = %+v, want about 17 m from the camera", g)
+	}
+	minute()
+	fix := b.photo(t, "worker1")
+	b.move(t, "worker1", id, "submit", map[string]any{"note": "已扶正", "evidence": map[string]any{"photo": fix}})
+	minute()
+	b.move(t, "staff", id, "verify", nil)
+	code, body := b.do(t, "POST", "/api/tasks/"+id+"/rating", "resident", map[string]any{"stars": 5})
+	wantError(t, "rating a verified task", code, body, 409, fmt.Sprintf("only a closed task can be rated; task %s is verified", id))
+	minute()
+	b.move(t, "staff", id, "close", nil)
+	minute()
+
+	code, body = b.do(t, "POST", "/api/tasks/"+id+"/rating", "worker1", map[string]any{"stars": 5})
+	wantError(t, "a worker rates", code, body, 403, "this needs the role resident; you are logged in as worker1 (worker)")
+	code, body = b.do(t, "POST", "/api/tasks/"+id+"/rating", "resident", `{"stars": "five"}`)
+	wantError(t, "stars in words", code, body, 400, `the field "stars" must be a number, not string; send JSON like {"stars": 5, "comment": "处理得很快"}`)
+	var rated api.TaskChange
+	b.must(t, 201, "POST", "/api/tasks/"+id+"/rating", "resident", map[string]any{"stars": 5, "comment": "处理得很快"}, &rated)
+	if rated.Entry.Action != task.Rate || rated.Task.Ratings.Count != 1 {
+		t.Errorf("rating = %+v", rated)
+	}
+	code, body = b.do(t, "POST", "/api/tasks/"+id+"/rating", "resident", map[string]any{"stars": 4})
+	wantError(t, "rating twice", code, body, 409, fmt.Sprintf("you have already rated task %s", id))
+	// another resident watched the public camera: may rate too
+	b.must(t, 201, "POST", "/api/tasks/"+id+"/rating", "resident2", map[string]any{"stars": 3}, nil)
+
+	b.must(t, 200, "GET", "/api/tasks/"+id, "staff", nil, &d)
+	type step struct {
+		action, by, role, source string
+		at                       time.Time
+	}
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	want := []step{
+		{"create", "resident", "resident", "person", at(0)},
+		{"accept", "staff", "staff", "person", at(1)},
+		{"dispatch", "staff", "staff", "person", at(2)},
+		{"claim", "worker1", "worker", "person", at(3)},
+		{"arrive", "worker1", "worker", "person", at(4)},
+		{"submit", "worker1", "worker", "person", at(5)},
+		{"verify", "staff", "staff", "person", at(6)},
+		{"close", "staff", "staff", "person", at(7)},
+		{"rate", "resident", "resident", "person", at(8)},
+		{"rate", "resident2", "resident", "person", at(8)},
+	}
+	var got []step
+	for _, e := range d.Timeline {
+		got = append(got, step{string(e.Action), e.By, string(e.Role), e.Source, time.UnixMilli(e.AtMS).UTC()})
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("timeline:\n%v\nwant\n%v", got, want)
+	}
+	tl := d.Timeline
+	if tl[0].Evidence == nil || tl[0].Evidence.Photo != photo || tl[2].Worker != "worker1" || tl[2].Grid != "g1" || tl[2].Note != "请尽快处理" ||
+		tl[5].Evidence == nil || tl[5].Evidence.Photo != fix || tl[1].RequestID != "acc-1" || tl[8].Stars != 5 || tl[8].Note != "处理得很快" {
+		t.Errorf("timeline details: %+v", tl)
+	}
+	if d.Task.State != task.Closed || len(d.Ratings) != 2 || d.Task.Ratings.Mean != 4 || len(d.Allowed) != 0 {
+		t.Errorf("closed task = %+v, ratings %+v, allowed %v", d.Task, d.Ratings, d.Allowed)
+	}
+	// the resident sees the photos of the whole story
+	if code, _ := b.do(t, "GET", "/api/uploads/"+fix, "resident", nil); code != 200 {
+		t.Errorf("resident GET the worker's photo = %d", code)
+	}
+
+	var st task.Stats
+	b.must(t, 200, "GET", "/api/stats", "staff", nil, &st)
+	from, to := time.Date(2030, 1, 2, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)), time.Date(2030, 1, 3, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	if st.Query.FromMS != from.UnixMilli() || st.Query.ToMS != to.UnixMilli() {
+		t.Errorf("stats by default over %d..%d, want today in Asia/Shanghai %d..%d", st.Query.FromMS, st.Query.ToMS, from.UnixMilli(), to.UnixMilli())
+	}
+	if st.Reported != 1 || st.Closed != 1 || st.ClosingRate != 1 || st.Open != 0 || st.Satisfaction.Count != 2 || st.Satisfaction.Mean != 4 || st.Satisfaction.Share != 0.5 {
+		t.Errorf("stats = %+v; want 1 reported and closed, closing rate 1, two ratings of mean 4", st)
+	}
+	if st.Stages[len(st.Stages)-1].Stage != "total" || st.Stages[len(st.Stages)-1].MedianMS != 7*60*1000 {
+		t.Errorf("total time = %+v, want 7 minutes", st.Stages[len(st.Stages)-1])
+	}
+	b.must(t, 200, "GET", fmt.Sprintf("/api/stats?from_ms=%d&grid=g2", t0.UnixMilli()), "staff", nil, &st)
+	if st.Reported != 0 || st.Query.Grid != "g2" {
+		t.Errorf("stats of grid g2 = %+v, want none", st)
+	}
+	code, body = b.do(t, "GET", "/api/stats", "worker1", nil)
+	wantError(t, "a worker asks for the figures", code, body, 403, "this needs the role staff or admin; you are logged in as worker1 (worker)")
+
+	// a restart: a new store and a new server over the same Redis
+	again := startTasks(t, cfg)
+	var after api.TaskDetail
+	again.must(t, 200, "GET", "/api/tasks/"+id, "staff", nil, &after)
+	before, _ := json.Marshal(d)
+	now, _ := json.Marshal(after)
+	if !bytes.Equal(before, now) {
+		t.Errorf("after a restart GET /api/tasks/%s =\n%s\nwant\n%s", id, now, before)
+	}
+	if ids, total := again.list(t, "resident", ""); !slices.Equal(ids, []string{id}) || total != 1 {
+		t.Errorf("after a restart the resident lists %v (%d)", ids, total)
+	}
+}

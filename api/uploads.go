@@ -1,0 +1,200 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Photos (a resident's report, a worker's proof of the fix) are uploaded
+// once and named by the bridge; tasks and timeline entries carry the name.
+// Names are made here and checked strictly before they touch the file
+// system, so no path can be smuggled in.
+
+const (
+	maxPhotoBytes = 5 << 20
+	// maxUploadBody bounds what is read of an upload at all: a larger photo
+	// is read to the end (up to this) only to say how large it was.
+	maxUploadBody = 64 << 20
+)
+
+var (
+	// uploadName is "u", the milliseconds in base 32, 8 random bytes in hex.
+	uploadName = regexp.MustCompile(`^u[0-9a-v]{9}[0-9a-f]{16}\.(jpg|png)$`)
+	// snapshotName is a detection snapshot: detect names them by incident or
+	// observation id.
+	snapshotName = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_-]{0,63}\.jpg$`)
+)
+
+var photoTypes = map[string]string{"image/jpeg": "jpg", "image/png": "png"}
+
+func newUploadName(at time.Time, ext string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	ms := strconv.FormatInt(at.UnixMilli(), 32)
+	return "u" + strings.Repeat("0", max(0, 9-len(ms))) + ms + hex.EncodeToString(b) + "." + ext
+}
+
+// megabytes says n bytes to a tenth of a MB (MiB, as phones count): "7.2 MB", "5 MB".
+func megabytes(n int64) string {
+	return strconv.FormatFloat(math.Round(float64(n)/(1<<20)*10)/10, 'f', -1, 64) + " MB"
+}
+
+// upload answers POST /api/uploads (multipart/form-data, field "file"): a
+// JPEG or PNG of at most 5 MB, told by its bytes, not its name, kept under
+// <data_dir>/uploads.
+func (s *Server) upload(c *gin.Context) error {
+	if err := identified(principal(c)); err != nil {
+		return err
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxUploadBody)
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		return Errorf(http.StatusBadRequest, "send the photo as multipart/form-data with the field \"file\"")
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return Errorf(http.StatusBadRequest, "the form has no field \"file\" with the photo")
+		}
+		if err != nil {
+			return uploadReadError(err)
+		}
+		if part.FormName() != "file" {
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return uploadReadError(err)
+			}
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(part, maxPhotoBytes+1))
+		if err != nil {
+			return uploadReadError(err)
+		}
+		if len(data) > maxPhotoBytes {
+			rest, err := io.Copy(io.Discard, part)
+			if err != nil {
+				return Errorf(http.StatusRequestEntityTooLarge, "the photo is larger than %s; the limit is %s", megabytes(maxUploadBody), megabytes(maxPhotoBytes))
+			}
+			return Errorf(http.StatusRequestEntityTooLarge, "the photo is %s; the limit is %s", megabytes(int64(len(data))+rest), megabytes(maxPhotoBytes))
+		}
+		if len(data) == 0 {
+			return Errorf(http.StatusBadRequest, "the file is empty")
+		}
+		kind := http.DetectContentType(data)
+		ext, ok := photoTypes[kind]
+		if !ok {
+			kind, _, _ = strings.Cut(kind, ";")
+			return Errorf(http.StatusUnsupportedMediaType, "the file is %s, not a photo: send a JPEG or PNG picture", kind)
+		}
+		name := newUploadName(s.now(), ext)
+		if err := writeFileAtomic(s.uploadDir, name, data); err != nil {
+			return err
+		}
+		c.JSON(http.StatusCreated, gin.H{"photo": name})
+		return nil
+	}
+}
+
+func uploadReadError(err error) error {
+	var me *http.MaxBytesError
+	if errors.As(err, &me) {
+		return Errorf(http.StatusRequestEntityTooLarge, "the upload is larger than %s; a photo may have %s", megabytes(maxUploadBody), megabytes(maxPhotoBytes))
+	}
+	return Errorf(http.StatusBadRequest, "cannot read the form: %v", err)
+}
+
+// writeFileAtomic writes dir/name through a temporary file, so a reader
+// never sees half a photo.
+func writeFileAtomic(dir, name string, data []byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".upload-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// checkPhoto checks that name, when given, is a photo uploaded here.
+func (s *Server) checkPhoto(name string) error {
+	if name == "" {
+		return nil
+	}
+	if !uploadName.MatchString(name) {
+		return Errorf(http.StatusBadRequest, "photo %q is not the name of an uploaded photo: upload it first (POST /api/uploads) and send the name it gets", name)
+	}
+	if _, err := os.Stat(filepath.Join(s.uploadDir, name)); err != nil {
+		return Errorf(http.StatusBadRequest, "there is no uploaded photo %q: upload it first (POST /api/uploads)", name)
+	}
+	return nil
+}
+
+// serveUpload answers GET /api/uploads/{name} for anyone with a token.
+func (s *Server) serveUpload(c *gin.Context) error {
+	if err := identified(principal(c)); err != nil {
+		return err
+	}
+	name := c.Param("name")
+	if !uploadName.MatchString(name) {
+		return Errorf(http.StatusBadRequest, "%q is not the name of an uploaded photo", name)
+	}
+	return serveImage(c, s.uploadDir, name, "no uploaded photo "+strconv.Quote(name))
+}
+
+// serveSnapshot answers GET /api/snapshots/{name} (staff, admins, workers):
+// a picture detection took.
+func (s *Server) serveSnapshot(c *gin.Context) error {
+	name := c.Param("name")
+	if !snapshotName.MatchString(name) {
+		return Errorf(http.StatusBadRequest, "%q is not the name of a detection snapshot", name)
+	}
+	if s.snapDir == "" {
+		return Errorf(http.StatusNotFound, "there are no snapshots: detection is not running on this bridge")
+	}
+	return serveImage(c, s.snapDir, name, "no snapshot "+strconv.Quote(name))
+}
+
+// serveImage serves dir/name, whose name was checked; the names never
+// change content, so browsers may keep them.
+func serveImage(c *gin.Context, dir, name, missing string) error {
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return Errorf(http.StatusNotFound, "%s", missing)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return Errorf(http.StatusNotFound, "%s", missing)
+	}
+	ctype := "image/jpeg"
+	if strings.HasSuffix(name, ".png") {
+		ctype = "image/png"
+	}
+	c.Header("Content-Type", ctype)
+	c.Header("Cache-Control", "private, max-age=86400")
+	c.Header("X-Content-Type-Options", "nosniff")
+	http.ServeContent(c.Writer, c.Request, name, st.ModTime(), f)
+	return nil
+}
