@@ -28,6 +28,7 @@ import (
 	"qianliyan/detect"
 	"qianliyan/ingest"
 	"qianliyan/relay"
+	"qianliyan/task"
 )
 
 func main() {
@@ -96,12 +97,33 @@ func run() error {
 	if cfg.Detect.Mode != "off" {
 		deps.Incidents = detect.NewStore(rdb, cfg.Redis.Prefix)
 		deps.SnapshotDir = filepath.Join(cfg.DataDir, "snapshots")
-		detector = detect.NewDetector(cfg, hub, deps.Incidents, detectOptions(cfg, deps.SnapshotDir, log), cfg.Detect.OfflineAfter.D())
+		opts := detectOptions(cfg, deps.SnapshotDir, log)
+		if m := cfg.Detect.Model; m.Path != "" {
+			od, err := detect.LoadObjectDetector(m.Path, m.Config, m.Size)
+			if err != nil {
+				return err
+			}
+			defer od.Close()
+			opts.Objects = detect.NewSharedObjects(od, m.Person, m.Score)
+			log.Info("object model loaded", "path", m.Path, "size", m.Size)
+		}
+		detector = detect.NewDetector(cfg, hub, deps.Incidents, opts, cfg.Detect.OfflineAfter.D())
 		deps.Detection = detector
 	}
 
-	// 6. the API and the pages
+	// 6. tasks: work orders in Redis; Run marks the overdue ones
+	tasks := task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, time.Now)
+	deps.Tasks = tasks
+
+	// 7. the API and the pages
 	apiSrv := api.New(deps)
+	// confirmed on camera: incidents become tasks, cameras watch the zones
+	// of their tasks (after api.New: it chains onto the API's incident hook)
+	var conf *confirmer
+	if detector != nil {
+		conf = newConfirmer(cfg, tasks, detectorWatchers(detector), log)
+		conf.attach(deps.Incidents)
+	}
 	srv := &http.Server{
 		Addr:              cfg.Server.Addr,
 		Handler:           apiSrv.Handler(),
@@ -118,8 +140,10 @@ func run() error {
 	wg.Go(func() { _ = hub.Run(ctx) })
 	wg.Go(func() { _ = mirror.Run(ctx) })
 	wg.Go(func() { _ = apiSrv.Run(ctx) })
+	wg.Go(func() { _ = tasks.Run(ctx) })
 	if detector != nil {
 		wg.Go(func() { _ = detector.Run(ctx) })
+		wg.Go(func() { _ = conf.Run(ctx) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -159,6 +183,7 @@ func detectOptions(cfg *configs.Config, snapDir string, log *slog.Logger) detect
 	th.ZoneDiff = cfg.Detect.ZoneDiff
 	th.ZoneHold = cfg.Detect.ZoneHold.D()
 	th.TamperHold = cfg.Detect.TamperHold.D()
+	th.LoiterAfter = cfg.Detect.LoiterAfter.D()
 	mode := detect.Active
 	if cfg.Detect.Mode == "idle" {
 		mode = detect.Idle

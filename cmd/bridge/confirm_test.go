@@ -1,0 +1,508 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"qianliyan/configs"
+	"qianliyan/detect"
+	"qianliyan/task"
+)
+
+// fakeWatcher is a camera's detection as the confirmer sees it: the test
+// sets the zone's look; SetMode calls and Looks calls are recorded.
+type fakeWatcher struct {
+	mu       sync.Mutex
+	mode     detect.Mode
+	modes    []detect.Mode // every SetMode, in order
+	look     detect.ZoneLook
+	looked   int // Looks calls
+	analyzed uint64
+	frozen   bool // no new analyses: the camera's pictures stopped
+	snaps    int
+}
+
+func (f *fakeWatcher) SetMode(m detect.Mode) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mode = m
+	f.modes = append(f.modes, m)
+}
+
+func (f *fakeWatcher) Mode() detect.Mode {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.mode
+}
+
+func (f *fakeWatcher) Looks() []detect.ZoneLook {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.looked++
+	return []detect.ZoneLook{{Zone: "巷口", HasRef: true}, f.look}
+}
+
+func (f *fakeWatcher) Snapshot(zone string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.mode != detect.Watch {
+		return "", detect.ErrNoPicture
+	}
+	f.snaps++
+	return fmt.Sprintf("after-%d.jpg", f.snaps), nil
+}
+
+func (f *fakeWatcher) Stats() detect.WatcherStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.frozen {
+		f.analyzed++
+	}
+	return detect.WatcherStats{Analyzed: f.analyzed}
+}
+
+func (f *fakeWatcher) set(fn func(f *fakeWatcher)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+func (f *fakeWatcher) setModes() []detect.Mode {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.modes)
+}
+
+// waitLooks returns once the confirmer has looked at the zone n more times:
+// whatever the test set before has been judged.
+func (f *fakeWatcher) waitLooks(t *testing.T, n int) {
+	t.Helper()
+	f.mu.Lock()
+	want := f.looked + n
+	f.mu.Unlock()
+	waitFor(t, fmt.Sprintf("%d more looks at the zone", n), 5*time.Second, func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.looked >= want
+	})
+}
+
+// fakeClock is the confirmer's clock, moved by the test.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+const (
+	binZone   = "垃圾桶"
+	verifyFor = 3 * time.Second
+)
+
+var (
+	staff   = task.Actor{ID: "staff", Role: task.Staff}
+	worker1 = task.Actor{ID: "worker1", Role: task.Worker, Grids: []string{"hexia-01"}}
+)
+
+// confirmEnv is a real task store and incident store on a private prefix
+// of the test Redis, one fake camera "bin" and a confirmer over them.
+type confirmEnv struct {
+	cfg       *configs.Config
+	rdb       *redis.Client
+	prefix    string
+	tasks     *task.Store
+	incidents *detect.Store
+	cam       *fakeWatcher
+	clock     *fakeClock
+}
+
+func newConfirmEnv(t *testing.T) *confirmEnv {
+	t.Helper()
+	url := os.Getenv("QLY_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(o)
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis at %s: %v (make redis starts one)", url, err)
+	}
+	prefix := fmt.Sprintf("qly:ctest%d:", time.Now().UnixNano())
+	t.Cleanup(func() {
+		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
+		if len(keys) > 0 {
+			rdb.Del(context.Background(), keys...)
+		}
+	})
+	cfg := &configs.Config{
+		Detect: configs.Detect{Mode: "idle"},
+		Tasks: configs.Tasks{AutoAccept: []string{detect.ZoneChanged}, ArriveRadiusM: 50,
+			VerifyHold: configs.Duration(verifyFor)},
+		Cameras: []configs.Camera{{ID: "bin", Name: "倒桶巷", Grid: "hexia-01",
+			Location: configs.Location{Lat: 33.50012, Lng: 119.13921, Address: "淮安区河下古镇花巷口"},
+			Zones:    []configs.Zone{{Name: "巷口", Kind: "passage"}, {Name: binZone, Kind: "bin"}}}},
+	}
+	return &confirmEnv{
+		cfg: cfg, rdb: rdb, prefix: prefix,
+		tasks:     task.NewStore(rdb, prefix, cfg.Tasks, nil),
+		incidents: detect.NewStore(rdb, prefix),
+		cam:       &fakeWatcher{mode: detect.Idle, look: detect.ZoneLook{Zone: binZone}},
+		clock:     &fakeClock{t: time.Now()},
+	}
+}
+
+// start runs a confirmer over the env until the test ends (or stop is
+// called), checking every 10 ms.
+func (e *confirmEnv) start(t *testing.T) (c *confirmer, stop func()) {
+	t.Helper()
+	c = newConfirmer(e.cfg, e.tasks, func(id string) zoneWatcher {
+		if id == "bin" {
+			return e.cam
+		}
+		return nil
+	}, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	c.every, c.now = 10*time.Millisecond, e.clock.Now
+	c.attach(e.incidents)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = c.Run(ctx); close(done) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Error("the confirmer did not stop within 5 s of its context ending")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return c, stop
+}
+
+func waitFor(t *testing.T, what string, within time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// raise stores a new incident on camera bin, as detection does.
+func (e *confirmEnv) raise(t *testing.T, zone, kind, snapshot string) detect.Incident {
+	t.Helper()
+	in, err := e.incidents.Raise(context.Background(), detect.Incident{Camera: "bin", Zone: zone, Kind: kind, Snapshot: snapshot, Confidence: 0.8}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// observe stores an observation of zone on camera bin.
+func (e *confirmEnv) observe(t *testing.T, zone, kind, snapshot string) detect.Observation {
+	t.Helper()
+	o := detect.Observation{Camera: "bin", Zone: zone, Kind: kind, AtMS: time.Now().UnixMilli(), Snapshot: snapshot}
+	if err := e.incidents.Observe(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// taskOf waits for the task of incident id and returns it.
+func (e *confirmEnv) taskOf(t *testing.T, incident string) *task.Task {
+	t.Helper()
+	var got *task.Task
+	waitFor(t, "the task of incident "+incident, 5*time.Second, func() bool {
+		list, _, err := e.tasks.List(context.Background(), task.Filter{Camera: "bin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range list {
+			if x.IncidentID == incident {
+				got = x
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// waitState waits for task id to be in state st and returns it.
+func (e *confirmEnv) waitState(t *testing.T, id string, st task.State) *task.Task {
+	t.Helper()
+	var got *task.Task
+	waitFor(t, fmt.Sprintf("task %s to be %s", id, st), 5*time.Second, func() bool {
+		var err error
+		if got, err = e.tasks.Get(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		return got.State == st
+	})
+	return got
+}
+
+func (e *confirmEnv) state(t *testing.T, id string) task.State {
+	t.Helper()
+	x, err := e.tasks.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x.State
+}
+
+func (e *confirmEnv) move(t *testing.T, id string, a task.Actor, act task.Action, req task.Request) {
+	t.Helper()
+	if _, _, err := e.tasks.Transition(context.Background(), id, a, act, req); err != nil {
+		t.Fatalf("%s %s task %s: %v", a.ID, act, id, err)
+	}
+}
+
+func (e *confirmEnv) lastEntry(t *testing.T, id string) task.Entry {
+	t.Helper()
+	tl, err := e.tasks.Timeline(context.Background(), id)
+	if err != nil || len(tl) == 0 {
+		t.Fatalf("timeline of %s: %v (%d entries)", id, err, len(tl))
+	}
+	return tl[len(tl)-1]
+}
+
+// TestConfirmIncidentBecomesTask: a new incident becomes one task with the
+// camera's grid, place and the incident's snapshot, accepted at once when
+// its kind is in tasks.auto_accept; updates and ends of the incident make
+// none; the hook that was there before (the API's event feed) still runs.
+func TestConfirmIncidentBecomesTask(t *testing.T) {
+	e := newConfirmEnv(t)
+	var mu sync.Mutex
+	var fed []string
+	e.incidents.OnChange = func(in detect.Incident) { mu.Lock(); fed = append(fed, in.ID); mu.Unlock() }
+	c, _ := e.start(t)
+
+	in := e.raise(t, binZone, detect.ZoneChanged, "in-1.jpg")
+	got := e.taskOf(t, in.ID)
+	want := task.Task{Title: "区域异常 · 垃圾桶", Source: task.FromIncident, Kind: detect.ZoneChanged, Camera: "bin", Zone: binZone,
+		Grid: "hexia-01", Reporter: "camera:bin", Photo: "in-1.jpg", State: task.Accepted,
+		Location: task.Location{Lat: 33.50012, Lng: 119.13921, Address: "淮安区河下古镇花巷口"}}
+	if got.Title != want.Title || got.Source != want.Source || got.Kind != want.Kind || got.Camera != want.Camera ||
+		got.Zone != want.Zone || got.Grid != want.Grid || got.Reporter != want.Reporter || got.Photo != want.Photo ||
+		got.State != want.State || got.Location != want.Location {
+		t.Errorf("task from the incident = %+v\nwant %+v", got, want)
+	}
+	tl, _ := e.tasks.Timeline(context.Background(), got.ID)
+	if len(tl) != 2 || tl[0].Source != task.ByCamera || tl[0].Evidence == nil || tl[0].Evidence.Snapshot != "in-1.jpg" ||
+		tl[1].Action != task.Accept || tl[1].Source != task.BySystem {
+		t.Errorf("timeline = %+v, want created by the camera with the snapshot, then accepted by the system", tl)
+	}
+
+	// The same incident raised again (an update) and ended: no new task.
+	if _, err := e.incidents.Raise(context.Background(), detect.Incident{Camera: "bin", Zone: binZone, Kind: detect.ZoneChanged, Confidence: 0.9}, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.incidents.End(context.Background(), "bin", binZone, detect.ZoneChanged, time.Now().Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// A kind not in auto_accept waits for staff. The confirmer works in
+	// order, so once this task is there the update and end were seen.
+	loit := e.raise(t, "巷口", detect.Loitering, "in-2.jpg")
+	if x := e.taskOf(t, loit.ID); x.State != task.Reported || x.Title != "人员逗留 · 巷口" {
+		t.Errorf("loitering task is %s %q, want reported 人员逗留 · 巷口", x.State, x.Title)
+	}
+	if _, n, _ := e.tasks.List(context.Background(), task.Filter{}); n != 2 {
+		t.Errorf("%d tasks from 2 incidents (one raised twice and ended), want 2", n)
+	}
+	mu.Lock()
+	if len(fed) != 4 {
+		t.Errorf("the hook set before the confirmer saw %d changes, want all 4", len(fed))
+	}
+	mu.Unlock()
+	if c.dropped.Load() != 0 {
+		t.Errorf("dropped %d", c.dropped.Load())
+	}
+}
+
+// TestConfirmQueueDropsInsteadOfBlocking: detection's callbacks never wait
+// for a busy confirmer; what does not fit is counted.
+func TestConfirmQueueDropsInsteadOfBlocking(t *testing.T) {
+	e := newConfirmEnv(t)
+	c := newConfirmer(e.cfg, e.tasks, func(string) zoneWatcher { return nil }, slog.New(slog.DiscardHandler))
+	start := time.Now()
+	for i := range confirmQueueLen + 50 {
+		ms := int64(1000 + i)
+		c.incident(detect.Incident{ID: fmt.Sprint(i), Camera: "bin", Kind: detect.ZoneChanged, StartedMS: ms, UpdatedMS: ms})
+		c.observation(detect.Observation{Camera: "bin", Zone: binZone, Kind: detect.PersonLeft}) // not news
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("queueing took %v", d)
+	}
+	if n := c.dropped.Load(); n != 50 {
+		t.Errorf("dropped %d, want the 50 past the queue of %d", n, confirmQueueLen)
+	}
+}
+
+// TestConfirmTaskLoopOnCamera walks a task through what the camera
+// confirms: dispatch puts the camera in Watch mode; a person entering the
+// zone makes the claimed task arrived, with the observation's snapshot; a
+// submitted task whose zone goes on differing is sent back after
+// 3×verify_hold (not while someone stands in the zone, not on stale
+// pictures); one whose zone matches for verify_hold gets a proposal with
+// before and after pictures; closing it gives the camera back its mode.
+func TestConfirmTaskLoopOnCamera(t *testing.T) {
+	e := newConfirmEnv(t)
+	e.start(t)
+	ctx := context.Background()
+	id := e.taskOf(t, e.raise(t, binZone, detect.ZoneChanged, "in-1.jpg").ID).ID
+	if m := e.cam.Mode(); m != detect.Idle {
+		t.Fatalf("an accepted task put the camera in mode %v", m)
+	}
+
+	e.move(t, id, staff, task.Dispatch, task.Request{Worker: "worker1"})
+	waitFor(t, "the camera in Watch mode after the dispatch", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
+
+	// The worker claims; someone enters another zone, then the task's.
+	e.move(t, id, worker1, task.Claim, task.Request{})
+	e.observe(t, "巷口", detect.PersonEntered, "other.jpg")
+	e.observe(t, binZone, detect.PersonLeft, "")
+	o := e.observe(t, binZone, detect.PersonEntered, "p-1.jpg")
+	x := e.waitState(t, id, task.Arrived)
+	arr := e.lastEntry(t, id)
+	if arr.Action != task.Arrive || arr.Source != task.ByCamera || arr.By != "camera:bin" || arr.Evidence == nil ||
+		arr.Evidence.Snapshot != "p-1.jpg" || arr.AtMS != max(o.AtMS, x.Since[task.Claimed]) {
+		t.Errorf("arrival entry = %+v, want arrive by camera:bin at %d with snapshot p-1.jpg", arr, o.AtMS)
+	}
+
+	// Submitted while the bin still lies there and the worker stands in
+	// the zone: no rework, however long.
+	e.cam.set(func(f *fakeWatcher) {
+		f.look = detect.ZoneLook{Zone: binZone, HasRef: true, Diff: 40, PersonMS: e.clock.Now().UnixMilli()}
+	})
+	e.move(t, id, worker1, task.Submit, task.Request{Evidence: &task.Evidence{Photo: "fix-1.jpg"}})
+	for range 5 {
+		e.clock.Add(verifyFor)
+		e.cam.waitLooks(t, 2)
+	}
+	if st := e.state(t, id); st != task.Submitted {
+		t.Fatalf("task went %s while someone stood in the zone", st)
+	}
+	// The worker leaves, the camera's pictures stop: stale looks judge nothing.
+	e.cam.set(func(f *fakeWatcher) { f.look.PersonMS, f.frozen = 0, true })
+	for range 5 {
+		e.clock.Add(verifyFor)
+		e.cam.waitLooks(t, 2)
+	}
+	if st := e.state(t, id); st != task.Submitted {
+		t.Fatalf("task went %s on stale pictures", st)
+	}
+	// Pictures again; the zone differs for just under 3×verify_hold, then past it.
+	e.cam.set(func(f *fakeWatcher) { f.frozen = false })
+	e.cam.waitLooks(t, 2)
+	e.clock.Add(3*verifyFor - time.Second)
+	e.cam.waitLooks(t, 2)
+	if st := e.state(t, id); st != task.Submitted {
+		t.Fatalf("task went %s before the zone differed 3×verify_hold", st)
+	}
+	e.clock.Add(2 * time.Second)
+	e.waitState(t, id, task.Dispatched)
+	rw := e.lastEntry(t, id)
+	if rw.Action != task.Rework || rw.Source != task.ByCamera || rw.Evidence == nil ||
+		!strings.Contains(rw.Evidence.Verdict, "区域仍与正常状态不同") || !strings.HasPrefix(rw.Evidence.Snapshot, "after-") {
+		t.Errorf("rework entry = %+v, want rework by camera with the verdict and a snapshot", rw)
+	}
+	if m := e.cam.Mode(); m != detect.Watch {
+		t.Errorf("camera in mode %v after the rework, want Watch", m)
+	}
+
+	// Second round: the bin is put back before the worker submits.
+	e.move(t, id, worker1, task.Claim, task.Request{})
+	e.observe(t, binZone, detect.PersonEntered, "p-2.jpg")
+	e.waitState(t, id, task.Arrived)
+	e.cam.set(func(f *fakeWatcher) {
+		f.look = detect.ZoneLook{Zone: binZone, HasRef: true, Diff: 3, MatchSinceMS: e.clock.Now().Add(-time.Second).UnixMilli()}
+	})
+	e.move(t, id, worker1, task.Submit, task.Request{Evidence: &task.Evidence{Photo: "fix-2.jpg"}})
+	e.cam.waitLooks(t, 3)
+	if x, _ := e.tasks.Get(ctx, id); x.Proposal != nil {
+		t.Fatalf("proposed after the zone matched 1 s of the 3 s hold: %+v", x.Proposal)
+	}
+	e.clock.Add(2500 * time.Millisecond)
+	var p *task.Proposal
+	waitFor(t, "a verification proposal", 5*time.Second, func() bool {
+		x, err := e.tasks.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = x.Proposal
+		return p != nil
+	})
+	if p.Before != "in-1.jpg" || !strings.HasPrefix(p.After, "after-") || p.Camera != "bin" || p.State != task.Submitted ||
+		!strings.Contains(p.Verdict, "区域已恢复正常") || !strings.Contains(p.Verdict, "matches its reference for") {
+		t.Errorf("proposal = %+v, want before in-1.jpg, an after picture and the verdict", p)
+	}
+	pe := e.lastEntry(t, id)
+	if pe.Action != task.Propose || pe.Source != task.ByCamera || pe.Evidence == nil || pe.Evidence.After != p.After {
+		t.Errorf("proposal entry = %+v", pe)
+	}
+	time.Sleep(100 * time.Millisecond) // ten checks; a proposed task is no longer looked at
+	if x, _ := e.tasks.Get(ctx, id); x.Entries != pe.Seq {
+		t.Errorf("the camera added %d more entries after its proposal, want one proposal", x.Entries-pe.Seq)
+	}
+
+	// Staff verify with one click and close: the camera goes back to idle.
+	e.move(t, id, staff, task.Verify, task.Request{})
+	if v := e.lastEntry(t, id); v.Evidence == nil || v.Evidence.After != p.After {
+		t.Errorf("verify entry = %+v, want the camera's proposal as evidence", v)
+	}
+	e.move(t, id, staff, task.Close, task.Request{})
+	waitFor(t, "the camera back in idle mode after the close", 5*time.Second, func() bool { return e.cam.Mode() == detect.Idle })
+	if got := e.cam.setModes(); !slices.Equal(got, []detect.Mode{detect.Watch, detect.Idle}) {
+		t.Errorf("SetMode calls %v, want Watch once, then Idle", got)
+	}
+}
+
+// TestConfirmRestoresWatchModeAfterRestart: the tasks live in Redis, so a
+// new confirmer (a restarted bridge, whose cameras start in the configured
+// mode) watches the same cameras at once, without any task event.
+func TestConfirmRestoresWatchModeAfterRestart(t *testing.T) {
+	e := newConfirmEnv(t)
+	_, stop := e.start(t)
+	id := e.taskOf(t, e.raise(t, binZone, detect.ZoneChanged, "in-1.jpg").ID).ID
+	e.move(t, id, staff, task.Dispatch, task.Request{Worker: "worker1"})
+	waitFor(t, "Watch mode after the dispatch", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
+	stop()
+
+	e.cam.set(func(f *fakeWatcher) { f.mode, f.modes = detect.Idle, nil })
+	e.incidents.OnChange, e.incidents.OnObservation = nil, nil
+	e.start(t)
+	waitFor(t, "Watch mode restored by the new confirmer", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
+
+	e.move(t, id, worker1, task.Claim, task.Request{})
+	e.observe(t, binZone, detect.PersonEntered, "p-1.jpg")
+	e.waitState(t, id, task.Arrived)
+}
