@@ -9,7 +9,7 @@ import (
 	"qianliyan/web"
 )
 
-// pages serves the embedded pages: /, /screen, /app and /web/*.
+// pages serves the embedded pages: /, /screen, /worker, /app and /web/*.
 func (s *Server) pages(e *gin.Engine) {
 	page := func(name string) gin.HandlerFunc {
 		return s.wrap(func(c *gin.Context) error {
@@ -24,6 +24,7 @@ func (s *Server) pages(e *gin.Engine) {
 	}
 	e.GET("/", page("index.html"))
 	e.GET("/screen", page("screen.html"))
+	e.GET("/worker", page("worker.html"))
 	e.GET("/app", page("app.html"))
 	e.StaticFS("/web", http.FS(web.Files))
 }

@@ -1,36 +1,40 @@
-// api: the bridge's HTTP API for the pages: the staff token, JSON fetches
-// that carry it, the incidents, and the server-sent camera and incident
-// events with reconnect.
+// api: the bridge's HTTP API for the pages: the tokens, JSON fetches that
+// carry them, cameras, incidents, tasks (工单), uploads, statistics, and the
+// server-sent camera, incident and task events with reconnect.
 //
-// Staff send the token as "Authorization: Bearer TOKEN"; EventSource cannot set
-// headers, so /api/events gets it as ?token=. Without a token the page is a
-// resident's and the server answers with public cameras only.
+// Tokens go as "Authorization: Bearer TOKEN"; EventSource and <img> cannot
+// set headers, so they get it as ?token=. Without a token the caller is an
+// anonymous resident: public cameras only.
 
-const TOKEN_KEY = 'qly.token';
+// Each page keeps its own token, so a phone that is both a worker's and a
+// resident's does not mix them up: the wall's ('qly.token', the name it has
+// always had), the worker page's and the resident page's.
+const TOKEN_KEYS = { screen: 'qly.token', worker: 'qly.token.worker', resident: 'qly.token.resident' };
 
-/** storedToken returns the staff token kept in localStorage, or ''. */
-export function storedToken() {
-  try { return localStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; }
+/** storedToken returns the token page ('screen', 'worker', 'resident') keeps in localStorage, or ''. */
+export function storedToken(page = 'screen') {
+  try { return localStorage.getItem(TOKEN_KEYS[page] || TOKEN_KEYS.screen) || ''; } catch { return ''; }
 }
 
-/** storeToken keeps the staff token in localStorage ('' forgets it). */
-export function storeToken(token) {
+/** storeToken keeps page's token in localStorage ('' forgets it). */
+export function storeToken(token, page = 'screen') {
+  const key = TOKEN_KEYS[page] || TOKEN_KEYS.screen;
   try {
-    if (token) localStorage.setItem(TOKEN_KEY, token);
-    else localStorage.removeItem(TOKEN_KEY);
+    if (token) localStorage.setItem(key, token);
+    else localStorage.removeItem(key);
   } catch { /* private mode: the token lives as long as the page */ }
 }
 
 /**
- * tokenFromHash takes "#token=..." out of the address: stores it, removes the
- * hash from the address bar (so it is not bookmarked or shown on the wall) and
- * returns it; '' when there is none.
+ * tokenFromHash takes "#token=..." out of the address: stores it as page's
+ * token, removes the hash from the address bar (so it is not bookmarked or
+ * shown on the wall) and returns it; '' when there is none.
  */
-export function tokenFromHash() {
+export function tokenFromHash(page = 'screen') {
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
   const token = params.get('token') || '';
   if (!token) return '';
-  storeToken(token);
+  storeToken(token, page);
   params.delete('token');
   const rest = params.toString();
   history.replaceState(history.state, '', location.pathname + location.search + (rest ? '#' + rest : ''));
@@ -75,6 +79,142 @@ export async function getJSON(path, { token = '', signal } = {}) {
   return res.json();
 }
 
+// failure turns a refused request into an HttpError with the server's
+// sentence; a refused task action also carries the actions that would be
+// allowed now (err.allowed).
+async function failure(res) {
+  let text = '';
+  try { text = await res.text(); } catch { /* body lost with the connection */ }
+  let msg = '';
+  let allowed = null;
+  try {
+    const j = JSON.parse(text);
+    if (j && typeof j.error === 'string') msg = j.error;
+    if (j && Array.isArray(j.allowed)) allowed = j.allowed;
+  } catch { /* not JSON */ }
+  const err = new HttpError(res.status, msg || text.trim().slice(0, 200) || `HTTP ${res.status} ${res.statusText}`.trim());
+  if (allowed) err.allowed = allowed;
+  return err;
+}
+
+/** sendJSON sends body (JSON, or FormData as is) with method and the token; returns the parsed answer; throws HttpError. */
+export async function sendJSON(method, path, body, { token = '', signal } = {}) {
+  const form = typeof FormData !== 'undefined' && body instanceof FormData;
+  const headers = authHeaders(token, form ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' });
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: form ? body : body === undefined ? undefined : JSON.stringify(body), signal, cache: 'no-store' });
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new HttpError(0, err.message || 'network error');
+  }
+  if (!res.ok) throw await failure(res);
+  const text = await res.text();
+  return text ? JSON.parse(text) : {};
+}
+
+/** login posts a user name and password; returns {token, user, name, role, grids, expires_ms}. */
+export function login(user, password) {
+  return sendJSON('POST', '/api/login', { user, password });
+}
+
+/** device gets a resident's device token (same shape as login's answer). */
+export function device() {
+  return sendJSON('POST', '/api/device', {});
+}
+
+/** me returns the token's claims {sub, name, role, grids, exp}; HttpError(401) when it is refused. */
+export function me(token) {
+  return getJSON('/api/me', { token });
+}
+
+/**
+ * tasks lists tasks: query is {state, grid, worker, camera, mine, limit,
+ * offset} (empty ones left out); returns {tasks, total}.
+ */
+export async function tasks(query, opts) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query || {})) if (v !== undefined && v !== null && v !== '' && v !== false) q.set(k, v === true ? '1' : String(v));
+  const body = await getJSON(`/api/tasks${q.toString() ? `?${q}` : ''}`, opts);
+  return { tasks: Array.isArray(body.tasks) ? body.tasks : [], total: Number(body.total) || 0 };
+}
+
+/** task returns {task, timeline, ratings, allowed} of one task. */
+export async function task(id, opts) {
+  const body = await getJSON(`/api/tasks/${encodeURIComponent(id)}`, opts);
+  return {
+    task: body.task,
+    timeline: Array.isArray(body.timeline) ? body.timeline : [],
+    ratings: Array.isArray(body.ratings) ? body.ratings : [],
+    allowed: Array.isArray(body.allowed) ? body.allowed : [],
+  };
+}
+
+/** requestID is a fresh id for one action, so that a retry is not done twice. */
+export function requestID() {
+  const b = new Uint8Array(12);
+  crypto.getRandomValues(b); // randomUUID needs a secure context; this does not
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * act makes action (claim, arrive, submit, …) on task id; body is {worker,
+ * grid, note, evidence}, a request_id is added when missing. Returns {task,
+ * entry}; a refusal throws HttpError with .allowed.
+ */
+export function act(id, action, body, opts) {
+  return sendJSON('POST', `/api/tasks/${encodeURIComponent(id)}/${encodeURIComponent(action)}`, { request_id: requestID(), ...body }, opts);
+}
+
+/** rate gives a closed task 1–5 stars and a comment. */
+export function rate(id, stars, comment, opts) {
+  return sendJSON('POST', `/api/tasks/${encodeURIComponent(id)}/rating`, { stars, comment }, opts);
+}
+
+/** report files a resident's or worker's report: {title, description, photo, location, camera}; returns {task}. */
+export function report(body, opts) {
+  return sendJSON('POST', '/api/reports', body, opts);
+}
+
+/** upload sends a picture (a File or Blob, JPEG or PNG, at most 5 MiB); returns its name. */
+export async function upload(file, opts) {
+  const form = new FormData();
+  form.append('file', file, file.name || 'photo.jpg');
+  const body = await sendJSON('POST', '/api/uploads', form, opts);
+  return body.photo || body.name || '';
+}
+
+/** workers lists the workers of grid (staff only): [{user, name, grids, phone, open_tasks}]. */
+export async function workers(grid, opts) {
+  const body = await getJSON(`/api/workers${grid ? `?grid=${encodeURIComponent(grid)}` : ''}`, opts);
+  return Array.isArray(body.workers) ? body.workers : [];
+}
+
+/** stats returns the center's figures of the tasks created in [fromMS, toMS). */
+export function stats({ fromMS, toMS, grid } = {}, opts) {
+  const q = new URLSearchParams();
+  if (fromMS) q.set('from_ms', String(fromMS));
+  if (toMS) q.set('to_ms', String(toMS));
+  if (grid) q.set('grid', grid);
+  return getJSON(`/api/stats?${q}`, opts);
+}
+
+/**
+ * pictureURL is where a task's picture is: an uploaded photo
+ * (kind 'photo') under /api/uploads, a camera's picture under
+ * /api/snapshots; a path or URL is taken as it is. <img> cannot send
+ * headers, so the token goes as ?token=.
+ */
+export function pictureURL(ref, kind, token) {
+  if (!ref) return '';
+  let url;
+  if (/^(https?:|data:|blob:)/.test(ref)) return ref;
+  if (ref.startsWith('/')) url = ref;
+  else url = `${kind === 'photo' ? '/api/uploads/' : '/api/snapshots/'}${encodeURIComponent(ref)}`;
+  if (!token || !url.startsWith('/api/')) return url;
+  return url + (url.includes('?') ? '&' : '?') + `token=${encodeURIComponent(token)}`;
+}
+
 /** cameras returns the camera list (public ones only without a token). */
 export async function cameras(opts) {
   const body = await getJSON('/api/cameras', opts);
@@ -112,9 +252,11 @@ export function incidentSnapshotURL(id, token) {
  * connect, so a page reloads the open ones on each 'open'). EventSource retries a dropped
  * connection itself but gives up on an HTTP error (401, 5xx) or a bad content
  * type; then this starts it again, 1 s doubling to 15 s. onStatus('open' |
- * 'lost') tells the page whether it is live. Returns {close()}.
+ * 'lost') tells the page whether it is live. onTask({type, task, entry}) gets
+ * each `task` event (type 'task', 'overdue' or 'rating'; the server sends
+ * each caller the tasks it may see). Returns {close()}.
  */
-export function events(onCamera, { token = '', onStatus = () => {}, onIncident = null } = {}) {
+export function events(onCamera, { token = '', onStatus = () => {}, onIncident = null, onTask = null } = {}) {
   const url = '/api/events' + (token ? `?token=${encodeURIComponent(token)}` : '');
   let es = null;
   let timer = 0;
@@ -136,6 +278,13 @@ export function events(onCamera, { token = '', onStatus = () => {}, onIncident =
         let inc;
         try { inc = JSON.parse(ev.data); } catch { return; }
         if (inc && inc.id) onIncident(inc);
+      });
+    }
+    if (onTask) {
+      es.addEventListener('task', (ev) => {
+        let msg;
+        try { msg = JSON.parse(ev.data); } catch { return; }
+        if (msg && msg.task && msg.task.id) onTask(msg);
       });
     }
     es.onerror = () => {

@@ -1,13 +1,21 @@
 // app: residents' phone page. The public cameras as a list with a recent
 // picture each (refreshed every 10 s while on screen); a tap opens the live
-// video full screen. /app?camera=cam3 opens that camera's live view directly.
+// video full screen, with the closed tasks of that camera to rate below it.
+// Residents also report a problem and follow their reports (resident.js).
 //
-// Residents have no token: this page never sends one, so it sees what any
-// resident sees (a private camera shows 无权限).
+// URL: /app?camera=cam3 opens that camera's live view; ?view=report (&at=cam3
+// to name the camera), ?view=mine and ?task=T… open the report form, my
+// reports and one report.
+//
+// Watching sends no token, so it sees what any resident sees (a private
+// camera shows 无权限). A resident's token (a device's, got the first time
+// one is needed: to list a camera's closed tasks, to report or to rate)
+// goes with those calls and the event stream, never with the video.
 
 import { t, applyI18n, langToggle } from './i18n.js';
 import { cameras as fetchCameras, events, snapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
+import { initResident, show as showSheet, watchCamera, onTask, relabel, token as residentToken } from './resident.js';
 
 const SNAPSHOT_MS = 10000;
 
@@ -19,7 +27,7 @@ const app = {
   cards: new Map(), // camera id → {li, img, badge, viewers, loading, hasPic}
   seen: new Set(), // ids of cards on screen now
   player: null,
-  pushed: false, // the live view was opened from the list: Back goes back in history
+  feed: null,
 };
 
 // ---------- the list ----------
@@ -33,11 +41,7 @@ function card(cam) {
       <div class="cam-pic"><img alt=""><span class="no-pic"></span><span class="badge"></span><span class="play"></span></div>
       <div class="cam-text"><span class="cam-name"></span><span class="cam-addr"></span><span class="cam-viewers"></span></div>
     </button>`;
-  li.querySelector('button').addEventListener('click', () => {
-    history.pushState({ camera: cam.id }, '', `${location.pathname}?camera=${encodeURIComponent(cam.id)}`);
-    app.pushed = true;
-    route();
-  });
+  li.querySelector('button').addEventListener('click', () => nav(`?camera=${encodeURIComponent(cam.id)}`));
   const c = { li, img: li.querySelector('img'), loading: false, hasPic: false };
   app.cards.set(cam.id, c);
   visibility.observe(li);
@@ -151,6 +155,7 @@ function openLive(id) {
     if (app.player) app.player.stop();
     app.player = new WhepPlayer($('live'), { camera: id, onState: renderLive });
   }
+  watchCamera(id);
   syncLive();
   renderLive();
 }
@@ -158,6 +163,7 @@ function openLive(id) {
 function closeLive() {
   if (app.player) app.player.stop();
   app.player = null;
+  watchCamera('');
   $('live-view').hidden = true;
   document.body.classList.remove('live-open');
   for (const id of app.seen) refreshPicture(id);
@@ -214,19 +220,38 @@ function renderLive() {
 }
 
 function route() {
-  const id = new URLSearchParams(location.search).get('camera');
-  if (id) openLive(id);
+  const q = new URLSearchParams(location.search);
+  const view = q.get('view');
+  const task = q.get('task');
+  const sheet = view === 'report' || view === 'mine' ? view : task ? 'detail' : '';
+  showSheet(sheet, { task, camera: q.get('at') || '' });
+  const id = q.get('camera');
+  if (id && !sheet) openLive(id);
   else closeLive();
 }
 
+// nav goes to another view (search is the new query, null: the one the
+// address has now); the entries it pushes are marked, so Back knows it may
+// go back in history rather than leave the page.
+function nav(search) {
+  if (search !== null) history.pushState({ app: true }, '', `${location.pathname}${search}`);
+  route();
+}
+
 function back() {
-  if (app.pushed) {
-    app.pushed = false;
+  if (history.state && history.state.app) {
     history.back();
     return;
   }
   history.replaceState(null, '', location.pathname);
   route();
+}
+
+// The event stream carries the resident's token once there is one, so the
+// server can send the task events of the resident's reports.
+function follow(token) {
+  if (app.feed) app.feed.close();
+  app.feed = events(onCamera, { token, onTask });
 }
 
 function init() {
@@ -240,11 +265,18 @@ function init() {
     if (stage.requestFullscreen) stage.requestFullscreen().catch(() => {});
     else if (v.webkitEnterFullscreen) v.webkitEnterFullscreen(); // iPhone Safari
   });
-  addEventListener('popstate', () => {
-    app.pushed = Boolean(history.state && history.state.camera);
-    route();
+  addEventListener('popstate', route);
+  addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Escape' || document.fullscreenElement || $('rate-dialog').open) return;
+    if (!$('live-view').hidden || document.body.classList.contains('sheet-open')) back();
   });
-  addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && !$('live-view').hidden && !document.fullscreenElement) back(); });
+  $('open-report').addEventListener('click', () => nav('?view=report'));
+  $('open-mine').addEventListener('click', () => nav('?view=mine'));
+  $('live-report').addEventListener('click', () => {
+    const cam = app.player ? app.player.camera : '';
+    nav(`?view=report${cam ? `&at=${encodeURIComponent(cam)}` : ''}`);
+  });
+  initResident({ cams: () => app.cams, onToken: follow, nav, back });
   document.addEventListener('visibilitychange', () => {
     syncLive();
     if (listShown()) for (const id of app.seen) refreshPicture(id);
@@ -254,10 +286,11 @@ function init() {
     for (const cam of app.cams) renderCard(cam);
     renderList();
     renderLive();
+    relabel();
   });
   route();
   loadList();
-  events(onCamera);
+  follow(residentToken());
 }
 
 init();

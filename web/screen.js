@@ -1,16 +1,23 @@
 // screen: the command center's wall. A grid of live tiles (1/4/9/16/25/36),
-// pages of them with automatic rotation, status from /api/events, and the
-// incident panel (open incidents from /api/incidents, then `incident` events).
+// pages of them with automatic rotation, status from /api/events, the
+// incident panel (open incidents from /api/incidents, then `incident` events)
+// and the task board (taskboard.js: tasks by state, dispatch, the detail
+// with the camera beside the timeline, today's statistics). Staff and admin
+// sign in (login.js); the static staff token still opens it.
 //
-// URL: /screen?layout=4&camera=cam7&rotate=0#token=...
+// URL: /screen?layout=4&camera=cam7&rotate=0&board=0&task=T…#token=...
 //   layout  tiles per page (default 9)
 //   camera  start on the page that holds this camera; turns rotation off
 //   rotate  0 starts with rotation off
-//   #token  the staff token: stored, then removed from the address bar
+//   board   0 starts with the task board hidden, 1 shown (default: shown on wide screens)
+//   task    open this task's detail
+//   #token  a staff token (the static one, or a login's): stored, then removed from the address bar
 
 import { t, applyI18n, langToggle } from './i18n.js';
 import { storedToken, storeToken, tokenFromHash, cameras as fetchCameras, events, HttpError, openIncidents, incident as fetchIncident, incidentSnapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
+import { loginForm, session, nameOf } from './login.js';
+import { Board } from './taskboard.js';
 
 const LAYOUTS = [1, 4, 9, 16, 25, 36];
 const ROTATE_MS = 30000;
@@ -19,6 +26,7 @@ const NARROW = matchMedia('(max-width: 700px)');
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
+const CENTER = ['staff', 'admin'];
 
 const wall = {
   token: '',
@@ -31,6 +39,9 @@ const wall = {
   enlarged: '',
   feed: null,
   eventsLive: true,
+  me: null, // the signed-in person's claims (/api/me)
+  board: null,
+  boardOpen: params.has('board') ? params.get('board') !== '0' : !NARROW.matches,
 };
 
 // The incident panel's state.
@@ -470,7 +481,9 @@ function showCamera(id) {
   setEnlarged(id);
 }
 
-function showTokenForm(bad) {
+// showLogin puts the sign-in form in place of the wall; note says why (an
+// expired sign-in), or is ''; badToken marks the staff token as refused.
+function showLogin(note, badToken = false) {
   $('wall').hidden = true;
   $('wall-msg').hidden = true;
   $('controls').hidden = true;
@@ -478,9 +491,27 @@ function showTokenForm(bad) {
   $('logout').hidden = true;
   $('incidents').hidden = true;
   $('incidents-toggle').hidden = true;
+  $('tasks-toggle').hidden = true;
+  $('board').hidden = true;
+  $('who').textContent = '';
   $('token-view').hidden = false;
-  $('token-error').hidden = !bad;
-  $('token-input').focus();
+  $('token-error').hidden = !badToken;
+  if (badToken) $('token-view').querySelector('.token-more').open = true;
+  loginForm($('login-host'), {
+    page: 'screen',
+    roles: CENTER,
+    note,
+    onLogin: (s) => {
+      wall.token = s.token;
+      start(s);
+    },
+  });
+}
+
+function setBoard(open) {
+  wall.boardOpen = open;
+  document.body.classList.toggle('board-open', open);
+  $('tasks-toggle').setAttribute('aria-expanded', String(open));
 }
 
 // Loads the camera list, retrying on network and server errors; a refused
@@ -501,35 +532,71 @@ async function load() {
   }
 }
 
-async function start() {
+// start checks the token (unless a fresh login brings its claims), then
+// shows the wall, the incidents and the task board.
+async function start(signedIn = null, { viaToken = false } = {}) {
   $('token-view').hidden = true;
+  const s = signedIn || await session('screen', CENTER, {
+    token: wall.token,
+    onRetry: (err) => {
+      const msg = $('wall-msg');
+      msg.hidden = false;
+      msg.textContent = t('msg.load.failed', { error: err.message });
+    },
+  });
+  if (!s) {
+    wall.token = '';
+    showLogin(viaToken ? '' : t('login.expired'), viaToken);
+    return;
+  }
+  wall.me = s.me;
+  $('who').textContent = nameOf(s.me);
   $('wall').hidden = false;
   $('logout').hidden = false;
   const list = await load();
   if (list === null) {
     storeToken('');
     wall.token = '';
-    showTokenForm(true);
+    showLogin('', true);
     return;
   }
   wall.cams = list;
   $('incidents').hidden = false;
   $('incidents-toggle').hidden = false;
+  $('tasks-toggle').hidden = false;
   setPanel(inc.panelOpen);
+  setBoard(wall.boardOpen);
   const want = params.get('camera');
   const at = want ? wall.cams.findIndex((c) => c.id === want) : -1;
   if (at >= 0) wall.page = Math.floor(at / wall.layout);
   renderWall();
   restartRotation();
   renderIncidents();
+  wall.board = new Board({
+    token: wall.token,
+    me: s.me,
+    cameras: () => wall.cams,
+    onCount: (n) => {
+      const c = $('tasks-count');
+      c.textContent = String(n);
+      c.classList.toggle('hot', n > 0);
+      $('tasks-toggle').classList.toggle('hot', n > 0);
+    },
+  });
+  wall.board.start();
+  if (params.get('task')) wall.board.open(params.get('task'));
   wall.feed = events(onCamera, {
     token: wall.token,
     onIncident,
-    // The stream does not replay incidents: (re)load the open ones on each connect.
-    onStatus: (s) => {
-      wall.eventsLive = s === 'open';
+    onTask: (m) => wall.board.onTask(m),
+    // The stream replays neither incidents nor tasks: (re)load both on each connect.
+    onStatus: (st) => {
+      wall.eventsLive = st === 'open';
       renderControls();
-      if (s === 'open') loadIncidents();
+      if (st === 'open') {
+        loadIncidents();
+        wall.board.reload();
+      }
     },
   });
 }
@@ -551,6 +618,8 @@ function init() {
   $('incidents-toggle').title = t('inc.toggle.title');
   $('incidents-toggle').addEventListener('click', () => setPanel(!inc.panelOpen));
   $('incidents-head').addEventListener('click', () => setPanel(!inc.panelOpen));
+  $('tasks-toggle').title = t('board.toggle.title');
+  $('tasks-toggle').addEventListener('click', () => setBoard(!wall.boardOpen));
 
   $('layouts').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-layout]');
@@ -574,10 +643,11 @@ function init() {
     storeToken(token);
     wall.token = token;
     $('token-input').value = '';
-    start();
+    start(null, { viaToken: true });
   });
   addEventListener('keydown', (ev) => {
-    if (ev.target instanceof HTMLInputElement) return;
+    if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLTextAreaElement) return;
+    if (ev.key === 'Escape' && wall.board && wall.board.detail) return; // the detail closes first
     if (ev.key === 'Escape') setEnlarged('');
     else if (ev.key === 'ArrowRight' || ev.key === 'PageDown') goPage(1);
     else if (ev.key === 'ArrowLeft' || ev.key === 'PageUp') goPage(-1);
@@ -587,13 +657,17 @@ function init() {
     if (!$('wall').hidden) renderControls();
     if (!$('incidents').hidden) renderIncidents();
     $('incidents-toggle').title = t('inc.toggle.title');
+    $('tasks-toggle').title = t('board.toggle.title');
+    if (wall.board) wall.board.relabel();
+    if (wall.me) $('who').textContent = nameOf(wall.me);
     document.title = t('screen.title');
     tick();
   });
 
-  wall.token = tokenFromHash() || storedToken();
-  if (!wall.token) showTokenForm(false);
-  else start();
+  const fromHash = tokenFromHash();
+  wall.token = fromHash || storedToken();
+  if (!wall.token) showLogin('');
+  else start(null, { viaToken: Boolean(fromHash) });
 }
 
 init();

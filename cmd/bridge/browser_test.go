@@ -10,9 +10,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"qianliyan/internal/camsimproc"
 )
@@ -205,4 +210,149 @@ func TestChromiumScreenShowsIncident(t *testing.T) {
 		t.Fatalf("the incident did not show as ended after the box went: %q", out)
 	}
 	t.Logf("incident on the screen %d ms after the page opened", found.MS)
+}
+
+// TestChromiumStoryOnThreePages plays DESIGN.md's story on the three pages
+// at once, in three browser contexts, over the real bridge and camsim's
+// scripted bin scene (a 60 s loop: the bin falls at 20 s, a person stands
+// in its zone from about 39.6 s to 50 s, the bin stands again at 55 s):
+// staff sign in on /screen and accept the incident's task and dispatch it
+// with the worker picker; the worker, signed in on /worker with the phone's
+// position granted, claims it, arrives (seen on camera, or by GPS if the
+// camera has not seen anyone 6 s after the person came), and submits with
+// a photo once the bin stands; staff verify the camera's proposal (before
+// and after pictures) with one click and close; the resident watching the
+// camera on /app rates it 5 stars. Every page's video must decode frames,
+// and the wall's timeline must list every step with its time to the second.
+// Screenshots: tests/browser/artifacts/story3-*.png.
+func TestChromiumStoryOnThreePages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a minute of scripted scene")
+	}
+	const length = 60 * time.Second
+	camsimproc.Build(t, "./cmd/bridge") // before the scene's clock starts
+	cam := camsimproc.Start(t, "-cameras", "1", "-fps", "10", "-scene", "bin")
+	hash := func(pw string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
+	cfg := fmt.Sprintf(`detect: {mode: active, rate: 4, zone_hold: 1.5s, calm_for: 1h}
+tasks: {verify_hold: 3s}
+users:
+  - {name: staff1, display_name: "值班员 王敏", role: staff, password_hash: %q}
+  - {name: worker1, display_name: "网格员 李强", role: worker, grids: [hexia-01], phone: "13800000001", password_hash: %q}`,
+		hash("staff-pw"), hash("worker-pw"))
+	br := startBridgeWith(t, []cameraSpec{{id: "bin", url: cam.SceneURL("bin"), public: true,
+		zones: "[{name: 垃圾桶, kind: bin, polygon: " + binZoneYAML + "}]"}}, "", cfg)
+	photo := filepath.Join(t.TempDir(), "fix.jpg")
+	if err := os.WriteFile(photo, fixPhoto(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The normal look (the bin standing, nobody near) at 15 s of a loop;
+	// a slow start waits for the next loop.
+	refAt := cam.SceneWall(15*time.Second, length)
+	if time.Until(refAt) < 0 {
+		refAt = refAt.Add(length)
+	}
+	time.Sleep(time.Until(refAt))
+	origin := refAt.Add(-15 * time.Second)
+	staff := login(t, br.URL, "staff1", "staff-pw")
+	staff.do(http.MethodPost, "/api/cameras/bin/zones/*/reference", nil, http.StatusAccepted, nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	cmd := node(t, ctx, "story3", br.URL, artifacts(t), "bin", strconv.FormatInt(origin.UnixMilli(), 10), photo, "staff1:staff-pw", "worker1:worker-pw")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	t.Logf("check.mjs story3:\n%s", stderr.String())
+	if err != nil {
+		t.Fatalf("check.mjs story3: %v", err)
+	}
+	type video struct {
+		Frames, Width int
+		Camera        string
+	}
+	var res struct {
+		OK               bool
+		Failed           string
+		Task             string
+		ArrivalSource    string `json:"arrival_source"`
+		Proposal         bool
+		ProposalPictures int `json:"proposal_pictures"`
+		Timeline         []struct {
+			Action, Source, Time, Datetime string
+			Pictures                       int
+		}
+		Frames        map[string]video
+		Stats         map[string]string
+		TimerTicks    bool     `json:"timer_ticks"`
+		TimerSamples  []string `json:"timer_samples"`
+		WorkerEntries int      `json:"worker_timeline"`
+		Errors        []string
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("check.mjs story3 printed %q: %v", out, err)
+	}
+	if !res.OK {
+		t.Fatalf("the story stopped at %q: %v", res.Failed, res.Errors)
+	}
+	if len(res.Errors) > 0 {
+		t.Errorf("the pages threw: %v", res.Errors)
+	}
+
+	// Every step is on the wall's timeline, in order, each with its time to the second.
+	var got []string
+	var prev time.Time
+	clock := regexp.MustCompile(`^(\d{2}-\d{2} )?\d{2}:\d{2}:\d{2}$`) // the date only when it is not today
+	for _, e := range res.Timeline {
+		step := e.Action
+		if e.Source == "camera" {
+			step += "[camera]"
+		}
+		got = append(got, step)
+		at, err := time.Parse(time.RFC3339Nano, e.Datetime)
+		if err != nil || !clock.MatchString(e.Time) || at.Before(prev) {
+			t.Errorf("timeline entry %s shows %q (%s), want a time to the second, after the one before", e.Action, e.Time, e.Datetime)
+		}
+		prev = at
+		t.Logf("%5.1f s  %s  %s  %d pictures", at.Sub(origin).Seconds(), e.Time, step, e.Pictures)
+	}
+	arrive := "arrive"
+	if res.ArrivalSource == "camera" {
+		arrive = "arrive[camera]"
+	}
+	want := []string{"create[camera]", "accept", "dispatch", "claim", arrive, "submit", "propose[camera]", "verify", "close", "rate"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the wall's timeline %v\nwant                %v", got, want)
+	}
+	t.Logf("arrival confirmed by %s", res.ArrivalSource)
+	if !res.Proposal || res.ProposalPictures != 2 {
+		t.Errorf("camera's proposal on the wall: %v with %d pictures loaded, want shown with before and after", res.Proposal, res.ProposalPictures)
+	}
+	if !res.TimerTicks {
+		t.Errorf("the task's time in its state did not tick on the wall: %q every 0.5 s", res.TimerSamples)
+	}
+	if res.WorkerEntries != len(res.Timeline) {
+		t.Errorf("the worker's phone shows %d timeline entries, the wall %d", res.WorkerEntries, len(res.Timeline))
+	}
+	if res.Stats["closed"] != "1" || res.Stats["closing_rate"] != "100%" || !strings.HasPrefix(res.Stats["satisfaction"], "100%") {
+		t.Errorf("today's statistics on the wall %v, want 1 closed, 办结率 100%%, 满意度 100%%", res.Stats)
+	}
+	// Each page decoded the camera's video the whole time (10 fps).
+	for _, page := range []string{"screen_wall", "screen_detail", "worker", "app"} {
+		v := res.Frames[page]
+		if v.Frames <= 100 || v.Width != 1280 || v.Camera != "bin" {
+			t.Errorf("%s video: %d frames decoded, %d wide, camera %q; want > 100 frames of the 1280-wide bin camera", page, v.Frames, v.Width, v.Camera)
+		}
+	}
+	for _, name := range []string{"story3-screen.png", "story3-worker.png", "story3-app.png"} {
+		if fi, err := os.Stat(filepath.Join(artifacts(t), name)); err != nil || fi.Size() < 10000 {
+			t.Errorf("screenshot %s missing or empty: %v", name, err)
+		}
+	}
 }

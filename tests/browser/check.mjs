@@ -6,6 +6,7 @@
 //   node check.mjs offline <baseURL> <outDir> <token> <camera>   (then commands on stdin)
 //   node check.mjs ttff    <baseURL> <camera> <token> <runs>      (token '' or '-': resident)
 //   node check.mjs incidents <baseURL> <outDir> <token> <camera> <timeoutMs>
+//   node check.mjs story3  <baseURL> <outDir> <camera> <originMs> <photo.jpg> <staff:pw> <worker:pw>
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -22,6 +23,8 @@
 //   On /screen the incident panel is #incidents; each incident is
 //   .incident[data-id][data-camera][data-kind][data-open=true|false] holding an
 //   <img> of its snapshot; a camera's tile with an open incident has tile--incident.
+//   The task hooks are listed at the top of web/taskboard.js (the wall),
+//   web/worker.js (the worker's phone) and web/resident.js (the resident's).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -285,7 +288,224 @@ async function incidents(browser, [base, outDir, token, camera, msArg]) {
   print({ ended, ms: Date.now() - t1 });
 }
 
-const scenarios = { screen, app, offline, ttff, incidents };
+// ---------- story3: the wall, the worker's phone and the resident's phone ----------
+
+// story3 plays DESIGN.md's story through the three pages at once, over the
+// real bridge and camsim's scripted bin scene (a 60 s loop from originMs,
+// epoch ms): the bin falls at 20 s, a person stands in its zone from about
+// 39.6 s to 50 s, the bin stands again at 55 s. Staff sign in on /screen and
+// see the incident's task come, accept it and dispatch it to the worker with
+// the picker; the worker, signed in on /worker with the phone's position
+// granted, sees it come, claims it, is seen arriving by the camera (or
+// checks in by GPS if the camera has not by 6 s after the person came),
+// and after the bin is back submits with a photo; staff see the camera's
+// proposal with before and after and verify with one click, then close;
+// the resident watching the camera on /app rates the closed task 5 stars.
+// Progress goes to stderr as it happens; one JSON line on stdout at the end
+// (also when a step fails: "failed" names it).
+async function story3(browser, [base, outDir, camera, originArg, photo, staffCred, workerCred]) {
+  if (!base || !outDir || !camera || !originArg || !photo || !staffCred || !workerCred) {
+    throw new UsageError('story3 <baseURL> <outDir> <camera> <originMs> <photo.jpg> <staff:pw> <worker:pw>');
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  const origin = Number(originArg);
+  const scene = (ms = Date.now()) => Math.round((ms - origin) / 100) / 10; // seconds into the loop
+  const [staffUser, staffPw] = staffCred.split(':');
+  const [workerUser, workerPw] = workerCred.split(':');
+  const out = { ok: false, failed: '', task: '', steps: {}, arrival_source: '', proposal: false, proposal_pictures: 0, timeline: [], frames: {}, stats: {}, timer_ticks: false, worker_timeline: 0, errors: [] };
+  const step = (name, extra = {}) => {
+    out.steps[name] = { scene_s: scene(), ...extra };
+    process.stderr.write(`[story] ${scene().toFixed(1).padStart(5)} s  ${name} ${Object.keys(extra).length ? JSON.stringify(extra) : ''}\n`);
+  };
+  const until = (ms) => Math.max(1000, origin + ms - Date.now());
+  const shots = async () => {
+    await Promise.all([
+      staff.page.screenshot({ path: path.join(outDir, 'story3-screen.png') }),
+      worker.page.screenshot({ path: path.join(outDir, 'story3-worker.png'), fullPage: true }),
+      resident.page.screenshot({ path: path.join(outDir, 'story3-app.png') }),
+    ].map((p) => p.catch((e) => out.errors.push(`screenshot: ${e.message}`))));
+  };
+  const frames = (page, sel) => page.evaluate((s) => {
+    const v = document.querySelector(s);
+    if (!v) return { frames: 0, width: 0, camera: '' };
+    const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : { totalVideoFrames: 0 };
+    return { frames: q.totalVideoFrames, width: v.videoWidth, camera: v.dataset.camera || '' };
+  }, sel);
+
+  const staff = await newPage(browser, { width: 1920, height: 1080 });
+  const worker = await newPage(browser, { width: 390, height: 844 }, true);
+  const resident = await newPage(browser, { width: 390, height: 844 }, true);
+  for (const [who, p] of [['screen', staff.page], ['worker', worker.page], ['app', resident.page]]) {
+    p.on('pageerror', (err) => out.errors.push(`${who}: ${err.message}`));
+  }
+  // The worker's phone lets the page read its position: at the camera's place.
+  await worker.context.grantPermissions(['geolocation'], { origin: base });
+  const fix = await fetch(`${base}/api/cameras/${encodeURIComponent(camera)}`, { headers: { Authorization: `Bearer ${await tokenOf(base, staffUser, staffPw)}` } })
+    .then((r) => r.json()).then((c) => c.location || {}).catch(() => ({}));
+  await worker.context.setGeolocation({ latitude: fix.lat || 33.5211, longitude: fix.lng || 119.1432, accuracy: 8 });
+
+  try {
+    // Everyone signs in and watches.
+    const signIn = async (page, url, user, pw) => {
+      await page.goto(`${base}${url}`);
+      await page.fill('form.login input[name=user]', user);
+      await page.fill('form.login input[name=password]', pw);
+      await page.click('form.login button[type=submit]');
+    };
+    await Promise.all([
+      signIn(staff.page, `/screen?layout=1&camera=${encodeURIComponent(camera)}`, staffUser, staffPw),
+      signIn(worker.page, '/worker', workerUser, workerPw),
+      resident.page.goto(`${base}/app?camera=${encodeURIComponent(camera)}`),
+    ]);
+    await staff.page.locator('#board .col[data-state="reported"]').waitFor({ timeout: 15000 });
+    await worker.page.locator('#list-view:not([hidden])').waitFor({ timeout: 15000 });
+    step('signed in');
+
+    // The incident's task comes to the wall (the bin falls at 20 s).
+    out.failed = 'incident task on the wall';
+    const card = staff.page.locator(`#board .col[data-state="reported"] li.tcard[data-camera="${camera}"][data-source="incident"]`).first();
+    await card.waitFor({ timeout: until(40000) });
+    const id = await card.getAttribute('data-id');
+    out.task = id;
+    step('task on the wall', { task: id, picture: await card.locator('.tcard-pic img').evaluate((i) => i.naturalWidth).catch(() => 0) });
+
+    // Accept on the card, then dispatch with the picker in the detail.
+    out.failed = 'accept';
+    await card.locator('button[data-act="accept"]').click();
+    const accepted = staff.page.locator(`#board .col[data-state="accepted"] li.tcard[data-id="${id}"]`);
+    await accepted.waitFor({ timeout: 10000 });
+    step('accepted');
+    await staff.page.screenshot({ path: path.join(outDir, 'story3-screen-board.png') });
+    out.failed = 'dispatch';
+    await accepted.locator('button[data-act="dispatch"]').click();
+    const pick = staff.page.locator(`#task-detail input[name="worker"][value="${workerUser}"]`);
+    await pick.waitFor({ timeout: 10000 });
+    await pick.check();
+    await staff.page.click('#task-detail button[data-confirm="dispatch"]');
+    await staff.page.locator(`#task-detail[data-id="${id}"][data-state="dispatched"]`).waitFor({ timeout: 10000 });
+    step('dispatched');
+    // The time in the state ticks each second.
+    out.timer_samples = [];
+    for (let i = 0; i < 6 && new Set(out.timer_samples).size < 3; i++) {
+      out.timer_samples.push(await staff.page.textContent('#task-detail .td-since'));
+      await sleep(500);
+    }
+    out.timer_ticks = new Set(out.timer_samples.filter(Boolean)).size >= 2;
+
+    // The worker's phone shows it at once; claim.
+    out.failed = 'task on the phone';
+    const wcard = worker.page.locator(`#todo li.wcard[data-id="${id}"]`);
+    await wcard.waitFor({ timeout: 10000 });
+    step('on the phone');
+    await wcard.locator('button.wcard-open').click();
+    await worker.page.locator(`#task-view[data-id="${id}"][data-state="dispatched"] button[data-action="claim"]`).waitFor({ timeout: 10000 });
+    out.failed = 'claim';
+    await worker.page.click('#task-view button[data-action="claim"]');
+    await worker.page.locator(`#task-view[data-state="claimed"]`).waitFor({ timeout: 10000 });
+    step('claimed');
+    await worker.page.screenshot({ path: path.join(outDir, 'story3-worker-task.png') });
+
+    // Arrival: the camera sees the worker (a person enters at ~39.6 s), or the worker checks in by GPS.
+    out.failed = 'arrival';
+    const arrivedSel = '#task-view[data-state="arrived"]';
+    try {
+      await worker.page.locator(arrivedSel).waitFor({ timeout: until(45600) });
+    } catch {
+      step('checking in by GPS');
+      await worker.page.click('#task-view button[data-action="arrive"]');
+      await worker.page.locator(arrivedSel).waitFor({ timeout: 15000 });
+    }
+    await worker.page.locator('#tv-timeline li.tl-entry[data-action="arrive"]').waitFor({ timeout: 5000 });
+    out.arrival_source = await worker.page.getAttribute('#tv-timeline li.tl-entry[data-action="arrive"]', 'data-source');
+    step('arrived', { source: out.arrival_source });
+
+    // After the bin stands again (55 s): photo and submit.
+    out.failed = 'submit';
+    await sleep(Math.max(0, origin + 55500 - Date.now()));
+    await worker.page.setInputFiles('#photo', photo);
+    await worker.page.fill('#submit-note', '垃圾桶已扶正并清理');
+    await worker.page.click('#act-submit button[type=submit]');
+    await worker.page.locator('#task-view[data-state="submitted"]').waitFor({ timeout: 15000 });
+    step('submitted');
+
+    // The wall shows the camera's proposal (before and after); verify with one click, then close.
+    out.failed = 'verify';
+    const prop = staff.page.locator(`#task-detail[data-id="${id}"] .td-proposal:not([hidden])`);
+    try {
+      await prop.waitFor({ timeout: until(70000) });
+      out.proposal = true;
+      await staff.page.waitForFunction(() => [...document.querySelectorAll('#task-detail .td-ba img')].filter((i) => i.complete && i.naturalWidth > 0).length >= 2, null, { timeout: 5000 }).catch(() => {});
+      out.proposal_pictures = await staff.page.evaluate(() => [...document.querySelectorAll('#task-detail .td-ba img')].filter((i) => i.complete && i.naturalWidth > 0).length);
+      step('proposal on the wall', { pictures: out.proposal_pictures });
+      await staff.page.screenshot({ path: path.join(outDir, 'story3-screen-proposal.png') });
+      await staff.page.click('#task-detail .td-verify-one');
+    } catch {
+      step('no proposal: verifying by hand');
+      await staff.page.click('#task-detail .td-actions button[data-action="verify"]');
+    }
+    await staff.page.locator(`#task-detail[data-state="verified"]`).waitFor({ timeout: 10000 });
+    step('verified');
+    out.failed = 'close';
+    await staff.page.click('#task-detail .td-actions button[data-action="close"]');
+    await staff.page.locator(`#task-detail[data-state="closed"]`).waitFor({ timeout: 10000 });
+    step('closed');
+
+    // The resident watching the camera rates it.
+    out.failed = 'rating';
+    const rateBtn = resident.page.locator(`#live-tasks li[data-id="${id}"] button[data-rate]`);
+    await rateBtn.waitFor({ timeout: 25000 });
+    await rateBtn.click();
+    await resident.page.click('#rate-dialog button[data-stars="5"]');
+    await resident.page.fill('#rate-comment', '处理得很快，点赞');
+    await resident.page.click('#rate-send');
+    await resident.page.waitForFunction((tid) => {
+      const b = document.querySelector(`#live-tasks li[data-id="${tid}"] button[data-rate]`);
+      return !document.getElementById('rate-dialog').open && b && /5/.test(b.textContent);
+    }, id, { timeout: 10000 });
+    step('rated');
+
+    // The wall's timeline has every step with its time; the stats count it.
+    out.failed = 'timeline';
+    await staff.page.locator('#task-detail li.tl-entry[data-action="rate"]').waitFor({ timeout: 10000 });
+    out.timeline = await staff.page.evaluate(() => [...document.querySelectorAll('#task-detail li.tl-entry')].map((li) => ({
+      action: li.dataset.action,
+      source: li.dataset.source,
+      time: (li.querySelector('time') || {}).textContent || '',
+      datetime: (li.querySelector('time') || {}).dateTime || '',
+      pictures: [...li.querySelectorAll('.tl-pics img')].filter((i) => i.complete && i.naturalWidth > 0).length,
+    })));
+    await staff.page.waitForFunction(() => {
+      const dd = document.querySelector('#stats .stat[data-key="satisfaction"] dd');
+      return dd && /%/.test(dd.textContent);
+    }, null, { timeout: 8000 }).catch(() => {});
+    out.stats = await staff.page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#stats .stat')].map((d) => [d.dataset.key, (d.querySelector('dd') || {}).textContent || ''])));
+    await worker.page.locator('#tv-timeline li.tl-entry[data-action="rate"]').waitFor({ timeout: 5000 }).catch(() => {});
+    out.worker_timeline = await worker.page.locator('#tv-timeline li.tl-entry').count();
+    out.failed = '';
+    out.ok = true;
+  } catch (err) {
+    out.errors.push(`${out.failed}: ${err.message.split('\n')[0]}`);
+    step(`failed: ${out.failed}`);
+  } finally {
+    out.frames = {
+      screen_wall: await frames(staff.page, `.wall .tile[data-camera="${camera}"] video`).catch(() => ({})),
+      screen_detail: await frames(staff.page, '#task-detail .td-live video').catch(() => ({})),
+      worker: await frames(worker.page, '#tv-video').catch(() => ({})),
+      app: await frames(resident.page, '#live').catch(() => ({})),
+    };
+    await shots();
+  }
+  print(out);
+}
+
+// tokenOf signs in user over the API (for the harness's own look-ups).
+async function tokenOf(base, user, password) {
+  const res = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user, password }) });
+  const body = await res.json();
+  return body.token || '';
+}
+
+const scenarios = { screen, app, offline, ttff, incidents, story3 };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,713 @@
+// taskboard: the wall's part of the tasks (工单): a board of the tasks by
+// state with running timers and overdue marks, accept/reject of what the
+// cameras and residents reported, dispatch to a worker picked from the
+// task's grid, a task's detail (its camera live beside its timeline, the
+// allowed actions, one-click verify of the camera's proposal) and today's
+// statistics. Live from the `task` events; a slow reload only as a fallback.
+//
+// Hooks for the browser tests (tests/browser/check.mjs):
+//   #board .col[data-state=S] holds li.tcard[data-id][data-state][data-camera]
+//   (data-overdue when late), its quick buttons button[data-act=accept|reject|
+//   dispatch|verify|close] and its .timer; #stats has .stat[data-key];
+//   #task-detail[data-id][data-state] has button[data-action=A] for each
+//   allowed action, the dispatch picker's input[name=worker][value=USER] and
+//   button[data-confirm=dispatch], .td-proposal with the camera's before and
+//   after, video[data-camera] in .td-live, and the timeline's li.tl-entry.
+
+import { t } from './i18n.js';
+import { tasks as fetchTasks, task as fetchTask, act, workers as fetchWorkers, stats as fetchStats, HttpError, pictureURL, incidentSnapshotURL } from './api.js';
+import { WhepPlayer, viewStatus } from './whep.js';
+import {
+  BOARD, stateText, actionText, taskTitle, sourceText, at, span, timer, startTicker, overdue, overdueText,
+  place, who, timeline, newer, stateBadge, startOfToday, thumb,
+} from './tasks.js';
+
+const FALLBACK_MS = 120000; // a full reload now and then, in case an event was missed
+const STATS_MS = 60000;
+const CLOSED_SHOWN = 30; // the closed column shows the latest ones only
+// Actions a card offers without opening the task; the others need a choice
+// (a worker, a reason), made in the detail.
+const QUICK = { reported: ['accept', 'reject'], accepted: ['dispatch'], submitted: ['verify'], verified: ['close'] };
+const NEEDS_FORM = new Set(['dispatch', 'reject', 'rework']);
+
+const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+/** Board is the wall's task board, stats and detail. */
+export class Board {
+  /**
+   * @param {{token: string, me: object, cameras: () => Array, onCount?: (n: number) => void}} opts
+   *   cameras gives the wall's camera list (for names); onCount the number waiting for review (待核单).
+   */
+  constructor({ token, me, cameras, onCount = () => {} }) {
+    this.token = token;
+    this.me = me;
+    this.cameras = cameras;
+    this.onCount = onCount;
+    this.tasks = new Map();
+    this.cards = new Map();
+    this.names = new Map();
+    if (me && me.sub) this.names.set(me.sub, me.name || me.sub);
+    this.off = false;
+    this.error = '';
+    this.loading = 0;
+    this.statsTimer = 0;
+    this.statsSoon = 0;
+    this.detail = null; // {id, data, player, form, busy, error, reloadTimer}
+    this.root = document.getElementById('board');
+    this.cols = document.getElementById('board-cols');
+    this.pane = document.getElementById('task-detail');
+  }
+
+  /** start draws the columns and loads the tasks, the workers' names and the stats. */
+  start() {
+    this.root.hidden = false;
+    this.cols.replaceChildren(...BOARD.map((s) => {
+      const col = el('section', 'col');
+      col.dataset.state = s;
+      const h = el('h3', 'col-head');
+      h.append(el('span', 'col-name', stateText(s)), el('span', 'count', '0'));
+      const list = el('ol', 'col-list');
+      list.setAttribute('aria-label', stateText(s));
+      col.append(h, list);
+      return col;
+    }));
+    startTicker();
+    setInterval(() => this.renderCards(), 1000 * 15); // overdue marks and 'today' move with the clock
+    setInterval(() => this.reload(), FALLBACK_MS);
+    this.reload();
+    this.loadNames();
+    this.statsTimer = setInterval(() => this.loadStats(), STATS_MS);
+    this.loadStats();
+    addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && this.detail && !(ev.target instanceof HTMLInputElement)) this.close();
+    });
+  }
+
+  cam(id) {
+    return (this.cameras() || []).find((c) => c.id === id);
+  }
+
+  camMap() {
+    return new Map((this.cameras() || []).map((c) => [c.id, c]));
+  }
+
+  /** reload fetches the tasks of every column (at start, on each reconnect of the events, and slowly as a fallback). */
+  async reload() {
+    const my = ++this.loading;
+    let delay = 2000;
+    for (;;) {
+      try {
+        const lists = await Promise.all(BOARD.map((s) => fetchTasks({ state: s, limit: s === 'closed' ? CLOSED_SHOWN : 200 }, { token: this.token })));
+        if (my !== this.loading) return;
+        this.off = false;
+        this.error = '';
+        const fresh = new Map();
+        for (const { tasks } of lists) for (const task of tasks) fresh.set(task.id, newer(this.tasks.get(task.id), task));
+        // Tasks we hold that no list has any more left the board (rejected, or old closed ones).
+        this.tasks = fresh;
+        this.renderCards();
+        return;
+      } catch (err) {
+        if (my !== this.loading) return;
+        if (err instanceof HttpError && (err.status === 404 || err.status === 503)) {
+          this.off = true;
+          this.renderCards();
+          return;
+        }
+        this.error = err.message;
+        this.renderCards();
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 30000);
+      }
+    }
+  }
+
+  async loadNames() {
+    try {
+      for (const w of await fetchWorkers('', { token: this.token })) this.names.set(w.user, w.name || w.user);
+      this.renderCards();
+    } catch { /* names are a nicety: ids are shown instead */ }
+  }
+
+  /** onTask takes a `task` event: the board and an open detail follow it. */
+  onTask(msg) {
+    const task = msg.task;
+    const kept = newer(this.tasks.get(task.id), task);
+    this.tasks.set(task.id, kept);
+    this.renderCards();
+    if (this.detail && this.detail.id === task.id) this.reloadDetailSoon();
+    clearTimeout(this.statsSoon);
+    this.statsSoon = setTimeout(() => this.loadStats(), 1500);
+  }
+
+  // ---------- the board ----------
+
+  renderCards() {
+    const note = document.getElementById('board-note');
+    note.hidden = !(this.off || this.error);
+    note.textContent = this.off ? t('board.off') : this.error ? t('board.failed', { error: this.error }) : '';
+    note.classList.toggle('error', Boolean(this.error) && !this.off);
+    this.cols.hidden = this.off;
+    const byState = new Map(BOARD.map((s) => [s, []]));
+    for (const task of this.tasks.values()) if (byState.has(task.state)) byState.get(task.state).push(task);
+    const keep = new Set();
+    for (const [state, list] of byState) {
+      // Waiting longest first; the closed column newest first.
+      list.sort((a, b) => (state === 'closed' ? b.state_ms - a.state_ms : a.state_ms - b.state_ms));
+      const shown = state === 'closed' ? list.slice(0, CLOSED_SHOWN) : list;
+      const col = this.cols.querySelector(`.col[data-state="${state}"]`);
+      if (!col) continue;
+      col.querySelector('.col-name').textContent = stateText(state);
+      const count = col.querySelector('.count');
+      count.textContent = String(list.length);
+      count.classList.toggle('hot', state === 'reported' && list.length > 0);
+      const ol = col.querySelector('.col-list');
+      shown.forEach((task, i) => {
+        keep.add(task.id);
+        let li = this.cards.get(task.id);
+        if (!li) {
+          li = this.card(task);
+          this.cards.set(task.id, li);
+        }
+        this.fillCard(li, task);
+        if (ol.children[i] !== li) ol.insertBefore(li, ol.children[i] || null);
+      });
+      if (!shown.length) {
+        if (!ol.querySelector('.col-empty')) ol.append(el('li', 'col-empty', t('board.empty')));
+        ol.querySelector('.col-empty').textContent = t('board.empty');
+      } else {
+        for (const e of ol.querySelectorAll('.col-empty')) e.remove();
+      }
+    }
+    for (const [id, li] of this.cards) {
+      if (!keep.has(id)) {
+        li.remove();
+        this.cards.delete(id);
+      }
+    }
+    this.onCount(byState.get('reported').length);
+  }
+
+  card(task) {
+    const li = el('li', 'tcard');
+    li.dataset.id = task.id;
+    li.innerHTML = `
+      <button type="button" class="tcard-open">
+        <span class="tcard-pic"><img alt="" decoding="async" loading="lazy"></span>
+        <span class="tcard-text">
+          <span class="tcard-title"></span>
+          <span class="tcard-meta"></span>
+          <span class="tcard-foot"><span class="tcard-timer"></span><span class="tcard-overdue"></span></span>
+        </span>
+      </button>
+      <div class="tcard-acts"></div>`;
+    li.querySelector('.tcard-open').addEventListener('click', () => this.open(li.dataset.id));
+    li.querySelector('img').addEventListener('error', (ev) => { ev.target.closest('.tcard-pic').hidden = true; });
+    li.querySelector('.tcard-acts').addEventListener('click', (ev) => {
+      const b = ev.target.closest('button[data-act]');
+      if (!b) return;
+      const a = b.dataset.act;
+      if (NEEDS_FORM.has(a)) this.open(li.dataset.id, a);
+      else this.quick(li.dataset.id, a, b);
+    });
+    return li;
+  }
+
+  picture(task) {
+    if (task.photo) return pictureURL(task.photo, task.source === 'incident' ? 'snapshot' : 'photo', this.token);
+    if (task.incident_id) return incidentSnapshotURL(task.incident_id, this.token);
+    return '';
+  }
+
+  fillCard(li, task) {
+    li.dataset.state = task.state;
+    li.dataset.camera = task.camera || '';
+    li.dataset.source = task.source || '';
+    const late = overdue(task);
+    if (late.length) li.dataset.overdue = late.join(' ');
+    else delete li.dataset.overdue;
+    const cam = task.camera ? this.cam(task.camera) : null;
+    li.querySelector('.tcard-title').textContent = taskTitle(task);
+    const meta = [sourceText(task.source), cam ? cam.name || cam.id : task.camera || place(task)];
+    if (task.worker) meta.push(who(task.worker, { names: this.names }));
+    li.querySelector('.tcard-meta').textContent = meta.filter(Boolean).join(' · ');
+    const tm = li.querySelector('.tcard-timer');
+    if (task.state === 'closed') {
+      tm.classList.remove('timer');
+      delete tm.dataset.since;
+      tm.textContent = at(task.state_ms);
+    } else {
+      timer(tm, task.state_ms);
+    }
+    li.querySelector('.tcard-overdue').textContent = late.length ? overdueText(late) : '';
+    const pic = li.querySelector('.tcard-pic');
+    const src = task.state === 'reported' || task.state === 'accepted' ? this.picture(task) : '';
+    pic.hidden = !src;
+    const img = pic.querySelector('img');
+    if (src && img.dataset.src !== src) {
+      img.dataset.src = src;
+      img.src = src;
+    }
+    const acts = li.querySelector('.tcard-acts');
+    let quick = QUICK[task.state] || [];
+    if (task.state === 'submitted' && !(task.proposal && task.proposal.state === 'submitted')) quick = [];
+    const want = quick.join(',');
+    if (acts.dataset.acts !== want) {
+      acts.dataset.acts = want;
+      acts.replaceChildren(...quick.map((a) => {
+        const b = el('button', a === 'reject' ? '' : 'primary', a === 'verify' ? t('td.verify.one') : actionText(a));
+        b.type = 'button';
+        b.dataset.act = a;
+        return b;
+      }));
+    }
+    acts.hidden = quick.length === 0;
+  }
+
+  async quick(id, action, button) {
+    button.disabled = true;
+    try {
+      const res = await act(id, action, {}, { token: this.token });
+      if (res.task) this.onTask({ type: 'task', task: res.task, entry: res.entry });
+    } catch (err) {
+      this.open(id);
+      this.showError(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // ---------- statistics ----------
+
+  async loadStats() {
+    const box = document.getElementById('stats');
+    let st;
+    try {
+      st = await fetchStats({ fromMS: startOfToday(), toMS: Date.now() + 60000 }, { token: this.token });
+    } catch {
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
+    const pct = (x) => `${Math.round((Number(x) || 0) * 100)}%`;
+    const sat = st.satisfaction || {};
+    const items = [
+      ['title', t('stats.title'), ''],
+      ['reported', t('stats.reported'), String(st.reported || 0)],
+      ['dispatched', t('stats.dispatched'), String(st.dispatched || 0)],
+      ['closed', t('stats.closed'), String(st.closed || 0)],
+      ['open', t('stats.open'), String(st.open || 0)],
+      ['closing_rate', t('stats.rate'), pct(st.closing_rate)],
+      ['satisfaction', t('stats.satisfaction'), sat.count ? `${pct(sat.share)} · ${t('stats.ratings', { n: sat.count })}` : t('td.none')],
+    ];
+    const stages = (st.stages || []).filter((s) => s.count > 0);
+    const out = items.map(([key, label, value]) => {
+      const d = el('div', 'stat');
+      d.dataset.key = key;
+      d.append(el('dt', '', label), el('dd', '', value));
+      return d;
+    });
+    if (stages.length) {
+      const d = el('div', 'stat stat-stages');
+      d.dataset.key = 'stages';
+      const dd = el('dd');
+      for (const s of stages) {
+        const one = el('span', 'stage');
+        one.dataset.stage = s.stage;
+        one.append(el('span', 'stage-name', t(`stage.${s.stage}`)), el('span', 'stage-time', span(s.median_ms)));
+        dd.append(one);
+      }
+      d.append(el('dt', '', t('stats.median')), dd);
+      out.push(d);
+    }
+    box.replaceChildren(...out);
+  }
+
+  // ---------- the detail ----------
+
+  /** open shows task id in the detail pane; form opens the choice an action needs ('dispatch', 'reject', 'rework'). */
+  async open(id, form = '') {
+    if (!this.detail || this.detail.id !== id) {
+      this.close();
+      this.detail = { id, data: null, player: null, form, busy: false, error: '', reloadTimer: 0, workers: null };
+      this.pane.hidden = false;
+      this.pane.dataset.id = id;
+      this.pane.replaceChildren(el('p', 'td-loading', t('td.loading')));
+      document.body.classList.add('detail-open');
+    } else if (form) {
+      this.detail.form = form;
+    }
+    await this.loadDetail();
+  }
+
+  /** close hides the detail and stops its video. */
+  close() {
+    const d = this.detail;
+    if (!d) return;
+    if (d.player) d.player.stop();
+    clearTimeout(d.reloadTimer);
+    this.detail = null;
+    this.pane.hidden = true;
+    this.pane.replaceChildren();
+    delete this.pane.dataset.id;
+    delete this.pane.dataset.state;
+    document.body.classList.remove('detail-open');
+  }
+
+  reloadDetailSoon() {
+    const d = this.detail;
+    clearTimeout(d.reloadTimer);
+    d.reloadTimer = setTimeout(() => { if (this.detail === d) this.loadDetail(); }, 150);
+  }
+
+  async loadDetail() {
+    const d = this.detail;
+    if (!d) return;
+    try {
+      const data = await fetchTask(d.id, { token: this.token });
+      if (this.detail !== d) return;
+      d.data = data;
+      this.tasks.set(data.task.id, newer(this.tasks.get(data.task.id), data.task));
+      this.renderCards();
+      if (d.form && !data.allowed.includes(d.form)) d.form = '';
+      if (d.form === 'dispatch' && !d.workers) this.loadWorkers(data.task.grid);
+      this.renderDetail();
+    } catch (err) {
+      if (this.detail !== d) return;
+      if (!d.data) this.pane.replaceChildren(el('p', 'td-loading error', t('td.failed', { error: err.message })));
+      else this.showError(err);
+    }
+  }
+
+  async loadWorkers(grid) {
+    const d = this.detail;
+    try {
+      const list = await fetchWorkers(grid, { token: this.token });
+      for (const w of list) this.names.set(w.user, w.name || w.user);
+      if (this.detail !== d) return;
+      d.workers = list;
+    } catch (err) {
+      if (this.detail !== d) return;
+      d.workers = [];
+      d.error = err.message;
+    }
+    this.renderDetail();
+  }
+
+  showError(err) {
+    if (!this.detail) return;
+    this.detail.error = err.message;
+    const p = this.pane.querySelector('.td-error');
+    if (p) {
+      p.hidden = false;
+      p.textContent = t('td.failed', { error: err.message });
+    }
+  }
+
+  // The pane is built once per task and then filled: the <video> must stay
+  // in the document for its session to keep playing.
+  build() {
+    const p = this.pane;
+    p.innerHTML = `
+      <div class="td-panel">
+        <header class="td-head">
+          <span class="state"></span>
+          <h2 id="td-title"></h2>
+          <span class="td-since"></span>
+          <span class="td-overdue"></span>
+          <span class="spacer"></span>
+          <button type="button" class="td-close"></button>
+        </header>
+        <div class="td-body">
+          <div class="td-media">
+            <div class="tile td-live" data-status="connecting">
+              <video muted playsinline autoplay disablepictureinpicture></video>
+              <div class="tile-msg"><strong></strong><small></small></div>
+              <div class="tile-info top"><span class="badge"></span></div>
+              <div class="tile-info bottom"><span class="tile-name"></span><span class="tile-grid"></span></div>
+            </div>
+            <p class="td-nocam note" hidden></p>
+            <section class="td-proposal" hidden>
+              <h3></h3>
+              <div class="td-ba"></div>
+              <p class="td-verdict"></p>
+              <button type="button" class="primary td-verify-one" data-action="verify"></button>
+            </section>
+            <dl class="td-facts"></dl>
+          </div>
+          <div class="td-side">
+            <div class="td-actions"></div>
+            <form class="td-form" hidden></form>
+            <p class="td-error error" role="alert" hidden></p>
+            <h3 class="td-tl-title"></h3>
+            <ol class="timeline"></ol>
+          </div>
+        </div>
+      </div>`;
+    p.querySelector('.td-close').addEventListener('click', () => this.close());
+    p.querySelector('.td-actions').addEventListener('click', (ev) => {
+      const b = ev.target.closest('button[data-action]');
+      if (b) this.choose(b.dataset.action);
+    });
+    p.querySelector('.td-verify-one').addEventListener('click', () => this.run('verify', {}));
+    p.querySelector('.td-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.confirmForm();
+    });
+  }
+
+  renderDetail() {
+    const d = this.detail;
+    if (!d || !d.data) return;
+    const { task, timeline: entries, allowed } = d.data;
+    const p = this.pane;
+    if (!p.querySelector('.td-panel')) this.build();
+    p.dataset.state = task.state;
+    p.dataset.id = task.id;
+    stateBadge(task.state, p.querySelector('.td-head .state'));
+    p.querySelector('#td-title').textContent = taskTitle(task);
+    const since = p.querySelector('.td-since');
+    if (task.state === 'closed' || task.state === 'rejected') {
+      since.classList.remove('timer');
+      delete since.dataset.since;
+      since.textContent = at(task.state_ms);
+    } else {
+      timer(since, task.state_ms);
+    }
+    since.title = t('td.in.state', { time: span(Date.now() - task.state_ms) });
+    const late = overdue(task);
+    p.querySelector('.td-overdue').textContent = late.length ? overdueText(late) : '';
+    p.querySelector('.td-close').textContent = t('td.back');
+
+    this.renderLive(task);
+
+    const prop = task.proposal;
+    const propBox = p.querySelector('.td-proposal');
+    const showProp = Boolean(prop && (task.state === 'submitted' || task.state === 'arrived'));
+    propBox.hidden = !showProp;
+    if (showProp) {
+      propBox.dataset.state = prop.state;
+      propBox.querySelector('h3').textContent = `${t('td.proposal')} · ${at(prop.at_ms)}`;
+      const ba = propBox.querySelector('.td-ba');
+      const key = `${prop.before}|${prop.after}`;
+      if (ba.dataset.key !== key) {
+        ba.dataset.key = key;
+        const pics = [];
+        if (prop.before) pics.push(thumb({ label: t('td.before'), url: pictureURL(prop.before, 'snapshot', this.token), kind: 'before' }));
+        if (prop.after) pics.push(thumb({ label: t('td.after'), url: pictureURL(prop.after, 'snapshot', this.token), kind: 'after' }));
+        ba.replaceChildren(...pics);
+      }
+      propBox.querySelector('.td-verdict').textContent = prop.verdict || '';
+      const one = propBox.querySelector('.td-verify-one');
+      one.textContent = t('td.verify.one');
+      one.hidden = !allowed.includes('verify');
+      one.disabled = d.busy;
+    }
+
+    const cam = task.camera ? this.cam(task.camera) : null;
+    const facts = [
+      ['source', t('td.source'), sourceText(task.source)],
+      ['camera', t('td.camera'), cam ? cam.name || cam.id : task.camera || ''],
+      ['grid', t('td.grid'), task.grid || ''],
+      ['place', t('td.place'), place(task)],
+      ['worker', t('td.worker'), task.worker ? who(task.worker, { names: this.names }) : ''],
+      ['reporter', t('td.reporter'), task.reporter ? who(task.reporter, { names: this.names, cameras: this.camMap() }) : ''],
+      ['created', t('td.created'), at(task.created_ms)],
+    ].filter(([, , v]) => v);
+    p.querySelector('.td-facts').replaceChildren(...facts.map(([key, k, v]) => {
+      const row = el('div', 'fact');
+      row.dataset.key = key;
+      row.append(el('dt', '', k), el('dd', '', v));
+      return row;
+    }));
+
+    const acts = p.querySelector('.td-actions');
+    acts.replaceChildren(...allowed.map((a) => {
+      const b = el('button', a === 'reject' || a === 'rework' ? '' : 'primary', actionText(a));
+      b.type = 'button';
+      b.dataset.action = a;
+      b.disabled = d.busy;
+      b.setAttribute('aria-pressed', String(d.form === a));
+      return b;
+    }));
+    this.renderForm();
+
+    const err = p.querySelector('.td-error');
+    err.hidden = !d.error;
+    err.textContent = d.error ? t('td.failed', { error: d.error }) : '';
+    p.querySelector('.td-tl-title').textContent = t('td.timeline');
+    timeline(p.querySelector('.timeline'), entries, { token: this.token, names: this.names, cameras: this.camMap() });
+  }
+
+  renderLive(task) {
+    const d = this.detail;
+    const p = this.pane;
+    const live = p.querySelector('.td-live');
+    const nocam = p.querySelector('.td-nocam');
+    live.hidden = !task.camera;
+    nocam.hidden = Boolean(task.camera);
+    nocam.textContent = t('td.no.camera');
+    if (!task.camera) return;
+    if (!d.player || d.player.camera !== task.camera) {
+      if (d.player) d.player.stop();
+      d.player = new WhepPlayer(live.querySelector('video'), { camera: task.camera, token: this.token, onState: () => this.renderLiveState() });
+      d.player.start();
+    }
+    this.renderLiveState();
+  }
+
+  renderLiveState() {
+    const d = this.detail;
+    if (!d || !d.player) return;
+    const live = this.pane.querySelector('.td-live');
+    if (!live) return;
+    const cam = this.cam(d.player.camera);
+    const status = viewStatus(d.player.state, cam);
+    live.dataset.status = status;
+    const badge = live.querySelector('.badge');
+    badge.dataset.status = status;
+    badge.textContent = t(`status.${status}`);
+    live.querySelector('.tile-name').textContent = (cam && cam.name) || d.player.camera;
+    live.querySelector('.tile-grid').textContent = (cam && cam.grid) || '';
+    const msg = { offline: t('status.offline'), forbidden: t('status.forbidden'), error: t('status.error'), connecting: t('msg.connecting'), idle: t('status.idle'), warning: t('status.warning') }[status] || '';
+    live.querySelector('.tile-msg strong').textContent = msg;
+    live.querySelector('.tile-msg small').textContent = status === 'forbidden' ? t('msg.forbidden') : status === 'online' ? '' : d.player.message || '';
+  }
+
+  choose(action) {
+    const d = this.detail;
+    if (!d || d.busy) return;
+    d.error = '';
+    if (NEEDS_FORM.has(action)) {
+      d.form = d.form === action ? '' : action;
+      if (d.form === 'dispatch' && !d.workers) this.loadWorkers(d.data.task.grid);
+      this.renderDetail();
+      return;
+    }
+    d.form = '';
+    this.run(action, {});
+  }
+
+  renderForm() {
+    const d = this.detail;
+    const form = this.pane.querySelector('.td-form');
+    form.hidden = !d.form;
+    form.dataset.form = d.form;
+    if (!d.form) {
+      form.replaceChildren();
+      return;
+    }
+    const key = `${d.form}|${d.workers ? d.workers.map((w) => `${w.user}:${w.open_tasks}`).join(',') : '-'}|${document.documentElement.lang}`;
+    if (form.dataset.key === key) {
+      const ok = form.querySelector('button[data-confirm]');
+      if (ok) ok.disabled = d.busy;
+      return;
+    }
+    form.dataset.key = key;
+    const parts = [];
+    if (d.form === 'dispatch') {
+      const fs = el('fieldset', 'worker-pick');
+      fs.append(el('legend', '', t('td.pick.worker')));
+      if (!d.workers) fs.append(el('p', 'note', t('td.loading')));
+      else if (!d.workers.length) fs.append(el('p', 'note', t('td.no.workers')));
+      for (const w of d.workers || []) {
+        const label = el('label', 'worker-opt');
+        const input = el('input');
+        input.type = 'radio';
+        input.name = 'worker';
+        input.value = w.user;
+        input.required = true;
+        if (d.data.task.worker === w.user) input.checked = true;
+        const text = el('span', 'worker-text');
+        text.append(el('strong', '', w.name || w.user), el('span', 'worker-meta', [w.user, w.phone, t('td.open.tasks', { n: w.open_tasks || 0 })].filter(Boolean).join(' · ')));
+        label.append(input, text);
+        fs.append(label);
+      }
+      parts.push(fs);
+    } else {
+      const label = el('label', 'td-note');
+      label.append(el('span', '', d.form === 'reject' ? t('td.reason') : t('td.note')));
+      const input = el('input');
+      input.name = 'note';
+      input.required = d.form === 'reject';
+      input.maxLength = 1000;
+      label.append(input);
+      parts.push(label);
+      if (d.form === 'reject') {
+        const quick = el('div', 'td-reasons');
+        for (const k of ['td.reason.false', 'td.reason.dup']) {
+          const b = el('button', '', t(k));
+          b.type = 'button';
+          b.addEventListener('click', () => { input.value = t(k); });
+          quick.append(b);
+        }
+        parts.push(quick);
+      }
+    }
+    const row = el('div', 'td-form-row');
+    const ok = el('button', 'primary', t('td.confirm', { action: actionText(d.form) }));
+    ok.type = 'submit';
+    ok.dataset.confirm = d.form;
+    ok.disabled = d.busy;
+    const cancel = el('button', '', t('td.cancel'));
+    cancel.type = 'button';
+    cancel.addEventListener('click', () => {
+      d.form = '';
+      this.renderDetail();
+    });
+    row.append(ok, cancel);
+    parts.push(row);
+    form.replaceChildren(...parts);
+  }
+
+  confirmForm() {
+    const d = this.detail;
+    if (!d || !d.form) return;
+    const form = this.pane.querySelector('.td-form');
+    if (d.form === 'dispatch') {
+      const picked = form.querySelector('input[name=worker]:checked');
+      if (!picked) return;
+      this.run('dispatch', { worker: picked.value, grid: d.data.task.grid });
+      return;
+    }
+    const note = (form.querySelector('input[name=note]') || {}).value || '';
+    if (d.form === 'reject' && !note.trim()) return;
+    this.run(d.form, { note: note.trim() });
+  }
+
+  async run(action, body) {
+    const d = this.detail;
+    if (!d || d.busy) return;
+    d.busy = true;
+    d.error = '';
+    this.renderDetail();
+    try {
+      const res = await act(d.id, action, body, { token: this.token });
+      if (this.detail !== d) return;
+      d.form = '';
+      if (res.task) this.onTask({ type: 'task', task: res.task, entry: res.entry });
+    } catch (err) {
+      if (this.detail === d) d.error = err.message;
+    } finally {
+      d.busy = false;
+    }
+    if (this.detail === d) await this.loadDetail();
+  }
+
+  /** relabel re-renders the text after a language change. */
+  relabel() {
+    for (const li of this.cards.values()) li.querySelector('.tcard-acts').dataset.acts = '';
+    this.renderCards();
+    this.loadStats();
+    if (this.detail) {
+      const f = this.pane.querySelector('.td-form');
+      if (f) f.dataset.key = '';
+      this.renderDetail();
+    }
+  }
+}

@@ -1,0 +1,315 @@
+// tasks: what the pages share about tasks (工单): the names of states and
+// steps, times to the second, running timers, overdue marks, pictures and
+// the timeline (全程留痕). The wall, the worker's phone and the resident's
+// phone draw a task the same way.
+
+import { t, lang } from './i18n.js';
+import { pictureURL } from './api.js';
+
+/** BOARD lists the states in flow order, as the wall's board shows them. */
+export const BOARD = ['reported', 'accepted', 'dispatched', 'claimed', 'arrived', 'submitted', 'verified', 'closed'];
+
+/** OPEN lists the states in which a task still waits for someone. */
+export const OPEN = ['reported', 'accepted', 'dispatched', 'claimed', 'arrived', 'submitted', 'verified'];
+
+/** stateText is the state's name (待核单, 已派单, …). */
+export function stateText(s) {
+  const key = `task.state.${s}`;
+  const v = t(key);
+  return v === key ? s : v;
+}
+
+/** actionText is the button text of a transition (签收, 交单, …). */
+export function actionText(a) {
+  const key = `task.action.${a}`;
+  const v = t(key);
+  return v === key ? a : v;
+}
+
+function known(key, fallback) {
+  const v = t(key);
+  return v === key ? fallback : v;
+}
+
+/** taskTitle names a task: the title given, else the incident's kind. */
+export function taskTitle(task) {
+  if (task.title) return task.title;
+  if (task.kind) return known(`inc.kind.${task.kind}`, task.kind);
+  return task.id;
+}
+
+/** sourceText says where the task came from (摄像头事件, 居民上报, …). */
+export function sourceText(source) {
+  return known(`task.source.${source}`, source || '');
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** at is a time to the second in the viewer's zone, with the date when it is not today. */
+export function at(ms) {
+  if (!ms) return '';
+  const d = new Date(ms);
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  if (d.toDateString() === new Date().toDateString()) return time;
+  return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
+}
+
+/** span is a duration in words: 12秒, 3分05秒, 2小时03分, 1天4小时. */
+export function span(ms) {
+  if (ms == null || !Number.isFinite(ms) || ms < 0) return t('dur.none');
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return t('dur.s', { s });
+  if (s < 3600) return t('dur.ms', { m: Math.floor(s / 60), s: pad(s % 60) });
+  if (s < 86400) return t('dur.hm', { h: Math.floor(s / 3600), m: pad(Math.floor(s / 60) % 60) });
+  return t('dur.dh', { d: Math.floor(s / 86400), h: Math.floor(s / 3600) % 24 });
+}
+
+/** clock is a running duration as a clock: 03:05, 1:02:03, 2d 03:00:00. */
+export function clock(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const hms = `${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
+  const h = Math.floor(s / 3600);
+  if (h === 0) return hms;
+  if (h < 24) return `${h}:${hms}`;
+  return `${Math.floor(h / 24)}d ${pad(h % 24)}:${hms}`;
+}
+
+// The stage whose time limit runs in each state (task/deadline.go): claim
+// from each dispatch, arrive from each claim, resolve from the first
+// dispatch to the submission.
+const RUNNING = {
+  dispatched: ['claim', 'resolve'],
+  claimed: ['arrive', 'resolve'],
+  arrived: ['resolve'],
+};
+
+/**
+ * overdue lists the stages the task is past its limit in now: a mark in
+ * overdue_ms made since the stage began.
+ */
+export function overdue(task) {
+  const marks = task.overdue_ms || {};
+  const out = [];
+  for (const stage of RUNNING[task.state] || []) {
+    const m = marks[stage];
+    if (!m) continue;
+    const began = stage === 'resolve' ? (task.since && task.since.dispatched) || 0 : task.state_ms || 0;
+    if (m >= began) out.push(stage);
+  }
+  return out;
+}
+
+/** overdueText is the mark of an overdue task: 签收超时 · 办理超时. */
+export function overdueText(stages) {
+  return stages.map((s) => t('task.overdue.stage', { stage: known(`stage.${s}`, s) })).join(' · ');
+}
+
+/**
+ * timer makes el a running timer of the time since ms: it shows the clock
+ * and is updated each second by the one ticker of the page.
+ */
+export function timer(el, ms) {
+  el.classList.add('timer');
+  el.dataset.since = String(ms || 0);
+  el.textContent = ms ? clock(Date.now() - ms) : '';
+  return el;
+}
+
+let ticking = 0;
+
+/**
+ * startTicker keeps every timer of the page current (one interval for
+ * all). Timers start at any moment, so a once-a-second tick could show a
+ * second late; four ticks a second, writing only what changed, keep each
+ * within a quarter second.
+ */
+export function startTicker() {
+  if (ticking) return;
+  ticking = setInterval(() => {
+    const now = Date.now();
+    for (const el of document.querySelectorAll('.timer[data-since]')) {
+      const ms = Number(el.dataset.since);
+      const text = ms ? clock(now - ms) : '';
+      if (el.textContent !== text) el.textContent = text;
+    }
+  }, 250);
+}
+
+/** place is the task's place in words: the address, else the coordinates, else ''. */
+export function place(task) {
+  const l = task.location || {};
+  if (l.address) return l.address;
+  if (l.lat || l.lng) return coords(l);
+  return '';
+}
+
+/** coords is "lat, lng" to six decimals (about 10 cm). */
+export function coords(l) {
+  return `${Number(l.lat).toFixed(6)}, ${Number(l.lng).toFixed(6)}`;
+}
+
+/** who names an actor id for people: a camera, the system, a user's name. */
+export function who(id, { names = new Map(), cameras = new Map() } = {}) {
+  if (!id) return '';
+  if (id.startsWith('camera:')) {
+    const cam = id.slice(7);
+    const c = cameras.get(cam);
+    return t('who.camera', { name: (c && c.name) || cam });
+  }
+  if (id === 'system') return t('who.system');
+  if (id === '@staff_token') return t('who.staff_token');
+  const n = names.get(id);
+  if (id.startsWith('dev-')) return n || t('who.device');
+  return n && n !== id ? `${n} (${id})` : id;
+}
+
+// The sentences the bridge itself writes into timelines (task/camera.go,
+// task/transition.go, task/store.go), in the page's language; a note a
+// person wrote is shown as it is.
+const NOTES = [
+  [/^seen on camera (.+)$/, 'note.seen', 'cam'],
+  [/^verification proposed \(seen on camera\)$/, '', ''],
+  [/^the zone still differs \(seen on camera\)$/, 'note.differs', ''],
+  [/^confirmed what camera (.+) saw$/, 'note.confirmed', 'cam'],
+  [/^accepted automatically: (\S+) is in tasks\.auto_accept$/, 'note.auto', 'kind'],
+];
+
+/** noteText is a timeline note in the page's language ('' when the step's name says it all). */
+export function noteText(note, { cameras = new Map() } = {}) {
+  for (const [re, key, arg] of NOTES) {
+    const m = re.exec(note);
+    if (!m) continue;
+    if (!key) return '';
+    const c = arg === 'cam' ? cameras.get(m[1]) : null;
+    return t(key, { name: (c && c.name) || m[1], kind: known(`inc.kind.${m[1]}`, m[1]) });
+  }
+  return note;
+}
+
+/** entryVerb is what a timeline entry records (上报, 派单, 到场, 摄像头建议核查通过, …). */
+export function entryVerb(e) {
+  return known(`tl.${e.action}`, e.action);
+}
+
+/**
+ * pictures lists the pictures of a task's evidence as {label, url, kind}:
+ * the snapshot, the worker's photo, before and after.
+ */
+export function pictures(ev, token) {
+  if (!ev) return [];
+  const out = [];
+  if (ev.snapshot) out.push({ label: t('td.snapshot'), url: pictureURL(ev.snapshot, 'snapshot', token), kind: 'snapshot' });
+  if (ev.photo) out.push({ label: t('td.photo'), url: pictureURL(ev.photo, 'photo', token), kind: 'photo' });
+  if (ev.before) out.push({ label: t('td.before'), url: pictureURL(ev.before, 'snapshot', token), kind: 'before' });
+  if (ev.after) out.push({ label: t('td.after'), url: pictureURL(ev.after, 'snapshot', token), kind: 'after' });
+  return out;
+}
+
+/** thumb is a picture link: a small <img> that opens the full picture in a new tab. */
+export function thumb({ label, url, kind }) {
+  const a = document.createElement('a');
+  a.className = 'thumb';
+  a.href = url;
+  a.target = '_blank';
+  a.rel = 'noopener';
+  a.dataset.kind = kind;
+  const img = document.createElement('img');
+  img.alt = label;
+  img.loading = 'lazy';
+  img.decoding = 'async';
+  img.src = url;
+  img.addEventListener('error', () => a.classList.add('thumb--none'));
+  const cap = document.createElement('span');
+  cap.textContent = label;
+  a.append(img, cap);
+  return a;
+}
+
+function span2(cls, text) {
+  const el = document.createElement('span');
+  el.className = cls;
+  el.textContent = text;
+  return el;
+}
+
+/**
+ * timeline draws a task's entries, oldest first, into ol: each step with
+ * its time to the second, what it was, who made it, whether a person or a
+ * camera confirmed it, its note and its evidence (pictures, GPS, verdict).
+ * Hooks for the browser tests: li.tl-entry[data-action][data-source] and
+ * its <time datetime>.
+ */
+export function timeline(ol, entries, { token = '', names, cameras } = {}) {
+  ol.classList.add('timeline');
+  const items = [...entries].sort((a, b) => a.seq - b.seq).map((e) => {
+    const li = document.createElement('li');
+    li.className = 'tl-entry';
+    li.dataset.action = e.action;
+    li.dataset.source = e.source || '';
+    li.dataset.seq = String(e.seq);
+    const time = document.createElement('time');
+    time.className = 'tl-time';
+    time.dateTime = new Date(e.at_ms).toISOString();
+    time.textContent = at(e.at_ms);
+    time.title = new Date(e.at_ms).toLocaleString(lang(), { hour12: false });
+
+    const body = document.createElement('div');
+    body.className = 'tl-body';
+    const head = document.createElement('div');
+    head.className = 'tl-head';
+    head.append(span2('tl-what', entryVerb(e)));
+    if (e.action === 'dispatch' && e.worker) head.append(span2('tl-to', t('tl.to', { name: who(e.worker, { names, cameras }) })));
+    if (e.action === 'rate' && e.stars) head.append(span2('tl-stars', '★'.repeat(e.stars) + '☆'.repeat(Math.max(0, 5 - e.stars))));
+    if (e.from && e.to && e.from !== e.to) head.append(span2('tl-states', `${stateText(e.from)} → ${stateText(e.to)}`));
+    const src = span2('tl-src', known(`src.${e.source}`, e.source || ''));
+    src.dataset.source = e.source || '';
+    if (e.source) head.append(src);
+    body.append(head);
+    body.append(span2('tl-who', who(e.by, { names, cameras })));
+    if (e.action === 'overdue' && e.stage) body.append(span2('tl-note', t('task.overdue.stage', { stage: known(`stage.${e.stage}`, e.stage) })));
+    const note = e.action === 'overdue' ? '' : noteText(e.note || '', { cameras });
+    if (note) body.append(span2('tl-note', note));
+    const ev = e.evidence;
+    if (ev && ev.verdict) body.append(span2('tl-verdict', ev.verdict));
+    if (ev && ev.gps) {
+      const g = ev.gps;
+      let s = t('td.gps', { lat: Number(g.lat).toFixed(6), lng: Number(g.lng).toFixed(6) });
+      if (g.accuracy_m) s += ` ${t('td.accuracy', { m: Math.round(g.accuracy_m) })}`;
+      if (g.distance_m) s += ` · ${t('td.distance', { m: Math.round(g.distance_m) })}`;
+      body.append(span2('tl-gps', s));
+    }
+    const pics = pictures(ev, token);
+    if (pics.length) {
+      const box = document.createElement('div');
+      box.className = 'tl-pics';
+      box.append(...pics.map(thumb));
+      body.append(box);
+    }
+    li.append(time, body);
+    return li;
+  });
+  ol.replaceChildren(...items);
+  return ol;
+}
+
+/** newer returns the newer of two versions of a task (by updated_ms, then entries). */
+export function newer(old, next) {
+  if (!old) return next;
+  if ((next.updated_ms || 0) !== (old.updated_ms || 0)) return (next.updated_ms || 0) > (old.updated_ms || 0) ? next : old;
+  return (next.entries || 0) >= (old.entries || 0) ? next : old;
+}
+
+/** stateBadge makes the coloured state label of a task. */
+export function stateBadge(state, el = document.createElement('span')) {
+  el.className = 'state';
+  el.dataset.state = state;
+  el.textContent = stateText(state);
+  return el;
+}
+
+/** startOfToday is local midnight in ms. */
+export function startOfToday() {
+  const d = new Date();
+  d.setHours(0, 0, 0, 0);
+  return d.getTime();
+}
