@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
+	"qianliyan/internal/redistest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -86,17 +86,7 @@ cameras:
 	return bridge{url: srv.URL, hub: hub, cfg: cfg, rdb: rdb, rl: rl}
 }
 
-func redisOptions(t testing.TB) *redis.Options {
-	url := os.Getenv("QLY_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
-}
+func redisOptions(t testing.TB) *redis.Options { return redistest.Options(t) }
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()

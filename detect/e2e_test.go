@@ -6,11 +6,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"qianliyan/internal/redistest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"qianliyan/configs"
 	"qianliyan/detect"
@@ -20,26 +19,7 @@ import (
 
 func testStore(t testing.TB) *detect.Store {
 	t.Helper()
-	url := os.Getenv("QLY_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(o)
-	t.Cleanup(func() { rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v (make test starts one)", url, err)
-	}
-	prefix := fmt.Sprintf("qly:dtest%d:", time.Now().UnixNano())
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-	})
+	rdb, prefix := redistest.Client(t, "dtest")
 	return detect.NewStore(rdb, prefix)
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"qianliyan/internal/redistest"
 	"reflect"
 	"slices"
 	"strings"
@@ -65,26 +65,7 @@ var defaultLimits = configs.Tasks{
 
 func newEnv(t *testing.T, limits configs.Tasks) *env {
 	t.Helper()
-	url := os.Getenv("QLY_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(o)
-	t.Cleanup(func() { rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v (make test starts one)", url, err)
-	}
-	prefix := fmt.Sprintf("qly:ttest%d:", time.Now().UnixNano())
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-	})
+	rdb, prefix := redistest.Client(t, "ttest")
 	e := &env{rdb: rdb, prefix: prefix, limits: limits, clock: &clock{t: start}}
 	e.Store = e.restart()
 	return e

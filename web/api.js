@@ -176,8 +176,31 @@ export function report(body, opts) {
   return sendJSON('POST', '/api/reports', body, opts);
 }
 
-/** upload sends a picture (a File or Blob, JPEG or PNG, at most 5 MiB); returns its name. */
+const PHOTO_MAX_PX = 1920; // phone photos are shrunk to this before upload (the limit is 5 MiB)
+
+// shrink re-encodes a big photo to at most PHOTO_MAX_PX on its long side as
+// JPEG: phone cameras make 4–12 MB pictures, the server takes 5 MiB, and a
+// street on a mobile network should not wait for the rest.
+async function shrink(file) {
+  if (file.size < 1024 * 1024 || typeof createImageBitmap !== 'function') return file;
+  try {
+    const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    const scale = Math.min(1, PHOTO_MAX_PX / Math.max(bmp.width, bmp.height));
+    const c = document.createElement('canvas');
+    c.width = Math.round(bmp.width * scale);
+    c.height = Math.round(bmp.height * scale);
+    c.getContext('2d').drawImage(bmp, 0, 0, c.width, c.height);
+    bmp.close();
+    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.85));
+    return blob ? new File([blob], 'photo.jpg', { type: 'image/jpeg' }) : file;
+  } catch {
+    return file;
+  }
+}
+
+/** upload sends a picture (a File or Blob, JPEG or PNG; big ones are shrunk first); returns its name. */
 export async function upload(file, opts) {
+  file = await shrink(file);
   const form = new FormData();
   form.append('file', file, file.name || 'photo.jpg');
   const body = await sendJSON('POST', '/api/uploads', form, opts);

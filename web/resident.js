@@ -21,7 +21,6 @@ import { OPEN, stateBadge, taskTitle, at, timeline, newer, coords, pictures, thu
 const PAGE = 'resident';
 const RATED_KEY = 'qly.rated'; // task id → stars this phone gave
 const LIVE_TASKS_MS = 10000; // residents get no events of others' tasks: the list is asked again
-const PHOTO_MAX_PX = 1920;
 
 const $ = (id) => document.getElementById(id);
 
@@ -219,23 +218,6 @@ function renderLoc() {
   out.textContent = t('app.report.loc.got', { lat: res.loc.lat.toFixed(6), lng: res.loc.lng.toFixed(6), m: Math.round(res.loc.accuracy) });
 }
 
-async function shrink(file) {
-  if (file.size < 1024 * 1024 || typeof createImageBitmap !== 'function') return file;
-  try {
-    const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
-    const scale = Math.min(1, PHOTO_MAX_PX / Math.max(bmp.width, bmp.height));
-    const c = document.createElement('canvas');
-    c.width = Math.round(bmp.width * scale);
-    c.height = Math.round(bmp.height * scale);
-    c.getContext('2d').drawImage(bmp, 0, 0, c.width, c.height);
-    bmp.close();
-    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.85));
-    return blob ? new File([blob], 'photo.jpg', { type: 'image/jpeg' }) : file;
-  } catch {
-    return file;
-  }
-}
-
 async function sendReport() {
   const form = $('report-form');
   const err = $('report-error');
@@ -253,7 +235,7 @@ async function sendReport() {
     const address = form.elements.address.value.trim();
     if (res.loc || address) body.location = { lat: res.loc ? res.loc.lat : 0, lng: res.loc ? res.loc.lng : 0, address };
     const ans = await withToken(async (tok) => {
-      if (res.photo && !body.photo) body.photo = await upload(await shrink(res.photo), { token: tok });
+      if (res.photo && !body.photo) body.photo = await upload(res.photo, { token: tok });
       return report(body, { token: tok });
     });
     form.reset();

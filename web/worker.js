@@ -23,7 +23,6 @@ import {
 const PAGE = 'worker';
 const ROLES = ['worker'];
 const FALLBACK_MS = 120000;
-const PHOTO_MAX_PX = 1920; // phone photos are shrunk to this before upload (the limit is 5 MiB)
 
 const $ = (id) => document.getElementById(id);
 
@@ -396,26 +395,6 @@ async function arrive() {
   await run('arrive', { evidence: { gps: { lat: c.latitude, lng: c.longitude, accuracy_m: Math.round(c.accuracy * 10) / 10 } } });
 }
 
-// shrink re-encodes a big photo to at most PHOTO_MAX_PX on its long side as
-// JPEG: phone cameras make 4–12 MB pictures, the server takes 5 MiB, and a
-// street on a mobile network should not wait for the rest.
-async function shrink(file) {
-  if (file.size < 1024 * 1024 || typeof createImageBitmap !== 'function') return file;
-  try {
-    const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
-    const scale = Math.min(1, PHOTO_MAX_PX / Math.max(bmp.width, bmp.height));
-    const c = document.createElement('canvas');
-    c.width = Math.round(bmp.width * scale);
-    c.height = Math.round(bmp.height * scale);
-    c.getContext('2d').drawImage(bmp, 0, 0, c.width, c.height);
-    bmp.close();
-    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.85));
-    return blob ? new File([blob], 'photo.jpg', { type: 'image/jpeg' }) : file;
-  } catch {
-    return file;
-  }
-}
-
 async function submit() {
   const v = w.view;
   if (!v || v.busy) return;
@@ -432,7 +411,7 @@ async function submit() {
   btn.textContent = t('worker.uploading');
   let name = '';
   try {
-    name = await upload(await shrink(v.photo), { token: w.token });
+    name = await upload(v.photo, { token: w.token });
   } catch (err) {
     if (w.view === v) v.error = err.message;
   } finally {

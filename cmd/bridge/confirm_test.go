@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"qianliyan/internal/redistest"
 	"slices"
 	"strings"
 	"sync"
@@ -138,26 +139,7 @@ type confirmEnv struct {
 
 func newConfirmEnv(t *testing.T) *confirmEnv {
 	t.Helper()
-	url := os.Getenv("QLY_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(o)
-	t.Cleanup(func() { rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v (make redis starts one)", url, err)
-	}
-	prefix := fmt.Sprintf("qly:ctest%d:", time.Now().UnixNano())
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-	})
+	rdb, prefix := redistest.Client(t, "ctest")
 	cfg := &configs.Config{
 		Detect: configs.Detect{Mode: "idle"},
 		Tasks: configs.Tasks{AutoAccept: []string{detect.ZoneChanged}, ArriveRadiusM: 50,
