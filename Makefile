@@ -63,7 +63,7 @@ demo: deps redis build
 	@echo "  worker2  / worker2-demo   grid worker of hexia-03"
 	@echo "  resident / resident-demo  resident (居民); residents without an account get a device token"
 	@trap 'kill 0' INT TERM EXIT; \
-		bin/camsim -cameras 10 -scene bin -scene loiter -addr :8554 & \
+		bin/camsim -cameras 10 -fps 15 -scene bin -scene loiter -addr :8554 & \
 		bin/bridge -config configs/demo.yaml
 
 lint:
