@@ -287,7 +287,9 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 	case Cleared:
 		w.end(ctx, "", CameraTampered, now)
 	}
-	if a.people != nil && len(a.zones) > 0 {
+	// Idle cameras analyse a key frame every GOP: too far apart to follow
+	// anyone, and the cost would be wasted on 128 quiet cameras.
+	if a.people != nil && len(a.zones) > 0 && w.Mode() != Idle {
 		w.watchPeople(ctx, a, img, motion, now)
 	}
 	w.keep(a, gray, img, now)
