@@ -35,13 +35,7 @@ const (
 // of the camera nearest to the location; residents may name public cameras
 // only.
 func (s *Server) report(c *gin.Context) error {
-	if err := s.tasksReady(); err != nil {
-		return err
-	}
 	p := principal(c)
-	if err := identified(p); err != nil {
-		return err
-	}
 	if p.SeesAll() {
 		return Errorf(http.StatusForbidden, "reports are for residents and workers; the center creates tasks with POST /api/tasks")
 	}

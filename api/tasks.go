@@ -62,15 +62,17 @@ type TaskEnvelope struct {
 // maxJSONBytes bounds a JSON request body.
 const maxJSONBytes = 64 << 10
 
-func (s *Server) tasksReady() error {
+// taskGate goes before every task route: the bridge must have a task
+// store, and the caller must be someone, since tasks and reports are tied to
+// who makes them.
+func (s *Server) taskGate(c *gin.Context) error {
 	if s.tasks == nil {
 		return Errorf(http.StatusServiceUnavailable, "tasks are not available: this bridge was started without a task store")
 	}
-	return nil
+	return identified(principal(c))
 }
 
-// identified refuses anonymous callers: tasks, reports and photos are tied
-// to who makes them.
+// identified refuses anonymous callers.
 func identified(p Principal) error {
 	if p.Anonymous() {
 		return Errorf(http.StatusUnauthorized, "this needs a token: log in (POST /api/login), or get a resident's device token (POST /api/device), and send it as Authorization: Bearer <token>")
@@ -213,13 +215,7 @@ func taskFilter(c *gin.Context) (task.Filter, error) {
 // the tasks dispatched to the worker; for anyone else, the tasks the caller
 // reported. A worker naming a grid that is not theirs gets 403.
 func (s *Server) listTasks(c *gin.Context) error {
-	if err := s.tasksReady(); err != nil {
-		return err
-	}
 	p := principal(c)
-	if err := identified(p); err != nil {
-		return err
-	}
 	f, err := taskFilter(c)
 	if err != nil {
 		return err
@@ -306,13 +302,7 @@ func (s *Server) listIn(c *gin.Context, f task.Filter, grids []string) ([]*task.
 
 // getTask answers GET /api/tasks/{id}.
 func (s *Server) getTask(c *gin.Context) error {
-	if err := s.tasksReady(); err != nil {
-		return err
-	}
 	p := principal(c)
-	if err := identified(p); err != nil {
-		return err
-	}
 	t, err := s.visibleTask(c, c.Param("id"))
 	if err != nil {
 		return err
@@ -402,9 +392,6 @@ const createLike = `{"title": "垃圾桶倒了", "camera": "cam1", "zone": "垃�
 // The grid defaults to the camera's, else to the grid of the camera nearest
 // to the location; the location defaults to the camera's.
 func (s *Server) createTask(c *gin.Context) error {
-	if err := s.tasksReady(); err != nil {
-		return err
-	}
 	var b createBody
 	if err := bindJSON(c, &b, createLike, false); err != nil {
 		return err
@@ -478,13 +465,7 @@ const transitionLike = `{"request_id": "a1b2", "note": "…", "evidence": {"phot
 
 // transition answers POST /api/tasks/{id}/{action}.
 func (s *Server) transition(c *gin.Context) error {
-	if err := s.tasksReady(); err != nil {
-		return err
-	}
 	p := principal(c)
-	if err := identified(p); err != nil {
-		return err
-	}
 	act := task.Action(c.Param("action"))
 	if _, ok := task.Rules[act]; !ok {
 		return Errorf(http.StatusNotFound, "no action %q on tasks; the actions are %s, and rating", act, strings.Join(actionNames(task.Actions), ", "))
@@ -585,13 +566,7 @@ type rateBody struct {
 // rate answers POST /api/tasks/{id}/rating (residents): a rating of a closed
 // task the resident reported or that is on a public camera.
 func (s *Server) rate(c *gin.Context) error {
-	if err := s.tasksReady(); err != nil {
-		return err
-	}
 	p := principal(c)
-	if err := identified(p); err != nil {
-		return err
-	}
 	if err := needRole(p, RoleResident); err != nil {
 		return err
 	}
