@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gocv.io/x/gocv"
-
 	"qianliyan/configs"
 	"qianliyan/ingest"
 )
@@ -292,7 +290,7 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 	if a.people != nil && len(a.zones) > 0 && w.Mode() != Idle {
 		w.watchPeople(ctx, a, img, motion, now)
 	}
-	w.keep(a, gray, img, now)
+	w.keep(a, img)
 }
 
 // calmShare is the share of the picture that may move while the camera
@@ -309,10 +307,10 @@ func movingShare(motion []image.Rectangle) float64 {
 }
 
 // keep records the zones' looks and, in Watch mode, the picture.
-func (w *Watcher) keep(a *analysis, gray gocv.Mat, img *image.YCbCr, now time.Time) {
+func (w *Watcher) keep(a *analysis, img *image.YCbCr) {
 	looks := make([]ZoneLook, len(a.zones))
 	for i, z := range a.zones {
-		looks[i] = ZoneLook{Zone: z.Name, HasRef: z.HasReference(), Diff: z.Diff(gray),
+		looks[i] = ZoneLook{Zone: z.Name, HasRef: z.HasReference(), Diff: z.LastDiff(),
 			MatchSinceMS: msOrZero(z.MatchSince()), PersonMS: msOrZero(a.presence[i].Since())}
 	}
 	var last *image.YCbCr

@@ -30,6 +30,7 @@ type Zone struct {
 	hasRef bool // a zero Mat must not be touched
 
 	calmSince   time.Time // since when nothing has moved in the zone
+	lastDiff    float64   // Diff at the last Update
 	changed     bool      // zone_changed is up
 	differSince time.Time // zero while it matches
 	matchSince  time.Time // zero while it differs
@@ -131,6 +132,9 @@ func (z *Zone) Calm(motion []image.Rectangle, now time.Time) time.Duration {
 	return now.Sub(z.calmSince)
 }
 
+// LastDiff is the difference from the reference at the last Update.
+func (z *Zone) LastDiff() float64 { return z.lastDiff }
+
 // MatchSince returns since when the zone has matched its reference (zero
 // while it differs or has no reference).
 func (z *Zone) MatchSince() time.Time { return z.matchSince }
@@ -143,6 +147,7 @@ func (z *Zone) Changed() bool { return z.changed }
 // a change), and match it for ZoneHold to clear.
 func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t Thresholds) (Change, float64) {
 	d := z.Diff(gray)
+	z.lastDiff = d
 	if !z.hasRef {
 		return NoChange, d
 	}
