@@ -8,7 +8,7 @@ SHELL := /bin/bash
 GO ?= go
 REDIS_PORT ?= 6379
 RUN := .run
-APT_PKGS := libopencv-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev pkg-config redis-server ffmpeg chromium fonts-wqy-microhei
+APT_PKGS := g++ libopencv-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev pkg-config redis-server ffmpeg chromium fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_TIMEOUT ?= 14m
 
