@@ -128,6 +128,36 @@ func (s *Server) takeReference(c *gin.Context) error {
 	return nil
 }
 
+// DetectState is a camera's detection: its mode and figures, and how each
+// zone looks against its reference.
+type DetectState struct {
+	detect.WatcherStats
+	Zones []detect.ZoneLook `json:"zones"`
+}
+
+// detectState answers GET /api/cameras/{id}/detect: what staff look at when
+// an incident they expected did not come.
+func (s *Server) detectState(c *gin.Context) error {
+	w, err := s.watcherOf(c)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, DetectState{WatcherStats: w.Stats(), Zones: w.Looks()})
+	return nil
+}
+
+// watcherOf returns the watcher of the camera in the path.
+func (s *Server) watcherOf(c *gin.Context) (*detect.Watcher, error) {
+	if err := s.detectionReady(); err != nil {
+		return nil, err
+	}
+	w := s.detection.Watcher(c.Param("id"))
+	if w == nil {
+		return nil, Errorf(http.StatusNotFound, "no watched camera with id %q", c.Param("id"))
+	}
+	return w, nil
+}
+
 // setMode answers PUT /api/cameras/{id}/detect with {"mode": "idle|active|watch"}.
 func (s *Server) setMode(c *gin.Context) error {
 	if err := s.detectionReady(); err != nil {
@@ -144,9 +174,9 @@ func (s *Server) setMode(c *gin.Context) error {
 	if !ok {
 		return Errorf(http.StatusBadRequest, "mode %q is not one of idle, active, watch", body.Mode)
 	}
-	w := s.detection.Watcher(c.Param("id"))
-	if w == nil {
-		return Errorf(http.StatusNotFound, "no watched camera with id %q", c.Param("id"))
+	w, err := s.watcherOf(c)
+	if err != nil {
+		return err
 	}
 	w.SetMode(m)
 	c.JSON(http.StatusOK, w.Stats())

@@ -119,6 +119,8 @@ var apiRoutes = []apiRoute{
 		resp: struct {
 			Status string `json:"status"`
 		}{}, errors: []int{401, 403, 404, 503}},
+	{method: "GET", path: "/api/cameras/:id/detect", summary: "The camera's detection mode and figures, and each zone's difference from its reference", who: whoCenter,
+		ok: 200, resp: DetectState{}, errors: []int{401, 403, 404, 503}},
 	{method: "PUT", path: "/api/cameras/:id/detect", summary: "Set the camera's detection mode", who: whoCenter,
 		body: struct {
 			Mode string `json:"mode"` // idle, active or watch

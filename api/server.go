@@ -121,6 +121,7 @@ func New(d Deps) *Server {
 	a.GET("/api/incidents/:id", center, s.wrap(s.getIncident))
 	a.GET("/api/incidents/:id/snapshot.jpg", center, s.wrap(s.incidentSnapshot))
 	a.POST("/api/cameras/:id/zones/:zone/reference", center, s.wrap(s.takeReference))
+	a.GET("/api/cameras/:id/detect", center, s.wrap(s.detectState))
 	a.PUT("/api/cameras/:id/detect", center, s.wrap(s.setMode))
 	// Tasks: who sees and may do what is in tasks.go.
 	t := a.Group("", s.wrap(s.taskGate))

@@ -105,6 +105,9 @@ func NewWatcher(cam configs.Camera, src Source, store *Store, opts Options) *Wat
 	opts.defaults()
 	w := &Watcher{cam: cam, src: src, store: store, opts: opts, refWant: map[string]bool{}}
 	w.mode.Store(int32(opts.Mode))
+	for _, z := range cam.Zones { // looks before the first analysis: no reference yet
+		w.looks = append(w.looks, ZoneLook{Zone: z.Name})
+	}
 	return w
 }
 
@@ -122,7 +125,8 @@ func (w *Watcher) TakeReference(zone string) {
 	w.mu.Unlock()
 }
 
-// Looks returns how each zone looked at the last analysis.
+// Looks returns how each zone looked at the last analysis (every zone
+// without a reference before the first).
 func (w *Watcher) Looks() []ZoneLook {
 	w.mu.Lock()
 	defer w.mu.Unlock()

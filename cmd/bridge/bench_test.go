@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -173,24 +172,23 @@ func BenchmarkChromiumFirstFrame(b *testing.B) {
 // BenchmarkIncidentLatency measures, through the real bridge, the time from
 // a scripted change in a camera's zone to the incident's event on
 // /api/events: ffmpeg draws a white box in the bin zone from second 6 to
-// 12 of every 12 (colour bars with sensor noise elsewhere), five times.
-// The zone hold is set to 2 s for this (the default is 5 s): the figure is
-// the hold plus what the pipeline adds.
+// 12 of every 12 of the wall clock (colour bars with sensor noise
+// elsewhere), five times. The zone hold is set to 2 s for this (the
+// default is 5 s): the figure is the hold plus what the pipeline adds.
 func BenchmarkIncidentLatency(b *testing.B) {
 	cam := camsimproc.Start(b, "-cameras", "1")
-	start := time.Now()
-	url := cam.PushScene(b, "scene", camsimproc.BinBox("between(mod(t,12),6,12)"))
+	url := cam.PushScene(b, "scene", camsimproc.BinBox(camsimproc.WallCycle(12, 6, 12)))
 	br := startBridgeWith(b, []cameraSpec{{id: "scene", url: url, public: true,
 		zones: "[{name: 垃圾桶, kind: bin, polygon: " + camsimproc.BinZone + "}]"}},
 		"", "detect: {calm_for: 1h, zone_hold: 2s, rate: 4}")
 	// take the zone's reference while the box is away (second 2 of a cycle)
-	time.Sleep(time.Duration((12 - math.Mod(time.Since(start).Seconds()-2, 12)) * float64(time.Second)))
+	time.Sleep(time.Until(camsimproc.NextPhase(time.Now(), 12, 2)))
 	req, _ := http.NewRequest(http.MethodPost, br.URL+"/api/cameras/scene/zones/*/reference", nil)
 	req.Header.Set("Authorization", "Bearer "+staffToken)
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusAccepted {
 		b.Fatalf("reference: %v %v", err, res)
 	}
-	refAt := time.Since(start).Seconds()
+	refAt := time.Now()
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, br.URL+"/api/events?token="+staffToken, nil)
@@ -221,13 +219,13 @@ func BenchmarkIncidentLatency(b *testing.B) {
 				continue
 			}
 			seen[in.ID] = true
-			now := time.Since(start).Seconds()
 			// the box appeared at the last second 6 of a 12 s cycle
-			appeared := float64(int((now-6)/12))*12 + 6
-			if appeared < refAt {
+			now := time.Now()
+			appeared := camsimproc.NextPhase(now, 12, 6).Add(-12 * time.Second)
+			if appeared.Before(refAt) {
 				continue
 			}
-			lat = append(lat, (now-appeared)*1000)
+			lat = append(lat, float64(now.Sub(appeared).Microseconds())/1000)
 		}
 		res.Body.Close()
 		cancel()

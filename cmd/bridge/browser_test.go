@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -160,19 +159,20 @@ func TestChromiumShowsOfflineAndResumes(t *testing.T) {
 }
 
 // TestChromiumScreenShowsIncident scripts a bin-zone change with ffmpeg's
-// drawbox (a white box from second 10 to 20 of every 20) and checks that
-// the big screen lists the incident with its snapshot, marks the camera's
-// tile, and shows the incident ended once the box is gone.
+// drawbox (a white box from second 10 to 20 of every 20 of the wall clock)
+// and checks that the big screen lists the incident with its snapshot,
+// marks the camera's tile, and shows the incident ended once the box is
+// gone.
 func TestChromiumScreenShowsIncident(t *testing.T) {
 	cam := camsimproc.Start(t, "-cameras", "1")
-	start := time.Now()
-	url := cam.PushScene(t, "scene", camsimproc.BinBox("between(mod(t,20),10,20)"))
+	url := cam.PushScene(t, "scene", camsimproc.BinBox(camsimproc.WallCycle(20, 10, 20)))
 	br := startBridgeWith(t, []cameraSpec{{id: "scene", url: url, public: true,
 		zones: "[{name: 垃圾桶, kind: bin, polygon: " + camsimproc.BinZone + "}]"}},
 		"", "detect: {calm_for: 1h, zone_hold: 2s, rate: 4}")
-	// the normal look is taken by staff while the box is away (second 3 of a cycle)
-	if s := math.Mod(time.Since(start).Seconds(), 20); s < 3 || s > 8 {
-		time.Sleep(time.Duration((20 - math.Mod(time.Since(start).Seconds()-3, 20)) * float64(time.Second)))
+	// the normal look is taken by staff while the box is away (seconds 3
+	// to 8 of a cycle leave the pipeline's delay on either side)
+	if p := camsimproc.CyclePhase(time.Now(), 20); p < 3 || p > 8 {
+		time.Sleep(time.Until(camsimproc.NextPhase(time.Now(), 20, 3)))
 	}
 	req, _ := http.NewRequest(http.MethodPost, br.URL+"/api/cameras/scene/zones/*/reference", nil)
 	req.Header.Set("Authorization", "Bearer "+staffToken)
@@ -203,7 +203,7 @@ func TestChromiumScreenShowsIncident(t *testing.T) {
 		t.Fatalf("check.mjs printed %q", out)
 	}
 	if !found.Found || found.Kind != "zone_changed" || found.ImgWidth != 1280 || !found.TileMarked {
-		t.Fatalf("screen incident = %+v, want a zone_changed item with its 1280-wide snapshot and the tile marked", found)
+		t.Fatalf("screen incident = %+v, want a zone_changed item with its 1280-wide snapshot and the tile marked\ndetection: %s", found, br.staffGet("/api/cameras/scene/detect"))
 	}
 	var ended struct{ Ended bool }
 	if len(lines) < 2 || json.Unmarshal([]byte(lines[1]), &ended) != nil || !ended.Ended {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -125,6 +126,20 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 
 // PID returns the bridge's process id (taskset execs it, so it is the same).
 func (b *bridgeProc) PID() int { return b.cmd.Process.Pid }
+
+// staffGet returns what GET path answers the center, or the error, as
+// text for a failing test's message.
+func (b *bridgeProc) staffGet(path string) string {
+	req, _ := http.NewRequest(http.MethodGet, b.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+staffToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<16))
+	return res.Status + " " + string(body)
+}
 
 func freePort(tb testing.TB, network string) int {
 	tb.Helper()

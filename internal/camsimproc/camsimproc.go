@@ -409,21 +409,52 @@ var (
 
 // PushScene publishes a scene scripted with ffmpeg filters over still
 // colour bars with sensor noise (e.g. a drawbox enabled between two
-// seconds), encoded like a camera: H.264, 1 s GOP, no B-frames.
+// seconds), encoded like a street camera: H.264 at about 0.8 Mbit/s, 1 s
+// GOP, no B-frames. The encode takes about a quarter of a core here, so
+// ffmpeg keeps pace while Chromium and the bridge share the two cores; the
+// old 8.7 Mbit/s one fell to a quarter of real time in CI. Script changes
+// on the wall clock (WallCycle, WallSpan), not on ffmpeg's own t, which
+// falls behind when ffmpeg does.
 func (p *Proc) PushScene(tb testing.TB, path, filters string) string {
 	tb.Helper()
-	vf := "noise=alls=6:allf=t"
+	vf := "noise=alls=4:allf=t"
 	if filters != "" {
 		vf += "," + filters
 	}
 	return p.PushSource(tb, path, "smptebars=size=1280x720:rate=25", "-vf", vf,
-		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p")
+		"-c:v", "libx264", "-preset", "superfast", "-crf", "28", "-tune", "zerolatency", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p")
 }
 
 // BinBox is the PushScene filter of a white box in the bin zone of
-// BinZone while enable (an ffmpeg expression of t) holds.
+// BinZone while enable (an ffmpeg expression, e.g. WallCycle's) holds.
 func BinBox(enable string) string {
 	return "drawbox=x=200:y=400:w=300:h=250:color=white:t=fill:enable='" + enable + "'"
+}
+
+// WallCycle is an ffmpeg expression that holds from second on to second
+// off of every period seconds of Unix time, whatever pace ffmpeg keeps.
+func WallCycle(period, on, off int) string {
+	return fmt.Sprintf("between(mod(time(0),%d),%d,%d)", period, on, off)
+}
+
+// CyclePhase is where t falls in WallCycle's period, in seconds.
+func CyclePhase(t time.Time, period int) float64 {
+	return float64(t.UnixMilli()%int64(period*1000)) / 1000
+}
+
+// NextPhase is the first time from t on at phase seconds of the period.
+func NextPhase(t time.Time, period int, phase float64) time.Time {
+	wait := phase - CyclePhase(t, period)
+	if wait < 0 {
+		wait += float64(period)
+	}
+	return t.Add(time.Duration(wait * float64(time.Second)))
+}
+
+// WallSpan is an ffmpeg expression that holds from from to to on the wall
+// clock.
+func WallSpan(from, to time.Time) string {
+	return fmt.Sprintf("between(time(0),%.3f,%.3f)", float64(from.UnixMilli())/1000, float64(to.UnixMilli())/1000)
 }
 
 // BinZone is the YAML polygon of the zone BinBox draws into.
