@@ -120,7 +120,8 @@ func TestCoveredTurnedAndOfflineCameras(t *testing.T) {
 	cam := camsimproc.Start(t, "-cameras", "1")
 	url := cam.PushScene(t, "black", "lutyuv=y=16") // covered: a flat dark picture
 	// a camera turned to another view: the picture inverts at 8 s
-	turned := cam.PushScene(t, "turned", "negate=enable='gte(t,8)'")
+	turnAt := time.Now().Add(8 * time.Second)
+	turned := cam.PushScene(t, "turned", "negate=enable='"+camsimproc.WallSpan(turnAt, turnAt.Add(time.Hour))+"'")
 	th := detect.DefaultThresholds()
 	th.TamperHold = time.Second
 	_, store := pipeline(t, fmt.Sprintf(`

@@ -22,7 +22,8 @@ type Mode int32
 const (
 	// Idle decodes key frames only: cheap, for quiet cameras.
 	Idle Mode = iota
-	// Active decodes every frame and analyses Rate pictures a second.
+	// Active decodes every frame and analyses Rate pictures a second
+	// (key frames only on a camera without zones).
 	Active
 	// Watch analyses WatchRate pictures a second, while a task on the
 	// camera waits for verification.
@@ -196,10 +197,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 		}
 		mode := w.Mode()
+		// A camera without zones has only its whole picture to judge
+		// (covered, turned), which key frames show well enough.
+		keyOnly := mode == Idle || len(w.cam.Zones) == 0
 		if u.Epoch != epoch || u.Codec != codec {
 			epoch, continuous = u.Epoch, false
 		}
-		if !u.Key && (mode == Idle || !continuous) {
+		if !u.Key && (keyOnly || !continuous) {
 			continuous = false
 			continue
 		}
@@ -229,7 +233,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		if mode == Watch {
 			rate = w.opts.WatchRate
 		}
-		if mode != Idle && now.Sub(last) < time.Duration(float64(time.Second)/rate) {
+		if !keyOnly && now.Sub(last) < time.Duration(float64(time.Second)/rate) {
 			continue
 		}
 		last = now
