@@ -49,7 +49,7 @@ type Server struct {
 	cams Cameras
 	opts Options
 	api  *webrtc.API
-	udp  net.PacketConn
+	udp  *batchConn
 	tcp  net.Listener
 	log  *slog.Logger
 	cert webrtc.Certificate
@@ -77,7 +77,7 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("webrtc udp port %d: %w", opts.UDPPort, err)
 	}
 	_ = udp.SetWriteBuffer(4 << 20)
-	s.udp = udp
+	s.udp = newBatchConn(udp, opts.Log)
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelError
 	// the mux reports its own socket closing at shutdown as an error
@@ -85,7 +85,7 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 
 	var se webrtc.SettingEngine
 	se.LoggerFactory = lf
-	se.SetICEUDPMux(webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), udp))
+	se.SetICEUDPMux(webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), s.udp))
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if opts.TCPPort >= 0 {
 		tcp, err := net.ListenTCP("tcp4", &net.TCPAddr{Port: opts.TCPPort})
@@ -315,6 +315,7 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 		go f.run()
 	}
 	ss.viewer = newViewer(f)
+	ss.viewer.batch, ss.viewer.remote = s.udp, ss.remoteUDP
 	if audioTrack != nil {
 		af := s.audioFeeds[camera]
 		if af == nil || af.codec != audioInfo.Codec {

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,8 @@ type Session struct {
 	audio       *audioViewer
 	connected   atomic.Int64  // unix ns
 	up          chan struct{} // closed when ICE and DTLS are done
+	remote      atomic.Pointer[netip.AddrPort]
+	watching    atomic.Bool // the selected pair's changes update remote
 	upOnce      sync.Once
 	ended       chan struct{}
 	endOnce     sync.Once
@@ -71,6 +74,42 @@ func (ss *Session) Stats() SessionStats {
 
 // Ended is closed when the session is over.
 func (ss *Session) Ended() <-chan struct{} { return ss.ended }
+
+// remoteUDP is the viewer's address on the selected candidate pair; not
+// valid over ICE-TCP or before ICE is done. Asking pion for the pair
+// costs microseconds of parsing, so it is kept and updated on changes.
+func (ss *Session) remoteUDP() netip.AddrPort {
+	if a := ss.remote.Load(); a != nil {
+		return *a
+	}
+	ice := ss.sender.Transport().ICETransport()
+	if ss.watching.CompareAndSwap(false, true) {
+		ice.OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
+			a := pairAddr(p)
+			ss.remote.Store(&a)
+		})
+	}
+	pair, err := ice.GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		return netip.AddrPort{} // asked again at the next frame
+	}
+	a := pairAddr(pair)
+	ss.remote.CompareAndSwap(nil, &a)
+	return a
+}
+
+// pairAddr is the remote UDP address of a candidate pair (not valid for
+// ICE-TCP).
+func pairAddr(p *webrtc.ICECandidatePair) netip.AddrPort {
+	if p == nil || p.Remote == nil || p.Remote.Protocol != webrtc.ICEProtocolUDP {
+		return netip.AddrPort{}
+	}
+	ip, err := netip.ParseAddr(p.Remote.Address)
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(ip, p.Remote.Port)
+}
 
 // markUp records that ICE and DTLS are done.
 func (ss *Session) markUp() {

@@ -3,6 +3,7 @@ package relay
 import (
 	"errors"
 	"io"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,11 @@ type viewer struct {
 	mu      sync.Mutex // guards needKey and lagging; taken by the feed
 	needKey bool
 	lagging bool
+
+	// batch gathers the packets of a frame for the viewer's address
+	// (remote) into one send; nil sends them one by one
+	batch  *batchConn
+	remote func() netip.AddrPort
 
 	// used by the send loop only
 	out      webrtc.TrackLocalWriter
@@ -140,12 +146,15 @@ func (v *viewer) burst(gop []*frame) bool {
 	start, sent := time.Now(), 0
 	for i, fr := range gop {
 		ts := lastTS + v.tsOffset - (k - uint32(i))
+		addr, held := v.hold()
 		for _, p := range fr.pkts {
 			if !v.write(p, ts) {
+				v.release(addr, held)
 				return false
 			}
 			sent += len(p.Payload)
 		}
+		v.release(addr, held)
 		v.frames.Add(1)
 		v.lastN = fr.n
 		// Pace the rest of the GOP: sent all at once it overflows the
@@ -169,6 +178,8 @@ func (v *viewer) sendLive(fr *frame) bool {
 		v.nackMap.Store(1<<32 | uint64(shift)<<16 | uint64(v.seq))
 		v.linear = true
 	}
+	addr, held := v.hold()
+	defer v.release(addr, held)
 	for _, p := range fr.pkts {
 		if !v.write(p, p.Timestamp+v.tsOffset) {
 			return false
@@ -177,6 +188,22 @@ func (v *viewer) sendLive(fr *frame) bool {
 	v.frames.Add(1)
 	v.lastN = fr.n
 	return true
+}
+
+// hold starts gathering the packets of a frame, when it can.
+func (v *viewer) hold() (netip.AddrPort, bool) {
+	if v.batch == nil {
+		return netip.AddrPort{}, false
+	}
+	addr := v.remote()
+	return addr, v.batch.hold(addr)
+}
+
+// release sends what hold gathered.
+func (v *viewer) release(addr netip.AddrPort, held bool) {
+	if held {
+		v.batch.release(addr)
+	}
 }
 
 func (v *viewer) write(p *rtp.Packet, ts uint32) bool {

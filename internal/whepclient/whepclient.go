@@ -98,6 +98,8 @@ type Viewer struct {
 	mu          sync.Mutex
 	firstPacket time.Duration
 	firstKey    time.Duration
+	answered    time.Duration // the answer arrived
+	iceDone     time.Duration // ICE connected
 	connected   time.Duration // ICE and DTLS done
 	aus         [][][]byte
 	keep        int
@@ -148,14 +150,16 @@ func PlayWith(pc *webrtc.PeerConnection, offer string, exchange Exchange, keep i
 		pc.Close()
 		return nil, err
 	}
+	v.answered = time.Since(v.Posted)
 	v.Location = loc
+	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
+		if st == webrtc.ICEConnectionStateConnected {
+			v.stamp(&v.iceDone)
+		}
+	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		if st == webrtc.PeerConnectionStateConnected {
-			v.mu.Lock()
-			if v.connected == 0 {
-				v.connected = time.Since(v.Posted)
-			}
-			v.mu.Unlock()
+			v.stamp(&v.connected)
 		}
 	})
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { v.read(tr) })
@@ -164,6 +168,15 @@ func PlayWith(pc *webrtc.PeerConnection, offer string, exchange Exchange, keep i
 		return nil, err
 	}
 	return v, nil
+}
+
+// stamp sets *at to the time since the post, the first time only.
+func (v *Viewer) stamp(at *time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if *at == 0 {
+		*at = time.Since(v.Posted)
+	}
 }
 
 // HTTPError is a WHEP refusal.
@@ -226,6 +239,14 @@ func (v *Viewer) Connected() time.Duration {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.connected
+}
+
+// Phases returns when the answer arrived and ICE connected, from the
+// offer's post (0: not yet).
+func (v *Viewer) Phases() (answered, ice time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.answered, v.iceDone
 }
 
 // Firsts returns when the first packet and the first key frame arrived,

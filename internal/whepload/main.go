@@ -32,8 +32,12 @@ type Result struct {
 	// frame: the wait a GOP cache removes
 	KeyAfterConnP50 float64 `json:"key_after_connect_ms_p50"`
 	KeyAfterConnP95 float64 `json:"key_after_connect_ms_p95"`
-	NoKey           int     `json:"no_key_frame"`
-	Error           string  `json:"error,omitempty"`
+	// the steps before: the answer, ICE connected, DTLS done
+	AnswerP50    float64 `json:"answer_ms_p50"`
+	ICEP50       float64 `json:"ice_ms_p50"`
+	ConnectedP50 float64 `json:"connected_ms_p50"`
+	NoKey        int     `json:"no_key_frame"`
+	Error        string  `json:"error,omitempty"`
 }
 
 func main() {
@@ -81,13 +85,16 @@ func main() {
 	}
 	fmt.Println("steady") // the caller measures the bridge from here
 	time.Sleep(*hold)
-	var fp, fk, kc []float64
+	var fp, fk, kc, ans, ice, conn []float64
 	for i, v := range viewers {
 		if v == nil {
 			continue
 		}
 		res.Packets += v.Packets.Load() - start[i]
 		res.Lost += v.Lost.Load() - lost0[i]
+		a, i := v.Phases()
+		ans, ice = append(ans, ms(a)), append(ice, ms(i))
+		conn = append(conn, ms(v.Connected()))
 		p, k := v.Firsts()
 		if p > 0 {
 			fp = append(fp, float64(p.Microseconds())/1000)
@@ -105,8 +112,11 @@ func main() {
 	res.FirstPacketP50, res.FirstPacketP95 = quantile(fp, 0.5), quantile(fp, 0.95)
 	res.FirstKeyP50, res.FirstKeyP95 = quantile(fk, 0.5), quantile(fk, 0.95)
 	res.KeyAfterConnP50, res.KeyAfterConnP95 = quantile(kc, 0.5), quantile(kc, 0.95)
+	res.AnswerP50, res.ICEP50, res.ConnectedP50 = quantile(ans, 0.5), quantile(ice, 0.5), quantile(conn, 0.5)
 	_ = json.NewEncoder(os.Stdout).Encode(res)
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func quantile(xs []float64, q float64) float64 {
 	if len(xs) == 0 {

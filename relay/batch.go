@@ -1,0 +1,157 @@
+package relay
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// batchConn is the WebRTC UDP socket. While a viewer writes one frame, its
+// packets (SRTP by then) are held and go out together in one sendmsg with
+// UDP generic segmentation offload (UDP_SEGMENT): the kernel walks its
+// send path once for the frame instead of once a packet, which is most of
+// what relaying costs. Everything else (STUN, DTLS, RTCP, other viewers'
+// packets) is written at once, as by the plain socket. Where the kernel or
+// the network card cannot segment, packets are sent one by one.
+//
+// pion's UDP mux reads and writes it through ice.AddrPortReaderWriter.
+type batchConn struct {
+	*net.UDPConn
+	log *slog.Logger
+	gso atomic.Bool
+
+	mu   sync.Mutex
+	held map[netip.AddrPort]*batch
+	pool sync.Pool
+}
+
+// batch is the packets held for one address: all seg bytes long but the
+// last, which may be shorter, as UDP_SEGMENT wants them.
+type batch struct {
+	buf   []byte
+	seg   int
+	n     int
+	short bool // the last packet was shorter than seg: nothing may follow
+}
+
+// batchMax bounds a batch: the kernel takes at most 64 segments and 64 KiB
+// of UDP payload in one send.
+const (
+	batchMaxSegs  = 64
+	batchMaxBytes = 60000
+)
+
+func newBatchConn(udp *net.UDPConn, log *slog.Logger) *batchConn {
+	c := &batchConn{UDPConn: udp, log: log, held: map[netip.AddrPort]*batch{}}
+	c.pool.New = func() any { return &batch{buf: make([]byte, 0, batchMaxBytes)} }
+	c.gso.Store(gsoSupported(udp))
+	return c
+}
+
+// hold starts holding what is written to addr, until release. It returns
+// false when packets cannot be gathered (no segmentation offload, or addr
+// held already).
+func (c *batchConn) hold(addr netip.AddrPort) bool {
+	if !c.gso.Load() || !addr.IsValid() {
+		return false
+	}
+	addr = unmap(addr)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.held[addr] != nil {
+		return false
+	}
+	c.held[addr] = c.pool.Get().(*batch)
+	return true
+}
+
+// release sends what was held for addr and stops holding.
+func (c *batchConn) release(addr netip.AddrPort) {
+	addr = unmap(addr)
+	c.mu.Lock()
+	b := c.held[addr]
+	delete(c.held, addr)
+	c.mu.Unlock()
+	if b != nil {
+		c.send(addr, b)
+		c.pool.Put(b)
+	}
+}
+
+// WriteToAddrPort holds p when addr is held, and writes it otherwise.
+func (c *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
+	if c.gso.Load() {
+		key := unmap(addr)
+		c.mu.Lock()
+		if b := c.held[key]; b != nil {
+			if b.n > 0 && !b.fits(len(p)) {
+				full := b
+				b = c.pool.Get().(*batch)
+				c.held[key] = b
+				b.add(p)
+				c.mu.Unlock()
+				c.send(key, full)
+				c.pool.Put(full)
+				return len(p), nil
+			}
+			b.add(p)
+			c.mu.Unlock()
+			return len(p), nil
+		}
+		c.mu.Unlock()
+	}
+	return c.UDPConn.WriteToUDPAddrPort(p, addr)
+}
+
+// ReadFromAddrPort reads as the plain socket does.
+func (c *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
+	return c.UDPConn.ReadFromUDPAddrPort(p)
+}
+
+// WriteTo is WriteToAddrPort for callers with a net.Addr.
+func (c *batchConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return 0, errors.New("relay: not a UDP address")
+	}
+	return c.WriteToAddrPort(p, ua.AddrPort())
+}
+
+func (b *batch) fits(n int) bool {
+	return !b.short && n <= b.seg && b.n < batchMaxSegs && len(b.buf)+n <= batchMaxBytes
+}
+
+func (b *batch) add(p []byte) {
+	if b.n == 0 {
+		b.seg = len(p)
+	}
+	b.buf = append(b.buf, p...)
+	b.n++
+	b.short = len(p) < b.seg
+}
+
+// send writes the batch and empties it.
+func (c *batchConn) send(addr netip.AddrPort, b *batch) {
+	defer func() { b.buf, b.n, b.short = b.buf[:0], 0, false }()
+	if b.n == 1 {
+		_, _ = c.UDPConn.WriteToUDPAddrPort(b.buf, addr)
+		return
+	}
+	_, _, err := c.UDPConn.WriteMsgUDPAddrPort(b.buf, gsoControl(b.seg), addr)
+	if err == nil || !gsoRefused(err) {
+		return
+	}
+	if c.gso.CompareAndSwap(true, false) {
+		c.log.Warn("UDP segmentation offload refused: sending packets one by one", "err", err)
+	}
+	for off := 0; off < len(b.buf); off += b.seg {
+		_, _ = c.UDPConn.WriteToUDPAddrPort(b.buf[off:min(off+b.seg, len(b.buf))], addr)
+	}
+}
+
+func unmap(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+}
