@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"net"
@@ -10,11 +11,13 @@ import (
 )
 
 // batchConn is the WebRTC UDP socket. While a viewer writes one frame, its
-// packets (SRTP by then) are held and go out together in one sendmsg with
+// packets (SRTP by then, whose RTP header, SSRC included, is in the clear)
+// are held and go out together in one sendmsg with
 // UDP generic segmentation offload (UDP_SEGMENT): the kernel walks its
 // send path once for the frame instead of once a packet, which is most of
 // what relaying costs. Everything else (STUN, DTLS, RTCP, other viewers'
-// packets) is written at once, as by the plain socket. Where the kernel or
+// packets, the same viewer's audio) is written at once, as by the plain
+// socket, so every stream keeps its order. Where the kernel or
 // the network card cannot segment, packets are sent one by one.
 //
 // pion's UDP mux reads and writes it through ice.AddrPortReaderWriter.
@@ -23,14 +26,16 @@ type batchConn struct {
 	log *slog.Logger
 	gso atomic.Bool
 
-	mu   sync.Mutex
-	held map[netip.AddrPort]*batch
-	pool sync.Pool
+	mu    sync.Mutex
+	held  map[netip.AddrPort]*batch
+	spare []*batch // batches not in use
+	made  int      // batches allocated, at most batchesMax
 }
 
 // batch is the packets held for one address: all seg bytes long but the
 // last, which may be shorter, as UDP_SEGMENT wants them.
 type batch struct {
+	ssrc  uint32 // the stream held
 	buf   []byte
 	seg   int
 	n     int
@@ -38,23 +43,25 @@ type batch struct {
 }
 
 // batchMax bounds a batch: the kernel takes at most 64 segments and 64 KiB
-// of UDP payload in one send.
+// of UDP payload in one send. batchesMax bounds the batches in use at once
+// (viewers writing a frame at the same moment): past it, a viewer's
+// packets go out one by one, so memory stays at batchesMax×batchMaxBytes.
 const (
 	batchMaxSegs  = 64
 	batchMaxBytes = 60000
+	batchesMax    = 8
 )
 
 func newBatchConn(udp *net.UDPConn, log *slog.Logger) *batchConn {
 	c := &batchConn{UDPConn: udp, log: log, held: map[netip.AddrPort]*batch{}}
-	c.pool.New = func() any { return &batch{buf: make([]byte, 0, batchMaxBytes)} }
 	c.gso.Store(gsoSupported(udp))
 	return c
 }
 
-// hold starts holding what is written to addr, until release. It returns
-// false when packets cannot be gathered (no segmentation offload, or addr
-// held already).
-func (c *batchConn) hold(addr netip.AddrPort) bool {
+// hold starts holding the RTP packets of stream ssrc written to addr, until
+// release. It returns false when packets cannot be gathered (no
+// segmentation offload, addr held already, or every batch in use).
+func (c *batchConn) hold(addr netip.AddrPort, ssrc uint32) bool {
 	if !c.gso.Load() || !addr.IsValid() {
 		return false
 	}
@@ -64,8 +71,34 @@ func (c *batchConn) hold(addr netip.AddrPort) bool {
 	if c.held[addr] != nil {
 		return false
 	}
-	c.held[addr] = c.pool.Get().(*batch)
+	b := c.newBatch()
+	if b == nil {
+		return false
+	}
+	b.ssrc = ssrc
+	c.held[addr] = b
 	return true
+}
+
+// newBatch returns a spare batch, or nil when all are in use; c.mu is held.
+func (c *batchConn) newBatch() *batch {
+	if n := len(c.spare); n > 0 {
+		b := c.spare[n-1]
+		c.spare = c.spare[:n-1]
+		return b
+	}
+	if c.made == batchesMax {
+		return nil
+	}
+	c.made++
+	return &batch{buf: make([]byte, 0, batchMaxBytes)}
+}
+
+// putBatch makes a sent batch spare again.
+func (c *batchConn) putBatch(b *batch) {
+	c.mu.Lock()
+	c.spare = append(c.spare, b)
+	c.mu.Unlock()
 }
 
 // release sends what was held for addr and stops holding.
@@ -77,24 +110,33 @@ func (c *batchConn) release(addr netip.AddrPort) {
 	c.mu.Unlock()
 	if b != nil {
 		c.send(addr, b)
-		c.pool.Put(b)
+		c.putBatch(b)
 	}
 }
 
-// WriteToAddrPort holds p when addr is held, and writes it otherwise.
+// WriteToAddrPort holds p when it belongs to the stream held for addr, and
+// writes it otherwise.
 func (c *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
-	if c.gso.Load() {
+	if c.gso.Load() && isRTP(p) {
 		key := unmap(addr)
 		c.mu.Lock()
-		if b := c.held[key]; b != nil {
+		if b := c.held[key]; b != nil && b.ssrc == binary.BigEndian.Uint32(p[8:12]) {
 			if b.n > 0 && !b.fits(len(p)) {
-				full := b
-				b = c.pool.Get().(*batch)
-				c.held[key] = b
-				b.add(p)
+				next := c.newBatch()
+				if next != nil {
+					next.ssrc = b.ssrc
+				}
+				if next == nil {
+					c.send(key, b) // no other batch to go on with: send it here
+					b.add(p)
+					c.mu.Unlock()
+					return len(p), nil
+				}
+				c.held[key] = next
+				next.add(p)
 				c.mu.Unlock()
-				c.send(key, full)
-				c.pool.Put(full)
+				c.send(key, b)
+				c.putBatch(b)
 				return len(p), nil
 			}
 			b.add(p)
@@ -150,6 +192,12 @@ func (c *batchConn) send(addr netip.AddrPort, b *batch) {
 	for off := 0; off < len(b.buf); off += b.seg {
 		_, _ = c.UDPConn.WriteToUDPAddrPort(b.buf[off:min(off+b.seg, len(b.buf))], addr)
 	}
+}
+
+// isRTP tells (S)RTP from STUN, DTLS and (S)RTCP by the first two bytes
+// (RFC 7983, RFC 5761).
+func isRTP(p []byte) bool {
+	return len(p) >= 12 && p[0]>>6 == 2 && (p[1] < 192 || p[1] > 223)
 }
 
 func unmap(a netip.AddrPort) netip.AddrPort {

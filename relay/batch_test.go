@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"encoding/binary"
 	"log/slog"
 	"net"
 	"testing"
@@ -10,9 +11,11 @@ import (
 
 // TestBatchConnKeepsPacketsAndOrder writes a frame's packets through a held
 // address (full ones, a short one, full ones again, more than one send's
-// worth) and a packet to an address not held, and checks that the receiver
-// gets every packet whole, in order, as its own datagram, with the kernel
-// segmenting and without it.
+// worth), and meanwhile a packet to an address not held and another
+// stream's packet and a STUN-like packet to the held address; it checks
+// that those go at once and that the receiver gets every held packet
+// whole, in order, as its own datagram, with the kernel segmenting and
+// without it.
 func TestBatchConnKeepsPacketsAndOrder(t *testing.T) {
 	for _, gso := range []bool{true, false} {
 		udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -35,16 +38,18 @@ func TestBatchConnKeepsPacketsAndOrder(t *testing.T) {
 		}
 		addr := rcv.LocalAddr().(*net.UDPAddr).AddrPort()
 		var sent [][]byte
-		packet := func(i, n int) []byte {
+		const ssrc = 0x11223344
+		packet := func(i, n int, ssrc uint32) []byte {
 			p := bytes.Repeat([]byte{byte(i)}, n)
-			p[0], p[1] = byte(i>>8), byte(i)
+			p[0], p[1], p[2], p[3] = 0x80, 96, byte(i>>8), byte(i) // RTP v2, PT 96, seq i
+			binary.BigEndian.PutUint32(p[8:], ssrc)
 			return p
 		}
-		held := c.hold(addr)
+		held := c.hold(addr, ssrc)
 		if held != c.gso.Load() {
 			t.Fatalf("hold = %v with segmentation offload %v", held, c.gso.Load())
 		}
-		if held && c.hold(addr) {
+		if held && c.hold(addr, ssrc) {
 			t.Fatal("an address was held twice")
 		}
 		sizes := []int{}
@@ -55,12 +60,23 @@ func TestBatchConnKeepsPacketsAndOrder(t *testing.T) {
 			}
 		}
 		sizes = append(sizes, 1100)
+		var straight [][]byte
 		for i, n := range sizes {
-			p := packet(i, n)
+			p := packet(i, n, ssrc)
 			if _, err := c.WriteToAddrPort(p, addr); err != nil {
 				t.Fatal(err)
 			}
 			sent = append(sent, p)
+			if i == 30 {
+				audio := packet(9000, 172, 0x55667788)
+				stun := append([]byte{0, 1, 0, 0}, make([]byte, 16)...)
+				for _, q := range [][]byte{audio, stun} {
+					if _, err := c.WriteToAddrPort(q, addr); err != nil {
+						t.Fatal(err)
+					}
+				}
+				straight = append(straight, audio, stun)
+			}
 		}
 		if _, err := c.WriteToAddrPort([]byte("straight"), other.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
 			t.Fatal(err)
@@ -69,6 +85,14 @@ func TestBatchConnKeepsPacketsAndOrder(t *testing.T) {
 		buf := make([]byte, 65536)
 		if n, _, err := other.ReadFromUDP(buf); err != nil || string(buf[:n]) != "straight" {
 			t.Errorf("gso %v: a packet to an address not held did not go at once: %q %v", gso, buf[:n], err)
+		}
+		if held {
+			// the other stream and the STUN packet went at once, after
+			// the first send (closed by the short packet) and before the
+			// packets still held
+			sent = append(sent[:22], append(straight, sent[22:]...)...)
+		} else {
+			sent = append(sent[:31], append(straight, sent[31:]...)...)
 		}
 		c.release(addr)
 		for i, want := range sent {

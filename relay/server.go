@@ -18,6 +18,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"qianliyan/ingest"
@@ -85,6 +86,11 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 
 	var se webrtc.SettingEngine
 	se.LoggerFactory = lf
+	// One view of the network interfaces for every peer connection: by
+	// default each one lists them anew over netlink (and keeps the answer).
+	if n, err := stdnet.NewNet(); err == nil {
+		se.SetNet(n)
+	}
 	se.SetICEUDPMux(webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), s.udp))
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if opts.TCPPort >= 0 {
