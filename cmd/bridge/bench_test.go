@@ -21,6 +21,10 @@ import (
 // camera (2 s GOP, no B-frames) to N WHEP viewers: pion clients in a
 // separate process (whepload), pinned to the other core when taskset is
 // there. Figures are over a 10 s window once every viewer has started.
+// Viewers join 8 at a time (a wall of tiles opening, phones reconnecting
+// after a restart: each join waits on the others' handshakes and GOP
+// bursts), and at 100 also one at a time (a viewer joining a camera that
+// 99 others watch).
 func BenchmarkRelay(b *testing.B) {
 	cam := camsimproc.Start(b, "-cameras", "1", "-size", "1920x1080", "-bitrate", "4000000", "-gop", "2s", "-variants", "1")
 	pin, loadPin := "", ""
@@ -29,10 +33,11 @@ func BenchmarkRelay(b *testing.B) {
 	}
 	br := startBridge(b, []cameraSpec{{id: "cam1", url: cam.URL(1), public: true}}, pin)
 	load := camsimproc.Build(b, "./internal/whepload")
-	for _, n := range []int{1, 25, 100, 200} {
-		b.Run(fmt.Sprintf("viewers=%d", n), func(b *testing.B) {
+	for _, run := range []struct{ n, parallel int }{{1, 8}, {25, 8}, {100, 8}, {100, 1}, {200, 8}} {
+		n := run.n
+		b.Run(fmt.Sprintf("viewers=%d/joining=%d", n, run.parallel), func(b *testing.B) {
 			for b.Loop() {
-				args := []string{"-url", br.URL + "/whep/cam1", "-n", strconv.Itoa(n), "-hold", "10s"}
+				args := []string{"-url", br.URL + "/whep/cam1", "-n", strconv.Itoa(n), "-hold", "10s", "-parallel", strconv.Itoa(run.parallel)}
 				name := load
 				if loadPin != "" {
 					args = append([]string{"-c", loadPin, load}, args...)
@@ -64,6 +69,7 @@ func BenchmarkRelay(b *testing.B) {
 					FirstKeyP95    float64 `json:"first_key_ms_p95"`
 					KeyAfterConn50 float64 `json:"key_after_connect_ms_p50"`
 					KeyAfterConn95 float64 `json:"key_after_connect_ms_p95"`
+					ConnectedP50   float64 `json:"connected_ms_p50"`
 					NoKey          int     `json:"no_key_frame"`
 					Error          string  `json:"error"`
 				}
@@ -94,6 +100,7 @@ func BenchmarkRelay(b *testing.B) {
 				b.ReportMetric(res.FirstPacketP95, "first-pkt-p95-ms")
 				b.ReportMetric(res.FirstKeyP50, "first-key-p50-ms")
 				b.ReportMetric(res.FirstKeyP95, "first-key-p95-ms")
+				b.ReportMetric(res.ConnectedP50, "connected-p50-ms")
 				b.ReportMetric(res.KeyAfterConn50, "key-after-connect-p50-ms")
 				b.ReportMetric(res.KeyAfterConn95, "key-after-connect-p95-ms")
 				// let the sessions of this round end before the next
