@@ -4,6 +4,9 @@ package whepclient
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +43,22 @@ var defaultAPI = func() *webrtc.API {
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
 }()
 
+// clientCert is one DTLS certificate for every viewer of the process, as a
+// browser keeps one per origin: making one per peer connection (a key
+// generation and a signature) would load the load generator, not the
+// bridge.
+var clientCert = sync.OnceValue(func() []webrtc.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return nil
+	}
+	return []webrtc.Certificate{*cert}
+})
+
 // Offer makes a recvonly peer and its offer, with every candidate in it:
 // video and audio (Opus, PCMU, PCMA), as a browser offers. With codecs,
 // only those video codecs are offered (to test refusals), and no audio.
@@ -60,7 +79,7 @@ func Offer(codecs ...string) (*webrtc.PeerConnection, string, error) {
 		se.SetIncludeLoopbackCandidate(true)
 		api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := api.NewPeerConnection(webrtc.Configuration{Certificates: clientCert()})
 	if err != nil {
 		return nil, "", err
 	}
