@@ -117,20 +117,11 @@ func (s *Server) nearestCamera(l task.Location) *configs.Camera {
 		if cam.Location.Lat == 0 && cam.Location.Lng == 0 {
 			continue
 		}
-		if d := distanceM(l.Lat, l.Lng, cam.Location.Lat, cam.Location.Lng); d < bestD {
+		if d := task.DistanceM(l.Lat, l.Lng, cam.Location.Lat, cam.Location.Lng); d < bestD {
 			best, bestD = cam, d
 		}
 	}
 	return best
-}
-
-// distanceM is the great-circle distance between two points in metres.
-func distanceM(lat1, lng1, lat2, lng2 float64) float64 {
-	const earth = 6371008.8
-	rad := math.Pi / 180
-	dLat, dLng := (lat2-lat1)*rad, (lng2-lng1)*rad
-	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLng/2)*math.Sin(dLng/2)
-	return 2 * earth * math.Asin(math.Sqrt(min(h, 1)))
 }
 
 // grids lists the configured grids (those of the cameras), sorted.

@@ -178,7 +178,7 @@ func (s *Store) apply(old *Task, a Actor, act Action, req Request, at int64) (*T
 			return nil, nil, refuse(ErrInvalid, "checking in on arrival needs a GPS fix")
 		}
 		if g := e.Evidence.GPS; old.Location.known() {
-			d := distanceM(g.Lat, g.Lng, old.Location.Lat, old.Location.Lng)
+			d := DistanceM(g.Lat, g.Lng, old.Location.Lat, old.Location.Lng)
 			g.DistanceM = math.Round(d*10) / 10
 			if r := s.limits.ArriveRadiusM; r > 0 && d > r {
 				return nil, nil, refuse(ErrInvalid, "you are %.0f m from the task's place; check in within %g m of it", d, r)
@@ -234,8 +234,8 @@ func checkRequest(r *Request) error {
 	return nil
 }
 
-// distanceM is the great-circle distance between two points in metres.
-func distanceM(lat1, lng1, lat2, lng2 float64) float64 {
+// DistanceM is the great-circle distance between two points in metres.
+func DistanceM(lat1, lng1, lat2, lng2 float64) float64 {
 	const earth = 6371008.8
 	rad := math.Pi / 180
 	dLat, dLng := (lat2-lat1)*rad, (lng2-lng1)*rad
