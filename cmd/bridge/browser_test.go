@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"qianliyan/internal/camsimproc"
 )
 
@@ -230,23 +228,7 @@ func TestChromiumStoryOnThreePages(t *testing.T) {
 		t.Skip("a minute of scripted scene")
 	}
 	const length = 60 * time.Second
-	camsimproc.Build(t, "./cmd/bridge") // before the scene's clock starts
-	cam := camsimproc.Start(t, "-cameras", "1", "-fps", "10", "-scene", "bin")
-	hash := func(pw string) string {
-		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(h)
-	}
-	cfg := fmt.Sprintf(`detect: {mode: active, rate: 4, zone_hold: 1.5s, calm_for: 1h}
-tasks: {verify_hold: 3s}
-users:
-  - {name: staff1, display_name: "值班员 王敏", role: staff, password_hash: %q}
-  - {name: worker1, display_name: "网格员 李强", role: worker, grids: [hexia-01], phone: "13800000001", password_hash: %q}`,
-		hash("staff-pw"), hash("worker-pw"))
-	br := startBridgeWith(t, []cameraSpec{{id: "bin", url: cam.SceneURL("bin"), public: true,
-		zones: "[{name: 垃圾桶, kind: bin, polygon: " + binZoneYAML + "}]"}}, "", cfg)
+	cam, br := startBinStory(t)
 	photo := filepath.Join(t.TempDir(), "fix.jpg")
 	if err := os.WriteFile(photo, fixPhoto(t), 0o644); err != nil {
 		t.Fatal(err)

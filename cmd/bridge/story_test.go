@@ -135,16 +135,13 @@ func until(t *testing.T, what string, deadline time.Time, f func() bool) time.Ti
 // before and after pictures; staff verify and close; a resident rates it 5.
 // A WHEP viewer plays the camera throughout. The timeline must have every
 // step, in order; its log is the story.
-func TestStoryBinKnockedOverToRating(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a minute of scripted scene")
-	}
-	const length = 60 * time.Second
+// startBinStory starts camsim's scripted bin scene (10 fps) and the bridge
+// watching it, with the staff member staff1 (password staff-pw) and the
+// worker worker1 of grid hexia-01 (worker-pw), a 3 s verification hold.
+func startBinStory(t *testing.T) (*camsimproc.Proc, *bridgeProc) {
+	t.Helper()
 	camsimproc.Build(t, "./cmd/bridge") // before the scene's clock starts
 	cam := camsimproc.Start(t, "-cameras", "1", "-fps", "10", "-scene", "bin")
-	origin := cam.SceneWall(0, length)
-	scene := func(at time.Time) float64 { return at.Sub(origin).Seconds() }
-
 	hash := func(pw string) string {
 		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
 		if err != nil {
@@ -156,10 +153,21 @@ func TestStoryBinKnockedOverToRating(t *testing.T) {
 tasks: {verify_hold: 3s}
 users:
   - {name: staff1, display_name: "值班员 王敏", role: staff, password_hash: %q}
-  - {name: worker1, display_name: "网格员 李强", role: worker, grids: [hexia-01], password_hash: %q}`,
+  - {name: worker1, display_name: "网格员 李强", role: worker, grids: [hexia-01], phone: "13800000001", password_hash: %q}`,
 		hash("staff-pw"), hash("worker-pw"))
-	b := startBridgeWith(t, []cameraSpec{{id: "bin", url: cam.SceneURL("bin"), public: true,
+	br := startBridgeWith(t, []cameraSpec{{id: "bin", url: cam.SceneURL("bin"), public: true,
 		zones: "[{name: 垃圾桶, kind: bin, polygon: " + binZoneYAML + "}]"}}, "", cfg)
+	return cam, br
+}
+
+func TestStoryBinKnockedOverToRating(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a minute of scripted scene")
+	}
+	const length = 60 * time.Second
+	cam, b := startBinStory(t)
+	origin := cam.SceneWall(0, length)
+	scene := func(at time.Time) float64 { return at.Sub(origin).Seconds() }
 	staff := login(t, b.URL, "staff1", "staff-pw")
 	worker := login(t, b.URL, "worker1", "worker-pw")
 
