@@ -39,7 +39,8 @@ type batch struct {
 	buf   []byte
 	seg   int
 	n     int
-	short bool // the last packet was shorter than seg: nothing may follow
+	short bool   // the last packet was shorter than seg: nothing may follow
+	oob   []byte // the UDP_SEGMENT control message, kept between sends
 }
 
 // batchMax bounds a batch: the kernel takes at most 64 segments and 64 KiB
@@ -182,7 +183,8 @@ func (c *batchConn) send(addr netip.AddrPort, b *batch) {
 		_, _ = c.UDPConn.WriteToUDPAddrPort(b.buf, addr)
 		return
 	}
-	_, _, err := c.UDPConn.WriteMsgUDPAddrPort(b.buf, gsoControl(b.seg), addr)
+	b.oob = gsoControl(b.oob, b.seg)
+	_, _, err := c.UDPConn.WriteMsgUDPAddrPort(b.buf, b.oob, addr)
 	if err == nil || !gsoRefused(err) {
 		return
 	}

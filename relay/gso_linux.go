@@ -22,9 +22,15 @@ func gsoSupported(udp *net.UDPConn) bool {
 	return ok
 }
 
-// gsoControl is the control message asking for segments of seg bytes.
-func gsoControl(seg int) []byte {
-	b := make([]byte, unix.CmsgSpace(2))
+// gsoControl writes into b (reused when big enough) the control message
+// asking for segments of seg bytes.
+func gsoControl(b []byte, seg int) []byte {
+	if n := unix.CmsgSpace(2); cap(b) < n {
+		b = make([]byte, n)
+	} else {
+		b = b[:n]
+		clear(b)
+	}
 	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
 	h.Level, h.Type = unix.IPPROTO_UDP, unix.UDP_SEGMENT
 	h.SetLen(unix.CmsgLen(2))
