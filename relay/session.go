@@ -25,10 +25,9 @@ type Session struct {
 	audioSender *webrtc.RTPSender
 	audioTrack  *track
 	audio       *audioViewer
-	connected   atomic.Int64  // unix ns
-	up          chan struct{} // closed when ICE and DTLS are done
-	remote      atomic.Pointer[netip.AddrPort]
-	watching    atomic.Bool // the selected pair's changes update remote
+	connected   atomic.Int64                   // unix ns
+	up          chan struct{}                  // closed when ICE and DTLS are done
+	remote      atomic.Pointer[netip.AddrPort] // see followRemote
 	upOnce      sync.Once
 	ended       chan struct{}
 	endOnce     sync.Once
@@ -75,27 +74,27 @@ func (ss *Session) Stats() SessionStats {
 // Ended is closed when the session is over.
 func (ss *Session) Ended() <-chan struct{} { return ss.ended }
 
-// remoteUDP is the viewer's address on the selected candidate pair; not
-// valid over ICE-TCP or before ICE is done. Asking pion for the pair
-// costs microseconds of parsing, so it is kept and updated on changes.
+// followRemote keeps remote on the viewer's address of the selected
+// candidate pair, for the send loop to read each frame: asking pion for
+// the pair costs microseconds of parsing.
+func (ss *Session) followRemote() {
+	ice := ss.sender.Transport().ICETransport()
+	ice.OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
+		a := pairAddr(p)
+		ss.remote.Store(&a)
+	})
+	if p, err := ice.GetSelectedCandidatePair(); err == nil && p != nil {
+		a := pairAddr(p)
+		ss.remote.CompareAndSwap(nil, &a)
+	}
+}
+
+// remoteUDP is the viewer's address (not valid over ICE-TCP).
 func (ss *Session) remoteUDP() netip.AddrPort {
 	if a := ss.remote.Load(); a != nil {
 		return *a
 	}
-	ice := ss.sender.Transport().ICETransport()
-	if ss.watching.CompareAndSwap(false, true) {
-		ice.OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
-			a := pairAddr(p)
-			ss.remote.Store(&a)
-		})
-	}
-	pair, err := ice.GetSelectedCandidatePair()
-	if err != nil || pair == nil {
-		return netip.AddrPort{} // asked again at the next frame
-	}
-	a := pairAddr(pair)
-	ss.remote.CompareAndSwap(nil, &a)
-	return a
+	return netip.AddrPort{}
 }
 
 // pairAddr is the remote UDP address of a candidate pair (not valid for
@@ -135,6 +134,7 @@ func (ss *Session) run() {
 	case <-ss.ended:
 		return
 	}
+	ss.followRemote()
 	go ss.readRTCP(b)
 	if ss.audio != nil {
 		// bound at SetLocalDescription too, unless the codec was refused
