@@ -10,19 +10,26 @@ import (
 	"sync/atomic"
 )
 
-// batchConn is the WebRTC UDP socket. While a viewer writes one frame, its
-// packets (SRTP by then, whose RTP header, SSRC included, is in the clear)
-// are held and go out together in one sendmsg with
-// UDP generic segmentation offload (UDP_SEGMENT): the kernel walks its
-// send path once for the frame instead of once a packet, which is most of
-// what relaying costs. Everything else (STUN, DTLS, RTCP, other viewers'
-// packets, the same viewer's audio) is written at once, as by the plain
-// socket, so every stream keeps its order. Where the kernel or
-// the network card cannot segment, packets are sent one by one.
-//
-// pion's UDP mux reads and writes it through ice.AddrPortReaderWriter.
-type batchConn struct {
+// mediaSocket is one of the WebRTC UDP sockets, one per local address (see
+// listenMedia). pion's UDP mux reads and writes it through
+// ice.AddrPortReaderWriter. While a viewer writes one frame, its packets
+// (SRTP by then, whose RTP header, SSRC included, is in the clear) are
+// held by the batcher and go out together in one sendmsg with UDP generic
+// segmentation offload (UDP_SEGMENT): the kernel walks its send path once
+// for the frame instead of once a packet, which is most of what relaying
+// costs. Everything else (STUN, DTLS, RTCP, other viewers' packets, the
+// same viewer's audio) is written at once, as by the plain socket, so
+// every stream keeps its order. Where the kernel or the network card
+// cannot segment, packets are sent one by one.
+type mediaSocket struct {
 	*net.UDPConn
+	b *batcher
+}
+
+// batcher holds the frames being written, for every socket: a viewer
+// holds its address without knowing which local address pion sends it
+// from; the first packet tells.
+type batcher struct {
 	log *slog.Logger
 	gso atomic.Bool
 
@@ -39,8 +46,9 @@ type batch struct {
 	buf   []byte
 	seg   int
 	n     int
-	short bool   // the last packet was shorter than seg: nothing may follow
-	oob   []byte // the UDP_SEGMENT control message, kept between sends
+	short bool         // the last packet was shorter than seg: nothing may follow
+	oob   []byte       // the UDP_SEGMENT control message, kept between sends
+	via   *mediaSocket // the socket of the packets held (nil: none yet)
 }
 
 // batchMax bounds a batch: the kernel takes at most 64 segments and 64 KiB
@@ -56,16 +64,24 @@ const (
 	batchesMax    = 32
 )
 
-func newBatchConn(udp *net.UDPConn, log *slog.Logger) *batchConn {
-	c := &batchConn{UDPConn: udp, log: log, held: map[netip.AddrPort]*batch{}}
-	c.gso.Store(gsoSupported(udp))
-	return c
+// newBatcher returns a batcher for sockets, which segment when they all can.
+func newBatcher(log *slog.Logger, sockets ...*net.UDPConn) (*batcher, []*mediaSocket) {
+	c := &batcher{log: log, held: map[netip.AddrPort]*batch{}}
+	c.gso.Store(len(sockets) > 0)
+	ms := make([]*mediaSocket, len(sockets))
+	for i, udp := range sockets {
+		ms[i] = &mediaSocket{UDPConn: udp, b: c}
+		if !gsoSupported(udp) {
+			c.gso.Store(false)
+		}
+	}
+	return c, ms
 }
 
 // hold starts holding the RTP packets of stream ssrc written to addr, until
 // release. It returns false when packets cannot be gathered (no
 // segmentation offload, addr held already, or every batch in use).
-func (c *batchConn) hold(addr netip.AddrPort, ssrc uint32) bool {
+func (c *batcher) hold(addr netip.AddrPort, ssrc uint32) bool {
 	if !c.gso.Load() || !addr.IsValid() {
 		return false
 	}
@@ -85,7 +101,7 @@ func (c *batchConn) hold(addr netip.AddrPort, ssrc uint32) bool {
 }
 
 // newBatch returns a spare batch, or nil when all are in use; c.mu is held.
-func (c *batchConn) newBatch() *batch {
+func (c *batcher) newBatch() *batch {
 	if n := len(c.spare); n > 0 {
 		b := c.spare[n-1]
 		c.spare = c.spare[:n-1]
@@ -99,14 +115,14 @@ func (c *batchConn) newBatch() *batch {
 }
 
 // putBatch makes a sent batch spare again.
-func (c *batchConn) putBatch(b *batch) {
+func (c *batcher) putBatch(b *batch) {
 	c.mu.Lock()
 	c.spare = append(c.spare, b)
 	c.mu.Unlock()
 }
 
 // release sends what was held for addr and stops holding.
-func (c *batchConn) release(addr netip.AddrPort) {
+func (c *batcher) release(addr netip.AddrPort) {
 	addr = unmap(addr)
 	c.mu.Lock()
 	b := c.held[addr]
@@ -120,22 +136,21 @@ func (c *batchConn) release(addr netip.AddrPort) {
 
 // WriteToAddrPort holds p when it belongs to the stream held for addr, and
 // writes it otherwise.
-func (c *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
-	if c.gso.Load() && isRTP(p) {
+func (m *mediaSocket) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
+	if c := m.b; c.gso.Load() && isRTP(p) {
 		key := unmap(addr)
 		c.mu.Lock()
 		if b := c.held[key]; b != nil && b.ssrc == binary.BigEndian.Uint32(p[8:12]) {
-			if b.n > 0 && !b.fits(len(p)) {
+			if b.n > 0 && (!b.fits(len(p)) || b.via != m) {
 				next := c.newBatch()
-				if next != nil {
-					next.ssrc = b.ssrc
-				}
 				if next == nil {
 					c.send(key, b) // no other batch to go on with: send it here
+					b.via = m
 					b.add(p)
 					c.mu.Unlock()
 					return len(p), nil
 				}
+				next.ssrc, next.via = b.ssrc, m
 				c.held[key] = next
 				next.add(p)
 				c.mu.Unlock()
@@ -143,27 +158,28 @@ func (c *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) 
 				c.putBatch(b)
 				return len(p), nil
 			}
+			b.via = m
 			b.add(p)
 			c.mu.Unlock()
 			return len(p), nil
 		}
 		c.mu.Unlock()
 	}
-	return c.UDPConn.WriteToUDPAddrPort(p, addr)
+	return m.UDPConn.WriteToUDPAddrPort(p, addr)
 }
 
 // ReadFromAddrPort reads as the plain socket does.
-func (c *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
-	return c.UDPConn.ReadFromUDPAddrPort(p)
+func (m *mediaSocket) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
+	return m.UDPConn.ReadFromUDPAddrPort(p)
 }
 
 // WriteTo is WriteToAddrPort for callers with a net.Addr.
-func (c *batchConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+func (m *mediaSocket) WriteTo(p []byte, addr net.Addr) (int, error) {
 	ua, ok := addr.(*net.UDPAddr)
 	if !ok {
 		return 0, errors.New("relay: not a UDP address")
 	}
-	return c.WriteToAddrPort(p, ua.AddrPort())
+	return m.WriteToAddrPort(p, ua.AddrPort())
 }
 
 func (b *batch) fits(n int) bool {
@@ -179,15 +195,19 @@ func (b *batch) add(p []byte) {
 	b.short = len(p) < b.seg
 }
 
-// send writes the batch and empties it.
-func (c *batchConn) send(addr netip.AddrPort, b *batch) {
-	defer func() { b.buf, b.n, b.short = b.buf[:0], 0, false }()
-	if b.n == 1 {
-		_, _ = c.UDPConn.WriteToUDPAddrPort(b.buf, addr)
+// send writes the batch through its socket and empties it.
+func (c *batcher) send(addr netip.AddrPort, b *batch) {
+	udp := b.via
+	defer func() { b.buf, b.n, b.short, b.via = b.buf[:0], 0, false, nil }()
+	switch b.n {
+	case 0:
+		return
+	case 1:
+		_, _ = udp.WriteToUDPAddrPort(b.buf, addr)
 		return
 	}
 	b.oob = gsoControl(b.oob, b.seg)
-	_, _, err := c.UDPConn.WriteMsgUDPAddrPort(b.buf, b.oob, addr)
+	_, _, err := udp.WriteMsgUDPAddrPort(b.buf, b.oob, addr)
 	if err == nil || !gsoRefused(err) {
 		return
 	}
@@ -195,7 +215,7 @@ func (c *batchConn) send(addr netip.AddrPort, b *batch) {
 		c.log.Warn("UDP segmentation offload refused: sending packets one by one", "err", err)
 	}
 	for off := 0; off < len(b.buf); off += b.seg {
-		_, _ = c.UDPConn.WriteToUDPAddrPort(b.buf[off:min(off+b.seg, len(b.buf))], addr)
+		_, _ = udp.WriteToUDPAddrPort(b.buf[off:min(off+b.seg, len(b.buf))], addr)
 	}
 }
 

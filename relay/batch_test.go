@@ -9,20 +9,21 @@ import (
 	"time"
 )
 
-// TestBatchConnKeepsPacketsAndOrder writes a frame's packets through a held
+// TestBatcherKeepsPacketsAndOrder writes a frame's packets through a held
 // address (full ones, a short one, full ones again, more than one send's
 // worth), and meanwhile a packet to an address not held and another
 // stream's packet and a STUN-like packet to the held address; it checks
 // that those go at once and that the receiver gets every held packet
 // whole, in order, as its own datagram, with the kernel segmenting and
 // without it.
-func TestBatchConnKeepsPacketsAndOrder(t *testing.T) {
+func TestBatcherKeepsPacketsAndOrder(t *testing.T) {
 	for _, gso := range []bool{true, false} {
 		udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := newBatchConn(udp, slog.New(slog.DiscardHandler))
+		c, socks := newBatcher(slog.New(slog.DiscardHandler), udp)
+		m := socks[0]
 		if gso && !c.gso.Load() {
 			t.Log("this kernel has no UDP segmentation offload: only the fallback is tested")
 		}
@@ -63,7 +64,7 @@ func TestBatchConnKeepsPacketsAndOrder(t *testing.T) {
 		var straight [][]byte
 		for i, n := range sizes {
 			p := packet(i, n, ssrc)
-			if _, err := c.WriteToAddrPort(p, addr); err != nil {
+			if _, err := m.WriteToAddrPort(p, addr); err != nil {
 				t.Fatal(err)
 			}
 			sent = append(sent, p)
@@ -71,14 +72,14 @@ func TestBatchConnKeepsPacketsAndOrder(t *testing.T) {
 				audio := packet(9000, 172, 0x55667788)
 				stun := append([]byte{0, 1, 0, 0}, make([]byte, 16)...)
 				for _, q := range [][]byte{audio, stun} {
-					if _, err := c.WriteToAddrPort(q, addr); err != nil {
+					if _, err := m.WriteToAddrPort(q, addr); err != nil {
 						t.Fatal(err)
 					}
 				}
 				straight = append(straight, audio, stun)
 			}
 		}
-		if _, err := c.WriteToAddrPort([]byte("straight"), other.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
+		if _, err := m.WriteToAddrPort([]byte("straight"), other.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
 			t.Fatal(err)
 		}
 		_ = other.SetReadDeadline(time.Now().Add(2 * time.Second))
@@ -108,5 +109,53 @@ func TestBatchConnKeepsPacketsAndOrder(t *testing.T) {
 		udp.Close()
 		rcv.Close()
 		other.Close()
+	}
+}
+
+// TestBatcherSendsFromTheSocketWritten holds one address while pion writes
+// a frame's packets through two local addresses (as when the viewer's
+// selected pair changes): every packet must leave from the socket it was
+// written to, in order.
+func TestBatcherSendsFromTheSocketWritten(t *testing.T) {
+	var udps []*net.UDPConn
+	for _, ip := range []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2)} {
+		udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer udp.Close()
+		udps = append(udps, udp)
+	}
+	c, socks := newBatcher(slog.New(slog.DiscardHandler), udps...)
+	rcv, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close()
+	addr := rcv.LocalAddr().(*net.UDPAddr).AddrPort()
+	const ssrc = 0x01020304
+	via := []int{0, 0, 0, 1, 1, 0}
+	if !c.hold(addr, ssrc) {
+		t.Log("no UDP segmentation offload here: packets go one by one")
+	}
+	for i, s := range via {
+		p := make([]byte, 1000)
+		p[0], p[1], p[3] = 0x80, 96, byte(i)
+		binary.BigEndian.PutUint32(p[8:], ssrc)
+		if _, err := socks[s].WriteToAddrPort(p, addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.release(addr)
+	buf := make([]byte, 2048)
+	for i, s := range via {
+		_ = rcv.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, from, err := rcv.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		if want := udps[s].LocalAddr().(*net.UDPAddr).AddrPort(); n != 1000 || int(buf[3]) != i || from != want {
+			t.Fatalf("packet %d: %d bytes, number %d, from %v; want 1000 bytes, number %d, from %v", i, n, buf[3], from, i, want)
+		}
 	}
 }

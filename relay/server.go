@@ -50,7 +50,8 @@ type Server struct {
 	cams Cameras
 	opts Options
 	api  *webrtc.API
-	udp  *batchConn
+	udp  []*mediaSocket // one per local address
+	send *batcher
 	tcp  net.Listener
 	log  *slog.Logger
 	cert webrtc.Certificate
@@ -73,12 +74,11 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 	s := &Server{cams: cams, opts: opts, log: opts.Log, feeds: map[string]*feed{},
 		audioFeeds: map[string]*audioFeed{}, sessions: map[string]*Session{}}
 
-	udp, err := net.ListenUDP("udp4", &net.UDPAddr{Port: opts.UDPPort})
+	conns, err := listenMedia(opts.UDPPort, len(opts.PublicIPs) > 0)
 	if err != nil {
-		return nil, fmt.Errorf("webrtc udp port %d: %w", opts.UDPPort, err)
+		return nil, err
 	}
-	_ = udp.SetWriteBuffer(4 << 20)
-	s.udp = newBatchConn(udp, opts.Log)
+	s.send, s.udp = newBatcher(opts.Log, conns...)
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelError
 	// the mux reports its own socket closing at shutdown as an error
@@ -91,12 +91,16 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 	if n, err := stdnet.NewNet(); err == nil {
 		se.SetNet(n)
 	}
-	se.SetICEUDPMux(webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), s.udp))
+	muxes := make([]ice.UDPMux, len(s.udp))
+	for i, m := range s.udp {
+		muxes[i] = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), m)
+	}
+	se.SetICEUDPMux(ice.NewMultiUDPMuxDefault(muxes...))
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if opts.TCPPort >= 0 {
 		tcp, err := net.ListenTCP("tcp4", &net.TCPAddr{Port: opts.TCPPort})
 		if err != nil {
-			udp.Close()
+			s.closeUDP()
 			return nil, fmt.Errorf("webrtc tcp port %d: %w", opts.TCPPort, err)
 		}
 		s.tcp = tcp
@@ -115,7 +119,7 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 	// already, which is what the cookie is for. One round trip less per
 	// join (three instead of four with the bridge as DTLS client).
 	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
-		udp.Close()
+		s.closeUDP()
 		return nil, err
 	}
 	se.SetDTLSInsecureSkipHelloVerify(true)
@@ -184,8 +188,21 @@ func mediaEngine() (*webrtc.MediaEngine, error) {
 	return m, nil
 }
 
-// UDPAddr is where WebRTC media arrives.
-func (s *Server) UDPAddr() net.Addr { return s.udp.LocalAddr() }
+// UDPAddrs are where WebRTC media arrives: the one port on every local
+// address.
+func (s *Server) UDPAddrs() []string {
+	addrs := make([]string, len(s.udp))
+	for i, m := range s.udp {
+		addrs[i] = m.LocalAddr().String()
+	}
+	return addrs
+}
+
+func (s *Server) closeUDP() {
+	for _, m := range s.udp {
+		m.Close()
+	}
+}
 
 // ICEServers returns the STUN/TURN servers for browsers.
 func (s *Server) ICEServers() []webrtc.ICEServer { return s.opts.ICEServers }
@@ -205,9 +222,7 @@ func (s *Server) Close() {
 	if s.tcp != nil {
 		s.tcp.Close()
 	}
-	if s.udp != nil {
-		s.udp.Close()
-	}
+	s.closeUDP()
 }
 
 // checkOffer parses the offer and checks it can play codec.
@@ -330,7 +345,7 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 		go f.run()
 	}
 	ss.viewer = newViewer(f)
-	ss.viewer.batch, ss.viewer.remote = s.udp, ss.remoteUDP
+	ss.viewer.batch, ss.viewer.remote = s.send, ss.remoteUDP
 	if audioTrack != nil {
 		af := s.audioFeeds[camera]
 		if af == nil || af.codec != audioInfo.Codec {

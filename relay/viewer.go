@@ -37,7 +37,7 @@ type viewer struct {
 
 	// batch gathers the packets of a frame for the viewer's address
 	// (remote) into one send; nil sends them one by one
-	batch  *batchConn
+	batch  *batcher
 	remote func() netip.AddrPort
 
 	// used by the send loop only

@@ -134,7 +134,7 @@ func run() error {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
 	}
 	log.Info("bridge started", "config", *cfgPath, "cameras", len(cfg.Cameras), "http", ln.Addr().String(),
-		"webrtc_udp", rl.UDPAddr().String())
+		"webrtc_udp", rl.UDPAddrs())
 
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = hub.Run(ctx) })
