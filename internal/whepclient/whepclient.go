@@ -117,6 +117,7 @@ type Viewer struct {
 	mu          sync.Mutex
 	firstPacket time.Duration
 	firstKey    time.Duration
+	gotKey      chan struct{} // closed at the first key frame
 	answered    time.Duration // the answer arrived
 	iceDone     time.Duration // ICE connected
 	connected   time.Duration // ICE and DTLS done
@@ -163,7 +164,7 @@ func Play(exchange Exchange, keep int) (*Viewer, error) {
 
 // PlayWith is Play with a peer and offer made by the caller.
 func PlayWith(pc *webrtc.PeerConnection, offer string, exchange Exchange, keep int) (*Viewer, error) {
-	v := &Viewer{PC: pc, keep: keep, Posted: time.Now()}
+	v := &Viewer{PC: pc, keep: keep, Posted: time.Now(), gotKey: make(chan struct{})}
 	answer, loc, err := exchange(offer)
 	if err != nil {
 		pc.Close()
@@ -268,6 +269,9 @@ func (v *Viewer) Phases() (answered, ice time.Duration) {
 	return v.answered, v.iceDone
 }
 
+// KeyFrame is closed when the first key frame has arrived.
+func (v *Viewer) KeyFrame() <-chan struct{} { return v.gotKey }
+
 // Firsts returns when the first packet and the first key frame arrived,
 // counted from the offer's post (0: not yet).
 func (v *Viewer) Firsts() (packet, key time.Duration) {
@@ -353,6 +357,7 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 		v.mu.Lock()
 		if key && v.KeyFrames.Add(1) == 1 {
 			v.firstKey = now
+			close(v.gotKey)
 		}
 		if len(v.aus) < v.keep && (key || len(v.aus) > 0) {
 			v.aus = append(v.aus, au)

@@ -11,7 +11,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/trace"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,13 +47,17 @@ func main() {
 	n := flag.Int("n", 1, "viewers")
 	token := flag.String("token", "", "bearer token")
 	hold := flag.Duration("hold", 10*time.Second, "how long to play after every viewer has joined")
-	parallel := flag.Int("parallel", 8, "offers in flight at once")
+	parallel := flag.Int("parallel", 8, "viewers joining at once: each one from its offer to its first key frame (or 10 s)")
+	phasesFile := flag.String("phases", "", "write each viewer's join phases (ms from the POST) to this CSV file")
+	traceFile := flag.String("trace", "", "write a Go execution trace of the joins to this file (for go tool trace)")
 	flag.Parse()
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "whepload: -url is required")
 		os.Exit(2)
 	}
 	res := Result{Viewers: *n}
+	stopTrace := startTrace(*traceFile)
+	begin := time.Now()
 	viewers := make([]*whepclient.Viewer, *n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, *parallel)
@@ -64,16 +70,22 @@ func main() {
 			defer func() { <-sem }()
 			v, err := whepclient.Play(whepclient.HTTP(*url, *token), 0)
 			mu.Lock()
-			defer mu.Unlock()
 			if err != nil {
 				res.Failed++
 				res.Error = err.Error()
+				mu.Unlock()
 				return
 			}
 			viewers[i] = v
+			mu.Unlock()
+			select { // joined: the next one may start
+			case <-v.KeyFrame():
+			case <-time.After(10 * time.Second):
+			}
 		}()
 	}
 	wg.Wait()
+	stopTrace()
 	// count from a steady state: every viewer's start (and GOP burst) done
 	time.Sleep(3 * time.Second)
 	start := make([]int64, len(viewers))
@@ -86,14 +98,16 @@ func main() {
 	fmt.Println("steady") // the caller measures the bridge from here
 	time.Sleep(*hold)
 	var fp, fk, kc, ans, ice, conn []float64
+	var phases strings.Builder
+	phases.WriteString("viewer,posted_ms,answer_ms,ice_ms,connected_ms,first_key_ms\n")
 	for i, v := range viewers {
 		if v == nil {
 			continue
 		}
 		res.Packets += v.Packets.Load() - start[i]
 		res.Lost += v.Lost.Load() - lost0[i]
-		a, i := v.Phases()
-		ans, ice = append(ans, ms(a)), append(ice, ms(i))
+		a, ic := v.Phases()
+		ans, ice = append(ans, ms(a)), append(ice, ms(ic))
 		conn = append(conn, ms(v.Connected()))
 		p, k := v.Firsts()
 		if p > 0 {
@@ -102,6 +116,7 @@ func main() {
 		if c := v.Connected(); k > 0 && c > 0 {
 			kc = append(kc, float64(max(0, k-c).Microseconds())/1000)
 		}
+		fmt.Fprintf(&phases, "%d,%.1f,%.1f,%.1f,%.1f,%.1f\n", i, ms(v.Posted.Sub(begin)), ms(a), ms(ic), ms(v.Connected()), ms(k))
 		if k > 0 {
 			fk = append(fk, float64(k.Microseconds())/1000)
 		} else {
@@ -109,11 +124,36 @@ func main() {
 		}
 		v.Close()
 	}
+	if *phasesFile != "" {
+		if err := os.WriteFile(*phasesFile, []byte(phases.String()), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "whepload:", err)
+		}
+	}
 	res.FirstPacketP50, res.FirstPacketP95 = quantile(fp, 0.5), quantile(fp, 0.95)
 	res.FirstKeyP50, res.FirstKeyP95 = quantile(fk, 0.5), quantile(fk, 0.95)
 	res.KeyAfterConnP50, res.KeyAfterConnP95 = quantile(kc, 0.5), quantile(kc, 0.95)
 	res.AnswerP50, res.ICEP50, res.ConnectedP50 = quantile(ans, 0.5), quantile(ice, 0.5), quantile(conn, 0.5)
 	_ = json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// startTrace starts an execution trace into path, when given, and returns
+// what stops it.
+func startTrace(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = trace.Start(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "whepload:", err)
+		os.Exit(2)
+	}
+	return func() {
+		trace.Stop()
+		_ = f.Close()
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
