@@ -48,6 +48,10 @@ func listenAll(ips []netip.Addr, port int) ([]*net.UDPConn, error) {
 			}
 			return nil, fmt.Errorf("webrtc udp %s:%d: %w", ip, port, err)
 		}
+		// Room for a crowd joining at once: each brings checks on every
+		// pair and DTLS flights, and what overflows the default 208 KiB
+		// is lost, a DTLS flight then resent only after a second.
+		_ = udp.SetReadBuffer(4 << 20)
 		_ = udp.SetWriteBuffer(4 << 20)
 		port = udp.LocalAddr().(*net.UDPAddr).Port
 		conns = append(conns, udp)
