@@ -1,12 +1,17 @@
 package relay_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"qianliyan/ingest"
@@ -204,5 +209,99 @@ func TestH265CameraPlaysWhereOfferedAndIsRefusedElsewhere(t *testing.T) {
 	_, _, err = r2.relay.Offer(context.Background(), "h265", h264Only)
 	if !errors.Is(err, relay.ErrCodec) || !strings.Contains(err.Error(), "cannot play H.265") {
 		t.Fatalf("H.264-only offer for an H.265 camera: %v, want ErrCodec saying it cannot play H.265", err)
+	}
+}
+
+// TestNACKsAreAnsweredAndCapped asks, over RTCP, for a packet the viewer
+// has had: it must come again, the same. Then it asks for 400 packets five
+// times over, as a phone too slow to read its stream does: the bridge
+// resends at most a quarter of the stream's rate, not 2000 packets.
+func TestNACKsAreAnsweredAndCapped(t *testing.T) {
+	r := newRig(t, map[string]string{"cam1": "cam/1"}, "-cameras", "1")
+	// SRTP would drop a packet it has had; a real resend is of one lost
+	pc, offer, err := whepclient.OfferTakingRepeats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ss *relay.Session
+	wv, err := whepclient.PlayWith(pc, offer, r.direct("cam1", &ss), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(wv.Close)
+	v := viewer{wv, ss}
+	v.waitPackets(t, 300, 5*time.Second)
+	time.Sleep(1500 * time.Millisecond) // past the GOP burst: live packets, which NACKs can name
+	var mu sync.Mutex
+	got := map[uint16][][]byte{}
+	var order []uint16
+	hook := func(p *rtp.Packet) {
+		mu.Lock()
+		defer mu.Unlock()
+		if got[p.SequenceNumber] == nil {
+			order = append(order, p.SequenceNumber)
+		}
+		got[p.SequenceNumber] = append(got[p.SequenceNumber], slices.Clone(p.Payload))
+	}
+	v.OnVideo.Store(&hook)
+	time.Sleep(2 * time.Second)
+	recv := v.PC.GetReceivers()
+	if len(recv) == 0 || recv[0].Track() == nil {
+		t.Fatal("no video track")
+	}
+	ssrc := uint32(recv[0].Track().SSRC())
+	nack := func(seqs ...uint16) {
+		t.Helper()
+		sorted := slices.Clone(seqs)
+		slices.SortFunc(sorted, func(a, b uint16) int { return int(int16(a - b)) })
+		pairs := rtcp.NackPairsFromSequenceNumbers(sorted)
+		if err := v.PC.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: pairs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	mu.Lock()
+	if len(order) < 450 {
+		mu.Unlock()
+		t.Fatalf("only %d packets in 2 s", len(order))
+	}
+	one := order[len(order)-10]
+	first := got[one][0]
+	recent := slices.Clone(order[len(order)-400:])
+	mu.Unlock()
+	nack(one)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		mu.Lock()
+		copies := got[one]
+		mu.Unlock()
+		if len(copies) >= 2 {
+			if !bytes.Equal(copies[1], first) {
+				t.Fatalf("packet %d came again with other contents", one)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("packet %d, asked for again, did not come in 2 s", one)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	before := v.session.Stats()
+	for range 5 {
+		nack(recent...)
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	after := v.session.Stats()
+	asked, resent := after.NACKs-before.NACKs, after.Resent-before.Resent
+	rate := float64(len(order)) / 2 // packets a second
+	t.Logf("asked for %d packets again, %d resent (the stream: %.0f packets/s)", asked, resent, rate)
+	if asked != 2000 {
+		t.Errorf("the bridge counted %d packets asked for, want 2000", asked)
+	}
+	// two budget seconds at most: a quarter of the rate each, 32 at least
+	if limit := 2 * max(32, uint64(rate/4)+uint64(rate/8)); resent == 0 || resent > limit {
+		t.Errorf("resent %d of 2000 asked for; want some, and at most %d", resent, limit)
 	}
 }

@@ -58,13 +58,19 @@ type viewer struct {
 	nackMap atomic.Uint64
 	nackTS  atomic.Uint32
 
+	// the resend budget of the current second, used by the RTCP goroutine
+	// only (see resendOne)
+	resendFrom   time.Time
+	resendLeft   int
+	resendPacket uint64 // packets sent when the second began
+
 	// figures
 	bytes, packets, frames, dropped, nacks, resent, plis atomic.Uint64
 }
 
 func newViewer(f *feed) *viewer {
 	return &viewer{feed: f, queue: make(chan *frame, viewerQueue), pli: make(chan struct{}, 1), done: make(chan struct{}),
-		needKey: true}
+		needKey: true, resendFrom: time.Now()}
 }
 
 // offer is called by the feed for every frame; it never blocks.
@@ -245,9 +251,27 @@ func (v *viewer) handleRTCP(pkts []rtcp.Packet, resend func(h *rtp.Header, paylo
 	}
 }
 
+// resendShare is the most a viewer gets resent in a second, as a share of
+// its packet rate since the last such second (resendMin packets at least): a phone too slow to
+// read its stream loses packets, asks for them again and again, and
+// unbounded resends would bury it deeper and cost the bridge for nothing.
+const (
+	resendShare = 0.25
+	resendMin   = 32
+)
+
 // resendOne runs on the RTCP goroutine, so it reads the mapping the send
 // loop publishes atomically.
 func (v *viewer) resendOne(seq uint16, resend func(h *rtp.Header, payload []byte)) {
+	if now := time.Now(); now.Sub(v.resendFrom) >= time.Second {
+		sent := v.packets.Load()
+		perSec := float64(sent-v.resendPacket) / now.Sub(v.resendFrom).Seconds()
+		v.resendLeft = max(resendMin, int(resendShare*perSec))
+		v.resendFrom, v.resendPacket = now, sent
+	}
+	if v.resendLeft == 0 {
+		return
+	}
 	m := v.nackMap.Load()
 	shift, from := uint16(m>>16), uint16(m)
 	if m>>32 == 0 || seq-from >= 0x8000 {
@@ -264,4 +288,5 @@ func (v *viewer) resendOne(seq uint16, resend func(h *rtp.Header, payload []byte
 	h.PayloadType = v.pt
 	resend(&h, p.Payload)
 	v.resent.Add(1)
+	v.resendLeft--
 }

@@ -21,14 +21,20 @@ import (
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
-var defaultAPI = func() *webrtc.API {
+var defaultAPI = newAPI(false)
+
+// newAPI builds the viewers' WebRTC API; with repeats, SRTP takes a packet
+// it has had already (no replay protection).
+func newAPI(repeats bool) *webrtc.API {
 	var se webrtc.SettingEngine
+	se.DisableSRTPReplayProtection(repeats)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	// Large receive buffers, so a load of hundreds of viewers measures the
@@ -40,8 +46,18 @@ var defaultAPI = func() *webrtc.API {
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		panic(err)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
-}()
+	// NACKs and receiver reports, as a browser sends; not pion's default
+	// statistics and congestion feedback, which cost the load generator
+	// work on every packet and the bridge uses neither.
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(m, ir); err != nil {
+		panic(err)
+	}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		panic(err)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir))
+}
 
 // clientCert is one DTLS certificate for every viewer of the process, as a
 // browser keeps one per origin: making one per peer connection (a key
@@ -63,7 +79,16 @@ var clientCert = sync.OnceValue(func() []webrtc.Certificate {
 // video and audio (Opus, PCMU, PCMA), as a browser offers. With codecs,
 // only those video codecs are offered (to test refusals), and no audio.
 func Offer(codecs ...string) (*webrtc.PeerConnection, string, error) {
-	api := defaultAPI
+	return offer(defaultAPI, codecs)
+}
+
+// OfferTakingRepeats is Offer for a peer that takes a packet it has had
+// already, as SRTP's replay protection would not: to see a resend arrive.
+func OfferTakingRepeats() (*webrtc.PeerConnection, string, error) {
+	return offer(newAPI(true), nil)
+}
+
+func offer(api *webrtc.API, codecs []string) (*webrtc.PeerConnection, string, error) {
 	if len(codecs) > 0 {
 		m := &webrtc.MediaEngine{}
 		for i, c := range codecs {
@@ -132,6 +157,8 @@ type Viewer struct {
 	Lost atomic.Int64
 	// Stall makes the viewer stop reading, like a frozen tab.
 	Stall atomic.Bool
+	// OnVideo, when set, sees every video packet as it arrives.
+	OnVideo atomic.Pointer[func(*rtp.Packet)]
 	// AudioPackets counts the audio packets; AudioLost the gaps in their
 	// sequence numbers.
 	AudioPackets atomic.Int64
@@ -339,6 +366,9 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
 			return
+		}
+		if f := v.OnVideo.Load(); f != nil {
+			(*f)(pkt)
 		}
 		now := time.Since(v.Posted)
 		if v.Packets.Add(1) == 1 {
