@@ -20,11 +20,14 @@ import (
 // BenchmarkRelay measures the bridge relaying one 1920x1080 ~4 Mbit/s
 // camera (2 s GOP, no B-frames) to N WHEP viewers: pion clients in a
 // separate process (whepload), pinned to the other core when taskset is
-// there. Figures are over a 10 s window once every viewer has started.
-// Viewers join 8 at a time (a wall of tiles opening, phones reconnecting
-// after a restart: each join waits on the others' handshakes and GOP
-// bursts), and at 100 also one at a time (a viewer joining a camera that
-// 99 others watch).
+// there. Figures are over a 10 s window once every viewer has started;
+// join-* figures are over the joins. Viewers join 8 at a time (each from
+// its offer to its first key frame: a wall of tiles opening, phones
+// reconnecting after a restart, each join waiting on the others'
+// handshakes and GOP bursts); at 100 also one at a time (a viewer joining
+// a camera that 99 others watch) and all at once (a crowd: the viewers'
+// one core then receives 100 GOP bursts at once, and its join-viewers-cores
+// shows when it, not the bridge, is what the joins wait for).
 func BenchmarkRelay(b *testing.B) {
 	cam := camsimproc.Start(b, "-cameras", "1", "-size", "1920x1080", "-bitrate", "4000000", "-gop", "2s", "-variants", "1")
 	pin, loadPin := "", ""
@@ -33,7 +36,7 @@ func BenchmarkRelay(b *testing.B) {
 	}
 	br := startBridge(b, []cameraSpec{{id: "cam1", url: cam.URL(1), public: true}}, pin)
 	load := camsimproc.Build(b, "./internal/whepload")
-	for _, run := range []struct{ n, parallel int }{{1, 8}, {25, 8}, {100, 8}, {100, 1}, {200, 8}} {
+	for _, run := range []struct{ n, parallel int }{{1, 8}, {25, 8}, {100, 8}, {100, 1}, {100, 100}, {200, 8}} {
 		n := run.n
 		b.Run(fmt.Sprintf("viewers=%d/joining=%d", n, run.parallel), func(b *testing.B) {
 			for b.Loop() {
@@ -51,7 +54,15 @@ func BenchmarkRelay(b *testing.B) {
 				if err := cmd.Start(); err != nil {
 					b.Fatal(err)
 				}
+				joinCPU0, joinLoad0, joinT0 := camsimproc.ProcCPU(br.PID()), camsimproc.ProcCPU(cmd.Process.Pid), time.Now()
 				sc := bufio.NewScanner(out)
+				if !sc.Scan() || sc.Text() != "joined" {
+					_ = cmd.Wait()
+					b.Fatalf("whepload did not join: %q", sc.Text())
+				}
+				joinSecs := time.Since(joinT0).Seconds()
+				joinCPU := (camsimproc.ProcCPU(br.PID()) - joinCPU0) / joinSecs
+				joinLoad := (camsimproc.ProcCPU(cmd.Process.Pid) - joinLoad0) / joinSecs
 				if !sc.Scan() || sc.Text() != "steady" {
 					_ = cmd.Wait()
 					b.Fatalf("whepload did not reach a steady state: %q", sc.Text())
@@ -103,6 +114,9 @@ func BenchmarkRelay(b *testing.B) {
 				b.ReportMetric(res.ConnectedP50, "connected-p50-ms")
 				b.ReportMetric(res.KeyAfterConn50, "key-after-connect-p50-ms")
 				b.ReportMetric(res.KeyAfterConn95, "key-after-connect-p95-ms")
+				b.ReportMetric(joinSecs, "join-s")
+				b.ReportMetric(joinCPU, "join-bridge-cores")
+				b.ReportMetric(joinLoad, "join-viewers-cores")
 				// let the sessions of this round end before the next
 				time.Sleep(2 * time.Second)
 			}

@@ -1,6 +1,7 @@
-// Command whepload plays one WHEP endpoint with N pion viewers at once and
-// prints "steady" once every viewer has started, then one JSON line of
-// what they got: the load generator of
+// Command whepload plays one WHEP endpoint with N pion viewers, some
+// joining at once, and prints "joined" once every viewer has its first key
+// frame, "steady" 3 s later, then one JSON line of what they got: the load
+// generator of
 // `make bench`, run as its own process so its CPU is not the bridge's.
 //
 //	whepload -url http://127.0.0.1:8080/whep/cam1 -n 100 -hold 10s
@@ -10,7 +11,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"runtime/pprof"
 	"runtime/trace"
 	"slices"
 	"strings"
@@ -50,13 +53,15 @@ func main() {
 	parallel := flag.Int("parallel", 8, "viewers joining at once: each one from its offer to its first key frame (or 10 s)")
 	phasesFile := flag.String("phases", "", "write each viewer's join phases (ms from the POST) to this CSV file")
 	traceFile := flag.String("trace", "", "write a Go execution trace of the joins to this file (for go tool trace)")
+	profileFile := flag.String("cpuprofile", "", "write a CPU profile of the joins to this file (for go tool pprof)")
 	flag.Parse()
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "whepload: -url is required")
 		os.Exit(2)
 	}
 	res := Result{Viewers: *n}
-	stopTrace := startTrace(*traceFile)
+	stopTrace := startTrace(*traceFile, trace.Start, trace.Stop)
+	stopProfile := startTrace(*profileFile, pprof.StartCPUProfile, pprof.StopCPUProfile)
 	begin := time.Now()
 	viewers := make([]*whepclient.Viewer, *n)
 	var wg sync.WaitGroup
@@ -86,6 +91,8 @@ func main() {
 	}
 	wg.Wait()
 	stopTrace()
+	stopProfile()
+	fmt.Println("joined") // every viewer has its first key frame, or failed
 	// count from a steady state: every viewer's start (and GOP burst) done
 	time.Sleep(3 * time.Second)
 	start := make([]int64, len(viewers))
@@ -136,22 +143,22 @@ func main() {
 	_ = json.NewEncoder(os.Stdout).Encode(res)
 }
 
-// startTrace starts an execution trace into path, when given, and returns
-// what stops it.
-func startTrace(path string) func() {
+// startTrace starts an execution trace or a profile into path, when given,
+// and returns what stops it.
+func startTrace(path string, start func(io.Writer) error, stop func()) func() {
 	if path == "" {
 		return func() {}
 	}
 	f, err := os.Create(path)
 	if err == nil {
-		err = trace.Start(f)
+		err = start(f)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "whepload:", err)
 		os.Exit(2)
 	}
 	return func() {
-		trace.Stop()
+		stop()
 		_ = f.Close()
 	}
 }
