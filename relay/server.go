@@ -47,14 +47,14 @@ type Options struct {
 
 // Server answers WHEP offers with sessions that play a camera.
 type Server struct {
-	cams Cameras
-	opts Options
-	api  *webrtc.API
-	udp  []*mediaSocket // one per local address
-	send *batcher
-	tcp  net.Listener
-	log  *slog.Logger
-	cert webrtc.Certificate
+	cams    Cameras
+	opts    Options
+	api     *webrtc.API
+	udp     []*mediaSocket // one per local address
+	batches *batcher       // the frames being gathered, for all of udp
+	tcp     net.Listener
+	log     *slog.Logger
+	cert    webrtc.Certificate
 
 	mu         sync.Mutex
 	feeds      map[string]*feed
@@ -78,7 +78,7 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.send, s.udp = newBatcher(opts.Log, conns...)
+	s.batches, s.udp = newBatcher(opts.Log, conns...)
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelError
 	// the mux reports its own socket closing at shutdown as an error
@@ -345,7 +345,7 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 		go f.run()
 	}
 	ss.viewer = newViewer(f)
-	ss.viewer.batch, ss.viewer.remote = s.send, ss.remoteUDP
+	ss.viewer.batch, ss.viewer.remote = s.batches, ss.remoteUDP
 	if audioTrack != nil {
 		af := s.audioFeeds[camera]
 		if af == nil || af.codec != audioInfo.Codec {

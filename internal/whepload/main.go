@@ -118,14 +118,14 @@ func main() {
 		conn = append(conn, ms(v.Connected()))
 		p, k := v.Firsts()
 		if p > 0 {
-			fp = append(fp, float64(p.Microseconds())/1000)
+			fp = append(fp, ms(p))
 		}
 		if c := v.Connected(); k > 0 && c > 0 {
-			kc = append(kc, float64(max(0, k-c).Microseconds())/1000)
+			kc = append(kc, ms(max(0, k-c)))
 		}
 		fmt.Fprintf(&phases, "%d,%.1f,%.1f,%.1f,%.1f,%.1f\n", i, ms(v.Posted.Sub(begin)), ms(a), ms(ic), ms(v.Connected()), ms(k))
 		if k > 0 {
-			fk = append(fk, float64(k.Microseconds())/1000)
+			fk = append(fk, ms(k))
 		} else {
 			res.NoKey++
 		}
