@@ -1,5 +1,7 @@
 package relay
 
+import "github.com/pion/webrtc/v4"
+
 // DecodeAudio decodes what the relay sends, for the tests.
 var DecodeAudio = decodeAudio
 
@@ -19,3 +21,6 @@ func TranscodeAAC(config []byte, rate, channels int, aus [][]byte) (int, error) 
 	}
 	return n, nil
 }
+
+// PeerConnection returns the session's peer, for tests of what is freed.
+func (ss *Session) PeerConnection() *webrtc.PeerConnection { return ss.pc }

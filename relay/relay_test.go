@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -147,6 +149,20 @@ func TestEndedSessionIsGone(t *testing.T) {
 	}
 	if n := r.relay.Viewers()["cam1"]; n != 0 {
 		t.Errorf("viewers after end = %d", n)
+	}
+	// Nothing may keep an ended session: with phones coming and going, a
+	// session kept for seconds more is memory kept for every join.
+	session, peer := weak.Make(v.session), weak.Make(v.session.PeerConnection())
+	v.session = nil
+	v.Close()
+	deadline := time.Now().Add(3 * time.Second)
+	for session.Value() != nil || peer.Value() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("3 s after the end, still referenced: session %v, its peer connection %v",
+				session.Value() != nil, peer.Value() != nil)
+		}
+		runtime.GC()
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -45,6 +45,10 @@ type Options struct {
 	Log         *slog.Logger
 }
 
+// connectWithin is how long a viewer has from its offer to a working
+// connection (ICE and DTLS) before its session is ended.
+const connectWithin = 20 * time.Second
+
 // Server answers WHEP offers with sessions that play a camera.
 type Server struct {
 	cams    Cameras
@@ -361,6 +365,9 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 			ss.audio = newAudioViewer(af)
 		}
 	}
+	// A peer that never connects must not hold the session; the timer
+	// stops when the session is up or over, so that it keeps nothing.
+	ss.neverUp = time.AfterFunc(connectWithin, func() { s.end(ss, "the viewer never connected") })
 	s.sessions[ss.ID] = ss
 	s.mu.Unlock()
 
@@ -373,12 +380,6 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 		}
 	})
 	go ss.run()
-	// A peer that never connects must not hold the session.
-	time.AfterFunc(20*time.Second, func() {
-		if ss.connected.Load() == 0 {
-			s.end(ss, "the viewer never connected")
-		}
-	})
 	s.log.Info("viewer joined", "camera", camera, "session", ss.ID)
 	return ss, pc.LocalDescription().SDP, nil
 }

@@ -31,6 +31,7 @@ type Session struct {
 	upOnce      sync.Once
 	ended       chan struct{}
 	endOnce     sync.Once
+	neverUp     *time.Timer  // ends the session if the viewer never connects
 	lost        atomic.Int64 // cumulative loss from the viewer's receiver reports
 }
 
@@ -113,6 +114,7 @@ func pairAddr(p *webrtc.ICECandidatePair) netip.AddrPort {
 // markUp records that ICE and DTLS are done.
 func (ss *Session) markUp() {
 	ss.upOnce.Do(func() {
+		ss.neverUp.Stop()
 		ss.connected.Store(time.Now().UnixNano())
 		close(ss.up)
 	})
@@ -175,6 +177,7 @@ func (ss *Session) readRTCP(b binding) {
 
 func (ss *Session) close() {
 	ss.endOnce.Do(func() {
+		ss.neverUp.Stop()
 		close(ss.ended)
 		ss.viewer.stop()
 		if ss.audio != nil {
