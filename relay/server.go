@@ -89,7 +89,7 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 	lf.ScopeLevels = map[string]logging.LogLevel{"udpmux": logging.LogLevelDisabled, "tcpmux": logging.LogLevelDisabled}
 
 	var se webrtc.SettingEngine
-	se.LoggerFactory = lf
+	se.LoggerFactory = newSharedLoggers(lf)
 	// One view of the network interfaces for every peer connection: by
 	// default each one lists them anew over netlink (and keeps the answer).
 	if n, err := stdnet.NewNet(); err == nil {
