@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -31,7 +32,17 @@ import (
 	"qianliyan/task"
 )
 
+// gcPercent is the bridge's GOGC unless the environment sets one. Its live
+// heap is small (about 15 MB at 100 viewers) and, once viewers are
+// playing, it allocates little, so collecting at half the live heap
+// instead of all of it costs no measurable CPU and keeps about 10 MB less
+// resident at 100 viewers (README, "Relay").
+const gcPercent = 50
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bridge:", err)
 		os.Exit(1)
