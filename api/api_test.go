@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"qianliyan/internal/redistest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,6 +20,8 @@ import (
 	"qianliyan/configs"
 	"qianliyan/ingest"
 	"qianliyan/internal/camsimproc"
+	"qianliyan/internal/redistest"
+	"qianliyan/internal/schedlat"
 	"qianliyan/relay"
 )
 
@@ -202,5 +203,12 @@ func TestHealthzAndMetrics(t *testing.T) {
 	m = regexp.MustCompile(`qly_camera_bytes_total\{camera="cam1"\} (\d+)`).FindStringSubmatch(body)
 	if m == nil || m[1] == "0" {
 		t.Errorf("cam1 bytes_total missing or zero")
+	}
+	// a bridge that has been ingesting two cameras has had goroutines wait
+	waits, err := schedlat.ParseProm(strings.NewReader(body), "go_sched_latencies_seconds")
+	if err != nil {
+		t.Errorf("scheduling waits in /metrics: %v", err)
+	} else if waits.Quantile(1) == 0 {
+		t.Errorf("no scheduling waits counted: %v", waits)
 	}
 }

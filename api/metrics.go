@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"qianliyan/ingest"
+	"qianliyan/internal/schedlat"
 	"qianliyan/relay"
 )
 
@@ -67,6 +68,7 @@ func (s *Server) metrics(c *gin.Context) error {
 	gauge(w, "go_goroutines", "goroutines that currently exist", float64(runtime.NumGoroutine()))
 	gauge(w, "go_memstats_heap_alloc_bytes", "heap bytes allocated and in use", float64(ms.HeapAlloc))
 	gauge(w, "go_memstats_sys_bytes", "bytes obtained from the OS", float64(ms.Sys))
+	schedlat.Read().WriteProm(w, "go_sched_latencies_seconds")
 	if rss, cpu, ok := procStat(); ok {
 		gauge(w, "process_resident_memory_bytes", "resident set size", rss)
 		fmt.Fprintf(w, "# HELP process_cpu_seconds_total user and system CPU time\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %s\n", num(cpu))
