@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"qianliyan/internal/camsimproc"
+	"qianliyan/internal/schedlat"
 )
 
 // BenchmarkRelay measures the bridge relaying one 1920x1080 ~4 Mbit/s
@@ -55,6 +56,7 @@ func BenchmarkRelay(b *testing.B) {
 					b.Fatal(err)
 				}
 				joinCPU0, joinLoad0, joinT0 := camsimproc.ProcCPU(br.PID()), camsimproc.ProcCPU(cmd.Process.Pid), time.Now()
+				joinSteal0, joinWaits0 := stolenSeconds(), schedWaits(b, br.URL)
 				sc := bufio.NewScanner(out)
 				if !sc.Scan() || sc.Text() != "joined" {
 					_ = cmd.Wait()
@@ -63,6 +65,8 @@ func BenchmarkRelay(b *testing.B) {
 				joinSecs := time.Since(joinT0).Seconds()
 				joinCPU := (camsimproc.ProcCPU(br.PID()) - joinCPU0) / joinSecs
 				joinLoad := (camsimproc.ProcCPU(cmd.Process.Pid) - joinLoad0) / joinSecs
+				joinSteal := stolenSeconds() - joinSteal0
+				joinWaits := schedWaits(b, br.URL).Since(joinWaits0)
 				if !sc.Scan() || sc.Text() != "steady" {
 					_ = cmd.Wait()
 					b.Fatalf("whepload did not reach a steady state: %q", sc.Text())
@@ -81,6 +85,7 @@ func BenchmarkRelay(b *testing.B) {
 					KeyAfterConn50 float64 `json:"key_after_connect_ms_p50"`
 					KeyAfterConn95 float64 `json:"key_after_connect_ms_p95"`
 					ConnectedP50   float64 `json:"connected_ms_p50"`
+					JoinSchedP99   float64 `json:"join_sched_ms_p99"`
 					NoKey          int     `json:"no_key_frame"`
 					Error          string  `json:"error"`
 				}
@@ -117,11 +122,48 @@ func BenchmarkRelay(b *testing.B) {
 				b.ReportMetric(joinSecs, "join-s")
 				b.ReportMetric(joinCPU, "join-bridge-cores")
 				b.ReportMetric(joinLoad, "join-viewers-cores")
+				// a virtual machine's host may run others on our cores:
+				// joins then wait for CPU that neither side could use
+				b.ReportMetric(1000*joinSteal, "join-steal-ms")
+				// how long goroutines waited to run while joining (p99, the
+				// bucket's upper bound): which side the joins waited on
+				b.ReportMetric(1000*joinWaits.Quantile(0.99), "join-bridge-sched-p99-ms")
+				b.ReportMetric(res.JoinSchedP99, "join-viewers-sched-p99-ms")
 				// let the sessions of this round end before the next
 				time.Sleep(2 * time.Second)
 			}
 		})
 	}
+}
+
+// schedWaits reads the bridge's scheduling waits from its /metrics.
+func schedWaits(b *testing.B, url string) schedlat.Histogram {
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	h, err := schedlat.ParseProm(resp.Body, "go_sched_latencies_seconds")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
+
+// stolenSeconds reads the CPU time the hypervisor gave to others while
+// this machine's CPUs wanted it (steal, all CPUs), in seconds.
+func stolenSeconds() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	ticks, _ := strconv.ParseFloat(f[8], 64)
+	return ticks / 100 // USER_HZ
 }
 
 // udpErrors reads the kernel's counts of UDP datagrams dropped for a full

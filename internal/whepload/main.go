@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
@@ -20,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"qianliyan/internal/schedlat"
 	"qianliyan/internal/whepclient"
 )
 
@@ -41,6 +43,10 @@ type Result struct {
 	AnswerP50    float64 `json:"answer_ms_p50"`
 	ICEP50       float64 `json:"ice_ms_p50"`
 	ConnectedP50 float64 `json:"connected_ms_p50"`
+	// how long this process's goroutines waited to run during the joins
+	// (p99, the upper bound of its bucket; -1: over 10 s): long waits
+	// mean the viewers, not the bridge, held the joins up
+	JoinSchedP99 float64 `json:"join_sched_ms_p99"`
 	NoKey        int     `json:"no_key_frame"`
 	Error        string  `json:"error,omitempty"`
 }
@@ -62,7 +68,7 @@ func main() {
 	res := Result{Viewers: *n}
 	stopTrace := startTrace(*traceFile, trace.Start, trace.Stop)
 	stopProfile := startTrace(*profileFile, pprof.StartCPUProfile, pprof.StopCPUProfile)
-	begin := time.Now()
+	begin, waits := time.Now(), schedlat.Read()
 	viewers := make([]*whepclient.Viewer, *n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, *parallel)
@@ -90,6 +96,10 @@ func main() {
 		}()
 	}
 	wg.Wait()
+	res.JoinSchedP99 = -1 // past the last bucket
+	if q := schedlat.Read().Since(waits).Quantile(0.99); !math.IsInf(q, 1) {
+		res.JoinSchedP99 = 1000 * q
+	}
 	stopTrace()
 	stopProfile()
 	fmt.Println("joined") // every viewer has its first key frame, or failed
