@@ -33,7 +33,7 @@ import (
 )
 
 // gcPercent is the bridge's GOGC unless the environment sets one. Its live
-// heap is small (about 15 MB at 100 viewers) and, once viewers are
+// heap is small (15-20 MB at 100 viewers) and, once viewers are
 // playing, it allocates little, so collecting at half the live heap
 // instead of all of it costs no measurable CPU and keeps about 10 MB less
 // resident at 100 viewers (README, "Relay").
