@@ -59,7 +59,8 @@ type viewer struct {
 	nackTS  atomic.Uint32
 
 	// the resend budget of the current second, used by the RTCP goroutine
-	// only (see resendOne)
+	// only (see resendOne); the first NACK opens the first second, with
+	// resendMin: a join's GOP burst is when a weak link loses most
 	resendFrom   time.Time
 	resendLeft   int
 	resendPacket uint64 // packets sent when the second began
@@ -70,7 +71,7 @@ type viewer struct {
 
 func newViewer(f *feed) *viewer {
 	return &viewer{feed: f, queue: make(chan *frame, viewerQueue), pli: make(chan struct{}, 1), done: make(chan struct{}),
-		needKey: true, resendFrom: time.Now()}
+		needKey: true}
 }
 
 // offer is called by the feed for every frame; it never blocks.
@@ -252,9 +253,10 @@ func (v *viewer) handleRTCP(pkts []rtcp.Packet, resend func(h *rtp.Header, paylo
 }
 
 // resendShare is the most a viewer gets resent in a second, as a share of
-// its packet rate since the last such second (resendMin packets at least): a phone too slow to
-// read its stream loses packets, asks for them again and again, and
-// unbounded resends would bury it deeper and cost the bridge for nothing.
+// its packet rate since the last such second (resendMin packets at
+// least): a phone too slow to read its stream loses packets, asks for them
+// again and again, and unbounded resends would bury it deeper and cost the
+// bridge for nothing.
 const (
 	resendShare = 0.25
 	resendMin   = 32
