@@ -25,7 +25,6 @@ type Session struct {
 	audioSender *webrtc.RTPSender
 	audioTrack  *track
 	audio       *audioViewer
-	connected   atomic.Int64                   // unix ns
 	up          chan struct{}                  // closed when ICE and DTLS are done
 	remote      atomic.Pointer[netip.AddrPort] // see followRemote
 	upOnce      sync.Once
@@ -115,7 +114,6 @@ func pairAddr(p *webrtc.ICECandidatePair) netip.AddrPort {
 func (ss *Session) markUp() {
 	ss.upOnce.Do(func() {
 		ss.neverUp.Stop()
-		ss.connected.Store(time.Now().UnixNano())
 		close(ss.up)
 	})
 }
