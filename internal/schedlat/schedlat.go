@@ -44,10 +44,7 @@ func Read() Histogram {
 func (h Histogram) Since(before Histogram) Histogram {
 	d := make(Histogram, len(h))
 	for i := range h {
-		d[i] = h[i]
-		if i < len(before) {
-			d[i] -= before[i]
-		}
+		d[i] = h[i] - before[i]
 	}
 	return d
 }
