@@ -138,7 +138,7 @@ cameras:
 	if in.Detail != detect.Turned {
 		t.Errorf("tamper incident = %+v, want camera turned", in)
 	}
-	off := waitIncident(t, store, 6*time.Second, detect.Filter{Kind: detect.CameraOffline}, func(detect.Incident) bool { return true })
+	off := waitIncident(t, store, 6*time.Second, detect.Filter{Kind: detect.CameraOffline, Camera: "gone"}, func(detect.Incident) bool { return true })
 	if off.Camera != "gone" || !strings.Contains(off.Detail, "refused") {
 		t.Errorf("offline incident = %+v, want camera gone with the health's reason", off)
 	}

@@ -15,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
 )
 
 // readyTimeout bounds the wait for camsim's ready line: encoding the scenes
@@ -397,7 +400,38 @@ func (p *Proc) PushSource(tb testing.TB, path, source string, encoder ...string)
 			tb.Logf("ffmpeg said: %s", stderr.String())
 		}
 	})
+	// ffmpeg takes a second or more to start encoding on a loaded
+	// machine; a reader that came earlier would find no stream there
+	// (404) and a test would see a camera offline that is only late.
+	if err := waitPublished(url, readyTimeout); err != nil {
+		tb.Fatalf("ffmpeg's push to %s: %v; ffmpeg said: %s", url, err, stderr.String())
+	}
 	return url
+}
+
+// waitPublished asks for url's description until camsim has one, that is
+// until a publisher is pushing there.
+func waitPublished(url string, within time.Duration) error {
+	u, err := base.ParseURL(url)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(within)
+	for {
+		c := gortsplib.Client{Scheme: u.Scheme, Host: u.Host}
+		err = c.Start2()
+		if err == nil {
+			_, _, err = c.Describe(u)
+			c.Close()
+		}
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not published within %v: %w", within, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // H264 and H265 are ffmpeg output options for Push: low-latency encodes
