@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5"
@@ -37,6 +39,9 @@ func newAPI(repeats bool) *webrtc.API {
 	se.DisableSRTPReplayProtection(repeats)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	// No mDNS: the bridge offers plain host candidates, and the default
+	// (query only) opens two sockets and a goroutine per viewer.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	// Large receive buffers, so a load of hundreds of viewers measures the
 	// bridge, not the kernel dropping what a busy client did not read.
 	if n, err := stdnet.NewNet(); err == nil {
@@ -333,32 +338,25 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 	}
 	var decode func(*rtp.Packet) ([][]byte, error)
 	var isKey func([][]byte) bool
+	carriesKey := h264CarriesKey
 	if strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeH265) {
 		d := &rtph265.Decoder{}
 		_ = d.Init()
 		decode = d.Decode
-		isKey = func(au [][]byte) bool {
-			for _, n := range au {
-				if t := (n[0] >> 1) & 0x3f; t >= 16 && t <= 21 {
-					return true
-				}
-			}
-			return false
-		}
+		isKey = func(au [][]byte) bool { return slices.ContainsFunc(au, h265Key) }
+		carriesKey = h265CarriesKey
 	} else {
 		d := &rtph264.Decoder{}
 		_ = d.Init()
 		decode = d.Decode
-		isKey = func(au [][]byte) bool {
-			for _, n := range au {
-				if n[0]&0x1f == 5 {
-					return true
-				}
-			}
-			return false
-		}
+		isKey = func(au [][]byte) bool { return slices.ContainsFunc(au, h264Key) }
 	}
 	var lastSeq uint16
+	// Frames are reassembled until the first key frame is whole and the
+	// access units to keep are kept; then key frames are counted from the
+	// packets, as copying every frame of 100 viewers would cost the load
+	// generator more than the bridge it measures.
+	assembling, auKey := true, false
 	for {
 		for v.Stall.Load() {
 			time.Sleep(10 * time.Millisecond)
@@ -379,6 +377,16 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 			v.Lost.Add(int64(gap))
 		}
 		lastSeq = pkt.SequenceNumber
+		if !assembling {
+			auKey = auKey || carriesKey(pkt.Payload)
+			if pkt.Marker {
+				if auKey {
+					v.KeyFrames.Add(1)
+				}
+				auKey = false
+			}
+			continue
+		}
 		au, err := decode(pkt)
 		if err != nil {
 			continue
@@ -392,8 +400,66 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 		if len(v.aus) < v.keep && (key || len(v.aus) > 0) {
 			v.aus = append(v.aus, au)
 		}
+		assembling = v.firstKey == 0 || len(v.aus) < v.keep
 		v.mu.Unlock()
 	}
+}
+
+// h264Key and h265Key tell whether a NAL unit is a key frame's (IDR; IRAP).
+func h264Key(nalu []byte) bool { return len(nalu) > 0 && nalu[0]&0x1f == 5 }
+
+func h265Key(nalu []byte) bool {
+	if len(nalu) < 2 {
+		return false
+	}
+	t := (nalu[0] >> 1) & 0x3f
+	return t >= 16 && t <= 21
+}
+
+// h264CarriesKey tells whether an H.264 RTP payload (RFC 6184) holds a
+// key frame's NAL unit or the first fragment of one.
+func h264CarriesKey(p []byte) bool {
+	if len(p) < 2 {
+		return false
+	}
+	switch p[0] & 0x1f {
+	case 24: // STAP-A: 16-bit sizes, each before its NAL unit
+		return aggregateHasKey(p[1:], h264Key)
+	case 28: // FU-A: FU header's start bit and type
+		return p[1]&0x80 != 0 && p[1]&0x1f == 5
+	}
+	return h264Key(p)
+}
+
+// h265CarriesKey is h264CarriesKey for H.265 (RFC 7798).
+func h265CarriesKey(p []byte) bool {
+	if len(p) < 3 {
+		return false
+	}
+	switch (p[0] >> 1) & 0x3f {
+	case 48: // aggregation packet
+		return aggregateHasKey(p[2:], h265Key)
+	case 49: // fragmentation unit
+		t := p[2] & 0x3f
+		return p[2]&0x80 != 0 && t >= 16 && t <= 21
+	}
+	return h265Key(p)
+}
+
+// aggregateHasKey walks an aggregation's 16-bit sizes and NAL units.
+func aggregateHasKey(p []byte, key func([]byte) bool) bool {
+	for len(p) > 2 {
+		n := int(p[0])<<8 | int(p[1])
+		p = p[2:]
+		if n == 0 || n > len(p) {
+			return false
+		}
+		if key(p[:n]) {
+			return true
+		}
+		p = p[n:]
+	}
+	return false
 }
 
 func (v *Viewer) readAudio(tr *webrtc.TrackRemote) {
