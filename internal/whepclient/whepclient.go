@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +21,8 @@ import (
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -343,13 +344,13 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 		d := &rtph265.Decoder{}
 		_ = d.Init()
 		decode = d.Decode
-		isKey = func(au [][]byte) bool { return slices.ContainsFunc(au, h265Key) }
+		isKey = h265.IsRandomAccess
 		carriesKey = h265CarriesKey
 	} else {
 		d := &rtph264.Decoder{}
 		_ = d.Init()
 		decode = d.Decode
-		isKey = func(au [][]byte) bool { return slices.ContainsFunc(au, h264Key) }
+		isKey = h264.IsRandomAccess
 	}
 	var lastSeq uint16
 	// Frames are reassembled until the first key frame is whole and the
@@ -405,16 +406,11 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 	}
 }
 
-// h264Key and h265Key tell whether a NAL unit is a key frame's (IDR; IRAP).
-func h264Key(nalu []byte) bool { return len(nalu) > 0 && nalu[0]&0x1f == 5 }
+// h264Key and h265Key tell whether a NAL unit is a key frame's, as ingest
+// tells it (mediacommon's IsRandomAccess: IDR; IDR or CRA).
+func h264Key(nalu []byte) bool { return len(nalu) > 0 && h264.IsRandomAccess([][]byte{nalu}) }
 
-func h265Key(nalu []byte) bool {
-	if len(nalu) < 2 {
-		return false
-	}
-	t := (nalu[0] >> 1) & 0x3f
-	return t >= 16 && t <= 21
-}
+func h265Key(nalu []byte) bool { return len(nalu) > 1 && h265.IsRandomAccess([][]byte{nalu}) }
 
 // h264CarriesKey tells whether an H.264 RTP payload (RFC 6184) holds a
 // key frame's NAL unit or the first fragment of one.
@@ -425,8 +421,8 @@ func h264CarriesKey(p []byte) bool {
 	switch p[0] & 0x1f {
 	case 24: // STAP-A: 16-bit sizes, each before its NAL unit
 		return aggregateHasKey(p[1:], h264Key)
-	case 28: // FU-A: FU header's start bit and type
-		return p[1]&0x80 != 0 && p[1]&0x1f == 5
+	case 28: // FU-A: the start bit, and the unit's header rebuilt
+		return p[1]&0x80 != 0 && h264Key([]byte{p[0]&0xe0 | p[1]&0x1f})
 	}
 	return h264Key(p)
 }
@@ -439,9 +435,8 @@ func h265CarriesKey(p []byte) bool {
 	switch (p[0] >> 1) & 0x3f {
 	case 48: // aggregation packet
 		return aggregateHasKey(p[2:], h265Key)
-	case 49: // fragmentation unit
-		t := p[2] & 0x3f
-		return p[2]&0x80 != 0 && t >= 16 && t <= 21
+	case 49: // fragmentation unit: the start bit, and the unit's header rebuilt
+		return p[2]&0x80 != 0 && h265Key([]byte{p[0]&0x81 | (p[2]&0x3f)<<1, p[1]})
 	}
 	return h265Key(p)
 }
