@@ -75,9 +75,15 @@ demo: deps redis build
 	@echo "  worker1  / worker1-demo   grid worker (网格员) of hexia-01 and hexia-02"
 	@echo "  worker2  / worker2-demo   grid worker of hexia-03"
 	@echo "  resident / resident-demo  resident (居民); residents without an account get a device token"
-	@trap 'kill 0' INT TERM EXIT; \
-		bin/camsim -cameras 10 -fps 15 -scene bin -scene loiter -addr :8554 & \
-		bin/bridge -config configs/demo.yaml
+	@# Both run in the background and a stop (Ctrl-C, kill) is passed to
+	@# each: the bridge ends its sessions and camsim goes too. (A trap of
+	@# 'kill 0' on TERM signalled its own shell again and again: bash
+	@# crashed and camsim was left holding port 8554.)
+	@bin/camsim -cameras 10 -fps 15 -scene bin -scene loiter -addr :8554 & cs=$$!; \
+		bin/bridge -config configs/demo.yaml & br=$$!; \
+		trap 'kill $$cs $$br 2>/dev/null; wait $$br' INT TERM; \
+		trap 'kill $$cs 2>/dev/null' EXIT; \
+		wait $$br
 
 lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
