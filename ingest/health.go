@@ -12,7 +12,10 @@ type Health struct {
 	// LastError says in words why the camera is (or last was) offline.
 	LastError string `json:"last_error,omitempty"`
 	// Warning says in words what is wrong while online, e.g. B-frames.
-	Warning   string  `json:"warning,omitempty"`
+	Warning string `json:"warning,omitempty"`
+	// BFrames says the camera sends frames out of presentation order
+	// (B-frames), which WebRTC cannot play.
+	BFrames   bool    `json:"b_frames,omitempty"`
 	Codec     Codec   `json:"codec,omitempty"`
 	Width     int     `json:"width,omitempty"`
 	Height    int     `json:"height,omitempty"`

@@ -132,7 +132,7 @@ func (r *Reader) setOffline(reason string) {
 		h.Since = r.now()
 	}
 	h.LastError = reason
-	h.FPS, h.Bitrate, h.Warning = 0, 0, ""
+	h.FPS, h.Bitrate, h.Warning, h.BFrames = 0, 0, "", false
 }
 
 func (r *Reader) update(f func(h *Health)) {
@@ -231,6 +231,7 @@ func (r *Reader) session(ctx context.Context, epoch uint32) (online bool, err er
 		}
 		if seen.Load() && pts < lastPTS {
 			r.update(func(h *Health) {
+				h.BFrames = true
 				if h.Warning == "" {
 					h.Warning = "the camera sends B-frames, which browsers cannot play over WebRTC: turn B-frames off in the camera's encoder settings"
 				}

@@ -56,15 +56,12 @@ func (m *HealthMirror) WriteOnce(ctx context.Context) error {
 }
 
 func healthFields(h Health, now int64) map[string]any {
-	online := "0"
-	if h.Online {
-		online = "1"
-	}
 	return map[string]any{
-		"online":       online,
+		"online":       boolField(h.Online),
 		"since_ms":     h.Since.UnixMilli(),
 		"last_error":   h.LastError,
 		"warning":      h.Warning,
+		"b_frames":     boolField(h.BFrames),
 		"codec":        string(h.Codec),
 		"width":        h.Width,
 		"height":       h.Height,
@@ -79,6 +76,13 @@ func healthFields(h Health, now int64) map[string]any {
 		"subscribers":  h.Subscribers,
 		"updated_ms":   now,
 	}
+}
+
+func boolField(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 // ErrNoHealth is returned by ReadHealth for a camera never written.
@@ -102,6 +106,7 @@ func ReadHealth(ctx context.Context, rdb redis.UniversalClient, prefix, camera s
 		Since:       time.UnixMilli(i("since_ms")),
 		LastError:   m["last_error"],
 		Warning:     m["warning"],
+		BFrames:     m["b_frames"] == "1",
 		Codec:       Codec(m["codec"]),
 		Width:       int(i("width")),
 		Height:      int(i("height")),

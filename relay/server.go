@@ -271,7 +271,7 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 	if h.Codec == "" {
 		return nil, "", fmt.Errorf("%w: %s (try again when it is back)", ErrOffline, h.LastError)
 	}
-	if h.Warning != "" && strings.Contains(h.Warning, "B-frames") {
+	if h.BFrames {
 		return nil, "", fmt.Errorf("%w: turn B-frames off in the camera's encoder", ErrBFrames)
 	}
 	if err := checkOffer(offer, h.Codec); err != nil {
