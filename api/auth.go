@@ -23,12 +23,12 @@ import (
 	"qianliyan/configs"
 )
 
-// The roles a Principal may have (configs.Roles lists the same).
+// The roles a Principal may have: configs.Roles, under the API's names.
 const (
-	RoleAdmin    = "admin"    // the center, and whoever runs the bridge
-	RoleStaff    = "staff"    // the center's staff on duty (值班人员)
-	RoleWorker   = "worker"   // a grid worker (网格员)
-	RoleResident = "resident" // a resident (居民), with an account, a device token or neither
+	RoleAdmin    = configs.RoleAdmin    // the center, and whoever runs the bridge
+	RoleStaff    = configs.RoleStaff    // the center's staff on duty (值班人员)
+	RoleWorker   = configs.RoleWorker   // a grid worker (网格员)
+	RoleResident = configs.RoleResident // a resident (居民), with an account, a device token or neither
 )
 
 // StaffTokenID is the Principal.ID of a request that carries the static

@@ -5,10 +5,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"qianliyan/configs"
 	"qianliyan/detect"
 )
 
@@ -47,10 +50,8 @@ func (s *Server) listIncidents(c *gin.Context) error {
 		}
 		f.Limit = n
 	}
-	switch f.Kind {
-	case "", detect.ZoneChanged, detect.Loitering, detect.CameraTampered, detect.CameraOffline:
-	default:
-		return Errorf(http.StatusBadRequest, "kind %q is not one of zone_changed, loitering, camera_tampered, camera_offline", f.Kind)
+	if f.Kind != "" && !slices.Contains(configs.IncidentKinds, f.Kind) {
+		return Errorf(http.StatusBadRequest, "kind %q is not one of %s", f.Kind, strings.Join(configs.IncidentKinds, ", "))
 	}
 	list, err := s.incidents.List(c.Request.Context(), f)
 	if err != nil {
@@ -169,10 +170,9 @@ func (s *Server) setMode(c *gin.Context) error {
 	if err := c.ShouldBindJSON(&body); err != nil {
 		return Errorf(http.StatusBadRequest, "the body must be JSON like {\"mode\": \"watch\"}: %v", err)
 	}
-	modes := map[string]detect.Mode{"idle": detect.Idle, "active": detect.Active, "watch": detect.Watch}
-	m, ok := modes[body.Mode]
-	if !ok {
-		return Errorf(http.StatusBadRequest, "mode %q is not one of idle, active, watch", body.Mode)
+	m, err := configs.ParseDetectMode(body.Mode)
+	if err != nil || m == configs.ModeOff {
+		return Errorf(http.StatusBadRequest, "mode %q is not one of %s, %s, %s", body.Mode, detect.Idle, detect.Active, detect.Watch)
 	}
 	w, err := s.watcherOf(c)
 	if err != nil {

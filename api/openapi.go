@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"qianliyan/configs"
 	"qianliyan/detect"
 	"qianliyan/task"
 )
@@ -29,7 +30,7 @@ type apiRoute struct {
 	summary, who string
 	query        []apiParam
 	header       []apiParam
-	enums        map[string][]string // the values a path parameter may take
+	enums        map[string][]string // the values a path or query parameter may take
 	body         any                 // a value of the request body's type; nil: none
 	bodyType     string              // default application/json
 	bodyOptional bool
@@ -108,11 +109,11 @@ var apiRoutes = []apiRoute{
 			} `json:"ice_servers"`
 		}{}, errors: []int{401}},
 	{method: "GET", path: "/api/incidents", summary: "Incidents detection raised", who: whoCenter, query: []apiParam{
-		{"camera", "string", "of this camera"}, {"kind", "string", "zone_changed, loitering, camera_tampered or camera_offline"},
+		{"camera", "string", "of this camera"}, {"kind", "string", "one incident kind"},
 		{"open", "string", "1: only those not ended"}, {"since_ms", "integer", "updated since (Unix ms)"}, {"limit", "integer", "1 to 1000"},
 	}, ok: 200, resp: struct {
 		Incidents []detect.Incident `json:"incidents"`
-	}{}, errors: []int{400, 401, 403, 503}},
+	}{}, enums: map[string][]string{"kind": configs.IncidentKinds}, errors: []int{400, 401, 403, 503}},
 	{method: "GET", path: "/api/incidents/:id", summary: "One incident", who: whoCenter, ok: 200, resp: detect.Incident{}, errors: []int{401, 403, 404, 503}},
 	{method: "GET", path: "/api/incidents/:id/snapshot.jpg", summary: "The picture taken when the incident was raised", who: whoCenter, query: []apiParam{tokenQuery}, ok: 200, resp: "image/jpeg", errors: []int{401, 403, 404, 503}},
 	{method: "POST", path: "/api/cameras/:id/zones/:zone/reference", summary: "The next analysed picture becomes the zone's normal look (zone * for all)", who: whoCenter, ok: 202,
@@ -123,7 +124,7 @@ var apiRoutes = []apiRoute{
 		ok: 200, resp: DetectState{}, errors: []int{401, 403, 404, 503}},
 	{method: "PUT", path: "/api/cameras/:id/detect", summary: "Set the camera's detection mode", who: whoCenter,
 		body: struct {
-			Mode string `json:"mode"` // idle, active or watch
+			Mode detect.Mode `json:"mode"` // idle, active or watch
 		}{}, ok: 200, resp: detect.WatcherStats{}, errors: []int{400, 401, 403, 404, 503}},
 	{method: "POST", path: "/whep/:camera", summary: "WHEP: play the camera over WebRTC (SDP offer in, answer out, Location of the session)", who: whoAnyone + "; non-public cameras: the center and the camera's grid workers",
 		body: mediaSDP, bodyType: mediaSDP, ok: 201, resp: mediaSDP, errors: []int{400, 401, 403, 404, 413, 415, 422, 503}},
@@ -206,7 +207,11 @@ func openAPIDoc() obj {
 			params = append(params, obj{"name": m[1], "in": "path", "required": true, "schema": schema})
 		}
 		for _, q := range r.query {
-			params = append(params, obj{"name": q.name, "in": "query", "description": q.desc, "schema": obj{"type": q.typ}})
+			schema := obj{"type": q.typ}
+			if e := r.enums[q.name]; e != nil {
+				schema["enum"] = e
+			}
+			params = append(params, obj{"name": q.name, "in": "query", "description": q.desc, "schema": schema})
 		}
 		for _, h := range r.header {
 			params = append(params, obj{"name": h.name, "in": "header", "description": h.desc, "schema": obj{"type": h.typ}})
@@ -268,9 +273,15 @@ func (g *schemas) content(v any, media string) obj {
 	return obj{media: obj{"schema": g.of(reflect.TypeOf(v))}}
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType = reflect.TypeOf(time.Time{})
+	modeType = reflect.TypeOf(detect.Mode(0))
+)
 
 func (g *schemas) of(t reflect.Type) obj {
+	if t == modeType { // written by its name (MarshalText)
+		return obj{"type": "string", "enum": []string{detect.Idle.String(), detect.Active.String(), detect.Watch.String()}}
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		return g.of(t.Elem())

@@ -97,11 +97,11 @@ func validateUser(d *decoder, path string, u *User, grids []string) {
 		}
 	}
 	switch {
-	case u.Role == "worker" && len(u.Grids) == 0:
+	case u.Role == RoleWorker && len(u.Grids) == 0:
 		d.check(path+".grids", "a worker needs at least one grid: the grid of the cameras the worker looks after")
-	case u.Role != "worker" && len(u.Grids) > 0 && slices.Contains(Roles, u.Role):
+	case u.Role != RoleWorker && len(u.Grids) > 0 && slices.Contains(Roles, u.Role):
 		d.check(path+".grids", fmt.Sprintf("only workers have grids; a %s user must leave them out", u.Role))
-	case u.Role == "worker":
+	case u.Role == RoleWorker:
 		for i, g := range u.Grids {
 			if !slices.Contains(grids, g) {
 				d.check(fmt.Sprintf("%s.grids[%d]", path, i), fmt.Sprintf("%s is not the grid of any camera (%s)", quote(g), gridList(grids)))

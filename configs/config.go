@@ -61,11 +61,6 @@ type User struct {
 	Phone        string   `yaml:"phone"`         // optional
 }
 
-// Roles are the values a User's Role may take: "admin" and "staff" (the
-// center: every camera, incidents, tasks), "worker" (a grid worker: public
-// cameras and those of the worker's grids) and "resident" (public cameras).
-var Roles = []string{"admin", "staff", "worker", "resident"}
-
 // Redis is where tasks and their timelines are stored.
 type Redis struct {
 	URL    string `yaml:"url"`    // default "redis://127.0.0.1:6379/0"; scheme redis, rediss or unix
@@ -90,16 +85,16 @@ type ICEServer struct {
 // Detect tunes the detection stage; the thresholds are in words in
 // detect.Thresholds.
 type Detect struct {
-	Mode         string   `yaml:"mode"`          // "active" (default: every frame decoded, Rate analyses/s), "idle" (key frames only), "off"
-	Rate         float64  `yaml:"rate"`          // analyses per second when active, default 2; 0.1..25
-	WatchRate    float64  `yaml:"watch_rate"`    // while a task waits for verification, default 5; 0.1..25
-	CalmFor      Duration `yaml:"calm_for"`      // calm time before a camera's reference look is taken, default 1m
-	OfflineAfter Duration `yaml:"offline_after"` // camera_offline after this long without video, default 1m
-	ZoneDiff     float64  `yaml:"zone_diff"`     // mean luma difference (1..255) that makes a zone differ, default 18
-	ZoneHold     Duration `yaml:"zone_hold"`     // how long a zone must differ (or match) to raise (or clear), default 5s
-	TamperHold   Duration `yaml:"tamper_hold"`   // how long a camera must look tampered, default 3s
-	LoiterAfter  Duration `yaml:"loiter_after"`  // how long someone may stay in a restricted zone before loitering, default 30s
-	Model        Model    `yaml:"model"`         // optional object detection model, used for people instead of HOG
+	Mode         DetectMode `yaml:"mode"`          // active (default: every frame decoded, Rate analyses/s), idle (key frames only), off
+	Rate         float64    `yaml:"rate"`          // analyses per second when active, default 2; 0.1..25
+	WatchRate    float64    `yaml:"watch_rate"`    // while a task waits for verification, default 5; 0.1..25
+	CalmFor      Duration   `yaml:"calm_for"`      // calm time before a camera's reference look is taken, default 1m
+	OfflineAfter Duration   `yaml:"offline_after"` // camera_offline after this long without video, default 1m
+	ZoneDiff     float64    `yaml:"zone_diff"`     // mean luma difference (1..255) that makes a zone differ, default 18
+	ZoneHold     Duration   `yaml:"zone_hold"`     // how long a zone must differ (or match) to raise (or clear), default 5s
+	TamperHold   Duration   `yaml:"tamper_hold"`   // how long a camera must look tampered, default 3s
+	LoiterAfter  Duration   `yaml:"loiter_after"`  // how long someone may stay in a restricted zone before loitering, default 30s
+	Model        Model      `yaml:"model"`         // optional object detection model, used for people instead of HOG
 }
 
 // Model is an object detection model for OpenCV's DNN module: an ONNX file,
@@ -123,10 +118,6 @@ type Tasks struct {
 	ArriveRadiusM float64  `yaml:"arrive_radius_m"` // how near the task's place a worker's GPS check-in must be, default 50 m, 1..5000
 	VerifyHold    Duration `yaml:"verify_hold"`     // how long a zone must match its reference before verification is proposed, default 10s; > 0
 }
-
-// IncidentKinds are the kinds of incident detection raises (the constants of
-// package detect): the values Tasks.AutoAccept may list.
-var IncidentKinds = []string{"zone_changed", "loitering", "camera_tampered", "camera_offline"}
 
 // Ingest tunes how camera streams are pulled over RTSP and fanned out.
 type Ingest struct {

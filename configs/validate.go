@@ -122,9 +122,6 @@ func validateICEServer(d *decoder, path string, s *ICEServer) {
 var transports = []string{"auto", "udp", "tcp"}
 
 func validateDetect(d *decoder, path string, dt *Detect) {
-	if !slices.Contains([]string{"active", "idle", "off"}, dt.Mode) {
-		d.check(path+".mode", fmt.Sprintf("%s is not one of active, idle, off", quote(dt.Mode)))
-	}
 	for _, r := range []struct {
 		field string
 		v     float64

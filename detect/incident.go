@@ -6,14 +6,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"qianliyan/configs"
 )
 
-// The kinds of incident.
+// The kinds of incident (configs.IncidentKinds lists them all).
 const (
-	ZoneChanged    = "zone_changed"    // a zone no longer looks like its reference: bin down, rubbish dumped
-	Loitering      = "loitering"       // someone stays in a restricted zone
-	CameraTampered = "camera_tampered" // covered, defocused or turned away
-	CameraOffline  = "camera_offline"  // no video for longer than allowed
+	ZoneChanged    = configs.ZoneChanged    // a zone no longer looks like its reference: bin down, rubbish dumped
+	Loitering      = configs.Loitering      // someone stays in a restricted zone
+	CameraTampered = configs.CameraTampered // covered, defocused or turned away
+	CameraOffline  = configs.CameraOffline  // no video for longer than allowed
 )
 
 // Incident is something on a camera that needs someone. There is at most

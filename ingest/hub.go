@@ -23,7 +23,7 @@ func NewHub(cfg *configs.Config, log *slog.Logger) *Hub {
 		s := NewStream(cam.ID, cfg.Ingest.GOPMaxBytes)
 		h.readers[cam.ID] = NewReader(cam, cfg.Ingest, s, log)
 		h.order = append(h.order, cam.ID)
-		if cam.DetectURL != "" && cfg.Detect.Mode != "off" {
+		if cam.DetectURL != "" && cfg.Detect.Mode != configs.ModeOff {
 			sub := cam
 			sub.ID, sub.URL = cam.ID+"/detect", cam.DetectURL
 			h.subs[cam.ID] = NewReader(sub, cfg.Ingest, NewStream(sub.ID, cfg.Ingest.GOPMaxBytes), log)

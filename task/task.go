@@ -26,6 +26,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"qianliyan/configs"
 )
 
 // State is where a task is in its life.
@@ -78,13 +80,13 @@ const (
 // Role is what an actor is to the center.
 type Role string
 
-// The roles.
+// The roles: configs.Roles, and the system.
 const (
-	Admin    Role = "admin"
-	Staff    Role = "staff"    // center staff (值班人员)
-	Worker   Role = "worker"   // grid worker (网格员)
-	Resident Role = "resident" // creates reports and rates, never moves a task
-	System   Role = "system"   // the bridge itself: cameras, auto-accept, time limits
+	Admin    Role = configs.RoleAdmin
+	Staff    Role = configs.RoleStaff    // center staff (值班人员)
+	Worker   Role = configs.RoleWorker   // grid worker (网格员)
+	Resident Role = configs.RoleResident // creates reports and rates, never moves a task
+	System   Role = "system"             // the bridge itself: cameras, auto-accept, time limits
 )
 
 // Actor is who does something: a logged-in person, or the system. Grids are a
