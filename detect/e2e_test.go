@@ -175,7 +175,7 @@ cameras:
       - {name: 垃圾桶, kind: bin, polygon: %s}
 `, cam.SceneURL("bin"), binZone), detect.Options{Thresholds: th, Mode: detect.Active, Rate: 4, CalmFor: time.Hour, SnapDir: snaps}, time.Minute)
 	var seen = make(chan detect.Observation, 16)
-	store.OnObservation = func(o detect.Observation) { seen <- o }
+	store.OnObservation(func(o detect.Observation) { seen <- o })
 
 	// The normal look: the bin standing, nobody near, at 15 s.
 	if wait := time.Until(cam.SceneWall(15*time.Second, length)); wait > 0 {

@@ -13,11 +13,19 @@ import (
 const (
 	PersonEntered = "person_entered" // someone's feet came into a zone
 	PersonLeft    = "person_left"    // nobody has been seen in the zone for a while
+	// ZoneMatches: a zone with a reference looks like it again (AtMS is
+	// since when), or does at its first analysis after a reference.
+	ZoneMatches = "zone_matches"
+	// ZoneDiffers: a zone with a reference no longer looks like it (Diff
+	// says by how much), or does not at its first analysis after one.
+	ZoneDiffers = "zone_differs"
 )
 
 // Observation is something seen that is not by itself an incident, such as
-// "a person entered zone Z at T": the task loop uses it to confirm that a
-// grid worker arrived.
+// "a person entered zone Z at T" or "zone Z matches its reference since T":
+// the task loop uses them to confirm that a grid worker arrived and that a
+// fix holds. Zone observations come on every change of state, not on every
+// analysis.
 type Observation struct {
 	Camera   string          `json:"camera"`
 	Zone     string          `json:"zone"`
@@ -26,13 +34,14 @@ type Observation struct {
 	DwellMS  int64           `json:"dwell_ms,omitempty"` // on person_left: how long they stayed
 	Box      image.Rectangle `json:"box"`                // where the person was, picture pixels
 	Score    float64         `json:"score,omitempty"`    // the people detector's score
+	Diff     float64         `json:"diff,omitempty"`     // zone observations: the mean luma difference from the reference
 	Snapshot string          `json:"snapshot,omitempty"` // file name in the snapshot folder
 }
 
 func (s *Store) observationsKey() string { return s.prefix + "observations" }
 
 // Observe appends o to the stream <prefix>observations (the newest 100000
-// are kept) and hands it to OnObservation.
+// are kept) and hands it to the OnObservation subscribers.
 func (s *Store) Observe(ctx context.Context, o Observation) error {
 	data, err := json.Marshal(o)
 	if err != nil {
@@ -43,8 +52,9 @@ func (s *Store) Observe(ctx context.Context, o Observation) error {
 	if err != nil {
 		return fmt.Errorf("store observation: %w", err)
 	}
-	if s.OnObservation != nil {
-		s.OnObservation(o)
+	_, subs := s.subscribers()
+	for _, fn := range subs {
+		fn(o)
 	}
 	return nil
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,15 +19,40 @@ import (
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
-	// OnChange, when set, is called after every stored change.
-	OnChange func(Incident)
-	// OnObservation, when set, is called after every stored observation.
-	OnObservation func(Observation)
+
+	mu          sync.Mutex
+	changeSubs  []func(Incident)
+	observeSubs []func(Observation)
 }
 
 // NewStore returns a store under prefix (e.g. "qly:").
 func NewStore(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix}
+}
+
+// OnChange adds fn to the functions called after every stored incident
+// change, in the goroutine that made it, in the order they were added. fn
+// must not block.
+func (s *Store) OnChange(fn func(Incident)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changeSubs = append(s.changeSubs, fn)
+}
+
+// OnObservation adds fn to the functions called after every stored
+// observation, like OnChange.
+func (s *Store) OnObservation(fn func(Observation)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observeSubs = append(s.observeSubs, fn)
+}
+
+// subscribers returns the current subscriber lists; calling them happens
+// outside the lock, so a subscriber may add another.
+func (s *Store) subscribers() ([]func(Incident), []func(Observation)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.changeSubs), slices.Clone(s.observeSubs)
 }
 
 func (s *Store) incidentKey(id string) string { return s.prefix + "incident:" + id }
@@ -105,8 +132,9 @@ func (s *Store) save(ctx context.Context, in Incident, isNew bool) error {
 	if err != nil {
 		return fmt.Errorf("store incident %s: %w", in.ID, err)
 	}
-	if s.OnChange != nil {
-		s.OnChange(in)
+	subs, _ := s.subscribers()
+	for _, fn := range subs {
+		fn(in)
 	}
 	return nil
 }
