@@ -71,6 +71,7 @@ type Server struct {
 	incidents *detect.Store
 	snapDir   string
 	tasks     *task.Store
+	center    *task.Center // where tasks land, who sees what of them
 	uploadDir string
 
 	secret *secret
@@ -83,13 +84,14 @@ func New(d Deps) *Server {
 	s := &Server{cfg: d.Config, cams: d.Cameras, relay: d.Relay, rdb: d.Redis, log: d.Log, started: time.Now()}
 	s.detection, s.incidents, s.snapDir = d.Detection, d.Incidents, d.SnapshotDir
 	s.tasks, s.uploadDir = d.Tasks, filepath.Join(d.Config.DataDir, "uploads")
+	s.center = task.NewCenter(d.Config)
 	s.secret, s.now = newSecret(d.Config, d.Redis), d.Now
 	if s.now == nil {
 		s.now = time.Now
 	}
 	s.events = newEvents()
 	if s.incidents != nil {
-		s.incidents.OnChange = s.events.publishIncident
+		s.incidents.OnChange(s.events.publishIncident)
 	}
 	if s.tasks != nil {
 		s.tasks.OnChange(s.events.publishTask)

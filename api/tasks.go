@@ -14,22 +14,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"qianliyan/configs"
 	"qianliyan/task"
 )
 
-// The task routes: the closed loop of work orders (工单) over HTTP.
-//
-// Who sees which task (the list, one task, its events):
-//   - staff and admins: every task;
-//   - a worker: the tasks of the worker's grids;
-//   - a resident (an account or a device token): the tasks the resident
-//     reported; and, when asking for one task or listing with camera= a
-//     public camera, the tasks on public cameras (which residents may rate),
-//     without the names of the other residents in them.
-//
-// A task the caller may not see answers 404 like one that does not exist,
-// so ids cannot be probed. Every task route needs a token (401 without).
+// The task routes: the closed loop of work orders (工单) over HTTP. Who sees
+// which task and what of it is task.Center's rule (MayView, ListFilter,
+// Redact); a task the caller may not see answers 404 like one that does not
+// exist, so ids cannot be probed. Every task route needs a token (401
+// without).
 
 // TaskList is the answer to GET /api/tasks: a page of tasks, newest first,
 // and how many match in all.
@@ -116,25 +108,6 @@ func actionNames(as []task.Action) []string {
 	return out
 }
 
-// publicCamera reports whether id is a configured public camera.
-func (s *Server) publicCamera(id string) bool {
-	cam := s.cfg.Camera(id)
-	return cam != nil && cam.Public
-}
-
-// mayView says whether p may see t (see the top of this file).
-func (s *Server) mayView(p Principal, t *task.Task) bool {
-	switch {
-	case p.SeesAll():
-		return true
-	case p.Role == RoleWorker:
-		return t.Grid != "" && slices.Contains(p.Grids, t.Grid)
-	case p.Role == RoleResident && !p.Anonymous():
-		return t.Reporter == p.ID || s.publicCamera(t.Camera)
-	}
-	return false
-}
-
 func noTask(id string) error { return Errorf(http.StatusNotFound, "no task %q", id) }
 
 // visibleTask reads task id if the caller may see it; else 404.
@@ -143,21 +116,10 @@ func (s *Server) visibleTask(c *gin.Context, id string) (*task.Task, error) {
 	if err != nil {
 		return nil, taskError(err)
 	}
-	if !s.mayView(principal(c), t) {
+	if !s.center.MayView(actorOf(principal(c)), t) {
 		return nil, noTask(id)
 	}
 	return t, nil
-}
-
-// othersHidden gives a resident's view of a task the resident did not
-// report: without who reported it.
-func othersHidden(p Principal, t *task.Task) *task.Task {
-	if p.Role != RoleResident || t.Reporter == p.ID {
-		return t
-	}
-	c := *t
-	c.Reporter = ""
-	return &c
 }
 
 // parseMS reads a query parameter in Unix milliseconds (0 when absent).
@@ -221,83 +183,24 @@ func (s *Server) listTasks(c *gin.Context) error {
 		return err
 	}
 	mine := c.Query("mine") == "1" || c.Query("mine") == "true"
-	var grids []string // a worker of several grids: their union
-	switch {
-	case p.SeesAll():
-		if mine {
-			f.Reporter = p.ID
-		}
-	case p.Role == RoleWorker:
-		if mine {
-			f.Worker = p.ID
-		}
-		switch {
-		case f.Grid != "" && !slices.Contains(p.Grids, f.Grid):
-			return Errorf(http.StatusForbidden, "grid %s is not one of yours (%s): workers see the tasks of their own grids", f.Grid, strings.Join(p.Grids, ", "))
-		case f.Grid != "":
-		case len(p.Grids) == 1:
-			f.Grid = p.Grids[0]
-		case len(p.Grids) == 0:
-			c.JSON(http.StatusOK, TaskList{Tasks: []*task.Task{}})
-			return nil
-		default:
-			grids = p.Grids
-		}
-	default:
-		if mine || !s.publicCamera(f.Camera) {
-			f.Reporter = p.ID
-		}
+	a := actorOf(p)
+	f, none, err := s.center.ListFilter(a, f, mine)
+	if err != nil {
+		return taskError(err)
 	}
-	ts, total, err := s.listIn(c, f, grids)
+	if none {
+		c.JSON(http.StatusOK, TaskList{Tasks: []*task.Task{}})
+		return nil
+	}
+	ts, total, err := s.tasks.List(c.Request.Context(), f)
 	if err != nil {
 		return taskError(err)
 	}
 	for i := range ts {
-		ts[i] = othersHidden(p, ts[i])
+		ts[i] = task.Redact(a, ts[i])
 	}
 	c.JSON(http.StatusOK, TaskList{Tasks: ts, Total: total})
 	return nil
-}
-
-// listIn lists the tasks f selects in any of grids (all grids when nil).
-// The task indexes hold one grid each, so several grids are listed one by
-// one and merged, newest first.
-func (s *Server) listIn(c *gin.Context, f task.Filter, grids []string) ([]*task.Task, int, error) {
-	ctx := c.Request.Context()
-	if grids == nil {
-		ts, total, err := s.tasks.List(ctx, f)
-		if ts == nil {
-			ts = []*task.Task{}
-		}
-		return ts, total, err
-	}
-	need := f.Offset + f.Limit
-	all := []*task.Task{}
-	total := 0
-	for _, g := range grids {
-		// the first need of each grid's tasks hold the page, in pages the
-		// store allows
-		gf := f
-		gf.Grid, gf.Offset = g, 0
-		for {
-			gf.Limit = min(need-gf.Offset, 500)
-			ts, n, err := s.tasks.List(ctx, gf)
-			if err != nil {
-				return nil, 0, err
-			}
-			all = append(all, ts...)
-			gf.Offset += len(ts)
-			if len(ts) == 0 || gf.Offset >= min(n, need) {
-				total += n
-				break
-			}
-		}
-	}
-	slices.SortFunc(all, func(a, b *task.Task) int {
-		return cmp.Or(cmp.Compare(b.CreatedMS, a.CreatedMS), strings.Compare(b.ID, a.ID))
-	})
-	lo := min(f.Offset, len(all))
-	return all[lo:min(lo+f.Limit, len(all))], total, nil
 }
 
 // getTask answers GET /api/tasks/{id}.
@@ -316,20 +219,9 @@ func (s *Server) getTask(c *gin.Context) error {
 	if err != nil {
 		return taskError(err)
 	}
-	if p.Role == RoleResident && t.Reporter != p.ID {
-		// residents see each other's ratings and steps, not each other's names
-		for i := range timeline {
-			if timeline[i].Role == task.Resident && timeline[i].By != p.ID {
-				timeline[i].By = ""
-			}
-		}
-		for i := range ratings {
-			if ratings[i].By != p.ID {
-				ratings[i].By = ""
-			}
-		}
-	}
-	c.JSON(http.StatusOK, TaskDetail{Task: othersHidden(p, t), Timeline: timeline, Ratings: ratings, Allowed: actionNames(t.Allowed(actorOf(p)))})
+	a := actorOf(p)
+	task.RedactDetail(a, t, timeline, ratings)
+	c.JSON(http.StatusOK, TaskDetail{Task: task.Redact(a, t), Timeline: timeline, Ratings: ratings, Allowed: actionNames(t.Allowed(a))})
 	return nil
 }
 
@@ -400,28 +292,8 @@ func (s *Server) createTask(c *gin.Context) error {
 	if b.Location != nil {
 		n.Location = *b.Location
 	}
-	if b.Camera != "" {
-		cam := s.cfg.Camera(b.Camera)
-		if cam == nil {
-			return Errorf(http.StatusBadRequest, "no camera with id %q", b.Camera)
-		}
-		n.Grid = cmp.Or(n.Grid, cam.Grid)
-		if !known(n.Location) {
-			n.Location = task.Location(cam.Location)
-		}
-		if b.Zone != "" && !slices.ContainsFunc(cam.Zones, func(z configs.Zone) bool { return z.Name == b.Zone }) {
-			return Errorf(http.StatusBadRequest, "camera %q has no zone %q", cam.ID, b.Zone)
-		}
-	} else if b.Zone != "" {
-		return Errorf(http.StatusBadRequest, "a zone belongs to a camera: name the camera of zone %q", b.Zone)
-	}
-	if n.Grid != "" && !s.knownGrid(n.Grid) {
-		return Errorf(http.StatusBadRequest, "no grid %q; the grids are %s", n.Grid, strings.Join(s.grids(), ", "))
-	}
-	if n.Grid == "" && known(n.Location) {
-		if cam := s.nearestCamera(n.Location); cam != nil {
-			n.Grid = cam.Grid
-		}
+	if err := s.center.Place(&n); err != nil {
+		return taskError(err)
 	}
 	if err := s.checkPhoto(b.Photo); err != nil {
 		return err
@@ -485,8 +357,8 @@ func (s *Server) transition(c *gin.Context) error {
 			return err
 		}
 		if act == task.Dispatch && p.SeesAll() {
-			if err := s.checkDispatch(b.Worker, cmp.Or(b.Grid, t.Grid)); err != nil {
-				return err
+			if err := s.center.CheckDispatch(b.Worker, cmp.Or(b.Grid, t.Grid)); err != nil {
+				return taskError(err)
 			}
 		}
 	}
@@ -518,45 +390,6 @@ func newRequestID() string {
 	return "srv-" + hex.EncodeToString(b)
 }
 
-// checkDispatch checks that worker is a configured grid worker of grid. An
-// empty worker or grid is left to the task store, which says what is missing.
-func (s *Server) checkDispatch(worker, grid string) error {
-	if worker == "" || grid == "" {
-		return nil
-	}
-	u := s.cfg.User(worker)
-	switch {
-	case u == nil:
-		return Errorf(http.StatusBadRequest, "no user %q: dispatch to a grid worker of grid %s (%s)", worker, grid, s.workersOf(grid))
-	case u.Role != RoleWorker:
-		return Errorf(http.StatusBadRequest, "%s is %s, not a grid worker: dispatch to a grid worker of grid %s (%s)", worker, article(u.Role), grid, s.workersOf(grid))
-	case !slices.Contains(u.Grids, grid):
-		return Errorf(http.StatusBadRequest, "worker %s works in grid %s, not in grid %s: dispatch to a grid worker of grid %s (%s)", worker, strings.Join(u.Grids, ", "), grid, grid, s.workersOf(grid))
-	}
-	return nil
-}
-
-func article(role string) string {
-	if role == RoleAdmin {
-		return "an admin"
-	}
-	return "a " + role
-}
-
-// workersOf names the configured workers of grid, or says there are none.
-func (s *Server) workersOf(grid string) string {
-	var names []string
-	for _, u := range s.cfg.Users {
-		if u.Role == RoleWorker && slices.Contains(u.Grids, grid) {
-			names = append(names, u.Name)
-		}
-	}
-	if len(names) == 0 {
-		return "it has none"
-	}
-	return strings.Join(names, ", ")
-}
-
 // rateBody is the body of POST /api/tasks/{id}/rating.
 type rateBody struct {
 	Stars   int    `json:"stars"` // 1 to 5
@@ -582,6 +415,6 @@ func (s *Server) rate(c *gin.Context) error {
 	if err != nil {
 		return taskError(err)
 	}
-	c.JSON(http.StatusCreated, TaskChange{Task: othersHidden(p, t), Entry: e})
+	c.JSON(http.StatusCreated, TaskChange{Task: task.Redact(actorOf(p), t), Entry: e})
 	return nil
 }

@@ -25,8 +25,8 @@ type Worker struct {
 // workers, of one grid when it is given, with how many open tasks each has.
 func (s *Server) listWorkers(c *gin.Context) error {
 	grid := c.Query("grid")
-	if grid != "" && !s.knownGrid(grid) {
-		return Errorf(http.StatusBadRequest, "no grid %q; the grids are %s", grid, strings.Join(s.grids(), ", "))
+	if grids := s.center.Grids(); grid != "" && !slices.Contains(grids, grid) {
+		return Errorf(http.StatusBadRequest, "no grid %q; the grids are %s", grid, strings.Join(grids, ", "))
 	}
 	out := []Worker{}
 	for _, u := range s.cfg.Users {

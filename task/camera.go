@@ -12,15 +12,14 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The camera's part. The wiring between detection and tasks gets two kinds
-// of observation: "a person entered zone Z of camera C at T" and "zone Z of
-// camera C has matched its reference for tasks.verify_hold". Watching tells
-// it which tasks wait on which camera and zone (and so which cameras to
-// watch closely); for a person seen, it calls CameraArrived on the claimed
-// tasks of that zone; for a zone back to normal, ProposeVerified on the
-// arrived and submitted ones; when a submitted task's zone still differs,
-// CameraRework. Each returns an error wrapping ErrConflict when the task has
-// moved on, which the wiring can ignore.
+// The camera's part. Package confirm turns what detection sees into these
+// steps: Watching and WatchOf say which tasks wait on which camera and zone
+// (and so which cameras to watch closely); for a person seen entering a
+// zone it calls CameraArrived on the claimed tasks of that zone; for a zone
+// back to normal for tasks.verify_hold, ProposeVerified on the submitted
+// ones; when a submitted task's zone still differs, CameraRework. Each
+// returns an error wrapping ErrConflict when the task has moved on, which
+// the caller can ignore.
 
 // Watch is an open task that a camera can confirm.
 type Watch struct {
@@ -58,16 +57,25 @@ func (s *Store) Watching(ctx context.Context) ([]Watch, error) {
 	}
 	out := []Watch{}
 	for _, t := range ts {
-		if t.Camera == "" || !slices.Contains(watchedStates, t.State) {
-			continue
+		if w, ok := WatchOf(t); ok {
+			out = append(out, w)
 		}
-		out = append(out, Watch{Camera: t.Camera, Zone: t.Zone, TaskID: t.ID, State: t.State, Worker: t.Worker,
-			StateMS: t.StateMS, Proposed: t.proposed()})
 	}
 	slices.SortFunc(out, func(a, b Watch) int {
 		return cmp.Or(strings.Compare(a.Camera, b.Camera), strings.Compare(a.Zone, b.Zone), strings.Compare(a.TaskID, b.TaskID))
 	})
 	return out, nil
+}
+
+// WatchOf gives the task as a camera sees it, and whether a camera can still
+// confirm a step of it (it is on a camera, dispatched, claimed, arrived or
+// submitted): what a task event tells the camera's side.
+func WatchOf(t *Task) (Watch, bool) {
+	if t.Camera == "" || !slices.Contains(watchedStates, t.State) {
+		return Watch{}, false
+	}
+	return Watch{Camera: t.Camera, Zone: t.Zone, TaskID: t.ID, State: t.State, Worker: t.Worker,
+		StateMS: t.StateMS, Proposed: t.proposed()}, true
 }
 
 // proposed reports whether the camera proposed verification since the task

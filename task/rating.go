@@ -31,8 +31,8 @@ func (s *Store) Rate(ctx context.Context, id string, a Actor, stars int, comment
 		return nil, nil, refuse(ErrInvalid, "who rates is not known")
 	case stars < 1 || stars > 5:
 		return nil, nil, refuse(ErrInvalid, "a rating is 1 to 5 stars, not %d", stars)
-	case utf8.RuneCountInString(comment) > 500:
-		return nil, nil, refuse(ErrInvalid, "the comment is %d characters long; at most 500 are allowed", utf8.RuneCountInString(comment))
+	case utf8.RuneCountInString(comment) > MaxComment:
+		return nil, nil, refuse(ErrInvalid, "the comment is %d characters long; at most %d are allowed", utf8.RuneCountInString(comment), MaxComment)
 	}
 	var t *Task
 	var e *Entry

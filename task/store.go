@@ -1,6 +1,7 @@
 package task
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -296,12 +297,13 @@ type NewTask struct {
 	Accept bool
 }
 
-// KindTitles are the default titles of tasks from incidents.
+// KindTitles are the default titles of tasks from incidents, one for each
+// of configs.IncidentKinds (a test checks).
 var KindTitles = map[string]string{
-	"zone_changed":    "区域异常",
-	"loitering":       "人员逗留",
-	"camera_tampered": "摄像头被遮挡或移动",
-	"camera_offline":  "摄像头离线",
+	configs.ZoneChanged:    "区域异常",
+	configs.Loitering:      "人员逗留",
+	configs.CameraTampered: "摄像头被遮挡或移动",
+	configs.CameraOffline:  "摄像头离线",
 }
 
 // Create stores a new task reported by a, and returns it.
@@ -413,14 +415,24 @@ func (s *Store) emitAll(t *Task, entries []*Entry) {
 	}
 }
 
+// The longest texts a task takes, in characters (runes); the API and the
+// pages take the same.
+const (
+	MaxTitle       = 100
+	MaxDescription = 2000
+	MaxNote        = 1000
+	MaxComment     = 500 // of a rating
+	MaxReport      = 500 // the description of a report from a phone (POST /api/reports)
+)
+
 func checkNewTask(n *NewTask) error {
 	switch {
 	case strings.TrimSpace(n.Title) == "":
 		return refuse(ErrInvalid, "a task needs a title")
-	case utf8.RuneCountInString(n.Title) > 100:
-		return refuse(ErrInvalid, "the title is %d characters long; at most 100 are allowed", utf8.RuneCountInString(n.Title))
-	case utf8.RuneCountInString(n.Description) > 2000:
-		return refuse(ErrInvalid, "the description is %d characters long; at most 2000 are allowed", utf8.RuneCountInString(n.Description))
+	case utf8.RuneCountInString(n.Title) > MaxTitle:
+		return refuse(ErrInvalid, "the title is %d characters long; at most %d are allowed", utf8.RuneCountInString(n.Title), MaxTitle)
+	case utf8.RuneCountInString(n.Description) > MaxDescription:
+		return refuse(ErrInvalid, "the description is %d characters long; at most %d are allowed", utf8.RuneCountInString(n.Description), MaxDescription)
 	case n.Location.Lat < -90 || n.Location.Lat > 90 || n.Location.Lng < -180 || n.Location.Lng > 180:
 		return refuse(ErrInvalid, "the location %g,%g is not on the map", n.Location.Lat, n.Location.Lng)
 	}
@@ -436,6 +448,7 @@ func checkNewTask(n *NewTask) error {
 type Filter struct {
 	State    State
 	Grid     string
+	Grids    []string // any of these grids (a worker of several); with Grid, Grid wins
 	Worker   string
 	Reporter string
 	Camera   string
@@ -452,6 +465,51 @@ func (s *Store) List(ctx context.Context, f Filter) ([]*Task, int, error) {
 		f.Limit = 50
 	}
 	f.Offset = max(f.Offset, 0)
+	if f.Grid == "" && len(f.Grids) > 0 {
+		return s.listGrids(ctx, f)
+	}
+	ts, total, err := s.list(ctx, f)
+	if ts == nil {
+		ts = []*Task{}
+	}
+	return ts, total, err
+}
+
+// listGrids lists the tasks f selects in any of f.Grids. The indexes hold
+// one grid each, so the grids are listed one by one and merged, newest
+// first.
+func (s *Store) listGrids(ctx context.Context, f Filter) ([]*Task, int, error) {
+	need := f.Offset + f.Limit
+	all := []*Task{}
+	total := 0
+	for _, g := range slices.Compact(slices.Sorted(slices.Values(f.Grids))) {
+		// the first need of each grid's tasks hold the page, in pages the
+		// store allows
+		gf := f
+		gf.Grid, gf.Grids, gf.Offset = g, nil, 0
+		for {
+			gf.Limit = min(need-gf.Offset, 500)
+			ts, n, err := s.list(ctx, gf)
+			if err != nil {
+				return nil, 0, err
+			}
+			all = append(all, ts...)
+			gf.Offset += len(ts)
+			if len(ts) == 0 || gf.Offset >= min(n, need) {
+				total += n
+				break
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b *Task) int {
+		return cmp.Or(cmp.Compare(b.CreatedMS, a.CreatedMS), strings.Compare(b.ID, a.ID))
+	})
+	lo := min(f.Offset, len(all))
+	return all[lo:min(lo+f.Limit, len(all))], total, nil
+}
+
+// list lists the tasks f selects in one grid or all.
+func (s *Store) list(ctx context.Context, f Filter) ([]*Task, int, error) {
 	var keys []string
 	for kind, v := range map[string]string{"state": string(f.State), "grid": f.Grid, "worker": f.Worker, "reporter": f.Reporter, "camera": f.Camera} {
 		if v != "" {

@@ -208,8 +208,8 @@ func checkRequest(r *Request) error {
 	if len(r.RequestID) > 128 || strings.ContainsFunc(r.RequestID, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
 		return refuse(ErrInvalid, "a request id is at most 128 characters, without spaces or control characters")
 	}
-	if n := utf8.RuneCountInString(r.Note); n > 1000 {
-		return refuse(ErrInvalid, "the note is %d characters long; at most 1000 are allowed", n)
+	if n := utf8.RuneCountInString(r.Note); n > MaxNote {
+		return refuse(ErrInvalid, "the note is %d characters long; at most %d are allowed", n, MaxNote)
 	}
 	if len(r.Worker) > 128 || len(r.Grid) > 128 {
 		return refuse(ErrInvalid, "a worker or grid id is at most 128 characters")
