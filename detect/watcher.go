@@ -15,19 +15,20 @@ import (
 	"qianliyan/ingest"
 )
 
-// Mode is how much of a camera detection decodes.
-type Mode int32
+// Mode is how much of a camera detection decodes; the names are shared with
+// the config and the API (configs.DetectMode).
+type Mode = configs.DetectMode
 
-// The modes.
+// The modes a watcher runs in.
 const (
 	// Idle decodes key frames only: cheap, for quiet cameras.
-	Idle Mode = iota
+	Idle = configs.ModeIdle
 	// Active decodes every frame and analyses Rate pictures a second
 	// (key frames only on a camera without zones).
-	Active
-	// Watch analyses WatchRate pictures a second, while a task on the
-	// camera waits for verification.
-	Watch
+	Active = configs.ModeActive
+	// Watch analyses WatchRate pictures a second and keeps the last
+	// picture, while a task on the camera waits for the camera's word.
+	Watch = configs.ModeWatch
 )
 
 // Source is what detection needs of a camera's stream.
@@ -97,7 +98,7 @@ type WatcherStats struct {
 	Width    int    `json:"width"` // of the pictures decoded (the sub-stream's, if any)
 	Height   int    `json:"height"`
 	Analyzed uint64 `json:"analyzed"`
-	Mode     string `json:"mode"`
+	Mode     Mode   `json:"mode"`
 	HasRef   bool   `json:"has_reference"`
 }
 
@@ -166,7 +167,7 @@ func (w *Watcher) Stats() WatcherStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := w.stats
-	s.Mode = [...]string{"idle", "active", "watch"}[w.Mode()]
+	s.Mode = w.Mode()
 	return s
 }
 
@@ -267,18 +268,20 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 	if want[""] {
 		a.tamper.SetReference(gray)
 	}
-	for _, z := range a.zones {
+	for i, z := range a.zones {
 		if !z.HasReference() && z.Calm(motion, now) >= w.opts.CalmFor {
 			want[z.Name] = true
 		}
 		if want[""] || want[z.Name] {
 			z.SetReference(gray)
+			a.told[i] = ""
 			_, _, _ = w.store.End(ctx, w.cam.ID, z.Name, ZoneChanged, now)
 		}
 	}
 
 	for i, z := range a.zones {
 		change, diff := z.Update(gray, motion, now, w.opts.Thresholds)
+		w.reportLook(ctx, a, i, now)
 		switch change {
 		case Raised:
 			conf := min(1, diff/(3*w.opts.Thresholds.ZoneDiff))
@@ -299,6 +302,26 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 		w.watchPeople(ctx, a, img, motion, now)
 	}
 	w.keep(a, img)
+}
+
+// reportLook tells the task loop when zone i starts or stops matching its
+// reference (an observation per change, none per analysis). A new
+// reference starts the zone's story again: its first analysis is told.
+func (w *Watcher) reportLook(ctx context.Context, a *analysis, i int, now time.Time) {
+	z := a.zones[i]
+	if !z.HasReference() {
+		a.told[i] = ""
+		return
+	}
+	kind, at := ZoneDiffers, now
+	if since := z.MatchSince(); !since.IsZero() {
+		kind, at = ZoneMatches, since
+	}
+	if a.told[i] == kind {
+		return
+	}
+	a.told[i] = kind
+	w.observe(ctx, Observation{Camera: w.cam.ID, Zone: z.Name, Kind: kind, AtMS: at.UnixMilli(), Diff: z.LastDiff()}, nil, nil)
 }
 
 // calmShare is the share of the picture that may move while the camera
@@ -475,6 +498,7 @@ type analysis struct {
 	zones     []*Zone
 	presence  []*Presence // per zone
 	stirred   []bool      // per zone: something moved where its person was since they were last found
+	told      []string    // per zone: the last zone observation reported since its reference (ZoneMatches, ZoneDiffers or "")
 	people    *People     // nil when the camera has no zones
 	tamper    *Tamper
 	calmSince time.Time
@@ -486,6 +510,7 @@ func newAnalysis(cam configs.Camera, th Thresholds, log *slog.Logger) *analysis 
 		a.zones = append(a.zones, NewZone(z, AnalysisSize))
 		a.presence = append(a.presence, NewPresence(z.Kind == "restricted"))
 		a.stirred = append(a.stirred, false)
+		a.told = append(a.told, "")
 	}
 	if len(cam.Zones) > 0 {
 		var err error

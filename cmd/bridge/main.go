@@ -26,6 +26,7 @@ import (
 
 	"qianliyan/api"
 	"qianliyan/configs"
+	"qianliyan/confirm"
 	"qianliyan/detect"
 	"qianliyan/ingest"
 	"qianliyan/relay"
@@ -105,7 +106,7 @@ func run() error {
 	// 5. detection: every camera analysed, incidents into Redis
 	deps := api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log}
 	var detector *detect.Detector
-	if cfg.Detect.Mode != "off" {
+	if cfg.Detect.Mode != configs.ModeOff {
 		deps.Incidents = detect.NewStore(rdb, cfg.Redis.Prefix)
 		deps.SnapshotDir = filepath.Join(cfg.DataDir, "snapshots")
 		opts := detectOptions(cfg, deps.SnapshotDir, log)
@@ -126,15 +127,16 @@ func run() error {
 	tasks := task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, time.Now)
 	deps.Tasks = tasks
 
-	// 7. the API and the pages
-	apiSrv := api.New(deps)
-	// confirmed on camera: incidents become tasks, cameras watch the zones
-	// of their tasks (after api.New: it chains onto the API's incident hook)
-	var conf *confirmer
+	// 7. confirmed on camera: incidents become tasks, cameras watch the
+	// zones of their tasks and confirm arrival and the fix
+	var conf *confirm.Confirmer
 	if detector != nil {
-		conf = newConfirmer(cfg, tasks, detectorWatchers(detector), log)
-		conf.attach(deps.Incidents)
+		conf = confirm.New(cfg, tasks, confirm.DetectorCameras(detector), log)
+		conf.Attach(deps.Incidents)
 	}
+
+	// 8. the API and the pages
+	apiSrv := api.New(deps)
 	srv := &http.Server{
 		Addr:              cfg.Server.Addr,
 		Handler:           apiSrv.Handler(),
@@ -195,10 +197,6 @@ func detectOptions(cfg *configs.Config, snapDir string, log *slog.Logger) detect
 	th.ZoneHold = cfg.Detect.ZoneHold.D()
 	th.TamperHold = cfg.Detect.TamperHold.D()
 	th.LoiterAfter = cfg.Detect.LoiterAfter.D()
-	mode := detect.Active
-	if cfg.Detect.Mode == "idle" {
-		mode = detect.Idle
-	}
 	return detect.Options{Thresholds: th, Rate: cfg.Detect.Rate, WatchRate: cfg.Detect.WatchRate,
-		CalmFor: cfg.Detect.CalmFor.D(), Mode: mode, SnapDir: snapDir, Log: log}
+		CalmFor: cfg.Detect.CalmFor.D(), Mode: cfg.Detect.Mode, SnapDir: snapDir, Log: log}
 }

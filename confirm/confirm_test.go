@@ -1,11 +1,10 @@
-package main
+package confirm
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"qianliyan/internal/redistest"
 	"slices"
 	"strings"
 	"sync"
@@ -16,17 +15,20 @@ import (
 
 	"qianliyan/configs"
 	"qianliyan/detect"
+	"qianliyan/internal/redistest"
 	"qianliyan/task"
 )
 
 // fakeWatcher is a camera's detection as the confirmer sees it: the test
-// sets the zone's look; SetMode calls and Looks calls are recorded.
+// sets the zone's look (read on a resync only; news comes as
+// observations); SetMode calls are recorded, and every Stats call (one per
+// round of judging) is counted.
 type fakeWatcher struct {
 	mu       sync.Mutex
 	mode     detect.Mode
 	modes    []detect.Mode // every SetMode, in order
 	look     detect.ZoneLook
-	looked   int // Looks calls
+	rounds   int // Stats calls
 	analyzed uint64
 	frozen   bool // no new analyses: the camera's pictures stopped
 	snaps    int
@@ -48,7 +50,6 @@ func (f *fakeWatcher) Mode() detect.Mode {
 func (f *fakeWatcher) Looks() []detect.ZoneLook {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.looked++
 	return []detect.ZoneLook{{Zone: "巷口", HasRef: true}, f.look}
 }
 
@@ -65,6 +66,7 @@ func (f *fakeWatcher) Snapshot(zone string) (string, error) {
 func (f *fakeWatcher) Stats() detect.WatcherStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.rounds++
 	if !f.frozen {
 		f.analyzed++
 	}
@@ -83,17 +85,17 @@ func (f *fakeWatcher) setModes() []detect.Mode {
 	return slices.Clone(f.modes)
 }
 
-// waitLooks returns once the confirmer has looked at the zone n more times:
-// whatever the test set before has been judged.
-func (f *fakeWatcher) waitLooks(t *testing.T, n int) {
+// waitRounds returns once the confirmer has judged the camera's zones n
+// more times: whatever the test set before has been judged.
+func (f *fakeWatcher) waitRounds(t *testing.T, n int) {
 	t.Helper()
 	f.mu.Lock()
-	want := f.looked + n
+	want := f.rounds + n
 	f.mu.Unlock()
-	waitFor(t, fmt.Sprintf("%d more looks at the zone", n), 5*time.Second, func() bool {
+	waitFor(t, fmt.Sprintf("%d more rounds of judging", n), 5*time.Second, func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		return f.looked >= want
+		return f.rounds >= want
 	})
 }
 
@@ -135,13 +137,14 @@ type confirmEnv struct {
 	incidents *detect.Store
 	cam       *fakeWatcher
 	clock     *fakeClock
+	running   *Confirmer // the last one started
 }
 
 func newConfirmEnv(t *testing.T) *confirmEnv {
 	t.Helper()
 	rdb, prefix := redistest.Client(t, "ctest")
 	cfg := &configs.Config{
-		Detect: configs.Detect{Mode: "idle"},
+		Detect: configs.Detect{Mode: detect.Idle},
 		Tasks: configs.Tasks{AutoAccept: []string{detect.ZoneChanged}, ArriveRadiusM: 50,
 			VerifyHold: configs.Duration(verifyFor)},
 		Cameras: []configs.Camera{{ID: "bin", Name: "倒桶巷", Grid: "hexia-01",
@@ -157,18 +160,22 @@ func newConfirmEnv(t *testing.T) *confirmEnv {
 	}
 }
 
+// cameras gives the env's one camera to a confirmer.
+func (e *confirmEnv) cameras(id string) Camera {
+	if id == "bin" {
+		return e.cam
+	}
+	return nil
+}
+
 // start runs a confirmer over the env until the test ends (or stop is
-// called), checking every 10 ms.
-func (e *confirmEnv) start(t *testing.T) (c *confirmer, stop func()) {
+// called), judging every 10 ms.
+func (e *confirmEnv) start(t *testing.T) (c *Confirmer, stop func()) {
 	t.Helper()
-	c = newConfirmer(e.cfg, e.tasks, func(id string) zoneWatcher {
-		if id == "bin" {
-			return e.cam
-		}
-		return nil
-	}, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	c = New(e.cfg, e.tasks, e.cameras, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	c.every, c.now = 10*time.Millisecond, e.clock.Now
-	c.attach(e.incidents)
+	c.Attach(e.incidents)
+	e.running = c
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = c.Run(ctx); close(done) }()
@@ -208,13 +215,32 @@ func (e *confirmEnv) raise(t *testing.T, zone, kind, snapshot string) detect.Inc
 	return in
 }
 
-// observe stores an observation of zone on camera bin.
+// observe stores an observation of zone on camera bin, as detection does,
+// and waits until the running confirmer has taken it.
 func (e *confirmEnv) observe(t *testing.T, zone, kind, snapshot string) detect.Observation {
 	t.Helper()
-	o := detect.Observation{Camera: "bin", Zone: zone, Kind: kind, AtMS: time.Now().UnixMilli(), Snapshot: snapshot}
+	return e.send(t, detect.Observation{Camera: "bin", Zone: zone, Kind: kind, AtMS: time.Now().UnixMilli(), Snapshot: snapshot})
+}
+
+// looks tells the confirmer, as detection does, that zone matches its
+// reference since the clock's now less ago, or (ago < 0) that it differs
+// by diff.
+func (e *confirmEnv) looks(t *testing.T, zone string, ago time.Duration, diff float64) {
+	t.Helper()
+	o := detect.Observation{Camera: "bin", Zone: zone, Kind: detect.ZoneMatches, AtMS: e.clock.Now().Add(-ago).UnixMilli(), Diff: diff}
+	if ago < 0 {
+		o.Kind, o.AtMS = detect.ZoneDiffers, e.clock.Now().UnixMilli()
+	}
+	e.send(t, o)
+}
+
+func (e *confirmEnv) send(t *testing.T, o detect.Observation) detect.Observation {
+	t.Helper()
+	want := e.running.handled.Load() + 1
 	if err := e.incidents.Observe(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the confirmer to take the "+o.Kind+" observation", 5*time.Second, func() bool { return e.running.handled.Load() >= want })
 	return o
 }
 
@@ -280,12 +306,12 @@ func (e *confirmEnv) lastEntry(t *testing.T, id string) task.Entry {
 // TestConfirmIncidentBecomesTask: a new incident becomes one task with the
 // camera's grid, place and the incident's snapshot, accepted at once when
 // its kind is in tasks.auto_accept; updates and ends of the incident make
-// none; the hook that was there before (the API's event feed) still runs.
+// none; a subscriber added before (the API's event feed) still runs.
 func TestConfirmIncidentBecomesTask(t *testing.T) {
 	e := newConfirmEnv(t)
 	var mu sync.Mutex
 	var fed []string
-	e.incidents.OnChange = func(in detect.Incident) { mu.Lock(); fed = append(fed, in.ID); mu.Unlock() }
+	e.incidents.OnChange(func(in detect.Incident) { mu.Lock(); fed = append(fed, in.ID); mu.Unlock() })
 	c, _ := e.start(t)
 
 	in := e.raise(t, binZone, detect.ZoneChanged, "in-1.jpg")
@@ -322,11 +348,11 @@ func TestConfirmIncidentBecomesTask(t *testing.T) {
 	}
 	mu.Lock()
 	if len(fed) != 4 {
-		t.Errorf("the hook set before the confirmer saw %d changes, want all 4", len(fed))
+		t.Errorf("the subscriber added before the confirmer saw %d changes, want all 4", len(fed))
 	}
 	mu.Unlock()
-	if c.dropped.Load() != 0 {
-		t.Errorf("dropped %d", c.dropped.Load())
+	if c.Dropped() != 0 {
+		t.Errorf("dropped %d", c.Dropped())
 	}
 }
 
@@ -334,28 +360,30 @@ func TestConfirmIncidentBecomesTask(t *testing.T) {
 // for a busy confirmer; what does not fit is counted.
 func TestConfirmQueueDropsInsteadOfBlocking(t *testing.T) {
 	e := newConfirmEnv(t)
-	c := newConfirmer(e.cfg, e.tasks, func(string) zoneWatcher { return nil }, slog.New(slog.DiscardHandler))
+	c := New(e.cfg, e.tasks, func(string) Camera { return nil }, slog.New(slog.DiscardHandler))
 	start := time.Now()
-	for i := range confirmQueueLen + 50 {
+	for i := range queueLen + 50 {
 		ms := int64(1000 + i)
 		c.incident(detect.Incident{ID: fmt.Sprint(i), Camera: "bin", Kind: detect.ZoneChanged, StartedMS: ms, UpdatedMS: ms})
-		c.observation(detect.Observation{Camera: "bin", Zone: binZone, Kind: detect.PersonLeft}) // not news
+		c.incident(detect.Incident{ID: fmt.Sprint(i), Camera: "bin", Kind: detect.ZoneChanged, StartedMS: ms, UpdatedMS: ms + 1}) // an update: not news
+		c.observation(detect.Observation{Camera: "bin", Zone: binZone, Kind: "car_passed"})                                         // not a kind it follows
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("queueing took %v", d)
 	}
-	if n := c.dropped.Load(); n != 50 {
-		t.Errorf("dropped %d, want the 50 past the queue of %d", n, confirmQueueLen)
+	if n := c.Dropped(); n != 50 {
+		t.Errorf("dropped %d, want the 50 past the queue of %d", n, queueLen)
 	}
 }
 
 // TestConfirmTaskLoopOnCamera walks a task through what the camera
-// confirms: dispatch puts the camera in Watch mode; a person entering the
-// zone makes the claimed task arrived, with the observation's snapshot; a
-// submitted task whose zone goes on differing is sent back after
-// 3×verify_hold (not while someone stands in the zone, not on stale
-// pictures); one whose zone matches for verify_hold gets a proposal with
-// before and after pictures; closing it gives the camera back its mode.
+// confirms, from observations alone: dispatch puts the camera in Watch
+// mode; a person entering the zone makes the claimed task arrived, with the
+// observation's snapshot; a submitted task whose zone goes on differing is
+// sent back after 3×verify_hold (not while someone stands in the zone, not
+// on stale pictures); one whose zone matches for verify_hold gets a
+// proposal with before and after pictures; closing it gives the camera back
+// its mode.
 func TestConfirmTaskLoopOnCamera(t *testing.T) {
 	e := newConfirmEnv(t)
 	e.start(t)
@@ -382,31 +410,30 @@ func TestConfirmTaskLoopOnCamera(t *testing.T) {
 
 	// Submitted while the bin still lies there and the worker stands in
 	// the zone: no rework, however long.
-	e.cam.set(func(f *fakeWatcher) {
-		f.look = detect.ZoneLook{Zone: binZone, HasRef: true, Diff: 40, PersonMS: e.clock.Now().UnixMilli()}
-	})
+	e.looks(t, binZone, -1, 40)
 	e.move(t, id, worker1, task.Submit, task.Request{Evidence: &task.Evidence{Photo: "fix-1.jpg"}})
 	for range 5 {
 		e.clock.Add(verifyFor)
-		e.cam.waitLooks(t, 2)
+		e.cam.waitRounds(t, 2)
 	}
 	if st := e.state(t, id); st != task.Submitted {
 		t.Fatalf("task went %s while someone stood in the zone", st)
 	}
 	// The worker leaves, the camera's pictures stop: stale looks judge nothing.
-	e.cam.set(func(f *fakeWatcher) { f.look.PersonMS, f.frozen = 0, true })
+	e.cam.set(func(f *fakeWatcher) { f.frozen = true })
+	e.observe(t, binZone, detect.PersonLeft, "")
 	for range 5 {
 		e.clock.Add(verifyFor)
-		e.cam.waitLooks(t, 2)
+		e.cam.waitRounds(t, 2)
 	}
 	if st := e.state(t, id); st != task.Submitted {
 		t.Fatalf("task went %s on stale pictures", st)
 	}
 	// Pictures again; the zone differs for just under 3×verify_hold, then past it.
 	e.cam.set(func(f *fakeWatcher) { f.frozen = false })
-	e.cam.waitLooks(t, 2)
+	e.cam.waitRounds(t, 2)
 	e.clock.Add(3*verifyFor - time.Second)
-	e.cam.waitLooks(t, 2)
+	e.cam.waitRounds(t, 2)
 	if st := e.state(t, id); st != task.Submitted {
 		t.Fatalf("task went %s before the zone differed 3×verify_hold", st)
 	}
@@ -414,8 +441,9 @@ func TestConfirmTaskLoopOnCamera(t *testing.T) {
 	e.waitState(t, id, task.Dispatched)
 	rw := e.lastEntry(t, id)
 	if rw.Action != task.Rework || rw.Source != task.ByCamera || rw.Evidence == nil ||
-		!strings.Contains(rw.Evidence.Verdict, "区域仍与正常状态不同") || !strings.HasPrefix(rw.Evidence.Snapshot, "after-") {
-		t.Errorf("rework entry = %+v, want rework by camera with the verdict and a snapshot", rw)
+		!strings.Contains(rw.Evidence.Verdict, "区域仍与正常状态不同") || !strings.Contains(rw.Evidence.Verdict, "difference 40") ||
+		!strings.HasPrefix(rw.Evidence.Snapshot, "after-") {
+		t.Errorf("rework entry = %+v, want rework by camera with the verdict, the difference and a snapshot", rw)
 	}
 	if m := e.cam.Mode(); m != detect.Watch {
 		t.Errorf("camera in mode %v after the rework, want Watch", m)
@@ -425,11 +453,9 @@ func TestConfirmTaskLoopOnCamera(t *testing.T) {
 	e.move(t, id, worker1, task.Claim, task.Request{})
 	e.observe(t, binZone, detect.PersonEntered, "p-2.jpg")
 	e.waitState(t, id, task.Arrived)
-	e.cam.set(func(f *fakeWatcher) {
-		f.look = detect.ZoneLook{Zone: binZone, HasRef: true, Diff: 3, MatchSinceMS: e.clock.Now().Add(-time.Second).UnixMilli()}
-	})
+	e.looks(t, binZone, time.Second, 3)
 	e.move(t, id, worker1, task.Submit, task.Request{Evidence: &task.Evidence{Photo: "fix-2.jpg"}})
-	e.cam.waitLooks(t, 3)
+	e.cam.waitRounds(t, 3)
 	if x, _ := e.tasks.Get(ctx, id); x.Proposal != nil {
 		t.Fatalf("proposed after the zone matched 1 s of the 3 s hold: %+v", x.Proposal)
 	}
@@ -451,7 +477,7 @@ func TestConfirmTaskLoopOnCamera(t *testing.T) {
 	if pe.Action != task.Propose || pe.Source != task.ByCamera || pe.Evidence == nil || pe.Evidence.After != p.After {
 		t.Errorf("proposal entry = %+v", pe)
 	}
-	time.Sleep(100 * time.Millisecond) // ten checks; a proposed task is no longer looked at
+	e.cam.waitRounds(t, 10) // a proposed task is no longer judged
 	if x, _ := e.tasks.Get(ctx, id); x.Entries != pe.Seq {
 		t.Errorf("the camera added %d more entries after its proposal, want one proposal", x.Entries-pe.Seq)
 	}
@@ -468,23 +494,78 @@ func TestConfirmTaskLoopOnCamera(t *testing.T) {
 	}
 }
 
-// TestConfirmRestoresWatchModeAfterRestart: the tasks live in Redis, so a
-// new confirmer (a restarted bridge, whose cameras start in the configured
-// mode) watches the same cameras at once, without any task event.
+// TestConfirmRestoresWatchModeAfterRestart: the tasks live in Redis and the
+// zones' looks in the cameras, so a new confirmer (a restarted bridge,
+// whose cameras start in the configured mode and whose observations before
+// the restart are gone) watches the same cameras at once and judges the
+// zones, without any task event or observation.
 func TestConfirmRestoresWatchModeAfterRestart(t *testing.T) {
 	e := newConfirmEnv(t)
 	_, stop := e.start(t)
+	ctx := context.Background()
 	id := e.taskOf(t, e.raise(t, binZone, detect.ZoneChanged, "in-1.jpg").ID).ID
 	e.move(t, id, staff, task.Dispatch, task.Request{Worker: "worker1"})
 	waitFor(t, "Watch mode after the dispatch", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
-	stop()
-
-	e.cam.set(func(f *fakeWatcher) { f.mode, f.modes = detect.Idle, nil })
-	e.incidents.OnChange, e.incidents.OnObservation = nil, nil
-	e.start(t)
-	waitFor(t, "Watch mode restored by the new confirmer", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
-
 	e.move(t, id, worker1, task.Claim, task.Request{})
 	e.observe(t, binZone, detect.PersonEntered, "p-1.jpg")
 	e.waitState(t, id, task.Arrived)
+	stop()
+
+	// While no confirmer runs: the worker submits, the bin is back.
+	e.move(t, id, worker1, task.Submit, task.Request{Evidence: &task.Evidence{Photo: "fix-1.jpg"}})
+	e.cam.set(func(f *fakeWatcher) {
+		f.mode, f.modes = detect.Idle, nil
+		f.look = detect.ZoneLook{Zone: binZone, HasRef: true, Diff: 2, MatchSinceMS: e.clock.Now().Add(-time.Minute).UnixMilli()}
+	})
+	e.incidents = detect.NewStore(e.rdb, e.prefix) // the old confirmer's subscriptions stay behind
+	e.tasks = task.NewStore(e.rdb, e.prefix, e.cfg.Tasks, nil)
+	e.start(t)
+	waitFor(t, "Watch mode restored by the new confirmer", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
+	waitFor(t, "a verification proposal from the zone's look", 5*time.Second, func() bool {
+		x, err := e.tasks.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.Proposal != nil
+	})
+}
+
+// TestConfirmReadsNoTaskPerSecond: between events and resyncs the
+// confirmer works from memory: a minute of judging a waiting task reads
+// nothing from Redis.
+func TestConfirmReadsNoTaskPerSecond(t *testing.T) {
+	e := newConfirmEnv(t)
+	e.start(t)
+	id := e.taskOf(t, e.raise(t, binZone, detect.ZoneChanged, "in-1.jpg").ID).ID
+	e.move(t, id, staff, task.Dispatch, task.Request{Worker: "worker1"})
+	waitFor(t, "Watch mode after the dispatch", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
+	e.cam.waitRounds(t, 2)
+
+	var cmds sync.Map
+	e.rdb.AddHook(countHook{&cmds})
+	e.cam.waitRounds(t, 30) // 30 rounds of 10 ms, each a second in production
+	n := 0
+	cmds.Range(func(k, v any) bool { n++; t.Logf("Redis command during judging: %v", k); return true })
+	if n != 0 {
+		t.Errorf("%d kinds of Redis command in 30 rounds of judging, want none", n)
+	}
+}
+
+// countHook records the names of the Redis commands sent.
+type countHook struct{ seen *sync.Map }
+
+func (h countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.seen.Store(cmd.Name(), true)
+		return next(ctx, cmd)
+	}
+}
+func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			h.seen.Store(c.Name(), true)
+		}
+		return next(ctx, cmds)
+	}
 }
