@@ -13,6 +13,7 @@ import (
 
 	"qianliyan/configs"
 	"qianliyan/ingest"
+	"qianliyan/internal/av"
 )
 
 // Mode is how much of a camera detection decodes; the names are shared with
@@ -177,7 +178,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer sub.Close()
 	a := newAnalysis(w.cam, w.opts.Thresholds, w.opts.Log)
 	defer a.close()
-	var dec *Decoder
+	var dec *av.Decoder
 	defer func() {
 		if dec != nil {
 			dec.Close()

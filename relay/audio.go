@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"qianliyan/ingest"
+	"qianliyan/internal/av"
 )
 
 // g711Packet is 20 ms at 8 kHz: what browsers expect (ptime 20).
@@ -66,7 +67,7 @@ type audioFeed struct {
 	codec  ingest.Codec
 	rate   uint32 // the RTP clock: 8000 or 48000
 	sub    *ingest.Subscription
-	opus   *opusTranscoder
+	opus   *av.OpusTranscoder
 	log    *slog.Logger
 
 	mu      sync.Mutex
@@ -86,7 +87,7 @@ type audioFeed struct {
 func newAudioFeed(camera string, info *ingest.AudioInfo, src AudioSource, log *slog.Logger) (*audioFeed, error) {
 	f := &audioFeed{camera: camera, codec: info.Codec, rate: 8000, viewers: make(map[*audioViewer]struct{}), log: log}
 	if info.Codec == ingest.AAC {
-		t, err := newOpusTranscoder(info.Config, info.SampleRate, info.Channels)
+		t, err := av.NewOpusTranscoder(info.Config, info.SampleRate, info.Channels)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +106,7 @@ func (f *audioFeed) run() {
 		f.handle(u)
 	}
 	if f.opus != nil {
-		f.opus.close()
+		f.opus.Close()
 	}
 	f.mu.Lock()
 	for v := range f.viewers {
@@ -120,7 +121,7 @@ func (f *audioFeed) handle(u *ingest.Unit) {
 	}
 	f.follow(u)
 	if f.opus != nil {
-		err := f.opus.transcode(u.Audio, func(p []byte) {
+		err := f.opus.Transcode(u.Audio, func(p []byte) {
 			f.publish(p)
 			f.ts += 960
 		})

@@ -7,24 +7,10 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"qianliyan/internal/av"
 	"qianliyan/internal/whepclient"
 	"qianliyan/relay"
 )
-
-// toneStats returns the RMS of samples and their frequency from zero
-// crossings.
-func toneStats(samples []float32, rate int) (rms, hz float64) {
-	var sum float64
-	crossings := 0
-	for i, s := range samples {
-		sum += float64(s) * float64(s)
-		if i > 0 && (samples[i-1] < 0) != (s < 0) {
-			crossings++
-		}
-	}
-	n := float64(len(samples))
-	return math.Sqrt(sum / n), float64(crossings) / 2 / (n / float64(rate))
-}
 
 func TestCameraAudioArrivesAsPCMUPCMAAndOpus(t *testing.T) {
 	for _, tc := range []struct {
@@ -83,7 +69,7 @@ func TestCameraAudioArrivesAsPCMUPCMAAndOpus(t *testing.T) {
 					}
 				}
 			}
-			samples, got, err := relay.DecodeAudio(tc.decoder, tc.rate, tc.channels, payloads)
+			samples, got, err := av.DecodeAudio(tc.decoder, tc.rate, tc.channels, payloads)
 			if err != nil {
 				t.Fatalf("decode %s: %v", tc.decoder, err)
 			}
@@ -92,7 +78,7 @@ func TestCameraAudioArrivesAsPCMUPCMAAndOpus(t *testing.T) {
 			}
 			// skip the codec's start; the tone is 0.3 of full scale (RMS 0.21)
 			// at 440 Hz or 880 Hz, 0.8 s each
-			rms, hz := toneStats(samples[tc.rate/10:], got)
+			rms, hz := av.ToneStats(samples[tc.rate/10:], got)
 			if rms < 0.15 || rms > 0.27 || hz < 440*0.9 || hz > 880*1.1 {
 				t.Errorf("decoded sound has RMS %.3f at %.0f Hz, want ~0.21 between 440 and 880 Hz", rms, hz)
 			}

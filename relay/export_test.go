@@ -1,21 +1,22 @@
 package relay
 
-import "github.com/pion/webrtc/v4"
+import (
+	"github.com/pion/webrtc/v4"
 
-// DecodeAudio decodes what the relay sends, for the tests.
-var DecodeAudio = decodeAudio
+	"qianliyan/internal/av"
+)
 
 // TranscodeAAC runs AAC access units through a fresh AAC-to-Opus
 // transcoder and returns the number of Opus packets, for benchmarks.
 func TranscodeAAC(config []byte, rate, channels int, aus [][]byte) (int, error) {
-	t, err := newOpusTranscoder(config, rate, channels)
+	t, err := av.NewOpusTranscoder(config, rate, channels)
 	if err != nil {
 		return 0, err
 	}
-	defer t.close()
+	defer t.Close()
 	n := 0
 	for _, au := range aus {
-		if err := t.transcode(au, func([]byte) { n++ }); err != nil {
+		if err := t.Transcode(au, func([]byte) { n++ }); err != nil {
 			return n, err
 		}
 	}

@@ -4,10 +4,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/g711"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"qianliyan/internal/av"
 )
 
 // The audio a camera may send (-audio).
@@ -115,6 +118,23 @@ func g711Clip(codec string) (*audioClip, error) {
 		a.Packets = append(a.Packets, audioPacket{TS: int64(i), Payload: enc[i : i+g711Samples]})
 	}
 	return a, nil
+}
+
+// encodeAACLoop encodes a looping sound with internal/av's AAC encoder and
+// returns one loop of access units. The sound is encoded three times over
+// and the middle pass kept, so the encoder's start-up delay is behind it
+// and its last access unit leads into its first as the sound itself does.
+// len(pcm) must be a multiple of 1024.
+func encodeAACLoop(pcm []float32, rate int) ([][]byte, error) {
+	frames := len(pcm) / av.AACFrame
+	out, err := av.EncodeAAC(slices.Concat(pcm, pcm, pcm), rate)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) < 2*frames {
+		return nil, fmt.Errorf("aac encoder gave %d access units for %d frames", len(out), 3*frames)
+	}
+	return out[frames : 2*frames], nil
 }
 
 // aacClip encodes the tone once with libavcodec's AAC encoder (LC, 48 kHz,

@@ -9,6 +9,8 @@ import (
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"qianliyan/internal/av"
 )
 
 const (
@@ -44,8 +46,9 @@ type clipFrame struct {
 
 // clipConfig says what to render and how to encode it.
 type clipConfig struct {
-	encoderConfig
-	Frames int // loop length, a whole number of GOPs
+	av.EncoderConfig
+	Frames    int // loop length, a whole number of GOPs
+	NoiseSeed uint64
 }
 
 // encodeClips renders and encodes scenes, several at a time (bounded by the
@@ -87,14 +90,14 @@ func encodeClips(ctx context.Context, cfg clipConfig, scenes []*Scene) ([]*clip,
 // encodeClip renders every frame of scene's loop, encodes it and packetizes
 // the result.
 func encodeClip(ctx context.Context, scene *Scene, cfg clipConfig) (*clip, error) {
-	enc, err := newH264Encoder(cfg.encoderConfig)
+	enc, err := newH264Encoder(cfg.EncoderConfig, cfg.NoiseSeed)
 	if err != nil {
 		return nil, err
 	}
 	defer enc.close()
 
 	img := image.NewRGBA(image.Rect(0, 0, cfg.Width, cfg.Height))
-	var frames []encodedFrame
+	var frames []av.EncodedFrame
 	for f := range cfg.Frames {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -126,7 +129,7 @@ func encodeClip(ctx context.Context, scene *Scene, cfg clipConfig) (*clip, error
 // checkLoop makes sure the encoder gave what looping needs: every frame once,
 // and an IDR exactly where each GOP starts in decode order (and nowhere else),
 // so that jumping from the last frame back to the first is a clean cut.
-func checkLoop(frames []encodedFrame, n, gop int) error {
+func checkLoop(frames []av.EncodedFrame, n, gop int) error {
 	if len(frames) != n {
 		return fmt.Errorf("encoder gave %d frames, want %d", len(frames), n)
 	}
@@ -145,7 +148,7 @@ func checkLoop(frames []encodedFrame, n, gop int) error {
 // maxPacketSize-rtpHeaderSize bytes (packetization mode 1: single NAL units,
 // STAP-A for small ones such as SPS+PPS, FU-A for large ones), and picks SPS and
 // PPS from the first IDR for the SDP.
-func packetize(frames []encodedFrame) (*clip, error) {
+func packetize(frames []av.EncodedFrame) (*clip, error) {
 	pz := &rtph264.Encoder{
 		PayloadType:       payloadType,
 		PacketizationMode: 1,

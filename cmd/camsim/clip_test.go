@@ -5,12 +5,14 @@ import (
 	"testing"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"qianliyan/internal/av"
 )
 
 func TestEncodeClipIsWholeGOPsOfHighProfile(t *testing.T) {
 	for _, bframes := range []int{0, 2} {
 		cfg := clipConfig{
-			encoderConfig: encoderConfig{Width: 320, Height: 240, FPS: 25, GOPFrames: 25, BFrames: bframes, Bitrate: 500000, Threads: 1},
+			EncoderConfig: av.EncoderConfig{Width: 320, Height: 240, FPS: 25, GOPFrames: 25, BFrames: bframes, Bitrate: 500000, Threads: 1},
 			Frames:        50,
 		}
 		c, err := encodeClip(context.Background(), NewScene(0, 320, 240, 25, 50), cfg)

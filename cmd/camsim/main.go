@@ -35,6 +35,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"qianliyan/internal/av"
 )
 
 // camerasPerGroup is how many cameras share a sending goroutine and its
@@ -205,7 +207,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		scenes = append(scenes, NewScriptedScene(sc, cfg.Width, cfg.Height, cfg.FPS, gops*cfg.gopFrames))
 	}
 	all, err := encodeClips(ctx, clipConfig{
-		encoderConfig: encoderConfig{
+		EncoderConfig: av.EncoderConfig{
 			Width:     cfg.Width,
 			Height:    cfg.Height,
 			FPS:       cfg.FPS,

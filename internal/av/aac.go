@@ -1,12 +1,8 @@
-package main
+package av
 
-// #cgo pkg-config: libavcodec libavutil
 // #include <stdlib.h>
 // #include <libavcodec/avcodec.h>
 // #include <libavutil/channel_layout.h>
-//
-// static int aacErrAgain(void) { return AVERROR(EAGAIN); }
-// static int aacErrEOF(void) { return AVERROR_EOF; }
 //
 // // Mono float-planar input at rate, AAC-LC at 64 kbit/s.
 // static void aacSetup(AVCodecContext *c, int rate) {
@@ -34,13 +30,17 @@ import (
 	"unsafe"
 )
 
-// encodeAACLoop encodes a looping sound with libavcodec's native AAC
-// encoder and returns one loop of access units (raw, without ADTS). The
-// sound is encoded three times over and the middle pass kept, so the
-// encoder's start-up delay is behind it and its last access unit leads
-// into its first as the sound itself does. len(pcm) must be a multiple of
-// 1024.
-func encodeAACLoop(pcm []float32, rate int) ([][]byte, error) {
+// AACFrame is the number of samples in an AAC-LC access unit.
+const AACFrame = 1024
+
+// EncodeAAC encodes mono samples (from -1 to 1) at rate with libavcodec's
+// native AAC encoder (AAC-LC, 64 kbit/s) and returns the access units (raw,
+// without ADTS), the encoder's delay flushed at the end. len(pcm) must be a
+// multiple of AACFrame.
+func EncodeAAC(pcm []float32, rate int) ([][]byte, error) {
+	if len(pcm) == 0 || len(pcm)%AACFrame != 0 {
+		return nil, fmt.Errorf("AAC encoder: %d samples, want a positive multiple of %d", len(pcm), AACFrame)
+	}
 	name := C.CString("aac")
 	defer C.free(unsafe.Pointer(name))
 	codec := C.avcodec_find_encoder_by_name(name)
@@ -54,11 +54,11 @@ func encodeAACLoop(pcm []float32, rate int) ([][]byte, error) {
 	defer C.avcodec_free_context(&ctx)
 	C.aacSetup(ctx, C.int(rate))
 	if res := C.avcodec_open2(ctx, codec, nil); res < 0 {
-		return nil, fmt.Errorf("open aac encoder: %s", averr(res))
+		return nil, avError("open aac encoder", res)
 	}
 	n := int(ctx.frame_size)
-	if n <= 0 || len(pcm)%n != 0 {
-		return nil, fmt.Errorf("aac frame size %d does not divide %d samples", n, len(pcm))
+	if n != AACFrame {
+		return nil, fmt.Errorf("aac encoder takes frames of %d samples, want %d", n, AACFrame)
 	}
 	frame := C.av_frame_alloc()
 	if frame == nil {
@@ -66,7 +66,7 @@ func encodeAACLoop(pcm []float32, rate int) ([][]byte, error) {
 	}
 	defer C.av_frame_free(&frame)
 	if res := C.aacFrame(ctx, frame); res < 0 {
-		return nil, fmt.Errorf("aac frame: %s", averr(res))
+		return nil, avError("aac frame", res)
 	}
 	pkt := C.av_packet_alloc()
 	if pkt == nil {
@@ -78,39 +78,34 @@ func encodeAACLoop(pcm []float32, rate int) ([][]byte, error) {
 	receive := func() error {
 		for {
 			res := C.avcodec_receive_packet(ctx, pkt)
-			if res == C.aacErrAgain() || res == C.aacErrEOF() {
+			if res == -C.EAGAIN || res == C.AVERROR_EOF {
 				return nil
 			}
 			if res < 0 {
-				return fmt.Errorf("avcodec_receive_packet: %s", averr(res))
+				return avError("avcodec_receive_packet", res)
 			}
 			out = append(out, C.GoBytes(unsafe.Pointer(pkt.data), pkt.size))
 			C.av_packet_unref(pkt)
 		}
 	}
-	frames := len(pcm) / n
-	for i := range 3 * frames {
+	for i := 0; i < len(pcm); i += n {
 		if res := C.av_frame_make_writable(frame); res < 0 {
-			return nil, fmt.Errorf("av_frame_make_writable: %s", averr(res))
+			return nil, avError("av_frame_make_writable", res)
 		}
-		dst := unsafe.Slice((*float32)(unsafe.Pointer(frame.data[0])), n)
-		copy(dst, pcm[(i%frames)*n:])
-		frame.pts = C.int64_t(i * n)
+		copy(unsafe.Slice((*float32)(unsafe.Pointer(frame.data[0])), n), pcm[i:i+n])
+		frame.pts = C.int64_t(i)
 		if res := C.avcodec_send_frame(ctx, frame); res < 0 {
-			return nil, fmt.Errorf("avcodec_send_frame: %s", averr(res))
+			return nil, avError("avcodec_send_frame", res)
 		}
 		if err := receive(); err != nil {
 			return nil, err
 		}
 	}
 	if res := C.avcodec_send_frame(ctx, nil); res < 0 {
-		return nil, fmt.Errorf("avcodec_send_frame(flush): %s", averr(res))
+		return nil, avError("avcodec_send_frame(flush)", res)
 	}
 	if err := receive(); err != nil {
 		return nil, err
 	}
-	if len(out) < 2*frames {
-		return nil, fmt.Errorf("aac encoder gave %d access units for %d frames", len(out), 3*frames)
-	}
-	return out[frames : 2*frames], nil
+	return out, nil
 }

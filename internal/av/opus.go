@@ -1,6 +1,5 @@
-package relay
+package av
 
-// #cgo pkg-config: libavcodec libavutil libswresample
 // #include <errno.h>
 // #include <stdlib.h>
 // #include <string.h>
@@ -139,8 +138,6 @@ package relay
 //	}
 // }
 //
-// static int tcFrameSize(transcoder *t) { return t->enc->frame_size; }
-//
 // // A decoder of any audio codec to mono float samples (the first
 // // channel), for checking what the relay sends.
 // typedef struct {
@@ -206,6 +203,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"math"
 	"unsafe"
 )
 
@@ -213,18 +211,19 @@ import (
 // frame; at 32 kbit/s a 20 ms one is about 80).
 const opusMaxPacket = 1500
 
-// opusTranscoder turns AAC access units into 20 ms Opus packets at 48 kHz:
+// OpusTranscoder turns AAC access units into 20 ms Opus packets at 48 kHz:
 // libavcodec decodes, libswresample resamples, libopus encodes. A camera
-// needs one, whatever its number of viewers.
-type opusTranscoder struct {
+// needs one, whatever its number of viewers. It is not safe for concurrent
+// use.
+type OpusTranscoder struct {
 	t   *C.transcoder
 	buf []byte
 }
 
-// newOpusTranscoder opens a transcoder for AAC described by its
+// NewOpusTranscoder opens a transcoder for AAC described by its
 // AudioSpecificConfig, sample rate and channels. Mono stays mono (32
 // kbit/s); more channels become stereo (64 kbit/s).
-func newOpusTranscoder(config []byte, rate, channels int) (*opusTranscoder, error) {
+func NewOpusTranscoder(config []byte, rate, channels int) (*OpusTranscoder, error) {
 	if len(config) == 0 {
 		return nil, errors.New("AAC without its AudioSpecificConfig")
 	}
@@ -236,28 +235,25 @@ func newOpusTranscoder(config []byte, rate, channels int) (*opusTranscoder, erro
 	res := C.tcOpen(&t, (*C.uint8_t)(unsafe.Pointer(&config[0])), C.int(len(config)), C.int(rate), C.int(max(channels, 1)), C.int(bitrate))
 	if res < 0 {
 		C.tcFree(t)
-		return nil, fmt.Errorf("AAC to Opus: %s", avErr(res))
+		return nil, avError("AAC to Opus", res)
 	}
-	return &opusTranscoder{t: t, buf: make([]byte, opusMaxPacket)}, nil
+	return &OpusTranscoder{t: t, buf: make([]byte, opusMaxPacket)}, nil
 }
 
-// frameSize is the number of 48 kHz samples in each Opus packet (960).
-func (o *opusTranscoder) frameSize() int { return int(C.tcFrameSize(o.t)) }
-
-// transcode takes one AAC access unit and calls emit with every Opus
+// Transcode takes one AAC access unit and calls emit with every Opus
 // packet now ready (a fresh slice each, 0 to 2 of them).
-func (o *opusTranscoder) transcode(au []byte, emit func(opus []byte)) error {
+func (o *OpusTranscoder) Transcode(au []byte, emit func(opus []byte)) error {
 	if len(au) == 0 {
 		return nil
 	}
 	if res := C.tcPush(o.t, (*C.uint8_t)(unsafe.Pointer(&au[0])), C.int(len(au))); res < 0 {
 		// a damaged access unit: the decoder goes on with the next one
-		return fmt.Errorf("decode AAC: %s", avErr(res))
+		return avError("decode AAC", res)
 	}
 	for {
 		n := C.tcPull(o.t, (*C.uint8_t)(unsafe.Pointer(&o.buf[0])), C.int(len(o.buf)))
 		if n < 0 {
-			return fmt.Errorf("encode Opus: %s", avErr(n))
+			return avError("encode Opus", n)
 		}
 		if n == 0 {
 			return nil
@@ -266,21 +262,22 @@ func (o *opusTranscoder) transcode(au []byte, emit func(opus []byte)) error {
 	}
 }
 
-func (o *opusTranscoder) close() {
+// Close frees the transcoder.
+func (o *OpusTranscoder) Close() {
 	C.tcFree(o.t)
 	o.t = nil
 }
 
-// decodeAudio decodes packets of codec (a libavcodec decoder name such as
+// DecodeAudio decodes packets of codec (a libavcodec decoder name such as
 // "opus" or "pcm_mulaw") and returns the first channel's samples, from -1
-// to 1, and their sample rate. It checks what the relay sends.
-func decodeAudio(codec string, rate, channels int, packets [][]byte) ([]float32, int, error) {
+// to 1, and their sample rate. Tests check with it what the relay sends.
+func DecodeAudio(codec string, rate, channels int, packets [][]byte) ([]float32, int, error) {
 	name := C.CString(codec)
 	defer C.free(unsafe.Pointer(name))
 	var d *C.decoder
 	if res := C.decOpen(&d, name, C.int(rate), C.int(channels)); res < 0 {
 		C.decFree(d)
-		return nil, 0, fmt.Errorf("open %s decoder: %s", codec, avErr(res))
+		return nil, 0, avError("open "+codec+" decoder", res)
 	}
 	defer C.decFree(d)
 	var out []float32
@@ -292,20 +289,24 @@ func decodeAudio(codec string, rate, channels int, packets [][]byte) ([]float32,
 		}
 		n := C.decRun(d, (*C.uint8_t)(unsafe.Pointer(&p[0])), C.int(len(p)), (*C.float)(unsafe.Pointer(&buf[0])), C.int(len(buf)), &got)
 		if n < 0 {
-			return out, int(got), fmt.Errorf("packet %d: %s", i, avErr(n))
+			return out, int(got), avError(fmt.Sprintf("packet %d", i), n)
 		}
 		out = append(out, buf[:n]...)
 	}
 	return out, int(got), nil
 }
 
-func avErr(code C.int) string {
-	buf := make([]byte, 128)
-	C.av_strerror(code, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
-	for i, b := range buf {
-		if b == 0 {
-			return string(buf[:i])
+// ToneStats returns the RMS of samples and their frequency from zero
+// crossings: with DecodeAudio, how tests tell that a tone came through.
+func ToneStats(samples []float32, rate int) (rms, hz float64) {
+	var sum float64
+	crossings := 0
+	for i, s := range samples {
+		sum += float64(s) * float64(s)
+		if i > 0 && (samples[i-1] < 0) != (s < 0) {
+			crossings++
 		}
 	}
-	return string(buf)
+	n := float64(len(samples))
+	return math.Sqrt(sum / n), float64(crossings) / 2 / (n / float64(rate))
 }
