@@ -1,20 +1,12 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"qianliyan/api"
 	"qianliyan/configs"
@@ -22,22 +14,12 @@ import (
 	"qianliyan/internal/camsimproc"
 	"qianliyan/internal/redistest"
 	"qianliyan/internal/schedlat"
-	"qianliyan/relay"
 )
 
-const staffToken = "test-staff-token"
-
-type bridge struct {
-	url string
-	hub *ingest.Hub
-	cfg *configs.Config
-	rdb *redis.Client
-	rl  *relay.Server
-}
-
-// startBridge runs the hub and the API over two camsim cameras, one behind
-// a password, against the real Redis.
-func startBridge(t *testing.T) bridge {
+// liveConfig starts camsim with two cameras and configures them: cam1,
+// public, in grid hexia-01, with a bin zone, behind camsim's password, and
+// cam2, whose address answers nothing; a private Redis prefix.
+func liveConfig(t *testing.T) *configs.Config {
 	t.Helper()
 	cam := camsimproc.Start(t, "-cameras", "2", "-user", "admin", "-pass", "s3cret")
 	withPass := strings.Replace(cam.URL(1), "rtsp://", "rtsp://admin:s3cret@", 1)
@@ -59,61 +41,15 @@ cameras:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(redisOptions(t))
-	t.Cleanup(func() { rdb.Close() })
 	cfg.Server.StaffToken = staffToken
-	hub := ingest.NewHub(cfg, slog.New(slog.DiscardHandler))
-	rl, err := relay.NewServer(hub, relay.Options{UDPPort: 0, TCPPort: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { _ = hub.Run(ctx); done <- struct{}{} }()
-	a := api.New(api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: slog.New(slog.DiscardHandler)})
-	go func() { _ = a.Run(ctx); done <- struct{}{} }()
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); rl.Close(); cancel(); <-done; <-done })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if h, _ := hub.Health("cam1"); h.Online && h.FPS > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("cam1 not online with figures within 10 s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return bridge{url: srv.URL, hub: hub, cfg: cfg, rdb: rdb, rl: rl}
-}
-
-func redisOptions(t testing.TB) *redis.Options { return redistest.Options(t) }
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	return getAs(t, url, "")
-}
-
-// getAs gets url with a bearer token when one is given.
-func getAs(t *testing.T, url, token string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	_, cfg.Redis.Prefix = redistest.Client(t, "apitest")
+	return cfg
 }
 
 func TestCamerasAPI(t *testing.T) {
-	b := startBridge(t)
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
 
-	code, body := getAs(t, b.url+"/api/cameras", staffToken)
+	code, body := b.do(t, "GET", "/api/cameras", staffToken, nil)
 	if code != 200 {
 		t.Fatalf("GET /api/cameras = %d %s", code, body)
 	}
@@ -138,7 +74,7 @@ func TestCamerasAPI(t *testing.T) {
 		t.Errorf("cam1 health = %+v, want online 1280 H264 ~25 fps", h)
 	}
 
-	code, body = getAs(t, b.url+"/api/cameras/cam2", staffToken)
+	code, body = b.do(t, "GET", "/api/cameras/cam2", staffToken, nil)
 	var c2 api.Camera
 	if err := json.Unmarshal([]byte(body), &c2); code != 200 || err != nil {
 		t.Fatalf("GET /api/cameras/cam2 = %d %s", code, body)
@@ -149,7 +85,7 @@ func TestCamerasAPI(t *testing.T) {
 }
 
 func TestBadRequestsGetClearErrors(t *testing.T) {
-	b := startBridge(t)
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
 	for _, tc := range []struct {
 		method, path string
 		code         int
@@ -159,26 +95,20 @@ func TestBadRequestsGetClearErrors(t *testing.T) {
 		{"GET", "/api/nothing", 404, "no such page or route: /api/nothing"},
 		{"POST", "/api/cameras", 405, "POST is not allowed on /api/cameras"},
 	} {
-		req, _ := http.NewRequest(tc.method, b.url+tc.path, nil)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != tc.code || !strings.Contains(string(body), `{"error":"`+tc.msg) {
-			t.Errorf("%s %s = %d %s; want %d with error %q", tc.method, tc.path, res.StatusCode, body, tc.code, tc.msg)
+		code, body := b.do(t, tc.method, tc.path, "", nil)
+		if code != tc.code || !strings.Contains(body, `{"error":"`+tc.msg) {
+			t.Errorf("%s %s = %d %s; want %d with error %q", tc.method, tc.path, code, body, tc.code, tc.msg)
 		}
 	}
 }
 
 func TestHealthzAndMetrics(t *testing.T) {
-	b := startBridge(t)
-	code, body := get(t, b.url+"/healthz")
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
+	code, body := b.do(t, "GET", "/healthz", "", nil)
 	if code != 200 || !strings.Contains(body, `"redis":"ok"`) || !strings.Contains(body, `"cameras_online":1`) {
 		t.Errorf("GET /healthz = %d %s", code, body)
 	}
-	code, body = get(t, b.url+"/metrics")
+	code, body = b.do(t, "GET", "/metrics", "", nil)
 	if code != 200 {
 		t.Fatalf("GET /metrics = %d", code)
 	}

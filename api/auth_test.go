@@ -9,13 +9,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,33 +22,9 @@ import (
 
 	"qianliyan/api"
 	"qianliyan/configs"
-	"qianliyan/ingest"
+	"qianliyan/internal/redistest"
 	"qianliyan/internal/whepclient"
-	"qianliyan/relay"
 )
-
-// clock is a settable time for the servers under test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// t0 is when the tests' clock starts.
-var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-
-type authBridge struct {
-	url   string
-	cfg   *configs.Config
-	deps  api.Deps
-	clock *clock
-}
 
 // authConfig is three cameras that never come online (cam1 public in g1,
 // cam2 private in g1, cam3 private in g2) and a user of every role whose
@@ -81,89 +55,12 @@ users:
 	}
 	cfg.Server.StaffToken = staffToken
 	// Each test keeps its own token key in Redis.
-	cfg.Redis.Prefix = fmt.Sprintf("qly:authtest%d:", time.Now().UnixNano())
-	rdb := redis.NewClient(redisOptions(t))
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), cfg.Redis.Prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-		rdb.Close()
-	})
+	_, cfg.Redis.Prefix = redistest.Client(t, "authtest")
 	return cfg
 }
 
-// startAuth serves the API over cfg with the real Redis and a relay whose
-// cameras never come online (no camsim: these tests are about who may do what).
-func startAuth(t *testing.T, cfg *configs.Config) authBridge {
-	t.Helper()
-	rdb := redis.NewClient(redisOptions(t))
-	t.Cleanup(func() { rdb.Close() })
-	hub := ingest.NewHub(cfg, slog.New(slog.DiscardHandler))
-	rl, err := relay.NewServer(hub, relay.Options{UDPPort: 0, TCPPort: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: t0}
-	deps := api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: slog.New(slog.DiscardHandler), Now: clk.Now}
-	srv := httptest.NewServer(api.New(deps).Handler())
-	t.Cleanup(func() { srv.Close(); rl.Close() })
-	return authBridge{url: srv.URL, cfg: cfg, deps: deps, clock: clk}
-}
-
-// call sends a request with an optional bearer token and JSON body; it
-// returns the status and the body.
-func call(t testing.TB, method, url, token, body string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
-}
-
-// errorOf is the sentence of a {"error": ...} body, or the body itself.
-func errorOf(body string) string {
-	var e struct{ Error *string }
-	if json.Unmarshal([]byte(body), &e) != nil || e.Error == nil {
-		return "not an error body: " + body
-	}
-	return *e.Error
-}
-
-// wantError checks a refusal's status code and its exact sentence.
-func wantError(t *testing.T, what string, code int, body string, wantCode int, wantMsg string) {
-	t.Helper()
-	if code != wantCode || errorOf(body) != wantMsg {
-		t.Errorf("%s = %d %s\nwant %d {\"error\": %q}", what, code, body, wantCode, wantMsg)
-	}
-}
-
-// login logs user in with the password the tests give every user.
-func (b authBridge) login(t *testing.T, user string) api.TokenResponse {
-	t.Helper()
-	code, body := call(t, "POST", b.url+"/api/login", "", fmt.Sprintf(`{"user": %q, "password": %q}`, user, user+"-pw"))
-	if code != 200 {
-		t.Fatalf("login as %s = %d %s", user, code, body)
-	}
-	var tr api.TokenResponse
-	if err := json.Unmarshal([]byte(body), &tr); err != nil {
-		t.Fatal(err)
-	}
-	return tr
-}
-
 // cameraIDs lists the ids GET /api/cameras gives with token.
-func (b authBridge) cameraIDs(t *testing.T, token string) []string {
+func (b *bridge) cameraIDs(t *testing.T, token string) []string {
 	t.Helper()
 	code, body := call(t, "GET", b.url+"/api/cameras", token, "")
 	var list struct{ Cameras []api.Camera }
@@ -180,7 +77,7 @@ func (b authBridge) cameraIDs(t *testing.T, token string) []string {
 const notLoggedIn = "this needs the role staff or admin: log in (POST /api/login) and send the token as Authorization: Bearer <token>"
 
 func TestLoginGivesASignedTokenOfTheUsersRole(t *testing.T) {
-	b := startAuth(t, authConfig(t))
+	b := serve(t, authConfig(t))
 	tr := b.login(t, "worker1")
 	want := api.TokenResponse{Token: tr.Token, User: "worker1", Name: "网格员 李强", Role: "worker", Grids: []string{"g1"},
 		ExpiresMS: t0.Add(12 * time.Hour).UnixMilli()}
@@ -207,7 +104,7 @@ func TestLoginGivesASignedTokenOfTheUsersRole(t *testing.T) {
 }
 
 func TestWrongUserAndWrongPasswordGetTheSameAnswer(t *testing.T) {
-	b := startAuth(t, authConfig(t))
+	b := serve(t, authConfig(t))
 	for _, tc := range []struct {
 		name, body string
 		code       int
@@ -228,7 +125,7 @@ func TestWrongUserAndWrongPasswordGetTheSameAnswer(t *testing.T) {
 }
 
 func TestTokenExpires(t *testing.T) {
-	b := startAuth(t, authConfig(t))
+	b := serve(t, authConfig(t))
 	tok := b.login(t, "staff").Token
 	b.clock.Add(12*time.Hour - time.Millisecond)
 	if code, body := call(t, "GET", b.url+"/api/me", tok, ""); code != 200 {
@@ -262,7 +159,7 @@ func forge(key string, claims any) string {
 func TestTamperedAndForeignTokensAreRefused(t *testing.T) {
 	cfg := authConfig(t)
 	cfg.Auth.Secret = strings.Repeat("s", 32)
-	b := startAuth(t, cfg)
+	b := serve(t, cfg)
 	tok := b.login(t, "worker1").Token
 
 	// a worker who makes itself staff
@@ -317,7 +214,7 @@ func TestTamperedAndForeignTokensAreRefused(t *testing.T) {
 }
 
 func TestWrongRoleIsForbidden(t *testing.T) {
-	b := startAuth(t, authConfig(t))
+	b := serve(t, authConfig(t))
 	worker := b.login(t, "worker1").Token
 	resident := b.login(t, "resident").Token
 	staff := b.login(t, "staff").Token
@@ -344,7 +241,7 @@ func TestWrongRoleIsForbidden(t *testing.T) {
 }
 
 func TestWorkerSeesPublicAndOwnGridCameras(t *testing.T) {
-	b := startAuth(t, authConfig(t))
+	b := serve(t, authConfig(t))
 	w1, w2 := b.login(t, "worker1").Token, b.login(t, "worker2").Token
 	if got := b.cameraIDs(t, w1); !slices.Equal(got, []string{"cam1", "cam2"}) {
 		t.Errorf("worker1 (grid g1) lists %v, want [cam1 cam2]", got)
@@ -379,14 +276,9 @@ func TestWorkerSeesPublicAndOwnGridCameras(t *testing.T) {
 		req, _ := http.NewRequest("POST", b.url+"/whep/"+tc.camera, strings.NewReader(offer))
 		req.Header.Set("Content-Type", "application/sdp")
 		req.Header.Set("Authorization", "Bearer "+w1)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != tc.code || !strings.Contains(errorOf(string(body)), tc.msg) {
-			t.Errorf("worker1 WHEP %s = %d %s, want %d with %q", tc.camera, res.StatusCode, body, tc.code, tc.msg)
+		code, body := send(t, req)
+		if code != tc.code || !strings.Contains(errorOf(body), tc.msg) {
+			t.Errorf("worker1 WHEP %s = %d %s, want %d with %q", tc.camera, code, body, tc.code, tc.msg)
 		}
 	}
 
@@ -436,7 +328,7 @@ func cameraEvents(t *testing.T, base, token string, n int) []string {
 }
 
 func TestResidentSeesPublicCamerasOnly(t *testing.T) {
-	b := startAuth(t, authConfig(t))
+	b := serve(t, authConfig(t))
 	code, body := call(t, "POST", b.url+"/api/device", "", "")
 	var dev api.TokenResponse
 	if err := json.Unmarshal([]byte(body), &dev); code != 201 || err != nil {
@@ -461,7 +353,7 @@ func TestResidentSeesPublicCamerasOnly(t *testing.T) {
 }
 
 func TestDeviceTokenIsAResidentOfItsOwn(t *testing.T) {
-	b := startAuth(t, authConfig(t))
+	b := serve(t, authConfig(t))
 	device := func() api.TokenResponse {
 		code, body := call(t, "POST", b.url+"/api/device", "", "")
 		var tr api.TokenResponse
@@ -489,7 +381,7 @@ func TestDeviceTokenIsAResidentOfItsOwn(t *testing.T) {
 }
 
 func TestStaffTokenIsAStaffService(t *testing.T) {
-	b := startAuth(t, authConfig(t))
+	b := serve(t, authConfig(t))
 	code, body := call(t, "GET", b.url+"/api/me", staffToken, "")
 	if want := `{"sub":"@staff_token","name":"staff_token","role":"staff","grids":[]}`; code != 200 || body != want {
 		t.Errorf("GET /api/me with the staff token = %d %s, want 200 %s", code, body, want)
@@ -500,34 +392,32 @@ func TestStaffTokenIsAStaffService(t *testing.T) {
 	// without a staff_token in the config, the old token is just wrong
 	cfg := authConfig(t)
 	cfg.Server.StaffToken = ""
-	b2 := startAuth(t, cfg)
+	b2 := serve(t, cfg)
 	code, body = call(t, "GET", b2.url+"/api/cameras", staffToken, "")
 	wantError(t, "staff token on a bridge without one", code, body, 401, "the token is neither the staff token nor one this bridge gives out; log in again")
 }
 
 func TestSecretInRedisOutlivesTheServer(t *testing.T) {
 	cfg := authConfig(t)
-	first := startAuth(t, cfg)
+	first := serve(t, cfg)
 	tok := first.login(t, "worker1").Token
 
-	rdb := redis.NewClient(redisOptions(t))
-	defer rdb.Close()
-	stored, err := rdb.Get(context.Background(), cfg.Redis.Prefix+"auth:secret").Result()
+	stored, err := first.rdb.Get(context.Background(), cfg.Redis.Prefix+"auth:secret").Result()
 	if err != nil || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(stored) {
 		t.Fatalf("Redis %sauth:secret = %q, %v; want 32 random bytes in hex", cfg.Redis.Prefix, stored, err)
 	}
 	// a second server (a restart) over the same Redis takes the first one's token
-	second := startAuth(t, cfg)
+	second := serve(t, cfg)
 	if code, body := call(t, "GET", second.url+"/api/me", tok, ""); code != 200 || !strings.Contains(body, `"sub":"worker1"`) {
 		t.Errorf("the second server refuses the first one's token: %d %s", code, body)
 	}
-	if again, _ := rdb.Get(context.Background(), cfg.Redis.Prefix+"auth:secret").Result(); again != stored {
+	if again, _ := first.rdb.Get(context.Background(), cfg.Redis.Prefix+"auth:secret").Result(); again != stored {
 		t.Errorf("the second server replaced the stored key")
 	}
 	// another prefix is another key: the token does not pass there
 	other := *cfg
 	other.Redis.Prefix = cfg.Redis.Prefix + "other:"
-	third := startAuth(t, &other)
+	third := serve(t, &other)
 	code, body := call(t, "GET", third.url+"/api/me", tok, "")
 	wantError(t, "token on a bridge with another key", code, body, 401,
 		"the token's signature does not match: it was changed, or signed with another key; log in again")
@@ -539,7 +429,7 @@ func TestSecretInRedisOutlivesTheServer(t *testing.T) {
 			moved.Users[i].Grids = []string{"g2"}
 		}
 	}
-	fourth := startAuth(t, &moved)
+	fourth := serve(t, &moved)
 	code, body = call(t, "GET", fourth.url+"/api/cameras", tok, "")
 	wantError(t, "token of a worker whose grids changed", code, body, 401,
 		`the account "worker1" was removed or changed since this token was given; log in again`)
@@ -547,7 +437,7 @@ func TestSecretInRedisOutlivesTheServer(t *testing.T) {
 
 func TestTokensNeedRedisWhenNoSecretIsConfigured(t *testing.T) {
 	cfg := authConfig(t)
-	b := startAuth(t, cfg)
+	b := serve(t, cfg)
 	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	defer down.Close()
 	deps := b.deps

@@ -3,8 +3,6 @@ package api_test
 import (
 	"bufio"
 	"context"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,19 +16,14 @@ import (
 )
 
 func TestIncidentRoutes(t *testing.T) {
-	b := startBridge(t)
-	prefix := fmt.Sprintf("qly:itest%d:", time.Now().UnixNano())
-	t.Cleanup(func() {
-		keys, _ := b.rdb.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			b.rdb.Del(context.Background(), keys...)
-		}
-	})
-	store := detect.NewStore(b.rdb, prefix)
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
+	// the incidents share the API's private Redis prefix
+	store := detect.NewStore(b.rdb, b.cfg.Redis.Prefix)
 	det := detect.NewDetector(b.cfg, b.hub, store, detect.Options{}, time.Hour)
 	snaps := t.TempDir()
-	srv := httptest.NewServer(api.New(api.Deps{Config: b.cfg, Cameras: b.hub, Relay: b.rl, Redis: b.rdb, Log: slog.New(slog.DiscardHandler),
-		Detection: det, Incidents: store, SnapshotDir: snaps}).Handler())
+	deps := b.deps
+	deps.Detection, deps.Incidents, deps.SnapshotDir = det, store, snaps
+	srv := httptest.NewServer(api.New(deps).Handler())
 	defer srv.Close()
 
 	// an SSE subscriber before the incident is raised

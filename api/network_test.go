@@ -3,7 +3,6 @@ package api_test
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,7 +19,7 @@ import (
 // is what the answer announces, that ICE-TCP is offered as a fallback, and
 // that the STUN/TURN servers of the config reach pages and WHEP players.
 func TestNetworkSettingsReachTheViewer(t *testing.T) {
-	b := startBridge(t)
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
 	ice := []webrtc.ICEServer{
 		{URLs: []string{"stun:stun.example.org:3478"}},
 		{URLs: []string{"turn:turn.example.org:3478?transport=udp"}, Username: "qly", Credential: "s3cret"},
@@ -30,7 +29,9 @@ func TestNetworkSettingsReachTheViewer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rl.Close()
-	srv := httptest.NewServer(api.New(api.Deps{Config: b.cfg, Cameras: b.hub, Relay: rl, Redis: b.rdb, Log: slog.New(slog.DiscardHandler)}).Handler())
+	deps := b.deps
+	deps.Relay = rl
+	srv := httptest.NewServer(api.New(deps).Handler())
 	defer srv.Close()
 
 	res, err := http.Get(srv.URL + "/api/webrtc")

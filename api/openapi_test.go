@@ -22,7 +22,7 @@ func isPage(path string) bool {
 // TestOpenAPIListsEveryRoute walks the routes gin has and the paths the
 // document lists: each must be in the other.
 func TestOpenAPIListsEveryRoute(t *testing.T) {
-	b := startTasks(t, taskConfig(t))
+	b := serve(t, taskConfig(t), withTasks(), withEvents(), withLogins())
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`

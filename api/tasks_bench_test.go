@@ -81,7 +81,7 @@ func BenchmarkTaskAPITransitionsAndLists(b *testing.B) {
 		rate     = 500
 		duration = 5 * time.Second
 	)
-	tb := startTasks(b, taskConfig(b))
+	tb := serve(b, taskConfig(b), withTasks(), withEvents(), withLogins())
 	photo := tb.photo(b, "worker1")
 	client := benchClient()
 	defer client.CloseIdleConnections()
@@ -217,7 +217,7 @@ func BenchmarkTaskAPIEventsTo200Subscribers(b *testing.B) {
 		tasks       = 20
 		every       = 25 * time.Millisecond
 	)
-	tb := startTasks(b, taskConfig(b))
+	tb := serve(b, taskConfig(b), withTasks(), withEvents(), withLogins())
 	photo := tb.photo(b, "worker1")
 	client := benchClient()
 	defer client.CloseIdleConnections()

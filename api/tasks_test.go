@@ -7,10 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,26 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"qianliyan/api"
 	"qianliyan/configs"
-	"qianliyan/ingest"
-	"qianliyan/relay"
+	"qianliyan/internal/redistest"
 	"qianliyan/task"
 )
-
-// taskBridge is the API with a task store on a private Redis prefix, its
-// clock (tokens and tasks alike) and a token per configured user.
-type taskBridge struct {
-	url    string
-	cfg    *configs.Config
-	store  *task.Store
-	clock  *clock
-	snaps  string
-	tokens map[string]string
-}
 
 // taskConfig is three cameras with places (cam1 public in g1, cam2 in g1
 // 150 m away, cam3 in g2 about 1.3 km away), users of every role (worker1
@@ -45,14 +30,14 @@ type taskBridge struct {
 // private Redis prefix and data folder.
 func taskConfig(t testing.TB) *configs.Config {
 	t.Helper()
-	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var users strings.Builder
 	for i, u := range []string{"admin:admin:[]", "staff:staff:[]", "worker1:worker:[g1]", "worker2:worker:[g2]", "worker3:worker:[g1, g2]",
 		"resident:resident:[]", "resident2:resident:[]"} {
 		f := strings.SplitN(u, ":", 3)
+		hash, err := bcrypt.GenerateFromPassword([]byte(f[0]+"-pw"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
 		grids := ""
 		if f[2] != "[]" {
 			grids = ", grids: " + f[2]
@@ -79,101 +64,25 @@ users:
 	cfg.Server.StaffToken = staffToken
 	cfg.Auth.Secret = strings.Repeat("k", 32)
 	cfg.DataDir = t.TempDir()
-	cfg.Redis.Prefix = fmt.Sprintf("qly:tasktest%d:", time.Now().UnixNano())
-	rdb := redis.NewClient(redisOptions(t))
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), cfg.Redis.Prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-		rdb.Close()
-	})
+	_, cfg.Redis.Prefix = redistest.Client(t, "tasktest")
 	return cfg
 }
 
-// startTasks serves the API over cfg with a new task store on the real
-// Redis; cameras never come online. Two calls with one cfg are a restart.
-func startTasks(t testing.TB, cfg *configs.Config) *taskBridge {
-	t.Helper()
-	rdb := redis.NewClient(redisOptions(t))
-	t.Cleanup(func() { rdb.Close() })
-	hub := ingest.NewHub(cfg, slog.New(slog.DiscardHandler))
-	rl, err := relay.NewServer(hub, relay.Options{UDPPort: 0, TCPPort: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: t0}
-	store := task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, clk.Now)
-	snaps := filepath.Join(cfg.DataDir, "snapshots")
-	deps := api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: slog.New(slog.DiscardHandler), Now: clk.Now,
-		Tasks: store, SnapshotDir: snaps}
-	a := api.New(deps)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = a.Run(ctx); close(done) }()
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); cancel(); <-done; rl.Close() })
-	b := &taskBridge{url: srv.URL, cfg: cfg, store: store, clock: clk, snaps: snaps, tokens: map[string]string{"@staff_token": staffToken}}
-	for _, u := range cfg.Users {
-		code, body := call(t, "POST", b.url+"/api/login", "", fmt.Sprintf(`{"user": %q, "password": "pw"}`, u.Name))
-		var tr api.TokenResponse
-		if err := json.Unmarshal([]byte(body), &tr); code != 200 || err != nil {
-			t.Fatalf("login as %s = %d %s", u.Name, code, body)
-		}
-		b.tokens[u.Name] = tr.Token
-	}
-	return b
-}
-
-// do sends body (a string as is, anything else as JSON) as user ("" for
-// nobody) and returns the status and the body.
-func (b *taskBridge) do(t testing.TB, method, path, user string, body any) (int, string) {
-	t.Helper()
-	s, ok := body.(string)
-	if !ok && body != nil {
-		j, _ := json.Marshal(body)
-		s = string(j)
-	}
-	tok := ""
-	if user != "" {
-		tok = b.tokens[user]
-		if tok == "" {
-			tok = user // a raw token
-		}
-	}
-	return call(t, method, b.url+path, tok, s)
-}
-
-// must sends like do and fails unless the status is want; it decodes the
-// body into out.
-func (b *taskBridge) must(t testing.TB, want int, method, path, user string, body, out any) {
-	t.Helper()
-	code, resp := b.do(t, method, path, user, body)
-	if code != want {
-		t.Fatalf("%s %s as %s = %d %s; want %d", method, path, user, code, resp, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal([]byte(resp), out); err != nil {
-			t.Fatalf("%s %s: %v in %s", method, path, err, resp)
-		}
-	}
-}
-
-func (b *taskBridge) create(t testing.TB, user string, body any) *task.Task {
+func (b *bridge) create(t testing.TB, user string, body any) *task.Task {
 	t.Helper()
 	var env api.TaskEnvelope
 	b.must(t, 201, "POST", "/api/tasks", user, body, &env)
 	return env.Task
 }
 
-func (b *taskBridge) report(t testing.TB, user string, body any) *task.Task {
+func (b *bridge) report(t testing.TB, user string, body any) *task.Task {
 	t.Helper()
 	var env api.TaskEnvelope
 	b.must(t, 201, "POST", "/api/reports", user, body, &env)
 	return env.Task
 }
 
-func (b *taskBridge) move(t testing.TB, user, id, action string, body any) api.TaskChange {
+func (b *bridge) move(t testing.TB, user, id, action string, body any) api.TaskChange {
 	t.Helper()
 	var ch api.TaskChange
 	b.must(t, 200, "POST", "/api/tasks/"+id+"/"+action, user, body, &ch)
@@ -181,7 +90,7 @@ func (b *taskBridge) move(t testing.TB, user, id, action string, body any) api.T
 }
 
 // list gives the ids GET /api/tasks?query lists for user, and the total.
-func (b *taskBridge) list(t testing.TB, user, query string) ([]string, int) {
+func (b *bridge) list(t testing.TB, user, query string) ([]string, int) {
 	t.Helper()
 	var l api.TaskList
 	b.must(t, 200, "GET", "/api/tasks?"+query, user, nil, &l)
@@ -193,7 +102,7 @@ func (b *taskBridge) list(t testing.TB, user, query string) ([]string, int) {
 }
 
 // upload posts data as the multipart field "file".
-func (b *taskBridge) upload(t testing.TB, user string, data []byte) (int, string) {
+func (b *bridge) upload(t testing.TB, user string, data []byte) (int, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -205,19 +114,13 @@ func (b *taskBridge) upload(t testing.TB, user string, data []byte) (int, string
 	if user != "" {
 		req.Header.Set("Authorization", "Bearer "+b.tokens[user])
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(body)
+	return send(t, req)
 }
 
 // pngBytes is the start of a PNG file: enough for content sniffing.
 var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00")
 
-func (b *taskBridge) photo(t testing.TB, user string) string {
+func (b *bridge) photo(t testing.TB, user string) string {
 	t.Helper()
 	code, body := b.upload(t, user, pngBytes)
 	var r struct{ Photo string }
@@ -228,8 +131,7 @@ func (b *taskBridge) photo(t testing.TB, user string) string {
 }
 
 func TestTaskRoutesWithoutAStoreSayWhy(t *testing.T) {
-	cfg := taskConfig(t)
-	b := startAuth(t, cfg)
+	b := serve(t, taskConfig(t))
 	staff := staffToken
 	for _, path := range []string{"/api/tasks", "/api/tasks/T1", "/api/stats", "/api/workers"} {
 		code, body := call(t, "GET", b.url+path, staff, "")
@@ -238,7 +140,7 @@ func TestTaskRoutesWithoutAStoreSayWhy(t *testing.T) {
 }
 
 func TestWhoSeesWhichTask(t *testing.T) {
-	b := startTasks(t, taskConfig(t))
+	b := serve(t, taskConfig(t), withTasks(), withEvents(), withLogins())
 	onCam2 := b.create(t, "staff", map[string]any{"title": "井盖松动", "camera": "cam2"})
 	b.clock.Add(time.Second)
 	onCam3 := b.create(t, "admin", map[string]any{"title": "占道经营", "camera": "cam3"})
@@ -319,7 +221,7 @@ func TestWhoSeesWhichTask(t *testing.T) {
 }
 
 func TestTransitionsByRoleStateAndRetry(t *testing.T) {
-	b := startTasks(t, taskConfig(t))
+	b := serve(t, taskConfig(t), withTasks(), withEvents(), withLogins())
 	tk := b.create(t, "staff", map[string]any{"title": "垃圾桶倒了", "camera": "cam1", "zone": "垃圾桶"})
 	reported := b.report(t, "resident", map[string]any{"title": "路灯坏了", "camera": "cam1"})
 	path := func(id, action string) string { return "/api/tasks/" + id + "/" + action }
@@ -412,7 +314,7 @@ func TestTransitionsByRoleStateAndRetry(t *testing.T) {
 }
 
 func TestUploadsAndSnapshots(t *testing.T) {
-	b := startTasks(t, taskConfig(t))
+	b := serve(t, taskConfig(t), withTasks(), withEvents(), withLogins())
 	dir := filepath.Join(b.cfg.DataDir, "uploads")
 	stored := func() []string {
 		es, _ := os.ReadDir(dir)
@@ -477,7 +379,7 @@ func TestUploadsAndSnapshots(t *testing.T) {
 }
 
 func TestReportsNeedWordsAndAPlace(t *testing.T) {
-	b := startTasks(t, taskConfig(t))
+	b := serve(t, taskConfig(t), withTasks(), withEvents(), withLogins())
 	long := strings.Repeat("很", 501)
 	for _, tc := range []struct {
 		name, user string
@@ -516,7 +418,7 @@ func TestReportsNeedWordsAndAPlace(t *testing.T) {
 }
 
 // taskEvents reads the `event: task` messages of user's event stream.
-func (b *taskBridge) taskEvents(t *testing.T, user string) <-chan task.Event {
+func (b *bridge) taskEvents(t *testing.T, user string) <-chan task.Event {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", b.url+"/api/events?token="+b.tokens[user], nil)
@@ -550,7 +452,7 @@ func (b *taskBridge) taskEvents(t *testing.T, user string) <-chan task.Event {
 }
 
 func TestTaskEventsGoToWhoMaySeeThem(t *testing.T) {
-	b := startTasks(t, taskConfig(t))
+	b := serve(t, taskConfig(t), withTasks(), withEvents(), withLogins())
 	streams := map[string]<-chan task.Event{}
 	for _, u := range []string{"staff", "worker1", "worker2", "resident", "resident2"} {
 		streams[u] = b.taskEvents(t, u)
@@ -598,7 +500,7 @@ func TestTaskEventsGoToWhoMaySeeThem(t *testing.T) {
 }
 
 func TestWorkersListOpenTasks(t *testing.T) {
-	b := startTasks(t, taskConfig(t))
+	b := serve(t, taskConfig(t), withTasks(), withEvents(), withLogins())
 	tk := b.create(t, "staff", map[string]any{"title": "井盖松动", "camera": "cam2", "accept": true})
 	b.move(t, "staff", tk.ID, "dispatch", map[string]any{"worker": "worker3"})
 	var ws struct{ Workers []api.Worker }
@@ -623,7 +525,7 @@ func TestWorkersListOpenTasks(t *testing.T) {
 // figures count it, and a restarted bridge still has it all.
 func TestTheWholeLoopThroughHTTP(t *testing.T) {
 	cfg := taskConfig(t)
-	b := startTasks(t, cfg)
+	b := serve(t, cfg, withTasks(), withEvents(), withLogins())
 	minute := func() { b.clock.Add(time.Minute) }
 
 	photo := b.photo(t, "resident")
@@ -735,8 +637,9 @@ func TestTheWholeLoopThroughHTTP(t *testing.T) {
 	code, body = b.do(t, "GET", "/api/stats", "worker1", nil)
 	wantError(t, "a worker asks for the figures", code, body, 403, "this needs the role staff or admin; you are logged in as worker1 (worker)")
 
-	// a restart: a new store and a new server over the same Redis
-	again := startTasks(t, cfg)
+	// a restart: a new store and a new server over the same Redis, going on
+	// at the same time
+	again := serve(t, cfg, withTasks(), withEvents(), withLogins(), withClock(b.clock))
 	var after api.TaskDetail
 	again.must(t, 200, "GET", "/api/tasks/"+id, "staff", nil, &after)
 	before, _ := json.Marshal(d)

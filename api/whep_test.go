@@ -18,22 +18,22 @@ import (
 )
 
 func TestResidentsSeeOnlyPublicCameras(t *testing.T) {
-	b := startBridge(t)
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
 	var list struct{ Cameras []struct{ ID string } }
-	_, body := get(t, b.url+"/api/cameras")
+	_, body := b.do(t, "GET", "/api/cameras", "", nil)
 	if err := json.Unmarshal([]byte(body), &list); err != nil || len(list.Cameras) != 1 || list.Cameras[0].ID != "cam1" {
 		t.Errorf("resident's camera list = %s, want only the public cam1", body)
 	}
-	if code, body := get(t, b.url+"/api/cameras/cam2"); code != 403 || !strings.Contains(body, "not public") {
+	if code, body := b.do(t, "GET", "/api/cameras/cam2", "", nil); code != 403 || !strings.Contains(body, "not public") {
 		t.Errorf("resident GET cam2 = %d %s, want 403 not public", code, body)
 	}
-	if code, body := getAs(t, b.url+"/api/cameras/cam2", "wrong-token"); code != 401 || !strings.Contains(body, "neither the staff token nor one this bridge gives out") {
+	if code, body := b.do(t, "GET", "/api/cameras/cam2", "wrong-token", nil); code != 401 || !strings.Contains(body, "neither the staff token nor one this bridge gives out") {
 		t.Errorf("wrong token GET cam2 = %d %s, want 401 saying the token is not one of ours", code, body)
 	}
 }
 
 func TestWHEPPlaysAndEnds(t *testing.T) {
-	b := startBridge(t)
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
 	v, err := whepclient.Play(whepclient.HTTP(b.url+"/whep/cam1", ""), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -48,11 +48,11 @@ func TestWHEPPlaysAndEnds(t *testing.T) {
 	if _, key := v.Firsts(); key == 0 || key > time.Second {
 		t.Errorf("first key frame after %v, want within 1 s", key)
 	}
-	code, body := getAs(t, b.url+"/api/cameras/cam1", staffToken)
+	code, body := b.do(t, "GET", "/api/cameras/cam1", staffToken, nil)
 	if code != 200 || !strings.Contains(body, `"viewers":1`) || !strings.Contains(body, `"sessions":[{`) {
 		t.Errorf("camera after a viewer joined = %d %s", code, body)
 	}
-	_, metrics := get(t, b.url+"/metrics")
+	_, metrics := b.do(t, "GET", "/metrics", "", nil)
 	for _, want := range []string{`qly_camera_viewers{camera="cam1"} 1`, `qly_session_packets_total{camera="cam1",session=`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)
@@ -64,13 +64,13 @@ func TestWHEPPlaysAndEnds(t *testing.T) {
 	if code, _ := v.Delete(); code != 404 {
 		t.Errorf("second DELETE = %d, want 404", code)
 	}
-	if _, body := getAs(t, b.url+"/api/cameras/cam1", staffToken); !strings.Contains(body, `"viewers":0`) {
+	if _, body := b.do(t, "GET", "/api/cameras/cam1", staffToken, nil); !strings.Contains(body, `"viewers":0`) {
 		t.Errorf("viewer still counted after DELETE: %s", body)
 	}
 }
 
 func TestWHEPRefusalsAreClear(t *testing.T) {
-	b := startBridge(t)
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
 	pc, offer, err := whepclient.Offer()
 	if err != nil {
 		t.Fatal(err)
@@ -107,24 +107,19 @@ func TestWHEPRefusalsAreClear(t *testing.T) {
 			if tc.token != "" {
 				req.Header.Set("Authorization", "Bearer "+tc.token)
 			}
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if res.StatusCode != tc.code || !strings.Contains(string(body), tc.msg) || !strings.HasPrefix(string(body), `{"error":"`) {
-				t.Errorf("= %d %s; want %d with %q", res.StatusCode, body, tc.code, tc.msg)
+			code, body := send(t, req)
+			if code != tc.code || !strings.Contains(body, tc.msg) || !strings.HasPrefix(body, `{"error":"`) {
+				t.Errorf("= %d %s; want %d with %q", code, body, tc.code, tc.msg)
 			}
 		})
 	}
-	if _, body := getAs(t, b.url+"/api/cameras/cam1", staffToken); !strings.Contains(body, `"viewers":0`) {
+	if _, body := b.do(t, "GET", "/api/cameras/cam1", staffToken, nil); !strings.Contains(body, `"viewers":0`) {
 		t.Errorf("refused offers left viewers: %s", body)
 	}
 }
 
 func TestStaffPlaysPrivateCameraWithToken(t *testing.T) {
-	b := startBridge(t)
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
 	// cam2 never comes online: the token passes the door, the relay says offline
 	_, err := whepclient.Play(whepclient.HTTP(b.url+"/whep/cam2", staffToken), 0)
 	var he *whepclient.HTTPError
@@ -134,7 +129,7 @@ func TestStaffPlaysPrivateCameraWithToken(t *testing.T) {
 }
 
 func TestSnapshotIsTheLatestKeyFrame(t *testing.T) {
-	b := startBridge(t)
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
 	res, err := http.Get(b.url + "/api/cameras/cam1/snapshot.jpg")
 	if err != nil {
 		t.Fatal(err)
@@ -151,16 +146,16 @@ func TestSnapshotIsTheLatestKeyFrame(t *testing.T) {
 	if r := img.Bounds(); r.Dx() != 1280 || r.Dy() != 720 {
 		t.Errorf("snapshot %dx%d, want 1280x720", r.Dx(), r.Dy())
 	}
-	if code, _ := get(t, b.url+"/api/cameras/cam2/snapshot.jpg"); code != 403 {
+	if code, _ := b.do(t, "GET", "/api/cameras/cam2/snapshot.jpg", "", nil); code != 403 {
 		t.Errorf("resident snapshot of private camera = %d, want 403", code)
 	}
-	if code, body := getAs(t, b.url+"/api/cameras/cam2/snapshot.jpg", staffToken); code != 503 || !strings.Contains(body, "no picture yet") {
+	if code, body := b.do(t, "GET", "/api/cameras/cam2/snapshot.jpg", staffToken, nil); code != 503 || !strings.Contains(body, "no picture yet") {
 		t.Errorf("snapshot of offline camera = %d %s, want 503", code, body)
 	}
 }
 
 func TestEventsCarryCameraState(t *testing.T) {
-	b := startBridge(t)
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
 	read := func(token string) map[string]string {
 		req, _ := http.NewRequest(http.MethodGet, b.url+"/api/events?token="+token, nil)
 		res, err := http.DefaultClient.Do(req)

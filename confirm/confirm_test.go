@@ -16,6 +16,7 @@ import (
 	"qianliyan/configs"
 	"qianliyan/detect"
 	"qianliyan/internal/redistest"
+	"qianliyan/internal/testenv"
 	"qianliyan/task"
 )
 
@@ -99,24 +100,6 @@ func (f *fakeWatcher) waitRounds(t *testing.T, n int) {
 	})
 }
 
-// fakeClock is the confirmer's clock, moved by the test.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 const (
 	binZone   = "垃圾桶"
 	verifyFor = 3 * time.Second
@@ -136,7 +119,7 @@ type confirmEnv struct {
 	tasks     *task.Store
 	incidents *detect.Store
 	cam       *fakeWatcher
-	clock     *fakeClock
+	clock     *testenv.Clock
 	running   *Confirmer // the last one started
 }
 
@@ -156,7 +139,7 @@ func newConfirmEnv(t *testing.T) *confirmEnv {
 		tasks:     task.NewStore(rdb, prefix, cfg.Tasks, nil),
 		incidents: detect.NewStore(rdb, prefix),
 		cam:       &fakeWatcher{mode: detect.Idle, look: detect.ZoneLook{Zone: binZone}},
-		clock:     &fakeClock{t: time.Now()},
+		clock:     testenv.NewClock(time.Now()),
 	}
 }
 

@@ -6,18 +6,17 @@ import (
 	"image"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
 	"qianliyan/configs"
 	"qianliyan/detect"
 	"qianliyan/ingest"
 	"qianliyan/internal/camsimproc"
+	"qianliyan/internal/redistest"
 )
 
 // newReader builds a reader for url with the configured defaults, except
@@ -269,12 +268,10 @@ loop:
 }
 
 func TestHealthIsKeptInRedis(t *testing.T) {
-	rdb := testRedis(t)
+	rdb, prefix := redistest.Client(t, "itest")
 	cam := camsimproc.Start(t, "-cameras", "1")
 	r := newReader(t, cam.URL(1), "tcp")
 	waitHealth(t, r, 5*time.Second, "online", func(h ingest.Health) bool { return h.Online })
-	prefix := fmt.Sprintf("qly:test%d:", time.Now().UnixNano())
-	t.Cleanup(func() { rdb.Del(context.Background(), ingest.HealthKey(prefix, "cam1")) })
 	m := &ingest.HealthMirror{RDB: rdb, Prefix: prefix, Every: time.Second, Source: func() []ingest.Health { return []ingest.Health{r.Health()} }}
 	if err := m.WriteOnce(context.Background()); err != nil {
 		t.Fatal(err)
@@ -292,22 +289,4 @@ func TestHealthIsKeptInRedis(t *testing.T) {
 	if _, _, err := ingest.ReadHealth(context.Background(), rdb, prefix, "nope"); err != ingest.ErrNoHealth {
 		t.Errorf("unknown camera: err = %v, want ErrNoHealth", err)
 	}
-}
-
-func testRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("QLY_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v (make test starts one)", url, err)
-	}
-	return rdb
 }

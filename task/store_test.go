@@ -15,32 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"qianliyan/configs"
+	"qianliyan/internal/testenv"
 	"qianliyan/task"
 )
-
-// clock is a settable clock for the store.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // start is 17:10:00 in Huai'an, the time of the story.
 var start = time.Date(2025, 6, 1, 9, 10, 0, 0, time.UTC)
@@ -52,7 +29,7 @@ type env struct {
 	rdb    *redis.Client
 	prefix string
 	limits configs.Tasks
-	clock  *clock
+	clock  *testenv.Clock
 
 	mu     sync.Mutex
 	events []task.Event
@@ -66,7 +43,7 @@ var defaultLimits = configs.Tasks{
 func newEnv(t *testing.T, limits configs.Tasks) *env {
 	t.Helper()
 	rdb, prefix := redistest.Client(t, "ttest")
-	e := &env{rdb: rdb, prefix: prefix, limits: limits, clock: &clock{t: start}}
+	e := &env{rdb: rdb, prefix: prefix, limits: limits, clock: testenv.NewClock(start)}
 	e.Store = e.restart()
 	return e
 }

@@ -16,6 +16,7 @@ import (
 
 	"qianliyan/internal/camsimproc"
 	"qianliyan/internal/schedlat"
+	"qianliyan/internal/testenv"
 )
 
 // BenchmarkRelay measures the bridge relaying one 1920x1080 ~4 Mbit/s
@@ -36,7 +37,7 @@ func BenchmarkRelay(b *testing.B) {
 		pin, loadPin = "0", "1"
 	}
 	br := startBridge(b, []cameraSpec{{id: "cam1", url: cam.URL(1), public: true}}, pin)
-	load := camsimproc.Build(b, "./internal/whepload")
+	load := testenv.Build(b, "./internal/whepload")
 	for _, run := range []struct{ n, parallel int }{{1, 8}, {25, 8}, {100, 8}, {100, 1}, {100, 100}, {200, 8}} {
 		n := run.n
 		b.Run(fmt.Sprintf("viewers=%d/joining=%d", n, run.parallel), func(b *testing.B) {

@@ -17,17 +17,14 @@ import (
 	"time"
 
 	"qianliyan/internal/camsimproc"
+	"qianliyan/internal/testenv"
 )
 
 // artifacts is where the browser tests leave their screenshots (not
 // committed): tests/browser/artifacts.
 func artifacts(t *testing.T) string {
 	t.Helper()
-	root, err := camsimproc.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root, "tests", "browser", "artifacts")
+	dir := filepath.Join(testenv.RepoRoot(t), "tests", "browser", "artifacts")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"qianliyan/internal/camsimproc"
+	"qianliyan/internal/redistest"
+	"qianliyan/internal/testenv"
 )
 
 const staffToken = "e2e-staff-token"
@@ -45,16 +46,12 @@ func startBridge(tb testing.TB, cams []cameraSpec, pin string) *bridgeProc {
 // startBridgeWith is startBridge with the config's detect section.
 func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *bridgeProc {
 	tb.Helper()
-	bin := camsimproc.Build(tb, "./cmd/bridge")
+	bin := testenv.Build(tb, "./cmd/bridge")
 	dir := tb.TempDir()
 	httpPort, udpPort := freePort(tb, "tcp"), freePort(tb, "udp")
-	redisURL := os.Getenv("QLY_REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
-	}
 	var y strings.Builder
 	fmt.Fprintf(&y, "server: {addr: \"127.0.0.1:%d\", staff_token: %q}\n", httpPort, staffToken)
-	fmt.Fprintf(&y, "redis: {url: %q, prefix: \"qly:e2e%d:\"}\n", redisURL, time.Now().UnixNano())
+	fmt.Fprintf(&y, "redis: {url: %q, prefix: \"qly:e2e%d:\"}\n", redistest.URL(), time.Now().UnixNano())
 	fmt.Fprintf(&y, "webrtc: {udp_port: %d, tcp_port: 0}\n", udpPort)
 	y.WriteString(detectYAML + "\n")
 	fmt.Fprintf(&y, "data_dir: %q\ncameras:\n", filepath.Join(dir, "data"))
@@ -163,10 +160,7 @@ func freePort(tb testing.TB, network string) int {
 // stdout lines.
 func node(tb testing.TB, ctx context.Context, args ...string) *exec.Cmd {
 	tb.Helper()
-	root, err := camsimproc.RepoRoot()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	root := testenv.RepoRoot(tb)
 	cmd := exec.CommandContext(ctx, "node", append([]string{filepath.Join(root, "tests/browser/check.mjs")}, args...)...)
 	cmd.Dir = filepath.Join(root, "tests/browser")
 	return cmd

@@ -20,6 +20,7 @@ import (
 	"qianliyan/api"
 	"qianliyan/detect"
 	"qianliyan/internal/camsimproc"
+	"qianliyan/internal/testenv"
 	"qianliyan/internal/whepclient"
 	"qianliyan/task"
 )
@@ -140,7 +141,7 @@ func until(t *testing.T, what string, deadline time.Time, f func() bool) time.Ti
 // worker worker1 of grid hexia-01 (worker-pw), a 3 s verification hold.
 func startBinStory(t *testing.T) (*camsimproc.Proc, *bridgeProc) {
 	t.Helper()
-	camsimproc.Build(t, "./cmd/bridge") // before the scene's clock starts
+	testenv.Build(t, "./cmd/bridge") // before the scene's clock starts
 	cam := camsimproc.Start(t, "-cameras", "1", "-fps", "10", "-scene", "bin")
 	hash := func(pw string) string {
 		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,91 +17,18 @@ import (
 
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
+
+	"qianliyan/internal/testenv"
 )
 
 // readyTimeout bounds the wait for camsim's ready line: encoding the scenes
 // takes a few seconds on an idle machine, much longer on a loaded one.
 const readyTimeout = 60 * time.Second
 
-var builds struct {
-	mu    sync.Mutex
-	paths map[string]string
-}
-
 // Binary builds cmd/camsim once per test process and returns its path.
 func Binary(tb testing.TB) string {
 	tb.Helper()
-	return Build(tb, "./cmd/camsim")
-}
-
-// Build builds one of the repository's programs (e.g. "./cmd/bridge") once
-// per test process and returns its path. The binary goes to a directory
-// under os.TempDir shared by test processes (the Go build cache makes later
-// builds quick); it is written to a temporary name and renamed, so
-// processes building at the same time do not clash.
-func Build(tb testing.TB, pkg string) string {
-	tb.Helper()
-	builds.mu.Lock()
-	defer builds.mu.Unlock()
-	if p, ok := builds.paths[pkg]; ok {
-		return p
-	}
-	p, err := buildBinary(pkg)
-	if err != nil {
-		tb.Fatalf("camsimproc: build %s: %v", pkg, err)
-	}
-	if builds.paths == nil {
-		builds.paths = map[string]string{}
-	}
-	builds.paths[pkg] = p
-	return p
-}
-
-func buildBinary(pkg string) (string, error) {
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	name := filepath.Base(pkg)
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("qianliyan-bin-%d", os.Getuid()))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.CreateTemp(dir, name+"-*.tmp")
-	if err != nil {
-		return "", err
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-
-	cmd := exec.Command("go", "build", "-o", tmp.Name(), pkg)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s in %s: %w\n%s", pkg, root, err, out)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", err
-	}
-	return path, nil
-}
-
-// RepoRoot walks up from the working directory to the directory holding go.mod.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return testenv.Build(tb, "./cmd/camsim")
 }
 
 // Proc is a running camsim.

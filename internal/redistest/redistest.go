@@ -13,23 +13,29 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// URL is the address of the test Redis: QLY_REDIS_URL, or
+// redis://127.0.0.1:6379/0 when it is not set. Tests that start the bridge
+// as a program put it in its config.
+func URL() string {
+	if url := os.Getenv("QLY_REDIS_URL"); url != "" {
+		return url
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
 // Options are the client options of the test Redis.
 func Options(tb testing.TB) *redis.Options {
 	tb.Helper()
-	url := os.Getenv("QLY_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	o, err := redis.ParseURL(url)
+	o, err := redis.ParseURL(URL())
 	if err != nil {
-		tb.Fatalf("QLY_REDIS_URL %q: %v", url, err)
+		tb.Fatalf("QLY_REDIS_URL %q: %v", URL(), err)
 	}
 	return o
 }
 
-// Client connects to the test Redis and returns the client and a fresh
-// prefix ("qly:<name><nanoseconds>:"); both are cleaned up after the test.
-func Client(tb testing.TB, name string) (*redis.Client, string) {
+// Connect connects to the test Redis, fails the test if it does not
+// answer, and closes the client when the test ends.
+func Connect(tb testing.TB) *redis.Client {
 	tb.Helper()
 	o := Options(tb)
 	rdb := redis.NewClient(o)
@@ -37,6 +43,14 @@ func Client(tb testing.TB, name string) (*redis.Client, string) {
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
 		tb.Fatalf("redis at %s: %v (make test starts one)", o.Addr, err)
 	}
+	return rdb
+}
+
+// Client connects to the test Redis and returns the client and a fresh
+// prefix ("qly:<name><nanoseconds>:"); both are cleaned up after the test.
+func Client(tb testing.TB, name string) (*redis.Client, string) {
+	tb.Helper()
+	rdb := Connect(tb)
 	prefix := fmt.Sprintf("qly:%s%d:", name, time.Now().UnixNano())
 	tb.Cleanup(func() {
 		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
