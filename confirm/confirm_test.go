@@ -349,7 +349,7 @@ func TestConfirmQueueDropsInsteadOfBlocking(t *testing.T) {
 		ms := int64(1000 + i)
 		c.incident(detect.Incident{ID: fmt.Sprint(i), Camera: "bin", Kind: detect.ZoneChanged, StartedMS: ms, UpdatedMS: ms})
 		c.incident(detect.Incident{ID: fmt.Sprint(i), Camera: "bin", Kind: detect.ZoneChanged, StartedMS: ms, UpdatedMS: ms + 1}) // an update: not news
-		c.observation(detect.Observation{Camera: "bin", Zone: binZone, Kind: "car_passed"})                                         // not a kind it follows
+		c.observation(detect.Observation{Camera: "bin", Zone: binZone, Kind: "car_passed"})                                       // not a kind it follows
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("queueing took %v", d)
