@@ -1,5 +1,5 @@
-// Package api serves the bridge over HTTP with gin: the REST routes, the
-// metrics, and (in later parts) server-sent events and the pages.
+// Package api serves the bridge over HTTP with gin: the REST routes,
+// logins and roles, WHEP, server-sent events, the metrics and the pages.
 package api
 
 import (

@@ -29,6 +29,7 @@ import (
 	"qianliyan/confirm"
 	"qianliyan/detect"
 	"qianliyan/ingest"
+	"qianliyan/internal/redislog"
 	"qianliyan/relay"
 	"qianliyan/task"
 )
@@ -65,6 +66,7 @@ func run() error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	redislog.Route(log)
 
 	if *debugAddr != "" {
 		go func() { log.Warn("pprof server stopped", "err", http.ListenAndServe(*debugAddr, nil)) }()
