@@ -277,6 +277,19 @@ func (e *confirmEnv) move(t *testing.T, id string, a task.Actor, act task.Action
 	}
 }
 
+// staysSubmitted moves the clock on by verify_hold five times, with two
+// rounds of judging after each, and wants task id still submitted.
+func (e *confirmEnv) staysSubmitted(t *testing.T, id, why string) {
+	t.Helper()
+	for range 5 {
+		e.clock.Add(verifyFor)
+		e.cam.waitRounds(t, 2)
+	}
+	if st := e.state(t, id); st != task.Submitted {
+		t.Fatalf("task went %s %s", st, why)
+	}
+}
+
 func (e *confirmEnv) lastEntry(t *testing.T, id string) task.Entry {
 	t.Helper()
 	tl, err := e.tasks.Timeline(context.Background(), id)
@@ -395,23 +408,11 @@ func TestConfirmTaskLoopOnCamera(t *testing.T) {
 	// the zone: no rework, however long.
 	e.looks(t, binZone, -1, 40)
 	e.move(t, id, worker1, task.Submit, task.Request{Evidence: &task.Evidence{Photo: "fix-1.jpg"}})
-	for range 5 {
-		e.clock.Add(verifyFor)
-		e.cam.waitRounds(t, 2)
-	}
-	if st := e.state(t, id); st != task.Submitted {
-		t.Fatalf("task went %s while someone stood in the zone", st)
-	}
+	e.staysSubmitted(t, id, "while someone stood in the zone")
 	// The worker leaves, the camera's pictures stop: stale looks judge nothing.
 	e.cam.set(func(f *fakeWatcher) { f.frozen = true })
 	e.observe(t, binZone, detect.PersonLeft, "")
-	for range 5 {
-		e.clock.Add(verifyFor)
-		e.cam.waitRounds(t, 2)
-	}
-	if st := e.state(t, id); st != task.Submitted {
-		t.Fatalf("task went %s on stale pictures", st)
-	}
+	e.staysSubmitted(t, id, "on stale pictures")
 	// Pictures again; the zone differs for just under 3×verify_hold, then past it.
 	e.cam.set(func(f *fakeWatcher) { f.frozen = false })
 	e.cam.waitRounds(t, 2)

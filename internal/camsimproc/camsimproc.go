@@ -39,7 +39,7 @@ type Proc struct {
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
-	stderr  *syncBuffer
+	stderr  *testenv.Buffer
 	done    chan struct{} // closed when cmd has been waited for
 	exitErr error         // what Wait said about the last process that ended
 	readyAt time.Time     // when the last start printed its ready line
@@ -172,7 +172,7 @@ func (p *Proc) Restart(tb testing.TB) {
 // start runs the binary and waits for the ready line.
 func (p *Proc) start() error {
 	cmd := exec.Command(p.bin, p.args...)
-	stderr := &syncBuffer{}
+	stderr := &testenv.Buffer{}
 	cmd.Stderr = stderr
 	ready := make(chan struct{})
 	cmd.Stdout = &readyWatcher{ready: ready}
@@ -240,25 +240,6 @@ func (w *readyWatcher) Write(p []byte) (int, error) {
 	}
 }
 
-// syncBuffer collects a child's stderr; it is written by os/exec's copier and
-// read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func freeTCPPort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -314,7 +295,7 @@ func (p *Proc) PushSource(tb testing.TB, path, source string, encoder ...string)
 	// camsim relays packets of at most 1200 bytes, as WebRTC wants them
 	args = append(args, "-f", "rtsp", "-rtsp_transport", "tcp", "-pkt_size", "1200", url)
 	cmd := exec.Command("ffmpeg", args...)
-	var stderr syncBuffer
+	var stderr testenv.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start ffmpeg: %v", err)

@@ -1,43 +1,23 @@
 package redislog_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"qianliyan/internal/redislog"
+	"qianliyan/internal/testenv"
 )
-
-// syncBuffer is a buffer that go-redis's goroutines and the test may use
-// at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestRedisLinesBecomeSlogEvents: a client that cannot dial makes go-redis
 // log; the line arrives in slog as a warning with component=redis, not on
 // stderr in go-redis's own format.
 func TestRedisLinesBecomeSlogEvents(t *testing.T) {
-	var out syncBuffer
+	var out testenv.Buffer
 	redislog.Route(slog.New(slog.NewTextHandler(&out, nil)))
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	defer rdb.Close()
