@@ -156,7 +156,9 @@ const (
 // walks into its zone at about 39.6 s and stays till 50 s, the bin stands
 // again at 55 s. Over RTSP, decoding and Redis: zone_changed within 3 s of
 // the fall, the person observed within 2 s, and the incident cleared after
-// the bin is back.
+// the bin is back; the zone's state is told as it changes (zone_matches
+// after the reference, zone_differs on the fall, zone_matches once the bin
+// is back).
 func TestBinStoryOverRealRTSP(t *testing.T) {
 	t.Parallel()
 	const length = 60 * time.Second
@@ -175,7 +177,14 @@ cameras:
       - {name: 垃圾桶, kind: bin, polygon: %s}
 `, cam.SceneURL("bin"), binZone), detect.Options{Thresholds: th, Mode: detect.Active, Rate: 4, CalmFor: time.Hour, SnapDir: snaps}, time.Minute)
 	var seen = make(chan detect.Observation, 16)
-	store.OnObservation(func(o detect.Observation) { seen <- o })
+	var looks = make(chan detect.Observation, 256)
+	store.OnObservation(func(o detect.Observation) {
+		if o.Kind == detect.ZoneMatches || o.Kind == detect.ZoneDiffers {
+			looks <- o
+			return
+		}
+		seen <- o
+	})
 
 	// The normal look: the bin standing, nobody near, at 15 s.
 	if wait := time.Until(cam.SceneWall(15*time.Second, length)); wait > 0 {
@@ -224,6 +233,35 @@ cameras:
 	list, _ := store.List(context.Background(), detect.Filter{})
 	if len(list) != 1 {
 		t.Errorf("want the one incident, have %+v", list)
+	}
+
+	var told []detect.Observation
+	for len(looks) > 0 {
+		told = append(told, <-looks)
+	}
+	var firstDiffers, lastMatches time.Time
+	for _, o := range told {
+		if o.Kind == detect.ZoneDiffers && firstDiffers.IsZero() {
+			firstDiffers = time.UnixMilli(o.AtMS)
+		}
+		if o.Kind == detect.ZoneMatches {
+			lastMatches = time.UnixMilli(o.AtMS)
+		}
+	}
+	t.Logf("%d zone observations; first zone_differs %v after the fall, last zone_matches since %v after the bin was back",
+		len(told), firstDiffers.Sub(fall).Round(10*time.Millisecond), lastMatches.Sub(back).Round(10*time.Millisecond))
+	switch {
+	case len(told) < 3 || told[0].Kind != detect.ZoneMatches || told[len(told)-1].Kind != detect.ZoneMatches:
+		t.Errorf("zone observations %+v, want zone_matches first (after the reference) and last (the bin back)", told)
+	case firstDiffers.Sub(fall) < -time.Second || firstDiffers.Sub(fall) > 2*time.Second:
+		t.Errorf("first zone_differs %v after the fall, want within 2 s", firstDiffers.Sub(fall))
+	case lastMatches.Before(back.Add(-time.Second)):
+		t.Errorf("the zone matched again since %v, before the bin was back at %v", lastMatches, back)
+	}
+	for i := 1; i < len(told); i++ {
+		if told[i].Kind == told[i-1].Kind {
+			t.Errorf("zone observation %d repeats %s: only changes are told", i, told[i].Kind)
+		}
 	}
 }
 
