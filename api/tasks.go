@@ -378,7 +378,7 @@ func (s *Server) transition(c *gin.Context) error {
 	if err != nil {
 		return taskError(err)
 	}
-	c.JSON(http.StatusOK, TaskChange{Task: t, Entry: entry})
+	c.JSON(http.StatusOK, TaskChange{Task: task.Redact(actorOf(p), t), Entry: entry})
 	return nil
 }
 

@@ -270,6 +270,27 @@ func TestTransitionsByRoleStateAndRetry(t *testing.T) {
 	code, body = b.do(t, "POST", path(tk.ID, "dispatch"), "staff", map[string]any{"request_id": "req-1", "worker": "worker1"})
 	wantError(t, "a request id used for another action", code, body, 409, fmt.Sprintf("request req-1 was already used to accept task %s", tk.ID))
 
+	// a server-made request id shows in the timeline; a device token that
+	// read it gets no replay of staff's step, nor the reporter's name
+	// (issue 14, finding 2)
+	rep := b.report(t, "resident", map[string]any{"title": "垃圾桶倒了", "camera": "cam1"})
+	b.move(t, "staff", rep.ID, "accept", nil)
+	_, body = call(t, "POST", b.url+"/api/device", "", "")
+	var dev api.TokenResponse
+	if err := json.Unmarshal([]byte(body), &dev); err != nil || dev.Token == "" {
+		t.Fatalf("device token: %s", body)
+	}
+	var seen api.TaskDetail
+	b.must(t, 200, "GET", "/api/tasks/"+rep.ID, dev.Token, nil, &seen)
+	rid := seen.Timeline[len(seen.Timeline)-1].RequestID
+	if !strings.HasPrefix(rid, "srv-") || seen.Task.Reporter != "" {
+		t.Fatalf("a device sees request id %q and reporter %q, want a srv- id and no reporter", rid, seen.Task.Reporter)
+	}
+	code, body = b.do(t, "POST", path(rep.ID, "accept"), dev.Token, map[string]any{"request_id": rid})
+	if code != 409 || strings.Contains(body, `"resident"`) {
+		t.Errorf("a device replaying staff's request id: %d %s, want 409 without the reporter", code, body)
+	}
+
 	// dispatch goes only to a grid worker of the task's grid
 	for _, tc := range []struct{ worker, msg string }{
 		{"nobody", `no user "nobody": dispatch to a grid worker of grid g1 (worker1, worker3)`},

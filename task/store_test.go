@@ -357,6 +357,31 @@ func TestBadInputIsInvalid(t *testing.T) {
 	}
 }
 
+// TestRequestIDIsNoKeyToAnothersResult: a request id seen in a timeline
+// replayed by anyone but its maker, or by its maker no longer allowed to act,
+// gets a conflict that tells nothing of the first result (issue 14,
+// finding 2: the stored result used to come back before any check).
+func TestRequestIDIsNoKeyToAnothersResult(t *testing.T) {
+	e := newEnv(t, defaultLimits)
+	tk := inState(t, e.Store, task.Accepted)
+	req := task.Request{RequestID: "srv-0123456789abcdef", Worker: "w1", Grid: "g1"}
+	do(t, e.Store, tk.ID, staff, task.Dispatch, req)
+	for _, a := range []task.Actor{resident, w1, admin, {ID: "staff2", Role: task.Staff}} {
+		got, entry, err := e.Transition(ctx, tk.ID, a, task.Dispatch, req)
+		if !errors.Is(err, task.ErrConflict) || got != nil || entry != nil || strings.Contains(err.Error(), "dispatch") {
+			t.Errorf("%s replaying staff's request id: %v, %v, %v; want a conflict naming nothing of the first", a.ID, got, entry, err)
+		}
+	}
+	// its maker, demoted to a worker: the role is checked before the replay
+	demoted := task.Actor{ID: staff.ID, Role: task.Worker, Grids: []string{"g1"}}
+	if _, _, err := e.Transition(ctx, tk.ID, demoted, task.Dispatch, req); !errors.Is(err, task.ErrForbidden) {
+		t.Errorf("the maker as a worker replaying a dispatch: %v, want ErrForbidden", err)
+	}
+	if _, _, err := e.Transition(ctx, tk.ID, staff, task.Dispatch, req); err != nil {
+		t.Errorf("the maker's own retry: %v, want the first result", err)
+	}
+}
+
 func TestRetryWithTheSameRequestIDGivesTheFirstResult(t *testing.T) {
 	e := newEnv(t, defaultLimits)
 	tk := inState(t, e.Store, task.Accepted)

@@ -17,9 +17,11 @@ import (
 // Request is what a transition carries besides who makes it and which.
 type Request struct {
 	// RequestID is the client's id for this request (at most 128 bytes). A
-	// retry with the same id on the same task returns the first result, even
-	// after the task has moved on; the same id with another action is a
-	// conflict. Ids are kept 24 hours. Empty: no retry protection.
+	// retry with the same id on the same task by the same actor returns the
+	// first result, even after the task has moved on, once the actor's role
+	// may still make the action; the same id with another action or by
+	// someone else is a conflict, and tells nothing of the first. Ids are
+	// kept 24 hours. Empty: no retry protection.
 	RequestID string
 	Worker    string // dispatch: the worker to send (required)
 	Grid      string // dispatch: the grid (default: the task's grid)
@@ -30,8 +32,10 @@ type Request struct {
 // requestTTL is how long a request id is remembered for retries.
 const requestTTL = 24 * time.Hour
 
-// replay is what a request id keeps: the result of its transition.
+// replay is what a request id keeps: who made which transition, and its
+// result.
 type replay struct {
+	By     string `json:"by"`
 	Action Action `json:"action"`
 	Task   *Task  `json:"task"`
 	Entry  *Entry `json:"entry"`
@@ -82,8 +86,16 @@ func (s *Store) transition(ctx context.Context, id string, a Actor, act Action, 
 				if err := json.Unmarshal(data, &r); err != nil {
 					return fmt.Errorf("request %s is damaged: %w", req.RequestID, err)
 				}
+				// A request id is no key to someone else's result: only its
+				// maker gets it again, and only while still allowed to act.
+				if r.By != a.ID {
+					return refuse(ErrConflict, "request id %s was already used by someone else on task %s; send a new one", req.RequestID, id)
+				}
 				if r.Action != act {
 					return refuse(ErrConflict, "request %s was already used to %s task %s", req.RequestID, r.Action, id)
+				}
+				if err := checkRole(a, act); err != nil {
+					return err
 				}
 				t, e, replayed = r.Task, r.Entry, true
 				return nil
@@ -108,7 +120,7 @@ func (s *Store) transition(ctx context.Context, id string, a Actor, act Action, 
 		}
 		var rec []byte
 		if req.RequestID != "" {
-			if rec, err = json.Marshal(replay{Action: act, Task: nt, Entry: ne}); err != nil {
+			if rec, err = json.Marshal(replay{By: a.ID, Action: act, Task: nt, Entry: ne}); err != nil {
 				return err
 			}
 		}
