@@ -140,7 +140,7 @@ var apiRoutes = []apiRoute{
 		header: []apiParam{{"Idempotency-Key", "string", "the request id when the body has no request_id"}},
 		enums:  map[string][]string{"action": actionNames(task.Actions)},
 		body:   transitionBody{}, bodyOptional: true, ok: 200, resp: TaskChange{}, errors: []int{400, 401, 403, 404, 409, 503}},
-	{method: "POST", path: "/api/tasks/:id/rating", summary: "Rate a closed task (1 to 5 stars), once per resident", who: "residents with a token, on tasks they reported or on public cameras", body: rateBody{}, ok: 201, resp: TaskChange{}, errors: []int{400, 401, 403, 404, 409, 503}},
+	{method: "POST", path: "/api/tasks/:id/rating", summary: "Rate a closed task (1 to 5 stars): the reporter's own rating, or the center's follow-up (回访) on the reporter's behalf; a later one replaces the earlier", who: "the resident who reported the task; staff and admins (a follow-up)", body: rateBody{}, ok: 201, resp: TaskChange{}, errors: []int{400, 401, 403, 404, 409, 503}},
 	{method: "POST", path: "/api/reports", summary: "A resident's report, or a worker's on patrol; the grid is the camera's or the nearest camera's", who: "residents (accounts and device tokens) and workers", body: reportBody{}, ok: 201, resp: TaskEnvelope{}, errors: []int{400, 401, 403, 503}},
 	{method: "POST", path: "/api/uploads", summary: "Upload a photo (field file: JPEG or PNG, at most 5 MB)", who: whoToken,
 		body: struct {

@@ -396,11 +396,12 @@ type rateBody struct {
 	Comment string `json:"comment"`
 }
 
-// rate answers POST /api/tasks/{id}/rating (residents): a rating of a closed
-// task the resident reported or that is on a public camera.
+// rate answers POST /api/tasks/{id}/rating: the reporter's rating of their
+// closed task, or the center's follow-up (回访) on the reporter's behalf
+// (task.Store.Rate has the rules).
 func (s *Server) rate(c *gin.Context) error {
 	p := principal(c)
-	if err := needRole(p, RoleResident); err != nil {
+	if err := needRole(p, RoleResident, RoleStaff, RoleAdmin); err != nil {
 		return err
 	}
 	id := c.Param("id")

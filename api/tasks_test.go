@@ -588,7 +588,7 @@ func TestTheWholeLoopThroughHTTP(t *testing.T) {
 	minute()
 
 	code, body = b.do(t, "POST", "/api/tasks/"+id+"/rating", "worker1", map[string]any{"stars": 5})
-	wantError(t, "a worker rates", code, body, 403, "this needs the role resident; you are logged in as worker1 (worker)")
+	wantError(t, "a worker rates", code, body, 403, "this needs the role resident or staff or admin; you are logged in as worker1 (worker)")
 	code, body = b.do(t, "POST", "/api/tasks/"+id+"/rating", "resident", `{"stars": "five"}`)
 	wantError(t, "stars in words", code, body, 400, `the field "stars" must be a number, not string; send JSON like {"stars": 5, "comment": "处理得很快"}`)
 	var rated api.TaskChange
@@ -596,10 +596,27 @@ func TestTheWholeLoopThroughHTTP(t *testing.T) {
 	if rated.Entry.Action != task.Rate || rated.Task.Ratings.Count != 1 {
 		t.Errorf("rating = %+v", rated)
 	}
-	code, body = b.do(t, "POST", "/api/tasks/"+id+"/rating", "resident", map[string]any{"stars": 4})
-	wantError(t, "rating twice", code, body, 409, fmt.Sprintf("you have already rated task %s", id))
-	// another resident watched the public camera: may rate too
-	b.must(t, 201, "POST", "/api/tasks/"+id+"/rating", "resident2", map[string]any{"stars": 3}, nil)
+	// another resident watched the public camera, and devices without
+	// accounts: none of them rates (issue 14, finding 3)
+	code, body = b.do(t, "POST", "/api/tasks/"+id+"/rating", "resident2", map[string]any{"stars": 1})
+	wantError(t, "a resident rating another's report", code, body, 403,
+		fmt.Sprintf("only the resident who reported task %s rates it; the center calls back (回访) for the others", id))
+	for range 3 {
+		_, body := call(t, "POST", b.url+"/api/device", "", "")
+		var dev api.TokenResponse
+		if err := json.Unmarshal([]byte(body), &dev); err != nil || dev.Token == "" {
+			t.Fatalf("device token: %s", body)
+		}
+		if code, body := b.do(t, "POST", "/api/tasks/"+id+"/rating", dev.Token, map[string]any{"stars": 1}); code != 403 {
+			t.Errorf("a device token rating a task it did not report: %d %s, want 403", code, body)
+		}
+	}
+	// the reporter changes their mind: the new rating replaces the first;
+	// staff's follow-up (回访) is kept, and the reporter's own counts
+	b.clock.Add(time.Second)
+	b.must(t, 201, "POST", "/api/tasks/"+id+"/rating", "resident", map[string]any{"stars": 4, "comment": "还行"}, &rated)
+	b.must(t, 201, "POST", "/api/tasks/"+id+"/rating", "staff", map[string]any{"stars": 2, "comment": "电话回访"}, nil)
+	b.clock.Add(-time.Second)
 
 	b.must(t, 200, "GET", "/api/tasks/"+id, "staff", nil, &d)
 	type step struct {
@@ -617,7 +634,8 @@ func TestTheWholeLoopThroughHTTP(t *testing.T) {
 		{"verify", "staff", "staff", "person", at(6)},
 		{"close", "staff", "staff", "person", at(7)},
 		{"rate", "resident", "resident", "person", at(8)},
-		{"rate", "resident2", "resident", "person", at(8)},
+		{"rate", "resident", "resident", "person", at(8).Add(time.Second)},
+		{"rate", "staff", "staff", "person", at(8).Add(time.Second)},
 	}
 	var got []step
 	for _, e := range d.Timeline {
@@ -631,7 +649,8 @@ func TestTheWholeLoopThroughHTTP(t *testing.T) {
 		tl[5].Evidence == nil || tl[5].Evidence.Photo != fix || tl[1].RequestID != "acc-1" || tl[8].Stars != 5 || tl[8].Note != "处理得很快" {
 		t.Errorf("timeline details: %+v", tl)
 	}
-	if d.Task.State != task.Closed || len(d.Ratings) != 2 || d.Task.Ratings.Mean != 4 || len(d.Allowed) != 0 {
+	if d.Task.State != task.Closed || len(d.Ratings) != 2 || d.Task.Ratings != (task.RatingSummary{Count: 1, Stars: 4, Good: 1, Mean: 4}) ||
+		!d.Ratings[1].FollowUp || len(d.Allowed) != 0 {
 		t.Errorf("closed task = %+v, ratings %+v, allowed %v", d.Task, d.Ratings, d.Allowed)
 	}
 	// the resident sees the photos of the whole story
@@ -645,8 +664,8 @@ func TestTheWholeLoopThroughHTTP(t *testing.T) {
 	if st.Query.FromMS != from.UnixMilli() || st.Query.ToMS != to.UnixMilli() {
 		t.Errorf("stats by default over %d..%d, want today in Asia/Shanghai %d..%d", st.Query.FromMS, st.Query.ToMS, from.UnixMilli(), to.UnixMilli())
 	}
-	if st.Reported != 1 || st.Closed != 1 || st.ClosingRate != 1 || st.Open != 0 || st.Satisfaction.Count != 2 || st.Satisfaction.Mean != 4 || st.Satisfaction.Share != 0.5 {
-		t.Errorf("stats = %+v; want 1 reported and closed, closing rate 1, two ratings of mean 4", st)
+	if st.Reported != 1 || st.Closed != 1 || st.ClosingRate != 1 || st.Open != 0 || st.Satisfaction.Count != 1 || st.Satisfaction.Mean != 4 || st.Satisfaction.Share != 1 {
+		t.Errorf("stats = %+v; want 1 reported and closed, closing rate 1, the reporter's one rating of 4", st)
 	}
 	if st.Stages[len(st.Stages)-1].Stage != "total" || st.Stages[len(st.Stages)-1].MedianMS != 7*60*1000 {
 		t.Errorf("total time = %+v, want 7 minutes", st.Stages[len(st.Stages)-1])

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,21 +13,32 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Rating is one resident's rating of a closed task (评单).
+// Rating is a rating of a closed task (评单): the reporter's own, or a
+// follow-up (回访) that staff recorded on the reporter's behalf.
 type Rating struct {
-	By      string `json:"by"`
-	Stars   int    `json:"stars"` // 1 to 5
-	Comment string `json:"comment,omitempty"`
-	AtMS    int64  `json:"at_ms"`
+	By       string `json:"by"`
+	Stars    int    `json:"stars"` // 1 to 5
+	Comment  string `json:"comment,omitempty"`
+	AtMS     int64  `json:"at_ms"`
+	FollowUp bool   `json:"follow_up,omitempty"` // recorded by staff after calling the reporter (回访)
 }
 
+// followUpField is the ratings hash's field of the follow-up rating.
+const followUpField = "回访"
+
 // Rate records a's rating of a closed task: 1 to 5 stars and an optional
-// comment (at most 500 characters). Residents rate, each once per task; a
-// second rating by the same resident is a conflict.
+// comment (at most MaxComment characters).
+//
+// The resident who reported the task rates it; a later rating replaces
+// theirs. Staff and admins record a follow-up (回访) on behalf of a reporter
+// who called in (or was called back), which a later one replaces. Nobody
+// else rates: satisfaction (满意度) is the reporter's, so the task's
+// summary counts one rating, the reporter's own or else the follow-up.
 func (s *Store) Rate(ctx context.Context, id string, a Actor, stars int, comment string) (*Task, *Entry, error) {
+	followUp := a.Role == Staff || a.Role == Admin
 	switch {
-	case a.Role != Resident:
-		return nil, nil, refuse(ErrForbidden, "only residents rate tasks")
+	case a.Role != Resident && !followUp:
+		return nil, nil, refuse(ErrForbidden, "a %s does not rate tasks: the resident who reported a task rates it, and the center records a follow-up (回访)", a.Role)
 	case a.ID == "":
 		return nil, nil, refuse(ErrInvalid, "who rates is not known")
 	case stars < 1 || stars > 5:
@@ -44,32 +56,43 @@ func (s *Store) Rate(ctx context.Context, id string, a Actor, stars int, comment
 		if old.State != Closed {
 			return refuse(ErrConflict, "only a closed task can be rated; task %s is %s", id, old.State)
 		}
-		rated, err := tx.HExists(ctx, s.ratingsKey(id), a.ID).Result()
-		if err != nil {
-			return err
-		}
-		if rated {
-			return refuse(ErrConflict, "you have already rated task %s", id)
+		field := followUpField
+		if !followUp {
+			if old.Reporter != a.ID {
+				return refuse(ErrForbidden, "only the resident who reported task %s rates it; the center calls back (回访) for the others", id)
+			}
+			field = a.ID
 		}
 		now := s.now()
-		data, err := json.Marshal(Rating{By: a.ID, Stars: stars, Comment: comment, AtMS: now})
+		rating := Rating{By: a.ID, Stars: stars, Comment: comment, AtMS: now, FollowUp: followUp}
+		data, err := json.Marshal(rating)
 		if err != nil {
 			return err
 		}
-		nt := old.clone()
-		r := &nt.Ratings
-		r.Count++
-		r.Stars += stars
-		if stars >= 4 {
-			r.Good++
+		own := rating
+		if field == followUpField {
+			// the reporter's own rating, when there is one, still counts
+			if own, err = readRating(ctx, tx, s.ratingsKey(id), old.Reporter); err != nil {
+				return err
+			}
+			if own.Stars == 0 {
+				own = rating
+			}
 		}
-		r.Mean = float64(r.Stars) / float64(r.Count)
+		nt := old.clone()
+		nt.Ratings = RatingSummary{Count: 1, Stars: own.Stars, Mean: float64(own.Stars)}
+		if own.Stars >= 4 {
+			nt.Ratings.Good = 1
+		}
 		nt.UpdatedMS = now
 		nt.Entries++
 		ne := &Entry{Seq: nt.Entries, AtMS: now, Action: Rate, From: Closed, To: Closed, By: a.ID, Role: a.Role,
 			Source: ByPerson, Stars: stars, Note: comment}
+		if followUp {
+			ne.Note = strings.TrimSpace("回访 " + comment)
+		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.HSet(ctx, s.ratingsKey(id), a.ID, data)
+			p.HSet(ctx, s.ratingsKey(id), field, data)
 			return s.queue(ctx, p, old, nt, ne)
 		})
 		if err == nil {
@@ -82,6 +105,26 @@ func (s *Store) Rate(ctx context.Context, id string, a Actor, stars int, comment
 	}
 	s.emit("rating", t, e)
 	return t, e, nil
+}
+
+// readRating reads the rating in field of a ratings hash; none is a zero
+// Rating.
+func readRating(ctx context.Context, c redis.Cmdable, key, field string) (Rating, error) {
+	var r Rating
+	if field == "" {
+		return r, nil
+	}
+	data, err := c.HGet(ctx, key, field).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return r, nil
+	}
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, fmt.Errorf("rating of %s is damaged: %w", field, err)
+	}
+	return r, nil
 }
 
 // Ratings returns the ratings of a task, oldest first.

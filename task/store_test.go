@@ -117,7 +117,13 @@ var path = []struct {
 // inState creates a task reported by staff and moves it to st.
 func inState(t *testing.T, s *task.Store, st task.State) *task.Task {
 	t.Helper()
-	tk, err := s.Create(ctx, staff, bin)
+	return inStateBy(t, s, staff, st)
+}
+
+// inStateBy is inState for a task that reporter reported.
+func inStateBy(t *testing.T, s *task.Store, reporter task.Actor, st task.State) *task.Task {
+	t.Helper()
+	tk, err := s.Create(ctx, reporter, bin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -784,10 +790,14 @@ func TestListFiltersAndPages(t *testing.T) {
 	}
 }
 
+// TestRatingRules: the reporter rates their own closed task, a later
+// rating replacing theirs; staff record a follow-up (回访) that counts when
+// the reporter has not rated; nobody else rates (issue 14, finding 3: ten
+// device tokens used to rate one task 1 star each, and all counted).
 func TestRatingRules(t *testing.T) {
 	e := newEnv(t, defaultLimits)
-	verified := inState(t, e.Store, task.Verified)
-	closed := inState(t, e.Store, task.Closed)
+	verified := inStateBy(t, e.Store, resident, task.Verified)
+	closed := inStateBy(t, e.Store, resident, task.Closed)
 	_, _, err := e.Rate(ctx, verified.ID, resident, 5, "")
 	if want := "only a closed task can be rated; task " + verified.ID + " is verified"; !errors.Is(err, task.ErrConflict) || err.Error() != want {
 		t.Errorf("rating a verified task: got %v, want %q", err, want)
@@ -797,8 +807,14 @@ func TestRatingRules(t *testing.T) {
 			t.Errorf("%d stars: got %v, want ErrInvalid", stars, err)
 		}
 	}
-	if _, _, err := e.Rate(ctx, closed.ID, staff, 5, ""); !errors.Is(err, task.ErrForbidden) {
-		t.Errorf("staff rating: got %v, want ErrForbidden", err)
+	for i := range 10 {
+		other := task.Actor{ID: fmt.Sprintf("dev-%d", i), Role: task.Resident}
+		if _, _, err := e.Rate(ctx, closed.ID, other, 1, ""); !errors.Is(err, task.ErrForbidden) {
+			t.Fatalf("%s rating r1's report: got %v, want ErrForbidden", other.ID, err)
+		}
+	}
+	if _, _, err := e.Rate(ctx, closed.ID, w1, 5, ""); !errors.Is(err, task.ErrForbidden) {
+		t.Errorf("a worker rating: got %v, want ErrForbidden", err)
 	}
 	if _, _, err := e.Rate(ctx, "Tnope", resident, 5, ""); !errors.Is(err, task.ErrNotFound) {
 		t.Errorf("rating an unknown task: got %v, want ErrNotFound", err)
@@ -807,31 +823,42 @@ func TestRatingRules(t *testing.T) {
 	if _, _, err := e.Rate(ctx, closed.ID, resident, 4, "不错"); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = e.Rate(ctx, closed.ID, resident, 1, "改主意了")
-	if want := "you have already rated task " + closed.ID; !errors.Is(err, task.ErrConflict) || err.Error() != want {
-		t.Errorf("second rating by r1: got %v, want %q", err, want)
-	}
 	e.clock.Add(time.Second)
-	got, _, err := e.Rate(ctx, closed.ID, task.Actor{ID: "r2", Role: task.Resident}, 1, "")
-	if err != nil {
-		t.Fatal(err)
+	got, _, err := e.Rate(ctx, closed.ID, resident, 2, "改主意了")
+	if err != nil || got.Ratings != (task.RatingSummary{Count: 1, Stars: 2, Good: 0, Mean: 2}) {
+		t.Errorf("r1 rating again: %v, ratings %+v; want the new rating in place of the first", err, got.Ratings)
 	}
-	if got.Ratings != (task.RatingSummary{Count: 2, Stars: 5, Good: 1, Mean: 2.5}) || got.State != task.Closed {
-		t.Errorf("ratings %+v, want 2 ratings, 5 stars, 1 good, mean 2.5", got.Ratings)
+	// a follow-up on a task its reporter rated: kept, the reporter's counts
+	e.clock.Add(time.Second)
+	got, entry, err := e.Rate(ctx, closed.ID, staff, 5, "电话回访")
+	if err != nil || got.Ratings != (task.RatingSummary{Count: 1, Stars: 2, Mean: 2}) || entry.Note != "回访 电话回访" {
+		t.Errorf("staff follow-up: %v, ratings %+v, entry %+v; want kept, the reporter's 2 stars still counted", err, got.Ratings, entry)
 	}
 	rs, err := e.Ratings(ctx, closed.ID)
 	want := []task.Rating{
-		{By: "r1", Stars: 4, Comment: "不错", AtMS: start.Add(time.Second).UnixMilli()},
-		{By: "r2", Stars: 1, AtMS: start.Add(2 * time.Second).UnixMilli()},
+		{By: "r1", Stars: 2, Comment: "改主意了", AtMS: start.Add(2 * time.Second).UnixMilli()},
+		{By: "staff1", Stars: 5, Comment: "电话回访", AtMS: start.Add(3 * time.Second).UnixMilli(), FollowUp: true},
 	}
 	if err != nil || !reflect.DeepEqual(rs, want) {
 		t.Errorf("Ratings = %+v %v, want %+v", rs, err, want)
+	}
+
+	// a task nobody reported as a resident (staff's here, a camera's
+	// alike): the follow-up is its rating, and a later one replaces it
+	byStaff := inState(t, e.Store, task.Closed)
+	if _, _, err := e.Rate(ctx, byStaff.ID, resident, 5, ""); !errors.Is(err, task.ErrForbidden) {
+		t.Errorf("a resident rating staff's task: got %v, want ErrForbidden", err)
+	}
+	_, _, _ = e.Rate(ctx, byStaff.ID, admin, 1, "")
+	got, _, err = e.Rate(ctx, byStaff.ID, staff, 5, "满意")
+	if err != nil || got.Ratings != (task.RatingSummary{Count: 1, Stars: 5, Good: 1, Mean: 5}) {
+		t.Errorf("follow-ups: %v, ratings %+v; want the last one counted", err, got.Ratings)
 	}
 }
 
 func TestRestartLosesNothing(t *testing.T) {
 	e := newEnv(t, defaultLimits)
-	closed := inState(t, e.Store, task.Closed)
+	closed := inStateBy(t, e.Store, resident, task.Closed)
 	if _, _, err := e.Rate(ctx, closed.ID, resident, 3, "一般"); err != nil {
 		t.Fatal(err)
 	}

@@ -224,6 +224,9 @@ const TABLE = {
   'td.accuracy': ['±{m} 米', '±{m} m'],
   'td.distance': ['距地点 {m} 米', '{m} m from the place'],
   'td.stars': ['{n} 星', '{n} stars'],
+  'td.followup': ['回访评价', 'Follow-up rating (回访)'],
+  'td.followup.comment': ['回访记录（居民的原话）', 'What the resident said'],
+  'td.followup.send': ['记录回访', 'Record the follow-up'],
   'td.none': ['—', '—'],
 
   'worker.title': ['千里眼 · 网格员', 'Qianliyan · Grid worker'],

@@ -426,11 +426,17 @@ function renderLiveTasks() {
     const text = el('span', 'live-task-text');
     const sum = task.ratings && task.ratings.count ? ` · ★ ${task.ratings.mean.toFixed(1)} (${task.ratings.count})` : '';
     text.append(el('strong', '', taskTitle(task)), el('small', '', `${t('task.state.closed')} ${at(task.state_ms)}${sum}`));
-    const b = el('button', given[task.id] ? '' : 'primary', given[task.id] ? t('app.rated', { n: given[task.id] }) : t('app.rate'));
-    b.type = 'button';
-    b.dataset.rate = task.id;
-    b.dataset.title = taskTitle(task);
-    li.append(text, b);
+    li.append(text);
+    // Only the resident who reported a task rates it (the server shows a
+    // resident the reporter of their own tasks only); the center calls the
+    // others back (回访).
+    if (task.reporter) {
+      const b = el('button', given[task.id] ? '' : 'primary', given[task.id] ? t('app.rated', { n: given[task.id] }) : t('app.rate'));
+      b.type = 'button';
+      b.dataset.rate = task.id;
+      b.dataset.title = taskTitle(task);
+      li.append(b);
+    }
     return li;
   }));
 }

@@ -15,7 +15,7 @@
 //   after, video[data-camera] in .td-live, and the timeline's li.tl-entry.
 
 import { t } from './i18n.js';
-import { tasks as fetchTasks, task as fetchTask, act, workers as fetchWorkers, stats as fetchStats, HttpError, pictureURL, incidentSnapshotURL } from './api.js';
+import { tasks as fetchTasks, task as fetchTask, act, rate, workers as fetchWorkers, stats as fetchStats, HttpError, pictureURL, incidentSnapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
 import {
   BOARD, stateText, actionText, taskTitle, sourceText, at, span, timer, startTicker, overdue, overdueText,
@@ -443,6 +443,12 @@ export class Board {
           <div class="td-side">
             <div class="td-actions"></div>
             <form class="td-form" hidden></form>
+            <form class="td-followup" hidden>
+              <h3></h3>
+              <div class="td-fu-stars stars"></div>
+              <input class="td-fu-comment" maxlength="500">
+              <button type="submit" class="primary td-fu-send"></button>
+            </form>
             <p class="td-error error" role="alert" hidden></p>
             <h3 class="td-tl-title"></h3>
             <ol class="timeline"></ol>
@@ -459,6 +465,65 @@ export class Board {
       ev.preventDefault();
       this.confirmForm();
     });
+    const fu = p.querySelector('.td-followup');
+    fu.querySelector('.td-fu-stars').replaceChildren(...[1, 2, 3, 4, 5].map((n) => {
+      const b = el('button', '', '★');
+      b.type = 'button';
+      b.dataset.fuStars = String(n);
+      return b;
+    }));
+    fu.querySelector('.td-fu-stars').addEventListener('click', (ev) => {
+      const b = ev.target.closest('button[data-fu-stars]');
+      if (!b || !this.detail) return;
+      this.detail.fuStars = Number(b.dataset.fuStars);
+      this.renderFollowUp();
+    });
+    fu.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.followUp();
+    });
+  }
+
+  // The center's follow-up (回访): a closed task's reporter called in or was
+  // called back, and staff record their rating for them.
+  renderFollowUp() {
+    const d = this.detail;
+    const fu = this.pane.querySelector('.td-followup');
+    if (!d || !d.data || !fu) return;
+    fu.hidden = d.data.task.state !== 'closed';
+    if (fu.hidden) return;
+    fu.querySelector('h3').textContent = t('td.followup');
+    const n = d.fuStars || 0;
+    for (const b of fu.querySelectorAll('button[data-fu-stars]')) {
+      const k = Number(b.dataset.fuStars);
+      b.classList.toggle('on', k <= n);
+      b.setAttribute('aria-pressed', String(k <= n));
+      b.setAttribute('aria-label', t('td.stars', { n: k }));
+    }
+    fu.querySelector('.td-fu-comment').placeholder = t('td.followup.comment');
+    const send = fu.querySelector('.td-fu-send');
+    send.textContent = t('td.followup.send');
+    send.disabled = d.busy || !n;
+  }
+
+  async followUp() {
+    const d = this.detail;
+    if (!d || d.busy || !d.fuStars) return;
+    d.busy = true;
+    d.error = '';
+    this.renderDetail();
+    try {
+      const comment = this.pane.querySelector('.td-fu-comment').value.trim();
+      await rate(d.id, d.fuStars, comment, { token: this.token });
+      if (this.detail !== d) return;
+      d.fuStars = 0;
+      this.pane.querySelector('.td-fu-comment').value = '';
+    } catch (err) {
+      if (this.detail === d) d.error = err.message;
+    } finally {
+      d.busy = false;
+    }
+    if (this.detail === d) await this.loadDetail();
   }
 
   renderDetail() {
@@ -536,6 +601,7 @@ export class Board {
       return b;
     }));
     this.renderForm();
+    this.renderFollowUp();
 
     const err = p.querySelector('.td-error');
     err.hidden = !d.error;

@@ -217,7 +217,9 @@ func TestChromiumScreenShowsIncident(t *testing.T) {
 // camera has not seen anyone 6 s after the person came), and submits with
 // a photo once the bin stands; staff verify the camera's proposal (before
 // and after pictures) with one click and close; the resident watching the
-// camera on /app rates it 5 stars. Every page's video must decode frames,
+// camera on /app sees it closed with no rate button (the camera reported
+// it), and staff record a 5-star follow-up (回访) on the wall. Every page's
+// video must decode frames,
 // and the wall's timeline must list every step with its time to the second.
 // Screenshots: tests/browser/artifacts/story3-*.png.
 func TestChromiumStoryOnThreePages(t *testing.T) {
@@ -272,6 +274,7 @@ func TestChromiumStoryOnThreePages(t *testing.T) {
 		TimerTicks    bool     `json:"timer_ticks"`
 		TimerSamples  []string `json:"timer_samples"`
 		WorkerEntries int      `json:"worker_timeline"`
+		ResidentRates int      `json:"resident_may_rate"`
 		Errors        []string
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
@@ -310,6 +313,9 @@ func TestChromiumStoryOnThreePages(t *testing.T) {
 		t.Errorf("the wall's timeline %v\nwant                %v", got, want)
 	}
 	t.Logf("arrival confirmed by %s", res.ArrivalSource)
+	if res.ResidentRates != 0 {
+		t.Errorf("/app offers the watching resident %d rate buttons on the camera's task, want none: only the reporter rates", res.ResidentRates)
+	}
 	if !res.Proposal || res.ProposalPictures != 2 {
 		t.Errorf("camera's proposal on the wall: %v with %d pictures loaded, want shown with before and after", res.Proposal, res.ProposalPictures)
 	}

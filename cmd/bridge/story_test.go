@@ -133,7 +133,8 @@ func until(t *testing.T, what string, deadline time.Time, f func() bool) time.Ti
 // claims it; a person walks into the bin's zone at about 39.6 s and the
 // task goes arrived, seen on camera; the bin stands again at 55 s, the
 // worker submits with a photo and the camera proposes verification with
-// before and after pictures; staff verify and close; a resident rates it 5.
+// before and after pictures; staff verify and close; a resident who
+// watched may not rate it, staff record a 5-star follow-up (回访).
 // A WHEP viewer plays the camera throughout. The timeline must have every
 // step, in order; its log is the story.
 // startBinStory starts camsim's scripted bin scene (10 fps) and the bridge
@@ -265,13 +266,16 @@ func TestStoryBinKnockedOverToRating(t *testing.T) {
 	}
 	staff.jpegOf("/api/uploads/" + up.Photo)
 
-	// The center verifies with one click and closes; a resident rates it.
+	// The center verifies with one click and closes. A resident who watched
+	// may not rate a task the camera reported; the center calls back (回访)
+	// and records the rating.
 	act(staff, "verify", map[string]any{"request_id": "story-verify"})
 	act(staff, "close", map[string]any{"request_id": "story-close", "note": "结案"})
 	var dev api.TokenResponse
 	storyClient{t: t, base: b.URL}.do(http.MethodPost, "/api/device", nil, http.StatusCreated, &dev)
 	resident := storyClient{t: t, base: b.URL, token: dev.Token}
-	resident.do(http.MethodPost, "/api/tasks/"+id+"/rating", map[string]any{"stars": 5, "comment": "处理得很快"}, http.StatusCreated, nil)
+	resident.do(http.MethodPost, "/api/tasks/"+id+"/rating", map[string]any{"stars": 1}, http.StatusForbidden, nil)
+	staff.do(http.MethodPost, "/api/tasks/"+id+"/rating", map[string]any{"stars": 5, "comment": "电话回访：处理得很快"}, http.StatusCreated, nil)
 
 	if n := viewer.Packets.Load(); n <= packetsAtArrival || viewer.KeyFrames.Load() == 0 {
 		t.Errorf("the viewer got %d packets (%d at the arrival), %d key frames: video stopped", n, packetsAtArrival, viewer.KeyFrames.Load())

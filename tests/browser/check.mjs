@@ -300,7 +300,8 @@ async function incidents(browser, [base, outDir, token, camera, msArg]) {
 // checks in by GPS if the camera has not by 6 s after the person came),
 // and after the bin is back submits with a photo; staff see the camera's
 // proposal with before and after and verify with one click, then close;
-// the resident watching the camera on /app rates the closed task 5 stars.
+// the resident watching the camera on /app sees it closed (and may not
+// rate it: the camera reported it), staff record a 5-star follow-up (回访).
 // Progress goes to stderr as it happens; one JSON line on stdout at the end
 // (also when a step fails: "failed" names it).
 async function story3(browser, [base, outDir, camera, originArg, photo, staffCred, workerCred]) {
@@ -450,18 +451,16 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
     await staff.page.locator(`#task-detail[data-state="closed"]`).waitFor({ timeout: 10000 });
     step('closed');
 
-    // The resident watching the camera rates it.
+    // The resident watching the camera sees it closed but does not rate
+    // it: only a task's reporter rates, and the camera reported this one.
+    // The center calls back (回访) and records the rating on the wall.
+    out.failed = 'closed on the app';
+    await resident.page.locator(`#live-tasks li[data-id="${id}"]`).waitFor({ timeout: 25000 });
+    out.resident_may_rate = await resident.page.locator(`#live-tasks li[data-id="${id}"] button[data-rate]`).count();
     out.failed = 'rating';
-    const rateBtn = resident.page.locator(`#live-tasks li[data-id="${id}"] button[data-rate]`);
-    await rateBtn.waitFor({ timeout: 25000 });
-    await rateBtn.click();
-    await resident.page.click('#rate-dialog button[data-stars="5"]');
-    await resident.page.fill('#rate-comment', '处理得很快，点赞');
-    await resident.page.click('#rate-send');
-    await resident.page.waitForFunction((tid) => {
-      const b = document.querySelector(`#live-tasks li[data-id="${tid}"] button[data-rate]`);
-      return !document.getElementById('rate-dialog').open && b && /5/.test(b.textContent);
-    }, id, { timeout: 10000 });
+    await staff.page.click('#task-detail .td-followup button[data-fu-stars="5"]');
+    await staff.page.fill('#task-detail .td-fu-comment', '电话回访：处理得很快，点赞');
+    await staff.page.click('#task-detail .td-fu-send');
     step('rated');
 
     // The wall's timeline has every step with its time; the stats count it.
