@@ -198,7 +198,7 @@ func TestLogoutAndUserChangesRevokeTokens(t *testing.T) {
 	last := strings.IndexByte(alphabet, tokW2[len(tokW2)-1])
 	alt := tokW2[:len(tokW2)-1] + string(alphabet[last^1])
 	code, body = call(t, "GET", b.url+"/api/me", alt, "")
-	wantError(t, "another spelling of a token", code, body, 401, "the token is neither the staff token nor one this bridge gives out; log in again")
+	wantError(t, "another spelling of a token", code, body, 401, "the token's signature does not match: it was changed, or signed with another key; log in again")
 }
 
 // Finding 10: bodies were read without a cap, and PUT .../detect echoed a
