@@ -126,10 +126,11 @@ func (s *Server) authenticate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, sig, ok := strings.Cut(tok, "."); ok && s.revoked.revoked(c.Request.Context(), sig) {
+	sig := tokenSig(tok)
+	if sig != "" && s.revoked.revoked(c.Request.Context(), sig) {
 		return errLoggedOut
 	}
-	c.Set(tokenSigKey, tokenSig(tok))
+	c.Set(tokenSigKey, sig)
 	c.Set(claimsKey, cl)
 	c.Set(principalKey, Principal{ID: cl.Sub, Name: cl.Name, Role: cl.Role, Grids: cl.Grids})
 	return nil
@@ -372,7 +373,7 @@ func (s *Server) login(c *gin.Context) error {
 	ctx, addr, now := c.Request.Context(), clientAddr(c), s.now()
 	addrKey, userKey := "login:addr:"+addr, "login:user:"+body.User
 	refuse := func(wait time.Duration, reason, sentence string) error {
-		s.log.Warn("login refused", "user", body.User, "addr", addr, "reason", reason, "retry_after_s", retrySeconds(wait))
+		s.log.Warn("login refused", "user", plainName(body.User), "addr", addr, "reason", reason, "retry_after_s", retrySeconds(wait))
 		return s.tooMany(c, wait, "%s; try again in %s", sentence, s.waitWords(wait))
 	}
 	if wait := s.limits.attempt(ctx, addrKey, now); wait > 0 {
@@ -388,7 +389,7 @@ func (s *Server) login(c *gin.Context) error {
 		hash = []byte(u.PasswordHash)
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(body.Password)); err != nil || u == nil {
-		s.log.Warn("login failed", "user", body.User, "addr", addr, "known_user", u != nil)
+		s.log.Warn("login failed", "user", plainName(body.User), "addr", addr, "known_user", u != nil)
 		return Errorf(http.StatusUnauthorized, "wrong user name or password")
 	}
 	s.limits.forgive(ctx, addrKey)

@@ -95,12 +95,23 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 return 0`)
 
+// pause skips Redis for a moment after a call failed: while Redis is down
+// go-redis redials and retries each call for about a second, which a login
+// or a camera list should not wait for every time.
+type pause struct{ until atomic.Int64 }
+
+const pauseFor = 2 * time.Second
+
+func (p *pause) skip() bool { return time.Now().UnixNano() < p.until.Load() }
+func (p *pause) failed()    { p.until.Store(time.Now().Add(pauseFor).UnixNano()) }
+
 // limiter counts in Redis, or in memory while Redis fails.
 type limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
 	log    *slog.Logger
 	down   atomic.Bool // Redis failed last time: log once per outage
+	pause  pause
 
 	mu  sync.Mutex
 	mem map[string]*memCount
@@ -118,7 +129,7 @@ func newLimiter(rdb redis.UniversalClient, prefix string, log *slog.Logger) *lim
 // run runs a script on key in Redis; ok is false when Redis failed, and
 // the caller counts in memory instead.
 func (l *limiter) run(ctx context.Context, sc *redis.Script, key string, args ...any) (ms int64, ok bool) {
-	if l.rdb != nil {
+	if l.rdb != nil && !l.pause.skip() {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		n, err := sc.Run(ctx, l.rdb, []string{l.prefix + key}, args...).Int64()
@@ -128,6 +139,7 @@ func (l *limiter) run(ctx context.Context, sc *redis.Script, key string, args ..
 			}
 			return n, true
 		}
+		l.pause.failed()
 		if !l.down.Swap(true) {
 			l.log.Warn("limits counted in this bridge's memory: Redis does not answer", "err", err)
 		}

@@ -25,6 +25,7 @@ const tokenSigKey = "qly.token_sig"
 type revocations struct {
 	rdb    redis.UniversalClient
 	prefix string
+	pause  pause
 
 	mu    sync.Mutex
 	local map[string]int64 // signature → expiry (Unix ms)
@@ -59,12 +60,15 @@ func (r *revocations) revoked(ctx context.Context, sig string) bool {
 	r.mu.Lock()
 	_, local := r.local[sig]
 	r.mu.Unlock()
-	if local || r.rdb == nil {
+	if local || r.rdb == nil || r.pause.skip() {
 		return local
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	n, err := r.rdb.Exists(ctx, r.prefix+sig).Result()
+	if err != nil {
+		r.pause.failed()
+	}
 	return err == nil && n > 0
 }
 
