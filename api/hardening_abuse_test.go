@@ -13,7 +13,7 @@ import (
 // Finding 8: 200 device tokens in 0.1 s, unlimited reports.
 func TestDeviceTokensAndReportsAreLimitedPerAddress(t *testing.T) {
 	cfg := taskConfig(t)
-	b := startTasks(t, cfg)
+	b := serve(t, cfg, withTasks(), withLogins(), withEvents())
 	a1, a2 := clientFrom("127.0.0.1"), clientFrom("127.0.0.2")
 	limited := func(what string, r reply, sentence string) {
 		t.Helper()
@@ -25,7 +25,7 @@ func TestDeviceTokensAndReportsAreLimitedPerAddress(t *testing.T) {
 
 	minted, last := 0, reply{}
 	for range 200 {
-		if last = send(t, a1, "POST", b.url+"/api/device", "", ""); last.code != 201 {
+		if last = sendFrom(t, a1, "POST", b.url+"/api/device", "", ""); last.code != 201 {
 			break
 		}
 		minted++
@@ -34,7 +34,7 @@ func TestDeviceTokensAndReportsAreLimitedPerAddress(t *testing.T) {
 		t.Errorf("%d device tokens minted at once from one address; want a few, at most 20", minted)
 	}
 	limited("POST /api/device after the burst", last, "too many device tokens from your address; try again in")
-	r := send(t, a2, "POST", b.url+"/api/device", "", "")
+	r := sendFrom(t, a2, "POST", b.url+"/api/device", "", "")
 	if r.code != 201 {
 		t.Fatalf("a device token from another address = %d %s; want 201", r.code, r.body)
 	}
@@ -44,7 +44,7 @@ func TestDeviceTokensAndReportsAreLimitedPerAddress(t *testing.T) {
 	const report = `{"title": "路灯不亮", "camera": "cam1"}`
 	reported := 0
 	for range 50 {
-		if last = send(t, a2, "POST", b.url+"/api/reports", dev.Token, report); last.code != 201 {
+		if last = sendFrom(t, a2, "POST", b.url+"/api/reports", dev.Token, report); last.code != 201 {
 			break
 		}
 		reported++
@@ -53,15 +53,15 @@ func TestDeviceTokensAndReportsAreLimitedPerAddress(t *testing.T) {
 		t.Errorf("%d reports at once from one address; want a few, at most 20", reported)
 	}
 	limited("POST /api/reports after the burst", last, "too many reports from your address; try again in")
-	if r := send(t, a1, "POST", b.url+"/api/reports", b.tokens["resident"], report); r.code != 201 {
+	if r := sendFrom(t, a1, "POST", b.url+"/api/reports", b.tokens["resident"], report); r.code != 201 {
 		t.Errorf("a resident's report from another address = %d %s; want 201", r.code, r.body)
 	}
-	if r := send(t, a2, "POST", b.url+"/api/reports", b.tokens["worker1"], report); r.code != 201 {
+	if r := sendFrom(t, a2, "POST", b.url+"/api/reports", b.tokens["worker1"], report); r.code != 201 {
 		t.Errorf("a worker's patrol report from the limited address = %d %s; want 201 (workers are not limited)", r.code, r.body)
 	}
 	wait, _ := strconv.Atoi(last.header.Get("Retry-After"))
 	b.clock.Add(time.Duration(wait) * time.Second)
-	if r := send(t, a2, "POST", b.url+"/api/reports", dev.Token, report); r.code != 201 {
+	if r := sendFrom(t, a2, "POST", b.url+"/api/reports", dev.Token, report); r.code != 201 {
 		t.Errorf("a report after Retry-After = %d %s; want 201", r.code, r.body)
 	}
 }
@@ -69,7 +69,7 @@ func TestDeviceTokensAndReportsAreLimitedPerAddress(t *testing.T) {
 // Finding 8: 5 MB uploads with no quota and no delete.
 func TestUploadsHaveADailyQuotaAndUnusedOnesGo(t *testing.T) {
 	cfg := taskConfig(t)
-	b := startTasks(t, cfg)
+	b := serve(t, cfg, withTasks(), withLogins(), withEvents())
 	n := 0
 	for {
 		code, body := b.upload(t, "resident", pngBytes)
@@ -121,11 +121,9 @@ func TestUploadsHaveADailyQuotaAndUnusedOnesGo(t *testing.T) {
 }
 
 // relogin gives users new tokens, after the clock passed their expiry.
-func relogin(t *testing.T, b *taskBridge, users ...string) {
+func relogin(t *testing.T, b *bridge, users ...string) {
 	t.Helper()
 	for _, u := range users {
-		var tr api.TokenResponse
-		b.must(t, 200, "POST", "/api/login", "", map[string]string{"user": u, "password": "pw"}, &tr)
-		b.tokens[u] = tr.Token
+		b.tokens[u] = b.login(t, u).Token
 	}
 }

@@ -1,14 +1,12 @@
 package api_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,29 +15,11 @@ import (
 
 	"qianliyan/api"
 	"qianliyan/detect"
-	"qianliyan/ingest"
+	"qianliyan/internal/testenv"
 )
 
-// lockedBuffer collects log lines from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// serve starts another bridge over deps (sharing their store and clock).
-func serve(t *testing.T, deps api.Deps) string {
+// serveDeps starts another bridge over deps (sharing their store and clock).
+func serveDeps(t *testing.T, deps api.Deps) string {
 	t.Helper()
 	srv := httptest.NewServer(api.New(deps).Handler())
 	t.Cleanup(srv.Close)
@@ -70,18 +50,18 @@ func TestLoginIsThrottledPerUserAndPerAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Users[2].PasswordHash = string(slow)
-	b := startAuth(t, cfg)
-	var logs lockedBuffer
+	b := serve(t, cfg)
+	var logs testenv.Buffer
 	deps := b.deps
 	deps.Log = slog.New(slog.NewTextHandler(&logs, nil))
-	other := serve(t, deps) // a second bridge on the same store
+	other := serveDeps(t, deps) // a second bridge on the same store
 	a1, a2, a3 := clientFrom("127.0.0.1"), clientFrom("127.0.0.2"), clientFrom("127.0.0.3")
 	const wrong, right = `{"user": "worker1", "password": "nope"}`, `{"user": "worker1", "password": "worker1-pw"}`
 
 	var one time.Duration
 	for i := range 5 {
 		start := time.Now()
-		if r := send(t, a1, "POST", b.url+"/api/login", "", wrong); r.code != 401 {
+		if r := sendFrom(t, a1, "POST", b.url+"/api/login", "", wrong); r.code != 401 {
 			t.Fatalf("wrong password #%d = %d %s; want 401", i+1, r.code, r.body)
 		}
 		one = time.Since(start)
@@ -90,7 +70,7 @@ func TestLoginIsThrottledPerUserAndPerAddress(t *testing.T) {
 	// address, even with the right password; bcrypt does not run.
 	start := time.Now()
 	for i := range 20 {
-		r := send(t, a2, "POST", other+"/api/login", "", right)
+		r := sendFrom(t, a2, "POST", other+"/api/login", "", right)
 		if r.code != 429 || r.header.Get("Retry-After") != "1" || !strings.HasPrefix(errorOf(r.body), "too many failed logins for worker1; try again in 1 second") {
 			t.Fatalf("login #%d after 5 failures = %d Retry-After %q %s; want 429, Retry-After 1 and a sentence", i+6, r.code, r.header.Get("Retry-After"), r.body)
 		}
@@ -98,33 +78,33 @@ func TestLoginIsThrottledPerUserAndPerAddress(t *testing.T) {
 	if d := time.Since(start); d > one {
 		t.Errorf("20 throttled logins took %v, more than one bcrypt check (%v): bcrypt still runs for them", d, one)
 	}
-	if r := send(t, a2, "POST", other+"/api/login", "", `{"user": "worker2", "password": "worker2-pw"}`); r.code != 200 {
+	if r := sendFrom(t, a2, "POST", other+"/api/login", "", `{"user": "worker2", "password": "worker2-pw"}`); r.code != 200 {
 		t.Errorf("another user from another address = %d %s; want 200", r.code, r.body)
 	}
 	// the delay doubles with each further failure, and a success ends it
 	b.clock.Add(time.Second)
-	if r := send(t, a1, "POST", b.url+"/api/login", "", wrong); r.code != 401 {
+	if r := sendFrom(t, a1, "POST", b.url+"/api/login", "", wrong); r.code != 401 {
 		t.Fatalf("wrong password after the delay = %d %s; want 401", r.code, r.body)
 	}
-	if r := send(t, a2, "POST", b.url+"/api/login", "", right); r.code != 429 || r.header.Get("Retry-After") != "2" {
+	if r := sendFrom(t, a2, "POST", b.url+"/api/login", "", right); r.code != 429 || r.header.Get("Retry-After") != "2" {
 		t.Fatalf("login after 6 failures = %d Retry-After %q %s; want 429 and 2 s", r.code, r.header.Get("Retry-After"), r.body)
 	}
 	b.clock.Add(2 * time.Second)
-	if r := send(t, a2, "POST", b.url+"/api/login", "", right); r.code != 200 {
+	if r := sendFrom(t, a2, "POST", b.url+"/api/login", "", right); r.code != 200 {
 		t.Fatalf("right password after the delay = %d %s; want 200", r.code, r.body)
 	}
-	if r := send(t, a2, "POST", b.url+"/api/login", "", wrong); r.code != 401 {
+	if r := sendFrom(t, a2, "POST", b.url+"/api/login", "", wrong); r.code != 401 {
 		t.Fatalf("a wrong password after a success = %d %s; want 401 (the count starts again)", r.code, r.body)
 	}
 
 	// Per address: five failures on five names from one address hold back
 	// the sixth name too.
 	for _, u := range []string{"a", "b", "c", "d", "e"} {
-		if r := send(t, a3, "POST", other+"/api/login", "", `{"user": "`+u+`", "password": "x"}`); r.code != 401 {
+		if r := sendFrom(t, a3, "POST", other+"/api/login", "", `{"user": "`+u+`", "password": "x"}`); r.code != 401 {
 			t.Fatalf("unknown user %s = %d %s; want 401", u, r.code, r.body)
 		}
 	}
-	r := send(t, a3, "POST", b.url+"/api/login", "", `{"user": "worker2", "password": "worker2-pw"}`)
+	r := sendFrom(t, a3, "POST", b.url+"/api/login", "", `{"user": "worker2", "password": "worker2-pw"}`)
 	if r.code != 429 || !strings.HasPrefix(errorOf(r.body), "too many failed logins from your address; try again in 1 second") {
 		t.Errorf("sixth user from one address = %d %s; want 429 naming the address", r.code, r.body)
 	}
@@ -140,13 +120,13 @@ func TestLoginIsThrottledPerUserAndPerAddress(t *testing.T) {
 		cfg.Auth.Secret = strings.Repeat("s", 32)
 		deps := b.deps
 		deps.Config, deps.Redis, deps.Log = cfg, deadRedis(t), slog.New(slog.DiscardHandler)
-		url := serve(t, deps)
+		url := serveDeps(t, deps)
 		for i := range 5 {
-			if r := send(t, a1, "POST", url+"/api/login", "", `{"user": "staff", "password": "x"}`); r.code != 401 {
+			if r := sendFrom(t, a1, "POST", url+"/api/login", "", `{"user": "staff", "password": "x"}`); r.code != 401 {
 				t.Fatalf("wrong password #%d without Redis = %d %s; want 401", i+1, r.code, r.body)
 			}
 		}
-		if r := send(t, a1, "POST", url+"/api/login", "", `{"user": "staff", "password": "staff-pw"}`); r.code != 429 {
+		if r := sendFrom(t, a1, "POST", url+"/api/login", "", `{"user": "staff", "password": "staff-pw"}`); r.code != 429 {
 			t.Errorf("sixth login without Redis = %d %s; want 429", r.code, r.body)
 		}
 	})
@@ -156,11 +136,11 @@ func TestLoginIsThrottledPerUserAndPerAddress(t *testing.T) {
 // four spellings.
 func TestLogoutAndUserChangesRevokeTokens(t *testing.T) {
 	cfg := authConfig(t)
-	b := startAuth(t, cfg)
+	b := serve(t, cfg)
 	tok1 := b.login(t, "worker1").Token
 	b.clock.Add(time.Millisecond)
 	tok2 := b.login(t, "worker1").Token
-	other := serve(t, b.deps)
+	other := serveDeps(t, b.deps)
 	if code, body := call(t, "POST", b.url+"/api/logout", tok1, ""); code != 200 {
 		t.Fatalf("POST /api/logout = %d %s; want 200", code, body)
 	}
@@ -185,7 +165,7 @@ func TestLogoutAndUserChangesRevokeTokens(t *testing.T) {
 	changed.Users[2].PasswordHash = string(hash)
 	deps := b.deps
 	deps.Config = &changed
-	url := serve(t, deps)
+	url := serveDeps(t, deps)
 	code, body = call(t, "GET", url+"/api/me", tok2, "")
 	wantError(t, "worker1's token after a new password", code, body, 401, `the account "worker1" was removed or changed since this token was given; log in again`)
 	if code, body := call(t, "GET", url+"/api/me", tokW2, ""); code != 200 {
@@ -205,30 +185,28 @@ func TestLogoutAndUserChangesRevokeTokens(t *testing.T) {
 // 1 MB mode back.
 func TestBodiesAreCappedAndNotEchoed(t *testing.T) {
 	cfg := authConfig(t)
-	b := startAuth(t, cfg)
-	rdb := redis.NewClient(redisOptions(t))
-	t.Cleanup(func() { rdb.Close() })
-	store := detect.NewStore(rdb, cfg.Redis.Prefix+"det:")
+	b := serve(t, cfg)
+	store := detect.NewStore(b.rdb, cfg.Redis.Prefix+"det:")
 	deps := b.deps
 	deps.Incidents = store
-	deps.Detection = detect.NewDetector(cfg, deps.Cameras.(*ingest.Hub), store, detect.Options{}, time.Hour)
-	url := serve(t, deps)
+	deps.Detection = detect.NewDetector(cfg, b.hub, store, detect.Options{}, time.Hour)
+	url := serveDeps(t, deps)
 
 	huge := `{"mode": "` + strings.Repeat("x", 1<<20) + `"}`
-	r := send(t, http1(), "PUT", url+"/api/cameras/cam1/detect", staffToken, huge)
+	r := sendFrom(t, http1(), "PUT", url+"/api/cameras/cam1/detect", staffToken, huge)
 	if r.code != 413 || len(r.body) > 200 {
 		t.Errorf("PUT .../detect with 1 MB = %d, %d bytes: %.200s; want 413 and a short sentence", r.code, len(r.body), r.body)
 	}
 	long := `{"mode": "` + strings.Repeat("x", 10<<10) + `"}`
-	r = send(t, http1(), "PUT", url+"/api/cameras/cam1/detect", staffToken, long)
+	r = sendFrom(t, http1(), "PUT", url+"/api/cameras/cam1/detect", staffToken, long)
 	if r.code != 400 || len(r.body) > 200 {
 		t.Errorf("PUT .../detect with a 10 KB mode = %d, %d bytes: %.200s; want 400 and a short sentence", r.code, len(r.body), r.body)
 	}
-	r = send(t, http1(), "POST", url+"/api/login", "", `{"user": "staff", "password": "`+strings.Repeat("p", 100<<10)+`"}`)
+	r = sendFrom(t, http1(), "POST", url+"/api/login", "", `{"user": "staff", "password": "`+strings.Repeat("p", 100<<10)+`"}`)
 	if r.code != 413 {
 		t.Errorf("POST /api/login with 100 KB = %d %.200s; want 413", r.code, r.body)
 	}
-	r = send(t, http1(), "PUT", url+"/api/cameras/cam1/detect", staffToken, `{"mode": "watch"}`)
+	r = sendFrom(t, http1(), "PUT", url+"/api/cameras/cam1/detect", staffToken, `{"mode": "watch"}`)
 	if r.code != 200 {
 		t.Errorf("PUT .../detect watch = %d %s; want 200", r.code, r.body)
 	}

@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"qianliyan/api"
 	"qianliyan/detect"
 	"qianliyan/ingest"
+	"qianliyan/internal/redistest"
 	"qianliyan/task"
 )
 
@@ -30,10 +29,9 @@ func TestStoreRoutesSay503WhileRedisIsDownAndRecover(t *testing.T) {
 	rs := startPrivateRedis(t)
 	t.Setenv("QLY_REDIS_URL", rs.URL())
 	cfg := taskConfig(t)
-	b := startTasks(t, cfg)
+	b := serve(t, cfg, withTasks(), withLogins(), withEvents())
 	// the incident routes, over the same store
-	rdb := redis.NewClient(redisOptions(t))
-	t.Cleanup(func() { rdb.Close() })
+	rdb := redistest.Connect(t)
 	hub := ingest.NewHub(cfg, slog.New(slog.DiscardHandler))
 	incidents := detect.NewStore(rdb, cfg.Redis.Prefix)
 	inc := httptest.NewServer(api.New(api.Deps{Config: cfg, Cameras: hub, Redis: rdb, Log: slog.New(slog.DiscardHandler),
@@ -53,25 +51,25 @@ func TestStoreRoutesSay503WhileRedisIsDownAndRecover(t *testing.T) {
 	}
 	rs.kill()
 	for _, r := range routes {
-		got := send(t, http.DefaultClient, r.method, r.url, b.tokens[r.user], r.body)
+		got := sendFrom(t, http.DefaultClient, r.method, r.url, b.tokens[r.user], r.body)
 		if got.code != 503 || errorOf(got.body) != storeDown || got.header.Get("Retry-After") == "" {
 			t.Errorf("%s %s with Redis down = %d Retry-After %q %s\nwant 503 {\"error\": %q} and a Retry-After", r.method, r.url, got.code, got.header.Get("Retry-After"), got.body, storeDown)
 		}
 	}
 	// tokens still check out (no denylist to ask), so video goes on
-	if got := send(t, http.DefaultClient, "GET", b.url+"/api/cameras", b.tokens["worker1"], ""); got.code != 200 {
+	if got := sendFrom(t, http.DefaultClient, "GET", b.url+"/api/cameras", b.tokens["worker1"], ""); got.code != 200 {
 		t.Errorf("GET /api/cameras with Redis down = %d %s; want 200", got.code, got.body)
 	}
 	rs.start()
 	deadline := time.Now().Add(10 * time.Second)
-	for send(t, http.DefaultClient, "GET", b.url+"/api/tasks", b.tokens["staff"], "").code != 200 {
+	for sendFrom(t, http.DefaultClient, "GET", b.url+"/api/tasks", b.tokens["staff"], "").code != 200 {
 		if time.Now().After(deadline) {
 			t.Fatal("GET /api/tasks not 200 within 10 s of Redis coming back")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, r := range routes {
-		if got := send(t, http.DefaultClient, r.method, r.url, b.tokens[r.user], r.body); got.code >= 300 {
+		if got := sendFrom(t, http.DefaultClient, r.method, r.url, b.tokens[r.user], r.body); got.code >= 300 {
 			t.Errorf("%s %s after Redis came back = %d %s; want a success", r.method, r.url, got.code, got.body)
 		}
 	}
@@ -84,7 +82,7 @@ func TestRedisRestartUnderLoadKeepsEveryAcknowledgedWrite(t *testing.T) {
 	rs := startPrivateRedis(t)
 	t.Setenv("QLY_REDIS_URL", rs.URL())
 	cfg := taskConfig(t)
-	b := startTasks(t, cfg)
+	b := serve(t, cfg, withTasks(), withLogins(), withEvents())
 
 	type ack struct {
 		id     string

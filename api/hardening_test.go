@@ -34,8 +34,8 @@ func clientFrom(ip string) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}, Timeout: 20 * time.Second}
 }
 
-// send is call with a client of one's choice, giving the headers too.
-func send(t testing.TB, hc *http.Client, method, url, token, body string) reply {
+// sendFrom is call with a client of one's choice, giving the headers too.
+func sendFrom(t testing.TB, hc *http.Client, method, url, token, body string) reply {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if token != "" {

@@ -165,10 +165,12 @@ func (s *Server) checkPhoto(name string) error {
 	if !uploadName.MatchString(name) {
 		return Errorf(http.StatusBadRequest, "photo %s is not the name of an uploaded photo: upload it first (POST /api/uploads) and send the name it gets", clip(name))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := s.rdb.SAdd(ctx, s.usedKey(), name).Err(); err != nil {
-		return fmt.Errorf("mark photo %s used: %w", name, err)
+	if s.rdb != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := s.rdb.SAdd(ctx, s.usedKey(), name).Err(); err != nil {
+			return fmt.Errorf("mark photo %s used: %w", name, err)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(s.uploadDir, name)); err != nil {
 		return Errorf(http.StatusBadRequest, "there is no uploaded photo %q: upload it first (POST /api/uploads)", name)
