@@ -12,6 +12,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -78,6 +79,9 @@ type Claims struct {
 	Grids []string `json:"grids"`
 	Exp   int64    `json:"exp,omitempty"` // expiry, Unix ms; 0 for the static staff token
 	Iat   int64    `json:"iat,omitempty"` // issued at, Unix ms
+	// Ver is the version of the user's config entry the token was given
+	// for (see userVersion); empty for device tokens.
+	Ver string `json:"ver,omitempty"`
 }
 
 const (
@@ -122,6 +126,11 @@ func (s *Server) authenticate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	sig := tokenSig(tok)
+	if sig != "" && s.revoked.revoked(c.Request.Context(), sig) {
+		return errLoggedOut
+	}
+	c.Set(tokenSigKey, sig)
 	c.Set(claimsKey, cl)
 	c.Set(principalKey, Principal{ID: cl.Sub, Name: cl.Name, Role: cl.Role, Grids: cl.Grids})
 	return nil
@@ -151,18 +160,59 @@ var (
 	errNoSecret = Errorf(http.StatusServiceUnavailable, "tokens cannot be checked now: the store (Redis) that keeps their key does not answer; try again")
 )
 
+// b64 decodes the parts of a token. Strict: the spare bits of the last
+// character must be zero, so each token has one spelling (tokenChars keeps
+// out the line breaks that base64 decoders skip).
+var b64 = base64.RawURLEncoding.Strict()
+
+// tokenChars reports whether tok is made of base64url characters and dots only.
+func tokenChars(tok string) bool {
+	for i := 0; i < len(tok); i++ {
+		switch b := tok[i]; {
+		case 'A' <= b && b <= 'Z', 'a' <= b && b <= 'z', '0' <= b && b <= '9', b == '-', b == '_', b == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// tokenSig is the signature part of a signed token, which names it on the
+// denylist.
+func tokenSig(tok string) string {
+	_, sig, _ := strings.Cut(tok, ".")
+	return sig
+}
+
+// userVersion is a short MAC of what a user's token stands for in the
+// config (name, role, grids, password hash): a token given before any of
+// them changed no longer checks out. It is keyed, so a token does not
+// carry a plain digest of the password hash.
+func userVersion(key []byte, u *configs.User) string {
+	mac := hmac.New(sha256.New, key)
+	for _, f := range append([]string{"user-version", u.Name, u.Role, u.PasswordHash}, u.Grids...) {
+		mac.Write([]byte(f))
+		mac.Write([]byte{0})
+	}
+	return b64.EncodeToString(mac.Sum(nil)[:12])
+}
+
 // verify checks a token: the static staff token, or a signed one that has
-// not expired and whose user still has the role and grids it names.
+// not expired and whose user's config entry is the one it was given for.
+// The denylist of logged-out tokens is checked by authenticate.
 func (s *Server) verify(ctx context.Context, tok string) (Claims, error) {
 	if st := s.cfg.Server.StaffToken; st != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(st)) == 1 {
 		return staffTokenClaims, nil
 	}
 	body, sig, ok := strings.Cut(tok, ".")
-	if !ok || body == "" || sig == "" {
+	if !ok || body == "" || sig == "" || !tokenChars(tok) {
 		return Claims{}, errGarbled
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := b64.DecodeString(sig)
 	if err != nil {
+		if _, lax := base64.RawURLEncoding.DecodeString(sig); lax == nil {
+			return Claims{}, errBadSig // another spelling, or cut short: changed
+		}
 		return Claims{}, errGarbled
 	}
 	key, err := s.secret.get(ctx)
@@ -172,7 +222,7 @@ func (s *Server) verify(ctx context.Context, tok string) (Claims, error) {
 	if !hmac.Equal(got, sign(key, body)) {
 		return Claims{}, errBadSig
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(body)
+	raw, err := b64.DecodeString(body)
 	if err != nil {
 		return Claims{}, errGarbled
 	}
@@ -193,10 +243,13 @@ func (s *Server) verify(ctx context.Context, tok string) (Claims, error) {
 		}
 		return cl, nil
 	}
-	// A user taken out of the config, or given another role or other grids,
-	// loses what the old token granted.
+	// A user taken out of the config, or given another role, other grids or
+	// another password, loses what the old token granted. Every token issue
+	// gives has a version; one without (given before versions, or signed by
+	// hand with the key, which could as well sign a version) is checked on
+	// role and grids only.
 	u := s.cfg.User(cl.Sub)
-	if u == nil || u.Role != cl.Role || !slices.Equal(u.Grids, cl.Grids) {
+	if u == nil || u.Role != cl.Role || !slices.Equal(u.Grids, cl.Grids) || (cl.Ver != "" && !hmac.Equal([]byte(cl.Ver), []byte(userVersion(key, u)))) {
 		return Claims{}, Errorf(http.StatusUnauthorized, "the account %q was removed or changed since this token was given; log in again", cl.Sub)
 	}
 	return cl, nil
@@ -209,8 +262,9 @@ func sign(key []byte, body string) []byte {
 }
 
 // issue signs a token for p that lasts ttl: base64url(JSON claims) "."
-// base64url(HMAC-SHA256 of the first part).
-func (s *Server) issue(ctx context.Context, p Principal, ttl time.Duration) (string, Claims, error) {
+// base64url(HMAC-SHA256 of the first part). u is p's config entry, nil for
+// a device.
+func (s *Server) issue(ctx context.Context, p Principal, u *configs.User, ttl time.Duration) (string, Claims, error) {
 	key, err := s.secret.get(ctx)
 	if err != nil {
 		return "", Claims{}, err
@@ -220,8 +274,11 @@ func (s *Server) issue(ctx context.Context, p Principal, ttl time.Duration) (str
 	if cl.Grids == nil {
 		cl.Grids = []string{}
 	}
-	body := base64.RawURLEncoding.EncodeToString(mustJSON(cl))
-	return body + "." + base64.RawURLEncoding.EncodeToString(sign(key, body)), cl, nil
+	if u != nil {
+		cl.Ver = userVersion(key, u)
+	}
+	body := b64.EncodeToString(mustJSON(cl))
+	return body + "." + b64.EncodeToString(sign(key, body)), cl, nil
 }
 
 // secret is the key that signs tokens: auth.secret from the config, or a
@@ -283,8 +340,8 @@ type TokenResponse struct {
 	ExpiresMS int64    `json:"expires_ms"`
 }
 
-func (s *Server) respondToken(c *gin.Context, code int, p Principal, ttl time.Duration) error {
-	tok, cl, err := s.issue(c.Request.Context(), p, ttl)
+func (s *Server) respondToken(c *gin.Context, code int, p Principal, u *configs.User, ttl time.Duration) error {
+	tok, cl, err := s.issue(c.Request.Context(), p, u, ttl)
 	if err != nil {
 		return err
 	}
@@ -297,18 +354,34 @@ func (s *Server) respondToken(c *gin.Context, code int, p Principal, ttl time.Du
 var dummyHash = []byte("$2a$10$JeRVGRxFfh/hKtsj79GZy.hTPxW80ZS48Ou3.Bek5LFd9suLfMYlC")
 
 // login answers POST /api/login {"user", "password"} with a signed token.
-// A wrong user and a wrong password get the same answer.
+// A wrong user and a wrong password get the same answer. Failures are
+// throttled per user name and per client address (limit.go): after five,
+// each further attempt waits, 1 s doubling with each failure; a throttled
+// attempt is refused (429) before bcrypt runs. Each failed or refused login
+// is a log line.
 func (s *Server) login(c *gin.Context) error {
 	var body struct {
 		User     string `json:"user"`
 		Password string `json:"password"`
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 4<<10)
-	if err := c.ShouldBindJSON(&body); err != nil {
-		return Errorf(http.StatusBadRequest, `the body must be JSON like {"user": "worker1", "password": "…"}`)
+	if err := bindJSON(c, &body, `{"user": "worker1", "password": "…"}`, false); err != nil {
+		return err
 	}
 	if body.User == "" || body.Password == "" {
 		return Errorf(http.StatusBadRequest, "both user and password are needed")
+	}
+	ctx, addr, now := c.Request.Context(), clientAddr(c), s.now()
+	addrKey, userKey := "login:addr:"+addr, "login:user:"+body.User
+	refuse := func(wait time.Duration, reason, sentence string) error {
+		s.log.Warn("login refused", "user", plainName(body.User), "addr", addr, "reason", reason, "retry_after_s", retrySeconds(wait))
+		return s.tooMany(c, wait, "%s; try again in %s", sentence, s.waitWords(wait))
+	}
+	if wait := s.limits.attempt(ctx, addrKey, now); wait > 0 {
+		return refuse(wait, "too many failed logins from the address", "too many failed logins from your address")
+	}
+	if wait := s.limits.attempt(ctx, userKey, now); wait > 0 {
+		s.limits.forgive(ctx, addrKey)
+		return refuse(wait, "too many failed logins for the user", "too many failed logins for "+plainName(body.User))
 	}
 	u := s.cfg.User(body.User)
 	hash := dummyHash
@@ -316,23 +389,39 @@ func (s *Server) login(c *gin.Context) error {
 		hash = []byte(u.PasswordHash)
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(body.Password)); err != nil || u == nil {
+		s.log.Warn("login failed", "user", plainName(body.User), "addr", addr, "known_user", u != nil)
 		return Errorf(http.StatusUnauthorized, "wrong user name or password")
 	}
+	s.limits.forgive(ctx, addrKey)
+	s.limits.forgive(ctx, userKey)
 	name := u.DisplayName
 	if name == "" {
 		name = u.Name
 	}
-	return s.respondToken(c, http.StatusOK, Principal{ID: u.Name, Name: name, Role: u.Role, Grids: u.Grids}, s.cfg.Auth.TokenTTL.D())
+	return s.respondToken(c, http.StatusOK, Principal{ID: u.Name, Name: name, Role: u.Role, Grids: u.Grids}, u, s.cfg.Auth.TokenTTL.D())
 }
 
 // device answers POST /api/device with a token for a resident without an
 // account: a new id ("dev-" and 16 hex digits) that the resident's reports
-// and ratings are tied to, valid for auth.device_ttl.
+// and ratings are tied to, valid for auth.device_ttl. One address gets 10
+// at once, then one every 6 s (deviceLimit).
 func (s *Server) device(c *gin.Context) error {
+	if err := s.limit(c, deviceLimit, clientAddr(c), "too many device tokens from your address"); err != nil {
+		return err
+	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	p := Principal{ID: configs.DevicePrefix + hex.EncodeToString(b), Role: RoleResident}
-	return s.respondToken(c, http.StatusCreated, p, s.cfg.Auth.DeviceTTL.D())
+	return s.respondToken(c, http.StatusCreated, p, nil, s.cfg.Auth.DeviceTTL.D())
+}
+
+// plainName is a login name as sent, for a sentence: as is when it could be
+// one, else quoted and cut.
+func plainName(name string) string {
+	if len(name) <= 32 && strconv.Quote(name) == `"`+name+`"` && !strings.ContainsAny(name, " ;") {
+		return name
+	}
+	return clip(name)
 }
 
 // me answers GET /api/me with the caller's claims.
@@ -341,6 +430,8 @@ func (s *Server) me(c *gin.Context) error {
 	if !ok {
 		return Errorf(http.StatusUnauthorized, "you are not logged in: log in (POST /api/login), or get a resident's device token (POST /api/device)")
 	}
-	c.JSON(http.StatusOK, v.(Claims))
+	cl := v.(Claims)
+	cl.Ver = "" // the bridge's own business
+	c.JSON(http.StatusOK, cl)
 	return nil
 }

@@ -114,7 +114,7 @@ func TestWrongUserAndWrongPasswordGetTheSameAnswer(t *testing.T) {
 		{"no such user", `{"user": "nobody", "password": "staff-pw"}`, 401, "wrong user name or password"},
 		{"another user's password", `{"user": "staff", "password": "admin-pw"}`, 401, "wrong user name or password"},
 		{"no password", `{"user": "staff"}`, 400, "both user and password are needed"},
-		{"not JSON", `user=staff&password=staff-pw`, 400, `the body must be JSON like {"user": "worker1", "password": "…"}`},
+		{"not JSON", `user=staff&password=staff-pw`, 400, `the body is not JSON of the right shape (invalid character 'u' looking for beginning of value); send JSON like {"user": "worker1", "password": "…"}`},
 	} {
 		code, body := call(t, "POST", b.url+"/api/login", "", tc.body)
 		wantError(t, tc.name, code, body, tc.code, tc.msg)

@@ -5,9 +5,13 @@ package api
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"syscall"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
 )
 
 // HTTPError is an error with the status code and the sentence to show.
@@ -38,7 +42,8 @@ func Errorf(code int, format string, args ...any) *HTTPError {
 type handler func(c *gin.Context) error
 
 // wrap is the one place where errors become responses: an HTTPError keeps
-// its code and message, anything else is a logged 500.
+// its code and message, a store that cannot be reached is a 503 with
+// errStoreDown, anything else is a logged 500.
 func (s *Server) wrap(h handler) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		err := h(c)
@@ -46,7 +51,13 @@ func (s *Server) wrap(h handler) gin.HandlerFunc {
 			return
 		}
 		var he *HTTPError
-		if !errors.As(err, &he) {
+		switch {
+		case errors.As(err, &he):
+		case storeUnreachable(err):
+			// Clients retry by themselves; the pool redials on the next call.
+			c.Header("Retry-After", "2")
+			he = &HTTPError{Code: http.StatusServiceUnavailable, Msg: errStoreDown, Err: err}
+		default:
 			he = &HTTPError{Code: http.StatusInternalServerError, Msg: "internal error", Err: err}
 		}
 		if he.Code >= 500 {
@@ -78,4 +89,23 @@ func (s *Server) recovery() gin.HandlerFunc {
 		s.log.Error("panic in handler", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", v)
 		writeError(c, http.StatusInternalServerError, "internal error")
 	})
+}
+
+// errStoreDown is the sentence of every route that needs Redis while Redis
+// cannot be reached.
+const errStoreDown = "the task store (Redis) is not reachable; try again in a few seconds"
+
+// storeUnreachable reports whether err says that Redis could not be reached
+// or cannot serve now (a refused or broken connection, a timeout, a server
+// still loading its data after a restart), as opposed to a refusal or a
+// bug. The stores wrap what go-redis returns with %w, so the cause shows
+// through.
+func storeUnreachable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) ||
+		redis.IsLoadingError(err) || redis.IsMasterDownError(err) || redis.IsClusterDownError(err) ||
+		redis.IsTryAgainError(err) || redis.IsReadOnlyError(err) || redis.IsMaxClientsError(err)
 }

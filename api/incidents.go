@@ -167,12 +167,12 @@ func (s *Server) setMode(c *gin.Context) error {
 	var body struct {
 		Mode string `json:"mode"`
 	}
-	if err := c.ShouldBindJSON(&body); err != nil {
-		return Errorf(http.StatusBadRequest, "the body must be JSON like {\"mode\": \"watch\"}: %v", err)
+	if err := bindJSON(c, &body, `{"mode": "watch"}`, false); err != nil {
+		return err
 	}
 	m, err := configs.ParseDetectMode(body.Mode)
 	if err != nil || m == configs.ModeOff {
-		return Errorf(http.StatusBadRequest, "mode %q is not one of %s, %s, %s", body.Mode, detect.Idle, detect.Active, detect.Watch)
+		return Errorf(http.StatusBadRequest, "mode %s is not one of %s, %s, %s", clip(body.Mode), detect.Idle, detect.Active, detect.Watch)
 	}
 	w, err := s.watcherOf(c)
 	if err != nil {

@@ -89,7 +89,7 @@ func TestIncidentRoutes(t *testing.T) {
 		{"GET", "/api/cameras/cam1/detect", "", "", 401, "this needs the role staff or admin"},
 		{"PUT", "/api/cameras/cam1/detect", `{"mode":"watch"}`, staffToken, 200, `"mode":"watch"`},
 		{"PUT", "/api/cameras/cam1/detect", `{"mode":"fast"}`, staffToken, 400, `mode \"fast\" is not one of`},
-		{"PUT", "/api/cameras/cam1/detect", `not json`, staffToken, 400, "must be JSON"},
+		{"PUT", "/api/cameras/cam1/detect", `not json`, staffToken, 400, "is not JSON"},
 	} {
 		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
 		if tc.token != "" {

@@ -90,9 +90,12 @@ var apiRoutes = []apiRoute{
 	{method: "GET", path: "/healthz", summary: "Health of the bridge: cameras online, Redis", who: "anyone", ok: 200, resp: healthBody{}, errors: []int{503}},
 	{method: "GET", path: "/metrics", summary: "Prometheus metrics", who: "anyone", ok: 200, resp: "text/plain"},
 	{method: "GET", path: "/api/openapi.json", summary: "This document", who: "anyone", ok: 200, resp: map[string]any{}},
-	{method: "POST", path: "/api/login", summary: "Log in: a signed token for the user's role", who: "anyone", body: loginBody{}, ok: 200, resp: TokenResponse{}, errors: []int{400, 401, 503}},
-	{method: "POST", path: "/api/device", summary: "A resident's device token (no account)", who: "anyone", ok: 201, resp: TokenResponse{}, errors: []int{503}},
+	{method: "POST", path: "/api/login", summary: "Log in: a signed token for the user's role; after 5 failures of a user or from an address, each attempt waits (429, Retry-After)", who: "anyone", body: loginBody{}, ok: 200, resp: TokenResponse{}, errors: []int{400, 401, 413, 429, 503}},
+	{method: "POST", path: "/api/device", summary: "A resident's device token (no account); 10 at once per address, then one every 6 s", who: "anyone", ok: 201, resp: TokenResponse{}, errors: []int{429, 503}},
 	{method: "GET", path: "/api/me", summary: "The caller's claims", who: whoToken, ok: 200, resp: Claims{}, errors: []int{401}},
+	{method: "POST", path: "/api/logout", summary: "Log out: the token is refused from now on, by every bridge on the store", who: "anyone with a token but the staff token", ok: 200, resp: struct {
+		Status string `json:"status"`
+	}{}, errors: []int{400, 401, 503}},
 	{method: "GET", path: "/api/cameras", summary: "The cameras the caller may watch", who: whoAnyone, ok: 200,
 		resp: struct {
 			Cameras []Camera `json:"cameras"`
@@ -141,13 +144,13 @@ var apiRoutes = []apiRoute{
 		enums:  map[string][]string{"action": actionNames(task.Actions)},
 		body:   transitionBody{}, bodyOptional: true, ok: 200, resp: TaskChange{}, errors: []int{400, 401, 403, 404, 409, 503}},
 	{method: "POST", path: "/api/tasks/:id/rating", summary: "Rate a closed task (1 to 5 stars): the reporter's own rating, or the center's follow-up (回访) on the reporter's behalf; a later one replaces the earlier", who: "the resident who reported the task; staff and admins (a follow-up)", body: rateBody{}, ok: 201, resp: TaskChange{}, errors: []int{400, 401, 403, 404, 409, 503}},
-	{method: "POST", path: "/api/reports", summary: "A resident's report, or a worker's on patrol; the grid is the camera's or the nearest camera's", who: "residents (accounts and device tokens) and workers", body: reportBody{}, ok: 201, resp: TaskEnvelope{}, errors: []int{400, 401, 403, 503}},
-	{method: "POST", path: "/api/uploads", summary: "Upload a photo (field file: JPEG or PNG, at most 5 MB)", who: whoToken,
+	{method: "POST", path: "/api/reports", summary: "A resident's report, or a worker's on patrol; the grid is the camera's or the nearest camera's", who: "residents (accounts and device tokens; 10 at once per address, then one every 2 minutes) and workers", body: reportBody{}, ok: 201, resp: TaskEnvelope{}, errors: []int{400, 401, 403, 429, 503}},
+	{method: "POST", path: "/api/uploads", summary: "Upload a photo (field file: JPEG or PNG, at most 5 MB); 20 a day per resident's token, 200 for others; unused ones go after a day", who: whoToken,
 		body: struct {
 			File []byte `json:"file"`
 		}{}, bodyType: "multipart/form-data", ok: 201, resp: struct {
 			Photo string `json:"photo"`
-		}{}, errors: []int{400, 401, 413, 415}},
+		}{}, errors: []int{400, 401, 413, 415, 429, 503}},
 	{method: "GET", path: "/api/uploads/:name", summary: "An uploaded photo", who: whoToken, query: []apiParam{tokenQuery}, ok: 200, resp: "image/*", errors: []int{400, 401, 404}},
 	{method: "GET", path: "/api/snapshots/:name", summary: "A detection snapshot", who: "staff, admins and workers", query: []apiParam{tokenQuery}, ok: 200, resp: "image/jpeg", errors: []int{400, 401, 403, 404}},
 	{method: "GET", path: "/api/workers", summary: "The grid workers, with their open tasks", who: whoCenter, query: []apiParam{{"grid", "string", "workers of this grid"}},

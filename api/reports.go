@@ -35,6 +35,11 @@ func (s *Server) report(c *gin.Context) error {
 	if p.SeesAll() {
 		return Errorf(http.StatusForbidden, "reports are for residents and workers; the center creates tasks with POST /api/tasks")
 	}
+	if p.Role == RoleResident {
+		if err := s.limit(c, reportLimit, clientAddr(c), "too many reports from your address"); err != nil {
+			return err
+		}
+	}
 	var b reportBody
 	if err := bindJSON(c, &b, reportLike, false); err != nil {
 		return err

@@ -74,8 +74,10 @@ type Server struct {
 	center    *task.Center // where tasks land, who sees what of them
 	uploadDir string
 
-	secret *secret
-	now    func() time.Time
+	secret  *secret
+	revoked *revocations
+	limits  *limiter
+	now     func() time.Time
 }
 
 // New builds the API; Run must run for server-sent events to flow.
@@ -86,6 +88,7 @@ func New(d Deps) *Server {
 	s.tasks, s.uploadDir = d.Tasks, filepath.Join(d.Config.DataDir, "uploads")
 	s.center = task.NewCenter(d.Config)
 	s.secret, s.now = newSecret(d.Config, d.Redis), d.Now
+	s.revoked, s.limits = newRevocations(d.Redis, d.Config.Redis.Prefix), newLimiter(d.Redis, d.Config.Redis.Prefix, d.Log)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -114,6 +117,7 @@ func New(d Deps) *Server {
 	a := e.Group("", s.wrap(s.authenticate))
 	center := s.requireRole(RoleStaff, RoleAdmin)
 	a.GET("/api/me", s.wrap(s.me))
+	a.POST("/api/logout", s.wrap(s.logout))
 	a.GET("/api/cameras", s.wrap(s.listCameras))
 	a.GET("/api/cameras/:id", s.wrap(s.getCamera))
 	a.GET("/api/cameras/:id/snapshot.jpg", s.wrap(s.snapshot))
@@ -149,12 +153,19 @@ func New(d Deps) *Server {
 	return s
 }
 
-// Run publishes camera changes to event subscribers until ctx ends.
+// Run publishes camera changes to event subscribers, and removes the
+// uploads no task uses a day after they came (at start, then hourly), until
+// ctx ends.
 func (s *Server) Run(ctx context.Context) error {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
+	var nextSweep time.Time
 	for {
 		s.events.publishChanges(s.cameraList(bridgeItself))
+		if now := s.now(); !now.Before(nextSweep) {
+			s.sweepUploads(ctx, now)
+			nextSweep = now.Add(sweepEvery)
+		}
 		select {
 		case <-ctx.Done():
 			s.events.closeAll()

@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -50,9 +48,6 @@ type TaskChange struct {
 type TaskEnvelope struct {
 	Task *task.Task `json:"task"`
 }
-
-// maxJSONBytes bounds a JSON request body.
-const maxJSONBytes = 64 << 10
 
 // taskGate goes before every task route: the bridge must have a task
 // store, and the caller must be someone, since tasks and reports are tied to
@@ -223,46 +218,6 @@ func (s *Server) getTask(c *gin.Context) error {
 	task.RedactDetail(a, t, timeline, ratings)
 	c.JSON(http.StatusOK, TaskDetail{Task: task.Redact(a, t), Timeline: timeline, Ratings: ratings, Allowed: actionNames(t.Allowed(a))})
 	return nil
-}
-
-// bindJSON decodes the request's JSON body into v. An empty body is fine
-// when optional; like is an example of the body for the error sentence.
-func bindJSON(c *gin.Context, v any, like string, optional bool) error {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBytes)
-	err := json.NewDecoder(c.Request.Body).Decode(v)
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	var me *http.MaxBytesError
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, io.EOF):
-		if optional {
-			return nil
-		}
-		return Errorf(http.StatusBadRequest, "the body is empty; send JSON like %s", like)
-	case errors.As(err, &me):
-		return Errorf(http.StatusRequestEntityTooLarge, "the body is larger than %d KiB", maxJSONBytes>>10)
-	case errors.As(err, &te) && te.Field != "":
-		return Errorf(http.StatusBadRequest, "the field %q must be %s, not %s; send JSON like %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value, like)
-	case errors.As(err, &se), errors.As(err, &te), errors.Is(err, io.ErrUnexpectedEOF):
-		return Errorf(http.StatusBadRequest, "the body is not JSON of the right shape (%v); send JSON like %s", err, like)
-	}
-	return Errorf(http.StatusBadRequest, "cannot read the body: %v", err)
-}
-
-func jsonKind(goKind string) string {
-	switch {
-	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
-		return "a number"
-	case goKind == "bool":
-		return "true or false"
-	case goKind == "string":
-		return "a string"
-	case goKind == "slice":
-		return "a list"
-	}
-	return "an object"
 }
 
 // createBody is the body of POST /api/tasks.

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -21,12 +23,21 @@ import (
 // once and named by the bridge; tasks and timeline entries carry the name.
 // Names are made here and checked strictly before they touch the file
 // system, so no path can be smuggled in.
+//
+// Each token may upload so many photos a day (residentUploads,
+// staffUploads). A photo named in a report, a task or a step is marked used
+// (<prefix>uploads:used, a set of names); Run removes the others a day
+// after they came.
 
 const (
 	maxPhotoBytes = 5 << 20
 	// maxUploadBody bounds what is read of an upload at all: a larger photo
 	// is read to the end (up to this) only to say how large it was.
 	maxUploadBody = 64 << 20
+	// unusedFor is how long a photo no task uses is kept; sweepEvery how
+	// often Run looks for them.
+	unusedFor  = 24 * time.Hour
+	sweepEvery = time.Hour
 )
 
 var (
@@ -97,6 +108,13 @@ func (s *Server) upload(c *gin.Context) error {
 			kind, _, _ = strings.Cut(kind, ";")
 			return Errorf(http.StatusUnsupportedMediaType, "the file is %s, not a photo: send a JPEG or PNG picture", kind)
 		}
+		quota := residentUploads
+		if p := principal(c); p.Role != RoleResident {
+			quota = staffUploads
+		}
+		if wait := s.limits.allow(c.Request.Context(), quota, principal(c).ID, s.now()); wait > 0 {
+			return s.tooMany(c, wait, "you have uploaded the %d photos a day allows; the next may come in %s", quota.burst, s.waitWords(wait))
+		}
 		name := newUploadName(s.now(), ext)
 		if err := writeFileAtomic(s.uploadDir, name, data); err != nil {
 			return err
@@ -137,13 +155,22 @@ func writeFileAtomic(dir, name string, data []byte) error {
 	return err
 }
 
-// checkPhoto checks that name, when given, is a photo uploaded here.
+// checkPhoto checks that name, when given, is a photo uploaded here, and
+// marks it used so that the sweep keeps it (marked before it is looked for:
+// see sweepUploads).
 func (s *Server) checkPhoto(name string) error {
 	if name == "" {
 		return nil
 	}
 	if !uploadName.MatchString(name) {
-		return Errorf(http.StatusBadRequest, "photo %q is not the name of an uploaded photo: upload it first (POST /api/uploads) and send the name it gets", name)
+		return Errorf(http.StatusBadRequest, "photo %s is not the name of an uploaded photo: upload it first (POST /api/uploads) and send the name it gets", clip(name))
+	}
+	if s.rdb != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := s.rdb.SAdd(ctx, s.usedKey(), name).Err(); err != nil {
+			return fmt.Errorf("mark photo %s used: %w", name, err)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(s.uploadDir, name)); err != nil {
 		return Errorf(http.StatusBadRequest, "there is no uploaded photo %q: upload it first (POST /api/uploads)", name)
@@ -197,4 +224,57 @@ func serveImage(c *gin.Context, dir, name, missing string) error {
 	c.Header("X-Content-Type-Options", "nosniff")
 	http.ServeContent(c.Writer, c.Request, name, st.ModTime(), f)
 	return nil
+}
+
+func (s *Server) usedKey() string { return s.cfg.Redis.Prefix + "uploads:used" }
+
+// uploadedAt is when an upload came, from its name ("u" and the
+// milliseconds in base 32).
+func uploadedAt(name string) time.Time {
+	ms, _ := strconv.ParseInt(name[1:10], 32, 64)
+	return time.UnixMilli(ms)
+}
+
+// sweepUploads removes the uploads that came more than unusedFor before now
+// and that no task uses. A photo being named in a request at this moment is
+// marked before checkPhoto looks for it; the sweep moves a photo aside
+// before it asks a second time, so one of the two always sees the other.
+func (s *Server) sweepUploads(ctx context.Context, now time.Time) {
+	entries, err := os.ReadDir(s.uploadDir)
+	if err != nil || s.rdb == nil {
+		return // no uploads yet, or no store that knows which are used
+	}
+	used := func(name string) (bool, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return s.rdb.SIsMember(ctx, s.usedKey(), name).Result()
+	}
+	removed := 0
+	for _, e := range entries {
+		name := e.Name()
+		if !uploadName.MatchString(name) || now.Sub(uploadedAt(name)) < unusedFor {
+			continue
+		}
+		if u, err := used(name); err != nil || u {
+			if err != nil {
+				s.log.Warn("uploads not swept: Redis does not answer", "err", err)
+				return
+			}
+			continue
+		}
+		path, aside := filepath.Join(s.uploadDir, name), filepath.Join(s.uploadDir, ".sweep-"+name)
+		if os.Rename(path, aside) != nil {
+			continue
+		}
+		if u, err := used(name); err != nil || u {
+			os.Rename(aside, path)
+			continue
+		}
+		if os.Remove(aside) == nil {
+			removed++
+		}
+	}
+	if removed > 0 {
+		s.log.Info("unused uploads removed", "count", removed, "older_than", unusedFor.String())
+	}
 }
