@@ -80,13 +80,14 @@ func (s *Server) report(c *gin.Context) error {
 	if n.Grid == "" {
 		return Errorf(http.StatusBadRequest, "say where the problem is: name a camera (camera) or give the place (location with lat and lng)")
 	}
-	if err := s.checkPhoto(b.Photo); err != nil {
+	if err := s.checkPhoto(c, b.Photo); err != nil {
 		return err
 	}
 	t, err := s.tasks.Create(c.Request.Context(), actorOf(p), n)
 	if err != nil {
 		return taskError(err)
 	}
+	s.linkPhoto(c.Request.Context(), b.Photo, t.ID)
 	c.JSON(http.StatusCreated, TaskEnvelope{Task: t})
 	return nil
 }

@@ -250,13 +250,14 @@ func (s *Server) createTask(c *gin.Context) error {
 	if err := s.center.Place(&n); err != nil {
 		return taskError(err)
 	}
-	if err := s.checkPhoto(b.Photo); err != nil {
+	if err := s.checkPhoto(c, b.Photo); err != nil {
 		return err
 	}
 	t, err := s.tasks.Create(c.Request.Context(), actorOf(principal(c)), n)
 	if err != nil {
 		return taskError(err)
 	}
+	s.linkPhoto(c.Request.Context(), b.Photo, t.ID)
 	c.JSON(http.StatusCreated, TaskEnvelope{Task: t})
 	return nil
 }
@@ -318,7 +319,7 @@ func (s *Server) transition(c *gin.Context) error {
 		}
 	}
 	if e := b.Evidence; e != nil {
-		if err := s.checkPhoto(e.Photo); err != nil {
+		if err := s.checkPhoto(c, e.Photo); err != nil {
 			return err
 		}
 		if e.Snapshot != "" && !snapshotName.MatchString(e.Snapshot) {
@@ -332,6 +333,9 @@ func (s *Server) transition(c *gin.Context) error {
 	t, entry, err := s.tasks.Transition(c.Request.Context(), id, actorOf(p), act, req)
 	if err != nil {
 		return taskError(err)
+	}
+	if req.Evidence != nil {
+		s.linkPhoto(c.Request.Context(), req.Evidence.Photo, t.ID)
 	}
 	c.JSON(http.StatusOK, TaskChange{Task: task.Redact(actorOf(p), t), Entry: entry})
 	return nil

@@ -366,15 +366,39 @@ func TestUploadsAndSnapshots(t *testing.T) {
 	if !strings.HasSuffix(name, ".png") || !slices.Equal(stored(), []string{name}) {
 		t.Errorf("upload stored %v as %q, want one .png", stored(), name)
 	}
-	req, _ := http.NewRequest("GET", b.url+"/api/uploads/"+name+"?token="+b.tokens["worker2"], nil)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// a photo no task uses yet: its uploader and the center see it, nobody
+	// else (issue 14, finding 8: any token fetched any upload by name)
+	fetch := func(token string) (int, string, []byte) {
+		req, _ := http.NewRequest("GET", b.url+"/api/uploads/"+name+"?token="+token, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, res.Header.Get("Content-Type"), got
 	}
-	got, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" || !bytes.Equal(got, pngBytes) {
-		t.Errorf("GET the upload = %d %s, %d bytes", res.StatusCode, res.Header.Get("Content-Type"), len(got))
+	for _, who := range []string{"resident", "staff"} {
+		if code, typ, got := fetch(b.tokens[who]); code != 200 || typ != "image/png" || !bytes.Equal(got, pngBytes) {
+			t.Errorf("%s GET the upload = %d %s, %d bytes", who, code, typ, len(got))
+		}
+	}
+	for _, who := range []string{"worker1", "worker2", "resident2"} {
+		if code, _, got := fetch(b.tokens[who]); code != 404 {
+			t.Errorf("%s GET another's unused upload = %d %q, want 404", who, code, got)
+		}
+	}
+	if code, body := b.do(t, "POST", "/api/reports", "resident2", map[string]any{"title": "x", "camera": "cam1", "photo": name}); code != 400 {
+		t.Errorf("resident2 attaching resident's photo = %d %s, want 400", code, body)
+	}
+	// once the resident's report on a camera of g1 uses it: g1's workers
+	// see it too, others still not
+	b.report(t, "resident", map[string]any{"title": "垃圾桶倒了", "camera": "cam1", "photo": name})
+	if code, _, _ := fetch(b.tokens["worker1"]); code != 200 {
+		t.Errorf("worker1 (g1) GET the photo of a g1 report = %d, want 200", code)
+	}
+	if code, _, _ := fetch(b.tokens["worker2"]); code != 404 {
+		t.Errorf("worker2 (not g1) GET the photo of a g1 report = %d, want 404", code)
 	}
 	for _, tc := range []struct {
 		path, user string

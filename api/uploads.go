@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+
+	"qianliyan/task"
 )
 
 // Photos (a resident's report, a worker's proof of the fix) are uploaded
@@ -119,6 +122,14 @@ func (s *Server) upload(c *gin.Context) error {
 		if err := writeFileAtomic(s.uploadDir, name, data); err != nil {
 			return err
 		}
+		if s.rdb != nil {
+			// who uploaded it: the one (with the center) who may attach it
+			// and see it before a task uses it
+			if err := s.rdb.HSet(c.Request.Context(), s.uploadKey(name), "owner", principal(c).ID).Err(); err != nil {
+				_ = os.Remove(filepath.Join(s.uploadDir, name))
+				return fmt.Errorf("record the photo's owner: %w", err)
+			}
+		}
 		c.JSON(http.StatusCreated, gin.H{"photo": name})
 		return nil
 	}
@@ -155,10 +166,10 @@ func writeFileAtomic(dir, name string, data []byte) error {
 	return err
 }
 
-// checkPhoto checks that name, when given, is a photo uploaded here, and
-// marks it used so that the sweep keeps it (marked before it is looked for:
-// see sweepUploads).
-func (s *Server) checkPhoto(name string) error {
+// checkPhoto checks that name, when given, is a photo uploaded here by the
+// caller (the center may attach anyone's), and marks it used so that the
+// sweep keeps it (marked before it is looked for: see sweepUploads).
+func (s *Server) checkPhoto(c *gin.Context, name string) error {
 	if name == "" {
 		return nil
 	}
@@ -166,8 +177,18 @@ func (s *Server) checkPhoto(name string) error {
 		return Errorf(http.StatusBadRequest, "photo %s is not the name of an uploaded photo: upload it first (POST /api/uploads) and send the name it gets", clip(name))
 	}
 	if s.rdb != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()
+		p := principal(c)
+		if !p.SeesAll() {
+			owner, err := s.rdb.HGet(ctx, s.uploadKey(name), "owner").Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return fmt.Errorf("read photo %s's owner: %w", name, err)
+			}
+			if owner != p.ID {
+				return Errorf(http.StatusBadRequest, "there is no uploaded photo %q of yours: upload it first (POST /api/uploads)", name)
+			}
+		}
 		if err := s.rdb.SAdd(ctx, s.usedKey(), name).Err(); err != nil {
 			return fmt.Errorf("mark photo %s used: %w", name, err)
 		}
@@ -178,16 +199,53 @@ func (s *Server) checkPhoto(name string) error {
 	return nil
 }
 
-// serveUpload answers GET /api/uploads/{name} for anyone with a token.
+// linkPhoto records that task id uses photo name (the first task that does
+// keeps it): who may see that task may see the photo.
+func (s *Server) linkPhoto(ctx context.Context, name, id string) {
+	if name == "" || s.rdb == nil {
+		return
+	}
+	if err := s.rdb.HSetNX(ctx, s.uploadKey(name), "task", id).Err(); err != nil {
+		s.log.Warn("photo not linked to its task: only its uploader and the center see it", "photo", name, "task", id, "err", err)
+	}
+}
+
+// serveUpload answers GET /api/uploads/{name}: for the center, the one who
+// uploaded it, and whoever may see the task that uses it; to anyone else it
+// does not exist (404), so names cannot be probed.
 func (s *Server) serveUpload(c *gin.Context) error {
-	if err := identified(principal(c)); err != nil {
+	p := principal(c)
+	if err := identified(p); err != nil {
 		return err
 	}
 	name := c.Param("name")
 	if !uploadName.MatchString(name) {
 		return Errorf(http.StatusBadRequest, "%q is not the name of an uploaded photo", name)
 	}
-	return serveImage(c, s.uploadDir, name, "no uploaded photo "+strconv.Quote(name))
+	missing := "no uploaded photo " + strconv.Quote(name)
+	if !p.SeesAll() {
+		if s.rdb == nil {
+			return Errorf(http.StatusNotFound, "%s", missing)
+		}
+		ctx := c.Request.Context()
+		up, err := s.rdb.HGetAll(ctx, s.uploadKey(name)).Result()
+		if err != nil {
+			return fmt.Errorf("read photo %s: %w", name, err)
+		}
+		if up["owner"] != p.ID {
+			if up["task"] == "" || s.tasks == nil {
+				return Errorf(http.StatusNotFound, "%s", missing)
+			}
+			t, err := s.tasks.Get(ctx, up["task"])
+			if errors.Is(err, task.ErrNotFound) || err == nil && !s.center.MayView(actorOf(p), t) {
+				return Errorf(http.StatusNotFound, "%s", missing)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return serveImage(c, s.uploadDir, name, missing)
 }
 
 // serveSnapshot answers GET /api/snapshots/{name} (staff, admins, workers):
@@ -227,6 +285,10 @@ func serveImage(c *gin.Context, dir, name, missing string) error {
 }
 
 func (s *Server) usedKey() string { return s.cfg.Redis.Prefix + "uploads:used" }
+
+// uploadKey is a hash of who uploaded photo name (owner) and the task that
+// uses it (task).
+func (s *Server) uploadKey(name string) string { return s.cfg.Redis.Prefix + "upload:" + name }
 
 // uploadedAt is when an upload came, from its name ("u" and the
 // milliseconds in base 32).
@@ -272,6 +334,7 @@ func (s *Server) sweepUploads(ctx context.Context, now time.Time) {
 		}
 		if os.Remove(aside) == nil {
 			removed++
+			s.rdb.Del(ctx, s.uploadKey(name))
 		}
 	}
 	if removed > 0 {
