@@ -108,7 +108,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"redis":"ok"`) || !strings.Contains(body, `"cameras_online":1`) {
 		t.Errorf("GET /healthz = %d %s", code, body)
 	}
-	code, body = b.do(t, "GET", "/metrics", "", nil)
+	code, body = call(t, "GET", b.metrics+"/metrics", "", "")
 	if code != 200 {
 		t.Fatalf("GET /metrics = %d", code)
 	}

@@ -179,6 +179,7 @@ func (s *Server) serveEvents(c *gin.Context) error {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	write := func(m eventMsg) bool {
+		s.writeDeadline(c)
 		_, err := w.Write([]byte("event: " + m.name + "\ndata: " + string(m.data) + "\n\n"))
 		w.Flush()
 		return err == nil
@@ -199,6 +200,7 @@ func (s *Server) serveEvents(c *gin.Context) error {
 				return nil
 			}
 		case <-ping.C:
+			s.writeDeadline(c)
 			if _, err := w.Write([]byte(": ping\n\n")); err != nil {
 				return nil
 			}

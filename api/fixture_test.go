@@ -35,15 +35,16 @@ var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 // real Redis, an ingest hub and a WebRTC relay over the config's cameras,
 // and what the options added.
 type bridge struct {
-	url   string
-	cfg   *configs.Config
-	deps  api.Deps // what the API was built with, for a second server over the same parts
-	hub   *ingest.Hub
-	rl    *relay.Server
-	rdb   *redis.Client
-	clock *testenv.Clock // tokens, tasks and stats read it
-	store *task.Store    // withTasks
-	snaps string         // withTasks: the detection snapshots' folder
+	url     string
+	metrics string // serves GET /metrics, as server.metrics_addr does
+	cfg     *configs.Config
+	deps    api.Deps // what the API was built with, for a second server over the same parts
+	hub     *ingest.Hub
+	rl      *relay.Server
+	rdb     *redis.Client
+	clock   *testenv.Clock // tokens, tasks and stats read it
+	store   *task.Store    // withTasks
+	snaps   string         // withTasks: the detection snapshots' folder
 	// tokens are the bearer tokens of the users logged in (withLogins),
 	// and "@staff_token" for the config's staff token.
 	tokens map[string]string
@@ -56,6 +57,8 @@ type settings struct {
 	tasks  bool
 	logins bool
 	clock  *testenv.Clock
+	relay  relay.Options
+	limits api.HTTPLimits
 }
 
 // option is one choice of serve.
@@ -82,11 +85,20 @@ func withLogins() option { return func(s *settings) { s.logins = true } }
 // clock at t0, e.g. for a restart that goes on at the same time.
 func withClock(c *testenv.Clock) option { return func(s *settings) { s.clock = c } }
 
-// serve runs the API over cfg until the test ends. Two calls with one cfg
+// withRelay changes the relay's options (the session caps).
+func withRelay(change func(*relay.Options)) option {
+	return func(s *settings) { change(&s.relay) }
+}
+
+// withHTTPLimits serves the API within l instead of the defaults.
+func withHTTPLimits(l api.HTTPLimits) option { return func(s *settings) { s.limits = l } }
+
+// serve runs the API over cfg until the test ends, served by the
+// http.Servers the bridge uses (their timeouts included). Two calls with one cfg
 // are a restart: the same Redis keys, new servers.
 func serve(t testing.TB, cfg *configs.Config, opts ...option) *bridge {
 	t.Helper()
-	var s settings
+	s := settings{relay: relay.Options{UDPPort: 0, TCPPort: -1}}
 	for _, o := range opts {
 		o(&s)
 	}
@@ -99,12 +111,12 @@ func serve(t testing.TB, cfg *configs.Config, opts ...option) *bridge {
 	}
 	log := slog.New(slog.DiscardHandler)
 	b.hub = ingest.NewHub(cfg, log)
-	rl, err := relay.NewServer(b.hub, relay.Options{UDPPort: 0, TCPPort: -1})
+	rl, err := relay.NewServer(b.hub, s.relay)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.rl = rl
-	b.deps = api.Deps{Config: cfg, Cameras: b.hub, Relay: rl, Redis: b.rdb, Log: log, Now: b.clock.Now}
+	b.deps = api.Deps{Config: cfg, Cameras: b.hub, Relay: rl, Redis: b.rdb, Log: log, Now: b.clock.Now, HTTP: s.limits}
 	if s.tasks {
 		b.store = task.NewStore(b.rdb, cfg.Redis.Prefix, cfg.Tasks, b.clock.Now)
 		b.snaps = filepath.Join(cfg.DataDir, "snapshots")
@@ -119,9 +131,14 @@ func serve(t testing.TB, cfg *configs.Config, opts ...option) *bridge {
 	if s.events {
 		running.Go(func() { _ = a.Run(ctx) })
 	}
-	srv := httptest.NewServer(a.Handler())
-	b.url = srv.URL
-	t.Cleanup(func() { srv.Close(); rl.Close(); cancel(); running.Wait() })
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = a.HTTPServer("")
+	srv.Start()
+	ms := httptest.NewUnstartedServer(nil)
+	ms.Config = a.MetricsServer("")
+	ms.Start()
+	b.url, b.metrics = srv.URL, ms.URL
+	t.Cleanup(func() { srv.Close(); ms.Close(); rl.Close(); cancel(); running.Wait() })
 
 	deadline := time.Now().Add(10 * time.Second)
 	for _, id := range s.video {

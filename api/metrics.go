@@ -12,11 +12,13 @@ import (
 
 	"qianliyan/ingest"
 	"qianliyan/internal/schedlat"
-	"qianliyan/relay"
 )
 
 // metrics writes the Prometheus text format by hand: a few dozen series
-// do not need a client library.
+// do not need a client library. Series are per camera (and the process's
+// own); never per session or per user: their number has no bound, and a
+// session's id in a label told strangers who watched what. A session's
+// figures are in GET /api/cameras/{id} for staff.
 func (s *Server) metrics(c *gin.Context) error {
 	c.Header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w := bufio.NewWriter(c.Writer)
@@ -46,22 +48,6 @@ func (s *Server) metrics(c *gin.Context) error {
 	fmt.Fprintf(w, "# HELP qly_camera_viewers WebRTC viewers of the camera\n# TYPE qly_camera_viewers gauge\n")
 	for _, h := range hs {
 		fmt.Fprintf(w, "qly_camera_viewers{camera=%q} %d\n", h.Camera, viewers[h.Camera])
-	}
-	sessions := s.relay.Sessions()
-	for _, m := range []struct {
-		name, kind, help string
-		v                func(relay.SessionStats) float64
-	}{
-		{"qly_session_bytes_total", "counter", "bytes sent to the viewer", func(st relay.SessionStats) float64 { return float64(st.Bytes) }},
-		{"qly_session_packets_total", "counter", "RTP packets sent to the viewer", func(st relay.SessionStats) float64 { return float64(st.Packets) }},
-		{"qly_session_lost_packets", "gauge", "packets the viewer reports lost", func(st relay.SessionStats) float64 { return float64(st.Lost) }},
-		{"qly_session_dropped_frames_total", "counter", "frames skipped because the viewer lagged", func(st relay.SessionStats) float64 { return float64(st.DroppedFrames) }},
-		{"qly_session_resent_packets_total", "counter", "packets resent after a NACK", func(st relay.SessionStats) float64 { return float64(st.Resent) }},
-	} {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.kind)
-		for _, st := range sessions {
-			fmt.Fprintf(w, "%s{camera=%q,session=%q} %s\n", m.name, st.Camera, st.ID, num(m.v(st)))
-		}
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

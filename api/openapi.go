@@ -88,7 +88,6 @@ type loginBody struct {
 // apiRoutes lists every route New registers but the pages.
 var apiRoutes = []apiRoute{
 	{method: "GET", path: "/healthz", summary: "Health of the bridge: cameras online, Redis", who: "anyone", ok: 200, resp: healthBody{}, errors: []int{503}},
-	{method: "GET", path: "/metrics", summary: "Prometheus metrics", who: "anyone", ok: 200, resp: "text/plain"},
 	{method: "GET", path: "/api/openapi.json", summary: "This document", who: "anyone", ok: 200, resp: map[string]any{}},
 	{method: "POST", path: "/api/login", summary: "Log in: a signed token for the user's role; after 5 failures of a user or from an address, each attempt waits (429, Retry-After)", who: "anyone", body: loginBody{}, ok: 200, resp: TokenResponse{}, errors: []int{400, 401, 413, 429, 503}},
 	{method: "POST", path: "/api/device", summary: "A resident's device token (no account); 10 at once per address, then one every 6 s", who: "anyone", ok: 201, resp: TokenResponse{}, errors: []int{429, 503}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"time"
 
@@ -27,9 +28,9 @@ type Cameras interface {
 
 // Relay is what the API needs from the WebRTC relay.
 type Relay interface {
-	Offer(ctx context.Context, camera, offer string) (*relay.Session, string, error)
-	End(id string) error
-	AddCandidates(id, frag string) error
+	Offer(ctx context.Context, camera, offer string, client netip.Addr) (*relay.Session, string, error)
+	End(camera, key string) error
+	AddCandidates(camera, key, frag string) error
 	Viewers() map[string]int
 	Sessions() []relay.SessionStats
 	ICEServers() []webrtc.ICEServer
@@ -53,6 +54,9 @@ type Deps struct {
 	Tasks *task.Store
 	// Now is the clock tokens are issued and checked by; nil is time.Now.
 	Now func() time.Time
+	// HTTP bounds what one client may hold of the HTTP servers; zero
+	// fields take their defaults (see HTTPLimits).
+	HTTP HTTPLimits
 }
 
 // Server is the bridge's HTTP API.
@@ -64,6 +68,8 @@ type Server struct {
 	log     *slog.Logger
 	started time.Time
 	engine  *gin.Engine
+	metricz *gin.Engine
+	http    HTTPLimits // the HTTP server's timeouts and sizes
 	events  *events
 	snaps   *snapshots
 
@@ -89,6 +95,7 @@ func New(d Deps) *Server {
 	s.center = task.NewCenter(d.Config)
 	s.secret, s.now = newSecret(d.Config, d.Redis), d.Now
 	s.revoked, s.limits = newRevocations(d.Redis, d.Config.Redis.Prefix), newLimiter(d.Redis, d.Config.Redis.Prefix, d.Log)
+	s.http = d.HTTP.withDefaults()
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -108,7 +115,6 @@ func New(d Deps) *Server {
 		writeError(c, http.StatusMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path)
 	})
 	e.GET("/healthz", s.wrap(s.healthz))
-	e.GET("/metrics", s.wrap(s.metrics))
 	// Logging in works whatever stale token the client still sends.
 	e.POST("/api/login", s.wrap(s.login))
 	e.POST("/api/device", s.wrap(s.device))
@@ -121,7 +127,7 @@ func New(d Deps) *Server {
 	a.GET("/api/cameras", s.wrap(s.listCameras))
 	a.GET("/api/cameras/:id", s.wrap(s.getCamera))
 	a.GET("/api/cameras/:id/snapshot.jpg", s.wrap(s.snapshot))
-	a.GET("/api/events", s.wrap(s.serveEvents))
+	a.GET("/api/events", s.longLived, s.wrap(s.serveEvents))
 	a.GET("/api/webrtc", s.wrap(s.webrtcConfig))
 	a.GET("/api/incidents", center, s.wrap(s.listIncidents))
 	a.GET("/api/incidents/:id", center, s.wrap(s.getIncident))
@@ -150,6 +156,15 @@ func New(d Deps) *Server {
 	e.DELETE("/whep/:camera/sessions/:id", s.wrap(s.whepDelete))
 	s.pages(e)
 	s.engine = e
+	// Metrics name every camera, private ones too: they have an engine
+	// (and an address, server.metrics_addr) of their own.
+	m := gin.New()
+	m.Use(s.recovery())
+	m.NoRoute(func(c *gin.Context) {
+		writeError(c, http.StatusNotFound, "no such route: "+c.Request.URL.Path+" (only /metrics here)")
+	})
+	m.GET("/metrics", s.wrap(s.metrics))
+	s.metricz = m
 	return s
 }
 
@@ -175,8 +190,12 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 }
 
-// Handler returns the HTTP handler of every route.
+// Handler returns the HTTP handler of every public route.
 func (s *Server) Handler() http.Handler { return s.engine }
+
+// MetricsHandler returns the HTTP handler of GET /metrics, for an
+// operators' address only.
+func (s *Server) MetricsHandler() http.Handler { return s.metricz }
 
 func (s *Server) healthz(c *gin.Context) error {
 	online := 0

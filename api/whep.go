@@ -6,6 +6,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -61,11 +63,18 @@ func (s *Server) whepOffer(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ss, answer, err := s.relay.Offer(c.Request.Context(), camera, offer)
+	// the TCP peer, not X-Forwarded-For, which any client can write
+	client, _ := netip.ParseAddr(c.RemoteIP())
+	ss, answer, err := s.relay.Offer(c.Request.Context(), camera, offer, client)
 	if err != nil {
+		if errors.Is(err, relay.ErrTooMany) {
+			// places come free as viewers leave or fail to connect
+			c.Header("Retry-After", strconv.Itoa(int(relay.ConnectWithin.Seconds())))
+		}
 		return relayError(err)
 	}
-	c.Header("Location", fmt.Sprintf("/whep/%s/sessions/%s", camera, ss.ID))
+	// The URL is the session's capability: its key holds a secret.
+	c.Header("Location", fmt.Sprintf("/whep/%s/sessions/%s", camera, ss.Key()))
 	c.Header("ETag", `"`+ss.ID+`"`)
 	s.iceLinks(c)
 	c.Data(http.StatusCreated, "application/sdp", []byte(answer))
@@ -78,7 +87,7 @@ func (s *Server) whepPatch(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.relay.AddCandidates(c.Param("id"), frag); err != nil {
+	if err := s.relay.AddCandidates(c.Param("camera"), c.Param("id"), frag); err != nil {
 		return relayError(err)
 	}
 	c.Status(http.StatusNoContent)
@@ -86,7 +95,7 @@ func (s *Server) whepPatch(c *gin.Context) error {
 }
 
 func (s *Server) whepDelete(c *gin.Context) error {
-	if err := s.relay.End(c.Param("id")); err != nil {
+	if err := s.relay.End(c.Param("camera"), c.Param("id")); err != nil {
 		return relayError(err)
 	}
 	c.Status(http.StatusOK)

@@ -37,6 +37,10 @@ type Server struct {
 	Addr       string `yaml:"addr"`        // default ":8080"; must be host:port (host may be empty)
 	PublicURL  string `yaml:"public_url"`  // default "http://localhost:8080"; http or https absolute URL
 	StaffToken string `yaml:"staff_token"` // optional static service token (scripts, the wall); it has the role staff
+	// MetricsAddr is where GET /metrics is served, for operators only: it
+	// names every camera, private ones too. Default "127.0.0.1:9090";
+	// host:port, not the same as addr.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Auth is how the bridge signs the tokens it gives at login, and how long
@@ -73,6 +77,13 @@ type WebRTC struct {
 	TCPPort    int         `yaml:"tcp_port"`   // default 8189 (ICE-TCP fallback), 0 disables, else 1..65535
 	PublicIPs  []string    `yaml:"public_ips"` // NAT 1:1 addresses, each a valid IP
 	ICEServers []ICEServer `yaml:"ice_servers"`
+	// MaxSessions caps WebRTC viewers over all cameras, connected or not:
+	// default 1000, 1..100000.
+	MaxSessions int `yaml:"max_sessions"`
+	// MaxSessionsPerClient caps the viewers of one client address (an
+	// IPv6 client's /64): default 50 (a wall of 36 tiles, each enlarged
+	// once, or a few phones behind one NAT), 1..max_sessions.
+	MaxSessionsPerClient int `yaml:"max_sessions_per_client"`
 }
 
 // ICEServer is one STUN or TURN server offered to browsers.

@@ -34,10 +34,10 @@ func user(fields string) string {
 // defaults is what Parse gives for oneCamera.
 func defaults() *Config {
 	return &Config{
-		Server: Server{Addr: ":8080", PublicURL: "http://localhost:8080"},
+		Server: Server{Addr: ":8080", PublicURL: "http://localhost:8080", MetricsAddr: "127.0.0.1:9090"},
 		Auth:   Auth{TokenTTL: Duration(12 * time.Hour), DeviceTTL: Duration(8760 * time.Hour)},
 		Redis:  Redis{URL: "redis://127.0.0.1:6379/0", Prefix: "qly:"},
-		WebRTC: WebRTC{UDPPort: 8189, TCPPort: 8189},
+		WebRTC: WebRTC{UDPPort: 8189, TCPPort: 8189, MaxSessions: 1000, MaxSessionsPerClient: 50},
 		Ingest: Ingest{
 			Transport:    "auto",
 			StallTimeout: Duration(5 * time.Second),
@@ -63,7 +63,7 @@ func TestGoodFilesLoad(t *testing.T) {
 	}
 	loc := Location{Lat: 33.50012, Lng: 119.13921, Address: "淮安区河下古镇花巷口"}
 	full := &Config{
-		Server: Server{Addr: "127.0.0.1:9090", PublicURL: "https://video.example.org/qly", StaffToken: "s3cret-staff"},
+		Server: Server{Addr: "127.0.0.1:9090", PublicURL: "https://video.example.org/qly", StaffToken: "s3cret-staff", MetricsAddr: "10.0.0.5:9191"},
 		Auth:   Auth{Secret: "0123456789abcdef0123456789abcdef", TokenTTL: Duration(8 * time.Hour), DeviceTTL: Duration(720 * time.Hour)},
 		Users: []User{
 			{Name: "wang.min", DisplayName: "值班员 王敏", Role: "staff", PasswordHash: testHash},
@@ -71,9 +71,11 @@ func TestGoodFilesLoad(t *testing.T) {
 		},
 		Redis: Redis{URL: "rediss://:redispass@redis.example.org:6380/2", Prefix: "qly-test:"},
 		WebRTC: WebRTC{
-			UDPPort:   50000,
-			TCPPort:   0,
-			PublicIPs: []string{"203.0.113.7", "2001:db8::7"},
+			UDPPort:              50000,
+			TCPPort:              0,
+			PublicIPs:            []string{"203.0.113.7", "2001:db8::7"},
+			MaxSessions:          200,
+			MaxSessionsPerClient: 10,
 			ICEServers: []ICEServer{
 				{URLs: []string{"stun:stun.example.org:3478"}},
 				{
@@ -270,7 +272,7 @@ var badFiles = []struct {
 	{
 		name: "unknown field in a section",
 		yaml: "server:\n  addr: \":8080\"\n  public_url: http://localhost:8080\n  adress: \":9090\"\n" + oneCamera,
-		want: "bad.yaml:4:3: server.adress: unknown field (known: addr, public_url, staff_token)",
+		want: "bad.yaml:4:3: server.adress: unknown field (known: addr, public_url, staff_token, metrics_addr)",
 	},
 	{
 		name: "unknown field in a camera, and the field it was meant to be",
@@ -311,7 +313,7 @@ var badFiles = []struct {
 	{
 		name: "list where a section goes",
 		yaml: oneCamera + "server: [\":8080\"]\n",
-		want: "bad.yaml:6:9: server: must be a mapping of fields (addr, public_url, staff_token), not a list",
+		want: "bad.yaml:6:9: server: must be a mapping of fields (addr, public_url, staff_token, metrics_addr), not a list",
 	},
 	{
 		name: "list where text goes",
@@ -566,6 +568,26 @@ var badFiles = []struct {
 		yaml: oneCamera + "server:\n  addr: \"8080\"\n  public_url: localhost:8080\n",
 		want: `bad.yaml:7:9: server.addr: "8080" must be host:port, like :8080 or 127.0.0.1:8080` + "\n" +
 			"bad.yaml:8:15: server.public_url: must be an absolute http:// or https:// URL, like https://video.example.org",
+	},
+	{
+		name: "metrics_addr not host:port, then the API's own",
+		yaml: oneCamera + "server:\n  metrics_addr: \"9090\"\n",
+		want: `bad.yaml:7:17: server.metrics_addr: "9090" must be host:port, like 127.0.0.1:9090`,
+	},
+	{
+		name: "metrics_addr the API's address",
+		yaml: oneCamera + "server:\n  addr: \"127.0.0.1:8080\"\n  metrics_addr: \"127.0.0.1:8080\"\n",
+		want: `bad.yaml:8:17: server.metrics_addr: "127.0.0.1:8080" is the API's address too: metrics go on an address of their own`,
+	},
+	{
+		name: "max_sessions 0",
+		yaml: oneCamera + "webrtc:\n  max_sessions: 0\n",
+		want: "bad.yaml:7:17: webrtc.max_sessions: 0 is outside 1..100000",
+	},
+	{
+		name: "max_sessions_per_client above max_sessions",
+		yaml: oneCamera + "webrtc:\n  max_sessions: 10\n  max_sessions_per_client: 11\n",
+		want: "bad.yaml:8:28: webrtc.max_sessions_per_client: 11 is outside 1..10 (max_sessions)",
 	},
 	{
 		name: "empty data_dir",

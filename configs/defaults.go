@@ -9,6 +9,7 @@ import "time"
 func setDefaults(c *Config) {
 	c.Server.Addr = ":8080"
 	c.Server.PublicURL = "http://localhost:8080"
+	c.Server.MetricsAddr = "127.0.0.1:9090"
 
 	c.Auth.TokenTTL = Duration(12 * time.Hour)
 	c.Auth.DeviceTTL = Duration(365 * 24 * time.Hour)
@@ -18,6 +19,8 @@ func setDefaults(c *Config) {
 
 	c.WebRTC.UDPPort = 8189
 	c.WebRTC.TCPPort = 8189
+	c.WebRTC.MaxSessions = 1000
+	c.WebRTC.MaxSessionsPerClient = 50
 
 	c.Detect = Detect{Mode: ModeActive, Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
 		ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second),

@@ -46,6 +46,12 @@ func validateServer(d *decoder, path string, s *Server) {
 	if !validHostPort(s.Addr) {
 		d.check(path+".addr", fmt.Sprintf("%s must be host:port, like :8080 or 127.0.0.1:8080", quote(s.Addr)))
 	}
+	switch {
+	case !validHostPort(s.MetricsAddr):
+		d.check(path+".metrics_addr", fmt.Sprintf("%s must be host:port, like 127.0.0.1:9090", quote(s.MetricsAddr)))
+	case s.MetricsAddr == s.Addr:
+		d.check(path+".metrics_addr", fmt.Sprintf("%s is the API's address too: metrics go on an address of their own", quote(s.MetricsAddr)))
+	}
 	if u, err := url.Parse(s.PublicURL); err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		d.check(path+".public_url", "must be an absolute http:// or https:// URL, like https://video.example.org")
 	}
@@ -91,6 +97,11 @@ func validateWebRTC(d *decoder, path string, w *WebRTC) {
 	}
 	for i := range w.ICEServers {
 		validateICEServer(d, fmt.Sprintf("%s.ice_servers[%d]", path, i), &w.ICEServers[i])
+	}
+	if w.MaxSessions < 1 || w.MaxSessions > 100000 {
+		d.check(path+".max_sessions", fmt.Sprintf("%d is outside 1..100000", w.MaxSessions))
+	} else if w.MaxSessionsPerClient < 1 || w.MaxSessionsPerClient > w.MaxSessions {
+		d.check(path+".max_sessions_per_client", fmt.Sprintf("%d is outside 1..%d (max_sessions)", w.MaxSessionsPerClient, w.MaxSessions))
 	}
 }
 

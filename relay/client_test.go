@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func (r *rig) waitOnline(t testing.TB, id string) {
 // direct exchanges offers with the relay in-process.
 func (r *rig) direct(camera string, session **relay.Session) whepclient.Exchange {
 	return func(offer string) (string, string, error) {
-		ss, answer, err := r.relay.Offer(context.Background(), camera, offer)
+		ss, answer, err := r.relay.Offer(context.Background(), camera, offer, netip.Addr{})
 		if session != nil {
 			*session = ss
 		}

@@ -27,7 +27,7 @@ func TestChecksAreAnsweredFromTheAddressChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	_, answer, err := r.relay.Offer(t.Context(), "cam1", offer)
+	_, answer, err := r.relay.Offer(t.Context(), "cam1", offer, netip.Addr{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/netip"
 	"runtime"
 	"slices"
 	"strings"
@@ -121,7 +122,7 @@ func TestBadOffersGetClearErrorsAndLeaveNothing(t *testing.T) {
 		{"never online", "gone", goodOffer, relay.ErrOffline, "refused the connection"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := r.relay.Offer(context.Background(), tc.camera, tc.offer)
+			_, _, err := r.relay.Offer(context.Background(), tc.camera, tc.offer, netip.Addr{})
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("err = %v, want %v containing %q", err, tc.want, tc.msg)
 			}
@@ -136,7 +137,7 @@ func TestEndedSessionIsGone(t *testing.T) {
 	r := newRig(t, map[string]string{"cam1": "cam/1"}, "-cameras", "1")
 	v := r.watch(t, "cam1", 0)
 	v.waitPackets(t, 50, 5*time.Second)
-	if err := r.relay.End(v.session.ID); err != nil {
+	if err := r.relay.End("cam1", v.session.Key()); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -144,7 +145,7 @@ func TestEndedSessionIsGone(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("session not ended")
 	}
-	if err := r.relay.End(v.session.ID); !errors.Is(err, relay.ErrNoSession) {
+	if err := r.relay.End("cam1", v.session.Key()); !errors.Is(err, relay.ErrNoSession) {
 		t.Errorf("second end: %v, want ErrNoSession", err)
 	}
 	if n := r.relay.Viewers()["cam1"]; n != 0 {
@@ -201,7 +202,7 @@ func TestBFrameCameraIsRefusedClearly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	if _, _, err := r.relay.Offer(context.Background(), "cam1", offer); !errors.Is(err, relay.ErrBFrames) {
+	if _, _, err := r.relay.Offer(context.Background(), "cam1", offer, netip.Addr{}); !errors.Is(err, relay.ErrBFrames) {
 		t.Fatalf("offer for a B-frame camera: %v, want ErrBFrames", err)
 	}
 }
@@ -222,7 +223,7 @@ func TestH265CameraPlaysWhereOfferedAndIsRefusedElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	_, _, err = r2.relay.Offer(context.Background(), "h265", h264Only)
+	_, _, err = r2.relay.Offer(context.Background(), "h265", h264Only, netip.Addr{})
 	if !errors.Is(err, relay.ErrCodec) || !strings.Contains(err.Error(), "cannot play H.265") {
 		t.Fatalf("H.264-only offer for an H.265 camera: %v, want ErrCodec saying it cannot play H.265", err)
 	}

@@ -5,11 +5,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -40,14 +42,28 @@ type Options struct {
 	PublicIPs []string
 	// ICEServers are given to browsers (and used by the bridge for TURN).
 	ICEServers []webrtc.ICEServer
-	// MaxSessions caps viewers over all cameras (0: 1000).
+	// MaxSessions caps viewers over all cameras, connected or not (0:
+	// 1000).
 	MaxSessions int
-	Log         *slog.Logger
+	// MaxSessionsPerClient caps the sessions of one client address (an
+	// IPv6 client's /64), connected or not (0: 50).
+	MaxSessionsPerClient int
+	Log                  *slog.Logger
 }
 
-// connectWithin is how long a viewer has from its offer to a working
-// connection (ICE and DTLS) before its session is ended.
-const connectWithin = 20 * time.Second
+// ConnectWithin is how long a viewer has from its offer to a working
+// connection (ICE and DTLS) before its session is ended and its place
+// given back. A browser on a LAN connects within 100 ms, through TURN
+// within a second or two; 300 offers that never connect held 41 MiB and
+// 13 goroutines each for as long as they were kept.
+const ConnectWithin = 10 * time.Second
+
+// maxSections is the most media sections an offer may have: the relay
+// sends one video and one audio track, and a browser offers those (with
+// room for a data channel and one more). Each section costs pion a
+// transceiver and the answer a section, so 1000 of them in 60 KiB made a
+// 211 KiB answer.
+const maxSections = 4
 
 // Server answers WHEP offers with sessions that play a camera.
 type Server struct {
@@ -64,7 +80,11 @@ type Server struct {
 	feeds      map[string]*feed
 	audioFeeds map[string]*audioFeed
 	sessions   map[string]*Session
-	closed     bool
+	// places taken: sessions and offers being answered, over all and per
+	// client address (see reserve)
+	taken     int
+	perClient map[netip.Addr]int
+	closed    bool
 }
 
 // NewServer opens the media sockets and builds the one WebRTC API.
@@ -75,8 +95,11 @@ func NewServer(cams Cameras, opts Options) (*Server, error) {
 	if opts.MaxSessions == 0 {
 		opts.MaxSessions = 1000
 	}
+	if opts.MaxSessionsPerClient == 0 {
+		opts.MaxSessionsPerClient = 50
+	}
 	s := &Server{cams: cams, opts: opts, log: opts.Log, feeds: map[string]*feed{},
-		audioFeeds: map[string]*audioFeed{}, sessions: map[string]*Session{}}
+		audioFeeds: map[string]*audioFeed{}, sessions: map[string]*Session{}, perClient: map[netip.Addr]int{}}
 
 	conns, err := listenMedia(opts.UDPPort, len(opts.PublicIPs) > 0)
 	if err != nil {
@@ -231,6 +254,10 @@ func (s *Server) Close() {
 
 // checkOffer parses the offer and checks it can play codec.
 func checkOffer(offer string, codec ingest.Codec) error {
+	// counted on the text, before the parser makes a struct of each
+	if n := strings.Count(offer, "\nm="); n > maxSections {
+		return fmt.Errorf("%w: it has %d media sections, more than the %d a viewer needs", ErrBadOffer, n, maxSections)
+	}
 	var d sdp.SessionDescription
 	if err := d.UnmarshalString(offer); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadOffer, err)
@@ -260,9 +287,53 @@ func checkOffer(offer string, codec ingest.Codec) error {
 	return nil
 }
 
-// Offer starts a session playing camera for a WHEP offer and returns its
-// id and the SDP answer, with every local candidate in it.
-func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, string, error) {
+// clientKey is what a client's sessions are counted under: its IPv4
+// address, or its IPv6 /64 (one household or phone gets a /64).
+func clientKey(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if a.Is6() {
+		if p, err := a.Prefix(64); err == nil {
+			return p.Addr()
+		}
+	}
+	return a
+}
+
+// reserve takes a place for an offer from client, within the caps, before
+// any pion work; release gives it back when the offer fails, end when the
+// session is over. A client of zero value is counted in the total only.
+func (s *Server) reserve(client netip.Addr) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.taken >= s.opts.MaxSessions {
+		return fmt.Errorf("%w: the bridge has %d sessions already, as many as it takes; try again in %d s", ErrTooMany, s.taken, int(ConnectWithin.Seconds()))
+	}
+	if client.IsValid() {
+		if n := s.perClient[client]; n >= s.opts.MaxSessionsPerClient {
+			return fmt.Errorf("%w: your address has %d sessions already, as many as one address may have; end some or try again in %d s",
+				ErrTooMany, n, int(ConnectWithin.Seconds()))
+		}
+		s.perClient[client]++
+	}
+	s.taken++
+	return nil
+}
+
+// releaseLocked gives back a place taken by reserve; s.mu is held.
+func (s *Server) releaseLocked(client netip.Addr) {
+	s.taken--
+	if client.IsValid() {
+		if s.perClient[client]--; s.perClient[client] <= 0 {
+			delete(s.perClient, client)
+		}
+	}
+}
+
+// Offer starts a session playing camera for a WHEP offer from client (the
+// viewer's address, for the per-client cap; zero: not counted per client)
+// and returns the session and the SDP answer, with every local candidate
+// in it.
+func (s *Server) Offer(ctx context.Context, camera, offer string, client netip.Addr) (*Session, string, error) {
 	stream := s.cams.Stream(camera)
 	h, ok := s.cams.Health(camera)
 	if stream == nil || !ok {
@@ -277,6 +348,18 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 	if err := checkOffer(offer, h.Codec); err != nil {
 		return nil, "", err
 	}
+	client = clientKey(client)
+	if err := s.reserve(client); err != nil {
+		return nil, "", err
+	}
+	placed := false
+	defer func() {
+		if !placed {
+			s.mu.Lock()
+			s.releaseLocked(client)
+			s.mu.Unlock()
+		}
+	}()
 	// The camera's sound goes along when the offer can take it; if not
 	// (a G.711 camera and a browser without G.711), video plays alone.
 	var audioInfo *ingest.AudioInfo
@@ -328,16 +411,12 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 	case <-time.After(3 * time.Second):
 	}
 
-	ss := &Session{ID: newID(), Camera: camera, Created: time.Now(), pc: pc, sender: sender, track: tr,
+	ss := &Session{ID: newID(), Camera: camera, Created: time.Now(), secret: newSecret(), client: client, pc: pc, sender: sender, track: tr,
 		audioSender: audioSender, audioTrack: audioTrack, up: make(chan struct{}), ended: make(chan struct{})}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return fail(errors.New("the bridge is shutting down"))
-	}
-	if len(s.sessions) >= s.opts.MaxSessions {
-		s.mu.Unlock()
-		return fail(fmt.Errorf("%w: %d sessions", ErrTooMany, s.opts.MaxSessions))
 	}
 	f := s.feeds[camera]
 	if f == nil || f.codec != h.Codec {
@@ -367,8 +446,9 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 	}
 	// A peer that never connects must not hold the session; the timer
 	// stops when the session is up or over, so that it keeps nothing.
-	ss.neverUp = time.AfterFunc(connectWithin, func() { s.end(ss, "the viewer never connected") })
+	ss.neverUp = time.AfterFunc(ConnectWithin, func() { s.end(ss, "the viewer never connected") })
 	s.sessions[ss.ID] = ss
+	placed = true // its place is given back by end
 	s.mu.Unlock()
 
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
@@ -384,26 +464,38 @@ func (s *Server) Offer(ctx context.Context, camera, offer string) (*Session, str
 	return ss, pc.LocalDescription().SDP, nil
 }
 
-// End ends the session with that id (WHEP DELETE).
-func (s *Server) End(id string) error {
+// lookup finds the session of a WHEP session URL: camera and key (see
+// Session.Key) must both be the session's. A wrong camera, a wrong or
+// missing secret and an unknown id all give the same ErrNoSession, so
+// that a caller learns nothing of sessions it does not hold.
+func (s *Server) lookup(camera, key string) (*Session, error) {
+	id, secret, _ := strings.Cut(key, "-")
 	s.mu.Lock()
 	ss := s.sessions[id]
 	s.mu.Unlock()
-	if ss == nil {
-		return fmt.Errorf("%w: %q", ErrNoSession, id)
+	if ss == nil || ss.Camera != camera || subtle.ConstantTimeCompare([]byte(secret), []byte(ss.secret)) != 1 {
+		return nil, ErrNoSession
+	}
+	return ss, nil
+}
+
+// End ends the session of camera with that key (WHEP DELETE).
+func (s *Server) End(camera, key string) error {
+	ss, err := s.lookup(camera, key)
+	if err != nil {
+		return err
 	}
 	s.end(ss, "ended by the viewer")
 	return nil
 }
 
-// AddCandidates takes trickled ICE candidates (WHEP PATCH with an SDP
-// fragment); a=candidate lines are added, the rest is ignored.
-func (s *Server) AddCandidates(id, frag string) error {
-	s.mu.Lock()
-	ss := s.sessions[id]
-	s.mu.Unlock()
-	if ss == nil {
-		return fmt.Errorf("%w: %q", ErrNoSession, id)
+// AddCandidates takes trickled ICE candidates for the session of camera
+// with that key (WHEP PATCH with an SDP fragment); a=candidate lines are
+// added, the rest is ignored.
+func (s *Server) AddCandidates(camera, key, frag string) error {
+	ss, err := s.lookup(camera, key)
+	if err != nil {
+		return err
 	}
 	for _, line := range strings.Split(frag, "\n") {
 		line = strings.TrimSpace(line)
@@ -423,6 +515,7 @@ func (s *Server) end(ss *Session, why string) {
 		return
 	}
 	delete(s.sessions, ss.ID)
+	s.releaseLocked(ss.client)
 	f := ss.viewer.feed
 	last := true
 	for _, o := range s.sessions {
@@ -488,8 +581,13 @@ func (s *Server) Sessions() []SessionStats {
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-func newID() string {
-	b := make([]byte, 10)
+func newID() string { return randomText(10) }
+
+// newSecret is the secret part of a session's URL: 160 random bits.
+func newSecret() string { return randomText(20) }
+
+func randomText(n int) string {
+	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return strings.ToLower(idEncoding.EncodeToString(b))
 }

@@ -17,6 +17,9 @@ type Session struct {
 	Camera  string
 	Created time.Time
 
+	secret string     // the rest of the session's URL: see Key
+	client netip.Addr // whose place it takes (see Server.reserve)
+
 	pc     *webrtc.PeerConnection
 	sender *webrtc.RTPSender
 	track  *track
@@ -70,6 +73,12 @@ func (ss *Session) Stats() SessionStats {
 	}
 	return st
 }
+
+// Key is the session's part of its WHEP URL (/whep/{camera}/sessions/{key}):
+// its id and a secret, so that only who was given the URL may trickle
+// candidates to it or end it, not who merely knows the id (staff see it in
+// the camera's figures, logs name it).
+func (ss *Session) Key() string { return ss.ID + "-" + ss.secret }
 
 // Ended is closed when the session is over.
 func (ss *Session) Ended() <-chan struct{} { return ss.ended }

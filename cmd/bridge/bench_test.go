@@ -57,7 +57,7 @@ func BenchmarkRelay(b *testing.B) {
 					b.Fatal(err)
 				}
 				joinCPU0, joinLoad0, joinT0 := camsimproc.ProcCPU(br.PID()), camsimproc.ProcCPU(cmd.Process.Pid), time.Now()
-				joinSteal0, joinWaits0 := stolenSeconds(), schedWaits(b, br.URL)
+				joinSteal0, joinWaits0 := stolenSeconds(), schedWaits(b, br.MetricsURL)
 				sc := bufio.NewScanner(out)
 				if !sc.Scan() || sc.Text() != "joined" {
 					_ = cmd.Wait()
@@ -67,7 +67,7 @@ func BenchmarkRelay(b *testing.B) {
 				joinCPU := (camsimproc.ProcCPU(br.PID()) - joinCPU0) / joinSecs
 				joinLoad := (camsimproc.ProcCPU(cmd.Process.Pid) - joinLoad0) / joinSecs
 				joinSteal := stolenSeconds() - joinSteal0
-				joinWaits := schedWaits(b, br.URL).Since(joinWaits0)
+				joinWaits := schedWaits(b, br.MetricsURL).Since(joinWaits0)
 				if !sc.Scan() || sc.Text() != "steady" {
 					_ = cmd.Wait()
 					b.Fatalf("whepload did not reach a steady state: %q", sc.Text())

@@ -139,17 +139,19 @@ func run() error {
 
 	// 8. the API and the pages
 	apiSrv := api.New(deps)
-	srv := &http.Server{
-		Addr:              cfg.Server.Addr,
-		Handler:           apiSrv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := apiSrv.HTTPServer(cfg.Server.Addr)
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
 	}
+	msrv := apiSrv.MetricsServer(cfg.Server.MetricsAddr)
+	mln, err := net.Listen("tcp", cfg.Server.MetricsAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen on %s (server.metrics_addr): %w", cfg.Server.MetricsAddr, err)
+	}
 	log.Info("bridge started", "config", *cfgPath, "cameras", len(cfg.Cameras), "http", ln.Addr().String(),
-		"webrtc_udp", rl.UDPAddrs())
+		"metrics", mln.Addr().String(), "webrtc_udp", rl.UDPAddrs())
 
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = hub.Run(ctx) })
@@ -160,8 +162,9 @@ func run() error {
 		wg.Go(func() { _ = detector.Run(ctx) })
 		wg.Go(func() { _ = conf.Run(ctx) })
 	}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- msrv.Serve(mln) }()
 
 	// run until a signal or the HTTP server fails, then stop in reverse
 	select {
@@ -172,6 +175,7 @@ func run() error {
 	shutCtx, cancelShut := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelShut()
 	_ = srv.Shutdown(shutCtx)
+	_ = msrv.Shutdown(shutCtx)
 	wg.Wait()
 	log.Info("bridge stopped")
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -182,7 +186,8 @@ func run() error {
 
 // relayOptions turns the webrtc section of the config into relay options.
 func relayOptions(cfg *configs.Config, log *slog.Logger) relay.Options {
-	o := relay.Options{UDPPort: cfg.WebRTC.UDPPort, TCPPort: cfg.WebRTC.TCPPort, PublicIPs: cfg.WebRTC.PublicIPs, Log: log}
+	o := relay.Options{UDPPort: cfg.WebRTC.UDPPort, TCPPort: cfg.WebRTC.TCPPort, PublicIPs: cfg.WebRTC.PublicIPs,
+		MaxSessions: cfg.WebRTC.MaxSessions, MaxSessionsPerClient: cfg.WebRTC.MaxSessionsPerClient, Log: log}
 	if o.TCPPort == 0 {
 		o.TCPPort = -1 // 0 turns ICE-TCP off in the config
 	}

@@ -23,8 +23,10 @@ const staffToken = "e2e-staff-token"
 // bridgeProc is the real bridge binary running on loopback.
 type bridgeProc struct {
 	URL string
-	cmd *exec.Cmd
-	log *os.File
+	// MetricsURL serves GET /metrics (server.metrics_addr).
+	MetricsURL string
+	cmd        *exec.Cmd
+	log        *os.File
 }
 
 // cameraSpec is one camera of the bridge's config.
@@ -48,11 +50,13 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 	tb.Helper()
 	bin := testenv.Build(tb, "./cmd/bridge")
 	dir := tb.TempDir()
-	httpPort, udpPort := freePort(tb, "tcp"), freePort(tb, "udp")
+	httpPort, udpPort, metricsPort := freePort(tb, "tcp"), freePort(tb, "udp"), freePort(tb, "tcp")
 	var y strings.Builder
-	fmt.Fprintf(&y, "server: {addr: \"127.0.0.1:%d\", staff_token: %q}\n", httpPort, staffToken)
+	fmt.Fprintf(&y, "server: {addr: \"127.0.0.1:%d\", metrics_addr: \"127.0.0.1:%d\", staff_token: %q}\n", httpPort, metricsPort, staffToken)
 	fmt.Fprintf(&y, "redis: {url: %q, prefix: \"qly:e2e%d:\"}\n", redistest.URL(), time.Now().UnixNano())
-	fmt.Fprintf(&y, "webrtc: {udp_port: %d, tcp_port: 0}\n", udpPort)
+	// every viewer of these tests comes from 127.0.0.1: the per-client
+	// cap would stop the benchmark's hundreds
+	fmt.Fprintf(&y, "webrtc: {udp_port: %d, tcp_port: 0, max_sessions_per_client: 1000}\n", udpPort)
 	y.WriteString(detectYAML + "\n")
 	fmt.Fprintf(&y, "data_dir: %q\ncameras:\n", filepath.Join(dir, "data"))
 	for i, c := range cams {
@@ -81,7 +85,7 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	b := &bridgeProc{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), cmd: cmd, log: logf}
+	b := &bridgeProc{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), MetricsURL: fmt.Sprintf("http://127.0.0.1:%d", metricsPort), cmd: cmd, log: logf}
 	tb.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -100,7 +104,7 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		res, err := http.Get(b.URL + "/metrics")
+		res, err := http.Get(b.MetricsURL + "/metrics")
 		if err == nil {
 			sc := bufio.NewScanner(res.Body)
 			online := 0

@@ -7,6 +7,7 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,7 +49,9 @@ func buildBinary(pkg string) (string, error) {
 		return "", err
 	}
 	name := filepath.Base(pkg)
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("qianliyan-bin-%d", os.Getuid()))
+	// one folder per checkout: worktrees of one user build different
+	// sources, and one's rename must not replace another's binary
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("qianliyan-bin-%d", os.Getuid()), fmt.Sprintf("%x", crc32.ChecksumIEEE([]byte(root))))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
