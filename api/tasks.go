@@ -271,6 +271,7 @@ type transitionBody struct {
 	Worker    string        `json:"worker"` // dispatch: to whom
 	Grid      string        `json:"grid"`   // dispatch: in which grid (default: the task's)
 	Note      string        `json:"note"`   // a reason (required to reject), a remark
+	Into      string        `json:"into"`   // merge: the task this one duplicates
 	Evidence  *evidenceBody `json:"evidence"`
 }
 
@@ -303,7 +304,7 @@ func (s *Server) transition(c *gin.Context) error {
 	if err := bindJSON(c, &b, transitionLike, true); err != nil {
 		return err
 	}
-	req := task.Request{RequestID: cmp.Or(b.RequestID, c.GetHeader("Idempotency-Key")), Worker: b.Worker, Grid: b.Grid, Note: b.Note}
+	req := task.Request{RequestID: cmp.Or(b.RequestID, c.GetHeader("Idempotency-Key")), Worker: b.Worker, Grid: b.Grid, Note: b.Note, Into: b.Into}
 	if req.RequestID == "" {
 		req.RequestID = newRequestID()
 	}

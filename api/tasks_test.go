@@ -210,8 +210,8 @@ func TestWhoSeesWhichTask(t *testing.T) {
 		t.Errorf("worker1 GET %s = %+v; want the task, its create entry, no ratings, nothing allowed", onCam2.ID, d)
 	}
 	b.must(t, 200, "GET", "/api/tasks/"+onCam2.ID, "staff", nil, &d)
-	if !slices.Equal(d.Allowed, []string{"accept", "reject"}) {
-		t.Errorf("staff may %v on a reported task, want [accept reject]", d.Allowed)
+	if !slices.Equal(d.Allowed, []string{"accept", "reject", "merge"}) {
+		t.Errorf("staff may %v on a reported task, want [accept reject merge]", d.Allowed)
 	}
 
 	// an expired token is refused on the task routes too
@@ -238,7 +238,7 @@ func TestTransitionsByRoleStateAndRetry(t *testing.T) {
 		{"worker of another grid", "worker2", tk.ID, "claim", nil, 404, fmt.Sprintf("no task %q", tk.ID)},
 		{"unknown task", "staff", "Tnothing", "accept", nil, 404, `no task "Tnothing"`},
 		{"unknown action", "staff", tk.ID, "approve", nil, 404,
-			`no action "approve" on tasks; the actions are accept, dispatch, claim, arrive, submit, verify, close, rework, reject, and rating`},
+			`no action "approve" on tasks; the actions are accept, dispatch, claim, arrive, submit, verify, close, rework, reject, merge, and rating`},
 		{"bad JSON", "staff", tk.ID, "accept", `{"note": `, 400,
 			`the body is not JSON of the right shape (unexpected EOF); send JSON like ` + `{"request_id": "a1b2", "note": "…", "evidence": {"photo": "…", "gps": {"lat": 33.52, "lng": 119.14, "accuracy_m": 8}}}`},
 		{"a note that is no string", "staff", tk.ID, "accept", `{"note": 5}`, 400,
@@ -253,9 +253,9 @@ func TestTransitionsByRoleStateAndRetry(t *testing.T) {
 
 	// illegal in this state: 409 with what is allowed instead
 	code, body := b.do(t, "POST", path(tk.ID, "close"), "staff", nil)
-	wantError(t, "closing a reported task", code, body, 409, "cannot close a task that is reported; allowed: accept, reject")
+	wantError(t, "closing a reported task", code, body, 409, "cannot close a task that is reported; allowed: accept, reject, merge")
 	var refusal struct{ Allowed []string }
-	if json.Unmarshal([]byte(body), &refusal); !slices.Equal(refusal.Allowed, []string{"accept", "reject"}) {
+	if json.Unmarshal([]byte(body), &refusal); !slices.Equal(refusal.Allowed, []string{"accept", "reject", "merge"}) {
 		t.Errorf("409 body %s, want allowed [accept reject]", body)
 	}
 
@@ -266,7 +266,7 @@ func TestTransitionsByRoleStateAndRetry(t *testing.T) {
 		t.Errorf("a retried accept gave entry %+v, then %+v; want the same entry twice", first.Entry, again.Entry)
 	}
 	code, body = b.do(t, "POST", path(tk.ID, "accept"), "staff", map[string]any{"request_id": "req-2"})
-	wantError(t, "accept again with another request id", code, body, 409, "cannot accept a task that is accepted; allowed: dispatch, reject")
+	wantError(t, "accept again with another request id", code, body, 409, "cannot accept a task that is accepted; allowed: dispatch, reject, merge")
 	code, body = b.do(t, "POST", path(tk.ID, "dispatch"), "staff", map[string]any{"request_id": "req-1", "worker": "worker1"})
 	wantError(t, "a request id used for another action", code, body, 409, fmt.Sprintf("request req-1 was already used to accept task %s", tk.ID))
 
@@ -289,6 +289,20 @@ func TestTransitionsByRoleStateAndRetry(t *testing.T) {
 	code, body = b.do(t, "POST", path(rep.ID, "accept"), dev.Token, map[string]any{"request_id": rid})
 	if code != 409 || strings.Contains(body, `"resident"`) {
 		t.Errorf("a device replaying staff's request id: %d %s, want 409 without the reporter", code, body)
+	}
+
+	// staff merge a duplicate into another task: it is rejected, the other
+	// one's timeline says so; a merge without into is a 400
+	dup := b.report(t, "resident", map[string]any{"title": "垃圾桶又倒了", "camera": "cam1"})
+	code, body = b.do(t, "POST", path(dup.ID, "merge"), "staff", map[string]any{})
+	wantError(t, "a merge without into", code, body, 400, "a merge needs the task this one duplicates (into)")
+	var merged api.TaskChange
+	b.must(t, 200, "POST", path(dup.ID, "merge"), "staff", map[string]any{"into": tk.ID}, &merged)
+	var kept api.TaskDetail
+	b.must(t, 200, "GET", "/api/tasks/"+tk.ID, "staff", nil, &kept)
+	if j := kept.Timeline[len(kept.Timeline)-1]; merged.Task.State != task.Rejected || merged.Task.DuplicateOf != tk.ID ||
+		j.Action != task.Join || j.Other != dup.ID {
+		t.Errorf("merge gave %+v; the kept task ends with %+v", merged.Task, j)
 	}
 
 	// dispatch goes only to a grid worker of the task's grid

@@ -128,6 +128,7 @@ type Tasks struct {
 	AutoAccept    []string `yaml:"auto_accept"`     // incident kinds accepted (核单) without staff, each one of IncidentKinds
 	ArriveRadiusM float64  `yaml:"arrive_radius_m"` // how near the task's place a worker's GPS check-in must be, default 50 m, 1..5000
 	VerifyHold    Duration `yaml:"verify_hold"`     // how long a zone must match its reference before verification is proposed, default 10s; > 0
+	ReopenWithin  Duration `yaml:"reopen_within"`   // an incident of the same camera, zone and kind this soon after its task closed reopens it, default 1h; 0: never
 }
 
 // Ingest tunes how camera streams are pulled over RTSP and fanned out.

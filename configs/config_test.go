@@ -49,7 +49,7 @@ func defaults() *Config {
 		Detect: Detect{Mode: ModeActive, Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
 			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second), LoiterAfter: Duration(30 * time.Second), Model: Model{Size: 320, Score: 0.5}},
 		Tasks: Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),
-			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second)},
+			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second), ReopenWithin: Duration(time.Hour)},
 		DataDir: "data",
 		Cameras: []Camera{{ID: "cam1", Name: "花巷口", Grid: "hexia-01", URL: "rtsp://127.0.0.1:8554/cam/1"}},
 	}

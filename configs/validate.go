@@ -217,6 +217,9 @@ func validateTasks(d *decoder, path string, t *Tasks) {
 	if t.VerifyHold <= 0 {
 		d.check(path+".verify_hold", "must be more than zero, like 10s")
 	}
+	if t.ReopenWithin < 0 {
+		d.check(path+".reopen_within", "must not be negative; 0 never reopens a closed task")
+	}
 }
 
 func validateIngest(d *decoder, path string, in *Ingest) {

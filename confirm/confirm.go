@@ -1,8 +1,10 @@
 // Package confirm is the camera's word on the center's tasks ("confirmed on
 // camera"): it turns what detection sees into steps of the task loop.
 //
-//   - A new incident becomes a task (one per incident, accepted at once when
-//     its kind is in tasks.auto_accept), placed on the camera's grid.
+//   - A new incident becomes a task placed on the camera's grid (accepted at
+//     once when its kind is in tasks.auto_accept), or a line of the task of
+//     its problem (camera, zone, kind) while that one is open: one task per
+//     problem (task.Store.Create).
 //   - A camera with a task on one of its zones in state dispatched, claimed,
 //     arrived or submitted is in detect.Watch mode, and goes back to the
 //     configured mode when none is left.
@@ -332,8 +334,12 @@ func (c *Confirmer) createTask(ctx context.Context, in detect.Incident) {
 		c.log.Error("task from incident not created", "camera", in.Camera, "zone", in.Zone, "incident", in.ID, "err", err)
 		return
 	}
-	c.log.Info("task from incident", "task", t.ID, "camera", in.Camera, "zone", in.Zone, "incident", in.ID,
-		"kind", in.Kind, "state", t.State)
+	msg := "task from incident"
+	if t.IncidentID != in.ID {
+		msg = "incident added to its problem's task" // one task per camera, zone and kind
+	}
+	c.log.Info(msg, "task", t.ID, "camera", in.Camera, "zone", in.Zone, "incident", in.ID,
+		"kind", in.Kind, "state", t.State, "repeats", t.Repeats)
 }
 
 // arrive makes the claimed tasks of the observation's zone arrived, seen on

@@ -302,7 +302,8 @@ func (e *confirmEnv) lastEntry(t *testing.T, id string) task.Entry {
 // TestConfirmIncidentBecomesTask: a new incident becomes one task with the
 // camera's grid, place and the incident's snapshot, accepted at once when
 // its kind is in tasks.auto_accept; updates and ends of the incident make
-// none; a subscriber added before (the API's event feed) still runs.
+// none; a new incident of the same zone and kind joins the open task; a
+// subscriber added before (the API's event feed) still runs.
 func TestConfirmIncidentBecomesTask(t *testing.T) {
 	e := newConfirmEnv(t)
 	var mu sync.Mutex
@@ -342,9 +343,22 @@ func TestConfirmIncidentBecomesTask(t *testing.T) {
 	if _, n, _ := e.tasks.List(context.Background(), task.Filter{}); n != 2 {
 		t.Errorf("%d tasks from 2 incidents (one raised twice and ended), want 2", n)
 	}
+	// The bin falls again while its task is open: one task per problem, the
+	// new incident is a line of its timeline.
+	again := e.raise(t, binZone, detect.ZoneChanged, "in-3.jpg")
+	waitFor(t, "the second fall on the first task's timeline", 5*time.Second, func() bool {
+		x, err := e.tasks.Get(context.Background(), got.ID)
+		return err == nil && x.Repeats == 1
+	})
+	if last := e.lastEntry(t, got.ID); last.Action != task.Recur || last.Incident != again.ID || last.Evidence == nil || last.Evidence.Snapshot != "in-3.jpg" {
+		t.Errorf("the first task ends with %+v, want the recurrence with incident %s and its snapshot", last, again.ID)
+	}
+	if _, n, _ := e.tasks.List(context.Background(), task.Filter{}); n != 2 {
+		t.Errorf("%d tasks after the bin fell again, want still 2", n)
+	}
 	mu.Lock()
-	if len(fed) != 4 {
-		t.Errorf("the subscriber added before the confirmer saw %d changes, want all 4", len(fed))
+	if len(fed) != 5 {
+		t.Errorf("the subscriber added before the confirmer saw %d changes, want all 5", len(fed))
 	}
 	mu.Unlock()
 	if c.Dropped() != 0 {

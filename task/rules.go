@@ -27,11 +27,12 @@ var Rules = map[Action]Rule{
 	Verify:   {From: []State{Submitted}, To: Verified, Roles: []Role{Staff, Admin}},
 	Rework:   {From: []State{Submitted, Verified}, To: Dispatched, Roles: []Role{Staff, Admin, System}},
 	Close:    {From: []State{Verified}, To: Closed, Roles: []Role{Staff, Admin}},
+	Merge:    {From: []State{Reported, Accepted, Dispatched, Claimed, Arrived, Submitted, Verified}, To: Rejected, Roles: []Role{Staff, Admin}},
 }
 
 // Actions lists the transitions in the order of the flow; messages list
 // allowed actions in this order.
-var Actions = []Action{Accept, Dispatch, Claim, Arrive, Submit, Verify, Close, Rework, Reject}
+var Actions = []Action{Accept, Dispatch, Claim, Arrive, Submit, Verify, Close, Rework, Reject, Merge}
 
 // Roles lists every role.
 var Roles = []Role{Admin, Staff, Worker, Resident, System}

@@ -312,9 +312,11 @@ var KindTitles = map[string]string{
 // source "resident", a worker's "patrol", staff's and admins' "staff"; each
 // starts reported, or accepted at once when staff set NewTask.Accept. The
 // system (SystemActor or a CameraActor) creates tasks from incidents: source
-// "incident", one task per incident id (creating again returns the existing
-// task); when the incident's kind is in the configured auto_accept list it is
-// accepted by the system at once.
+// "incident", one task per problem: a new incident of the camera, zone and
+// kind of an open task joins that task's timeline (recur), one within
+// tasks.reopen_within of its task's close reopens it, and creating again
+// for the same incident id returns its task. A new task of an incident kind
+// in the configured auto_accept list is accepted by the system at once.
 func (s *Store) Create(ctx context.Context, a Actor, n NewTask) (*Task, error) {
 	if a.ID == "" {
 		return nil, refuse(ErrInvalid, "who reports the task is not known")
@@ -354,7 +356,7 @@ func (s *Store) Create(ctx context.Context, a Actor, n NewTask) (*Task, error) {
 		Reporter: a.ID, Photo: n.Photo, CreatedMS: now, Since: map[State]int64{},
 	}
 	t.enter(Reported, now)
-	created := &Entry{Seq: 1, AtMS: now, Action: Create, To: Reported, By: a.ID, Role: a.Role, Source: entrySource(a)}
+	created := &Entry{Seq: 1, AtMS: now, Action: Create, To: Reported, By: a.ID, Role: a.Role, Source: entrySource(a), Incident: n.IncidentID}
 	if n.Photo != "" {
 		created.Evidence = &Evidence{Photo: n.Photo}
 		if source == FromIncident {
@@ -382,9 +384,12 @@ func (s *Store) Create(ctx context.Context, a Actor, n NewTask) (*Task, error) {
 		return t, nil
 	}
 
-	var existing *Task
+	var (
+		existing *Task    // the task of this incident, or of its problem
+		added    []*Entry // what the incident added to an existing task
+	)
 	err := s.watch(ctx, func(tx *redis.Tx) error {
-		existing = nil
+		existing, added = nil, nil
 		id, err := tx.HGet(ctx, s.incidentKey(), n.IncidentID).Result()
 		switch {
 		case err == nil:
@@ -393,16 +398,34 @@ func (s *Store) Create(ctx context.Context, a Actor, n NewTask) (*Task, error) {
 		case !errors.Is(err, redis.Nil):
 			return err
 		}
+		last, err := s.lastOfProblem(ctx, tx, n.Camera, n.Zone, n.Kind)
+		if err != nil {
+			return err
+		}
+		if last != nil {
+			if nt, es := s.recur(last, a, n, now); nt != nil {
+				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					p.HSet(ctx, s.incidentKey(), n.IncidentID, nt.ID)
+					return s.queue(ctx, p, last, nt, es...)
+				})
+				if err == nil {
+					existing, added = nt, es
+				}
+				return err
+			}
+		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.HSet(ctx, s.incidentKey(), n.IncidentID, t.ID)
+			p.HSet(ctx, s.problemsKey(), problemOf(n.Camera, n.Zone, n.Kind), t.ID)
 			return s.queue(ctx, p, nil, t, entries...)
 		})
 		return err
-	}, s.incidentKey())
+	}, s.incidentKey(), s.problemsKey())
 	if err != nil {
 		return nil, fmt.Errorf("store task for incident %s: %w", n.IncidentID, err)
 	}
 	if existing != nil {
+		s.emitAll(existing, added)
 		return existing, nil
 	}
 	s.emitAll(t, entries)

@@ -157,6 +157,8 @@ var legal = map[task.Action]struct {
 	task.Verify:   {[]task.State{task.Submitted}, []task.Role{task.Staff, task.Admin}, task.Verified},
 	task.Rework:   {[]task.State{task.Submitted, task.Verified}, []task.Role{task.Staff, task.Admin, task.System}, task.Dispatched},
 	task.Close:    {[]task.State{task.Verified}, []task.Role{task.Staff, task.Admin}, task.Closed},
+	task.Merge: {[]task.State{task.Reported, task.Accepted, task.Dispatched, task.Claimed, task.Arrived, task.Submitted, task.Verified},
+		[]task.Role{task.Staff, task.Admin}, task.Rejected},
 }
 
 // goodRequest is a request that carries everything act needs.
@@ -180,17 +182,22 @@ func TestEveryActionStateAndRole(t *testing.T) {
 	if len(task.Roles) != len(roles) {
 		t.Fatalf("task.Roles = %v, want the %d roles %v", task.Roles, len(roles), roles)
 	}
-	actions := []task.Action{task.Accept, task.Dispatch, task.Claim, task.Arrive, task.Submit, task.Verify, task.Close, task.Rework, task.Reject}
+	actions := []task.Action{task.Accept, task.Dispatch, task.Claim, task.Arrive, task.Submit, task.Verify, task.Close, task.Rework, task.Reject, task.Merge}
 	if !slices.Equal(task.Actions, actions) {
 		t.Fatalf("task.Actions = %v, want %v", task.Actions, actions)
 	}
+	into := inState(t, e.Store, task.Accepted) // what merges go into
 	for _, act := range actions {
 		for _, st := range task.States {
 			for _, role := range roles {
 				t.Run(fmt.Sprintf("%s/%s/%s", act, st, role), func(t *testing.T) {
 					tk := inState(t, e.Store, st)
 					rule := legal[act]
-					got, entry, err := e.Transition(ctx, tk.ID, actors[role], act, goodRequest(act))
+					req := goodRequest(act)
+					if act == task.Merge {
+						req.Into = into.ID
+					}
+					got, entry, err := e.Transition(ctx, tk.ID, actors[role], act, req)
 					switch {
 					case !slices.Contains(rule.roles, role):
 						if !errors.Is(err, task.ErrForbidden) {
@@ -246,11 +253,11 @@ func TestRefusalMessagesNameWhatIsAllowed(t *testing.T) {
 		want string
 	}{
 		{closed.ID, w1, task.Claim, "cannot claim a task that is closed; allowed: none"},
-		{accepted.ID, staff, task.Accept, "cannot accept a task that is accepted; allowed: dispatch, reject"},
+		{accepted.ID, staff, task.Accept, "cannot accept a task that is accepted; allowed: dispatch, reject, merge"},
 		{accepted.ID, resident, task.Accept, "a resident may not accept tasks"},
 		{accepted.ID, w1, task.Dispatch, "a worker may not dispatch tasks"},
 		{accepted.ID, task.Actor{ID: "x", Role: "mayor"}, task.Accept, `"mayor" is not a role`},
-		{accepted.ID, staff, "approve", `"approve" is not a transition; the transitions are accept, dispatch, claim, arrive, submit, verify, close, rework, reject`},
+		{accepted.ID, staff, "approve", `"approve" is not a transition; the transitions are accept, dispatch, claim, arrive, submit, verify, close, rework, reject, merge`},
 		{"Tnope", staff, task.Accept, `no task "Tnope"`},
 	}
 	for _, tt := range tests {
@@ -295,8 +302,8 @@ func TestWorkerActsOnlyOnOwnTasksInOwnGrids(t *testing.T) {
 	if got := tk.Allowed(w1); !slices.Equal(got, []task.Action{task.Claim}) {
 		t.Errorf("Allowed(w1) = %v, want [claim]", got)
 	}
-	if got := tk.Allowed(staff); !slices.Equal(got, []task.Action{task.Dispatch}) {
-		t.Errorf("Allowed(staff) = %v, want [dispatch]", got)
+	if got := tk.Allowed(staff); !slices.Equal(got, []task.Action{task.Dispatch, task.Merge}) {
+		t.Errorf("Allowed(staff) = %v, want [dispatch merge]", got)
 	}
 	do(t, e.Store, tk.ID, w1, task.Claim, task.Request{})
 }

@@ -67,6 +67,9 @@ const (
 	Verify   Action = "verify"
 	Rework   Action = "rework"
 	Close    Action = "close"
+	// Merge marks a task as a duplicate of another (Request.Into): it is
+	// rejected, and the other's timeline says so (Join).
+	Merge Action = "merge"
 )
 
 // The timeline entries that are not transitions.
@@ -75,6 +78,9 @@ const (
 	Overdue Action = "overdue" // a stage went past its time limit (Entry.Stage says which)
 	Propose Action = "propose" // the camera saw the zone look normal again: verification proposed
 	Rate    Action = "rate"    // someone rated the closed task
+	Recur   Action = "recur"   // the same problem (camera, zone, kind) came back while the task is open
+	Reopen  Action = "reopen"  // the same problem came back within tasks.reopen_within of the close
+	Join    Action = "join"    // another task was merged into this one as its duplicate (Entry.Other)
 )
 
 // Role is what an actor is to the center.
@@ -197,6 +203,10 @@ type Task struct {
 	Proposal  *Proposal       `json:"proposal,omitempty"`
 	Ratings   RatingSummary   `json:"ratings"`
 	Entries   int             `json:"entries"` // how many timeline entries it has
+	// Repeats is how many times its problem came back (recur, reopen).
+	Repeats int `json:"repeats,omitempty"`
+	// DuplicateOf is the task this one was merged into.
+	DuplicateOf string `json:"duplicate_of,omitempty"`
 }
 
 // Entry is one line of a task's timeline. The timeline only grows.
@@ -216,6 +226,8 @@ type Entry struct {
 	Note      string    `json:"note,omitempty"`   // a reason, a comment, or what the system did
 	Evidence  *Evidence `json:"evidence,omitempty"`
 	RequestID string    `json:"request_id,omitempty"`
+	Incident  string    `json:"incident,omitempty"` // create, recur, reopen: the incident
+	Other     string    `json:"other,omitempty"`    // merge: the task merged into; join: the duplicate
 }
 
 // Event is what OnChange subscribers get after every stored change.

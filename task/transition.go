@@ -26,6 +26,7 @@ type Request struct {
 	Worker    string // dispatch: the worker to send (required)
 	Grid      string // dispatch: the grid (default: the task's grid)
 	Note      string // why, in words: required to reject; at most 1000 characters
+	Into      string // merge: the task this one duplicates (required)
 	Evidence  *Evidence
 }
 
@@ -71,13 +72,24 @@ func (s *Store) transition(ctx context.Context, id string, a Actor, act Action, 
 	if req.RequestID != "" {
 		keys = append(keys, s.reqKey(id, req.RequestID))
 	}
+	if act == Merge {
+		if req.Into = strings.TrimSpace(req.Into); req.Into == "" {
+			return nil, nil, refuse(ErrInvalid, "a merge needs the task this one duplicates (into)")
+		}
+		if req.Into == id {
+			return nil, nil, refuse(ErrInvalid, "a task cannot be merged into itself")
+		}
+		keys = append(keys, s.taskKey(req.Into))
+	}
 	var (
 		t        *Task
 		e        *Entry
 		replayed bool
+		joined   *Task // merge: the task merged into, after
+		join     *Entry
 	)
 	err := s.watch(ctx, func(tx *redis.Tx) error {
-		t, e, replayed = nil, nil, false
+		t, e, replayed, joined, join = nil, nil, false, nil, nil
 		if req.RequestID != "" {
 			data, err := tx.Get(ctx, keys[1]).Bytes()
 			switch {
@@ -118,6 +130,21 @@ func (s *Store) transition(ctx context.Context, id string, a Actor, act Action, 
 		if err != nil {
 			return err
 		}
+		var into *Task
+		if act == Merge {
+			if into, err = s.read(ctx, tx, req.Into); err != nil {
+				return err
+			}
+			if into.State == Rejected {
+				return refuse(ErrConflict, "task %s is rejected; merge into the task it duplicates instead", into.ID)
+			}
+			nt.DuplicateOf, ne.Other = into.ID, into.ID
+			joined = into.clone()
+			joined.Entries++
+			joined.UpdatedMS = at
+			join = &Entry{Seq: joined.Entries, AtMS: at, Action: Join, From: into.State, To: into.State, By: a.ID, Role: a.Role,
+				Source: entrySource(a), Other: id, Note: ne.Note}
+		}
 		var rec []byte
 		if req.RequestID != "" {
 			if rec, err = json.Marshal(replay{By: a.ID, Action: act, Task: nt, Entry: ne}); err != nil {
@@ -127,6 +154,11 @@ func (s *Store) transition(ctx context.Context, id string, a Actor, act Action, 
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			if rec != nil {
 				p.Set(ctx, keys[1], rec, requestTTL)
+			}
+			if into != nil {
+				if err := s.queue(ctx, p, into, joined, join); err != nil {
+					return err
+				}
 			}
 			return s.queue(ctx, p, old, nt, ne)
 		})
@@ -140,6 +172,9 @@ func (s *Store) transition(ctx context.Context, id string, a Actor, act Action, 
 	}
 	if !replayed {
 		s.emit("task", t, e)
+		if join != nil {
+			s.emit("task", joined, join)
+		}
 	}
 	return t, e, nil
 }
@@ -210,6 +245,10 @@ func (s *Store) apply(old *Task, a Actor, act Action, req Request, at int64) (*T
 	case Rework:
 		t.Proposal = nil
 		e.Worker, e.Grid = old.Worker, old.Grid
+	case Merge:
+		if e.Note == "" {
+			e.Note = "duplicate of " + strings.TrimSpace(req.Into)
+		}
 	}
 	t.enter(rule.To, at)
 	t.Entries++

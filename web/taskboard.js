@@ -28,7 +28,7 @@ const CLOSED_SHOWN = 30; // the closed column shows the latest ones only
 // Actions a card offers without opening the task; the others need a choice
 // (a worker, a reason), made in the detail.
 const QUICK = { reported: ['accept', 'reject'], accepted: ['dispatch'], submitted: ['verify'], verified: ['close'] };
-const NEEDS_FORM = new Set(['dispatch', 'reject', 'rework']);
+const NEEDS_FORM = new Set(['dispatch', 'reject', 'rework', 'merge']);
 
 const el = (tag, cls, text) => {
   const e = document.createElement(tag);
@@ -232,7 +232,8 @@ export class Board {
     if (late.length) li.dataset.overdue = late.join(' ');
     else delete li.dataset.overdue;
     const cam = task.camera ? this.cam(task.camera) : null;
-    li.querySelector('.tcard-title').textContent = taskTitle(task);
+    // a problem that came back: its count of sightings
+    li.querySelector('.tcard-title').textContent = taskTitle(task) + (task.repeats ? ` ×${task.repeats + 1}` : '');
     const meta = [sourceText(task.source), cam ? cam.name || cam.id : task.camera || place(task)];
     if (task.worker) meta.push(who(task.worker, { names: this.names }));
     li.querySelector('.tcard-meta').textContent = meta.filter(Boolean).join(' · ');
@@ -682,17 +683,22 @@ export class Board {
       if (!d.workers) fs.append(el('p', 'note', t('td.loading')));
       else if (!d.workers.length) fs.append(el('p', 'note', t('td.no.workers')));
       for (const w of d.workers || []) {
-        const label = el('label', 'worker-opt');
-        const input = el('input');
-        input.type = 'radio';
-        input.name = 'worker';
-        input.value = w.user;
-        input.required = true;
-        if (d.data.task.worker === w.user) input.checked = true;
-        const text = el('span', 'worker-text');
-        text.append(el('strong', '', w.name || w.user), el('span', 'worker-meta', [w.user, w.phone, t('td.open.tasks', { n: w.open_tasks || 0 })].filter(Boolean).join(' · ')));
-        label.append(input, text);
-        fs.append(label);
+        fs.append(pickOption('worker', w.user, w.name || w.user, [w.user, w.phone, t('td.open.tasks', { n: w.open_tasks || 0 })], d.data.task.worker === w.user));
+      }
+      parts.push(fs);
+    } else if (d.form === 'merge') {
+      // the duplicate goes into another task of the board: those of the
+      // same camera first, then the newest
+      const here = d.data.task;
+      const others = [...this.tasks.values()]
+        .filter((x) => x.id !== here.id && x.state !== 'rejected')
+        .sort((a, b) => (b.camera === here.camera) - (a.camera === here.camera) || b.created_ms - a.created_ms)
+        .slice(0, 12);
+      const fs = el('fieldset', 'merge-pick');
+      fs.append(el('legend', '', t('td.merge.into')));
+      if (!others.length) fs.append(el('p', 'note', t('td.merge.none')));
+      for (const x of others) {
+        fs.append(pickOption('into', x.id, taskTitle(x), [x.id, t(`task.state.${x.state}`), at(x.created_ms)], false));
       }
       parts.push(fs);
     } else {
@@ -741,6 +747,12 @@ export class Board {
       this.run('dispatch', { worker: picked.value, grid: d.data.task.grid });
       return;
     }
+    if (d.form === 'merge') {
+      const picked = form.querySelector('input[name=into]:checked');
+      if (!picked) return;
+      this.run('merge', { into: picked.value, note: t('td.merge.note', { id: picked.value }) });
+      return;
+    }
     const note = (form.querySelector('input[name=note]') || {}).value || '';
     if (d.form === 'reject' && !note.trim()) return;
     this.run(d.form, { note: note.trim() });
@@ -776,4 +788,19 @@ export class Board {
       this.renderDetail();
     }
   }
+}
+
+/** pickOption is one radio choice of a form: a title and a line of facts. */
+function pickOption(name, value, title, facts, checked) {
+  const label = el('label', 'worker-opt');
+  const input = el('input');
+  input.type = 'radio';
+  input.name = name;
+  input.value = value;
+  input.required = true;
+  input.checked = checked;
+  const text = el('span', 'worker-text');
+  text.append(el('strong', '', title), el('span', 'worker-meta', facts.filter(Boolean).join(' · ')));
+  label.append(input, text);
+  return label;
 }
