@@ -200,6 +200,7 @@ function renderLive() {
   switch (status) {
     case 'offline': msg = t('status.offline'); detail = h.last_error || p.message || t('msg.offline'); break;
     case 'forbidden': msg = t('status.forbidden'); detail = t('msg.forbidden'); break;
+    case 'busy': msg = t('status.busy'); detail = t('msg.busy'); break;
     case 'warning': msg = t('status.warning'); detail = h.warning; break;
     case 'error': msg = t('status.error'); detail = p.message; break;
     case 'connecting': msg = t('msg.connecting'); break;

@@ -14,11 +14,13 @@ const TABLE = {
   'status.connecting': ['连接中', 'Connecting'],
   'status.forbidden': ['无权限', 'No permission'],
   'status.error': ['出错', 'Error'],
+  'status.busy': ['繁忙', 'Busy'],
   'status.warning': ['告警', 'Warning'],
   'status.idle': ['未播放', 'Idle'],
 
   'msg.connecting': ['连接中…', 'Connecting…'],
   'msg.offline': ['摄像头离线，稍后自动重连', 'Camera offline, reconnecting automatically'],
+  'msg.busy': ['观看人数已满，稍后自动重试', 'Too many viewers now, retrying automatically'],
   'msg.forbidden': ['无权限观看此摄像头', 'No permission to watch this camera'],
   'msg.events.lost': ['状态推送已断开，重连中…', 'Live status lost, reconnecting…'],
   'msg.load.failed': ['加载失败：{error}，稍后重试', 'Loading failed: {error}, retrying'],

@@ -4,7 +4,7 @@
 // one and signs in only if the resident wants to.
 
 import { t, applyI18n } from './i18n.js';
-import { login, me, storeToken, storedToken, HttpError } from './api.js';
+import { login, me, storeToken, storedToken, authHeaders, HttpError } from './api.js';
 
 const roleText = (r) => t(`role.${r}`);
 
@@ -101,8 +101,19 @@ export function loginForm(host, { page, roles, onLogin, note = '' }) {
   return form;
 }
 
-/** logout forgets page's token and loads the page again, which then asks to sign in. */
-export function logout(page) {
+/**
+ * logout revokes page's token on the server (POST /api/logout: it no longer
+ * works anywhere, not only here), forgets it and loads the page again, which
+ * then asks to sign in. A server that cannot be reached does not keep the
+ * person signed in on this device.
+ */
+export async function logout(page) {
+  const token = storedToken(page);
+  if (token) {
+    try {
+      await fetch('/api/logout', { method: 'POST', headers: authHeaders(token), cache: 'no-store' });
+    } catch { /* forgotten here all the same */ }
+  }
   storeToken('', page);
   location.replace(location.pathname + location.search);
 }

@@ -16,7 +16,7 @@
 import { t, applyI18n, langToggle } from './i18n.js';
 import { storedToken, storeToken, tokenFromHash, cameras as fetchCameras, events, HttpError, openIncidents, incident as fetchIncident, incidentSnapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
-import { loginForm, session, nameOf } from './login.js';
+import { loginForm, session, nameOf, logout } from './login.js';
 import { Board } from './taskboard.js';
 
 const LAYOUTS = [1, 4, 9, 16, 25, 36];
@@ -130,6 +130,7 @@ class Tile {
     switch (status) {
       case 'offline': msg = t('status.offline'); detail = h.last_error || this.player.message || t('msg.offline'); break;
       case 'forbidden': msg = t('status.forbidden'); detail = t('msg.forbidden'); break;
+      case 'busy': msg = t('status.busy'); detail = t('msg.busy'); break;
       case 'warning': msg = t('status.warning'); detail = h.warning; break;
       case 'error': msg = t('status.error'); detail = this.player.message; break;
       case 'idle': msg = t('status.idle'); break;
@@ -632,10 +633,7 @@ function init() {
     renderControls();
     restartRotation();
   });
-  $('logout').addEventListener('click', () => {
-    storeToken('');
-    location.replace(location.pathname + location.search);
-  });
+  $('logout').addEventListener('click', () => logout('screen'));
   $('token-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const token = $('token-input').value.trim();

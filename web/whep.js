@@ -6,6 +6,8 @@
 //   'connecting'  sending the offer or waiting for the first frame (连接中)
 //   'playing'     a frame was shown (在线)
 //   'offline'     the server said the camera is offline (503); retries (离线)
+//   'busy'        the bridge has as many viewers as it takes (503 with
+//                 Retry-After); retries when it says (繁忙)
 //   'forbidden'   401/403: not allowed to watch; no retry (无权限)
 //   'error'       message says why; retries only when it may pass by itself
 //   'idle'        stopped
@@ -267,7 +269,12 @@ export class WhepPlayer {
       const msg = await errorMessage(res);
       if (gen !== this._gen) return;
       if (res.status === 401 || res.status === 403) this._fail(gen, 'forbidden', msg);
-      else if (res.status === 503) this._retry(gen, 'offline', msg);
+      else if (res.status === 503 && res.headers.get('Retry-After')) {
+        // the bridge's viewer caps: ask again when it says places come free
+        const wait = Number(res.headers.get('Retry-After')) * 1000;
+        if (wait > 0) this._delay = Math.max(this._delay, Math.min(wait, 60000));
+        this._retry(gen, 'busy', msg);
+      } else if (res.status === 503) this._retry(gen, 'offline', msg);
       else if (res.status === 408 || res.status === 429 || res.status >= 500) this._retry(gen, 'error', msg);
       else this._fail(gen, 'error', msg); // 400, 404, 415, 422: trying again gives the same answer
       return;
@@ -377,7 +384,7 @@ export class WhepPlayer {
 /**
  * viewStatus is what a view of camera shows, from the player's state and the
  * camera's health (from /api/cameras or /api/events): 'online', 'offline',
- * 'connecting', 'forbidden', 'warning', 'error' or 'idle'. A camera the server
+ * 'connecting', 'busy', 'forbidden', 'warning', 'error' or 'idle'. A camera the server
  * reports offline or with a warning shows that whatever the player is doing.
  */
 export function viewStatus(playerState, camera) {
@@ -388,6 +395,7 @@ export function viewStatus(playerState, camera) {
   switch (playerState) {
     case 'playing': return 'online';
     case 'offline': return 'offline';
+    case 'busy': return 'busy';
     case 'error': return 'error';
     case 'idle': return 'idle';
     default: return 'connecting';
