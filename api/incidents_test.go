@@ -3,10 +3,12 @@ package api_test
 import (
 	"bufio"
 	"context"
+	"image/jpeg"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +119,63 @@ func readAll(res *http.Response) string {
 		sb.WriteString(sc.Text())
 	}
 	return sb.String()
+}
+
+// TestThumbnailComesFromDetection: the overview's picture of a camera is
+// detection's last analysed picture, 320 wide, with its time; a camera
+// nobody may watch is refused as for its video, one without a picture yet
+// is a 503 with a sentence.
+func TestThumbnailComesFromDetection(t *testing.T) {
+	b := serve(t, liveConfig(t), withVideo("cam1"), withEvents())
+	store := detect.NewStore(b.rdb, b.cfg.Redis.Prefix)
+	det := detect.NewDetector(b.cfg, b.hub, store, detect.Options{Mode: detect.Idle, CalmFor: time.Hour}, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = det.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	deps := b.deps
+	deps.Detection, deps.Incidents = det, store
+	srv := httptest.NewServer(api.New(deps).Handler())
+	defer srv.Close()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for det.Watcher("cam1").Stats().Analyzed == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("cam1 was not analysed within 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	before := time.Now()
+	res, err := http.Get(srv.URL + "/api/cameras/cam1/thumb.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(res.Body)
+	res.Body.Close()
+	at, _ := strconv.ParseInt(res.Header.Get("X-Picture-At"), 10, 64)
+	if err != nil || res.StatusCode != 200 || img.Bounds().Dx() != 320 || img.Bounds().Dy() != 180 ||
+		before.Sub(time.UnixMilli(at)) > 10*time.Second {
+		t.Errorf("thumbnail: %d %v, %v, picture at %d; want a 320x180 JPEG analysed in the last seconds", res.StatusCode, err, img, at)
+	}
+	for _, tc := range []struct {
+		path, token string
+		code        int
+		want        string
+	}{
+		{"/api/cameras/cam2/thumb.jpg", "", 403, "is not public"},
+		{"/api/cameras/cam2/thumb.jpg", staffToken, 503, `camera \"cam2\" has no picture yet`},
+		{"/api/cameras/nope/thumb.jpg", staffToken, 404, `no camera with id \"nope\"`},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+tc.path, nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := readAll(res); res.StatusCode != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("GET %s = %d %s; want %d with %q", tc.path, res.StatusCode, body, tc.code, tc.want)
+		}
+	}
 }

@@ -127,6 +127,7 @@ func New(d Deps) *Server {
 	a.GET("/api/cameras", s.wrap(s.listCameras))
 	a.GET("/api/cameras/:id", s.wrap(s.getCamera))
 	a.GET("/api/cameras/:id/snapshot.jpg", s.wrap(s.snapshot))
+	a.GET("/api/cameras/:id/thumb.jpg", s.wrap(s.thumbnail))
 	a.GET("/api/events", s.longLived, s.wrap(s.serveEvents))
 	a.GET("/api/webrtc", s.wrap(s.webrtcConfig))
 	a.GET("/api/incidents", center, s.wrap(s.listIncidents))

@@ -2,8 +2,10 @@ package api
 
 import (
 	"bytes"
+	"errors"
 	"image/jpeg"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/gin-gonic/gin"
@@ -67,6 +69,36 @@ func (s *Server) snapshot(c *gin.Context) error {
 		return err
 	}
 	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, "image/jpeg", b)
+	return nil
+}
+
+// thumbnail serves the camera's last analysed picture, 320 pixels wide: what
+// the wall's overview of every camera shows. It comes from detection, which
+// decodes each camera's key frames anyway, so 128 cameras cost no decoding;
+// X-Picture-At says when it was analysed (Unix ms). Without detection on the
+// camera it is the latest key frame, decoded (as snapshot.jpg).
+func (s *Server) thumbnail(c *gin.Context) error {
+	cam, err := s.visibleCamera(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	var w *detect.Watcher
+	if s.detection != nil {
+		w = s.detection.Watcher(cam.ID)
+	}
+	if w == nil {
+		return s.snapshot(c)
+	}
+	b, at, err := w.Thumbnail()
+	if errors.Is(err, detect.ErrNoPicture) {
+		return Errorf(http.StatusServiceUnavailable, "camera %q has no picture yet (offline or connecting)", cam.ID)
+	}
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-cache")
+	c.Header("X-Picture-At", strconv.FormatInt(at.UnixMilli(), 10))
 	c.Data(http.StatusOK, "image/jpeg", b)
 	return nil
 }

@@ -81,6 +81,7 @@ type Watcher struct {
 	stats   WatcherStats
 	looks   []ZoneLook
 	last    *image.YCbCr // the last analysed picture, kept in Watch mode
+	thumb   thumbnail    // the last analysed picture, small, for the wall's overview
 }
 
 // ZoneLook is how a zone looked at the last analysis: what the task loop
@@ -152,6 +153,11 @@ func (w *Watcher) Snapshot(zone string) (string, error) {
 	}
 	return writeSnapshot(w.opts.SnapDir, NewID(w.opts.Now()), img, w.zone(zone))
 }
+
+// Thumbnail returns the camera's last analysed picture, 320 pixels wide, as
+// a JPEG, and when it was analysed; ErrNoPicture before the first. It costs
+// no decoding: on a calm camera the picture is its last key frame.
+func (w *Watcher) Thumbnail() ([]byte, time.Time, error) { return w.thumb.get() }
 
 // zone returns the configured zone of that name, or nil.
 func (w *Watcher) zone(name string) *configs.Zone {
@@ -303,6 +309,7 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 		w.watchPeople(ctx, a, img, motion, now)
 	}
 	w.keep(a, img)
+	w.thumb.keep(img, now)
 }
 
 // reportLook tells the task loop when zone i starts or stops matching its

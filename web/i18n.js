@@ -51,6 +51,7 @@ const TABLE = {
   'screen.token.submit': ['进入', 'Enter'],
   'screen.token.bad': ['无权限：口令无效，请重新输入', 'No permission: the token was refused; enter it again'],
   'screen.token.resident': ['居民请使用手机版 →', 'Residents: use the phone app →'],
+  'screen.layout.all': ['全部', 'All'],
   'screen.enlarged.hint': ['点击或按 Esc 返回', 'Click or press Esc to go back'],
 
   'inc.title': ['事件', 'Incidents'],

@@ -18,8 +18,11 @@ import { storedToken, storeToken, tokenFromHash, cameras as fetchCameras, events
 import { WhepPlayer, viewStatus } from './whep.js';
 import { loginForm, session, nameOf, logout } from './login.js';
 import { Board } from './taskboard.js';
+import { Overview } from './overview.js';
 
-const LAYOUTS = [1, 4, 9, 16, 25, 36];
+// 0 is the overview of every camera (全部): pictures, not video.
+const LAYOUTS = [1, 4, 9, 16, 25, 36, 0];
+const ALL = 0;
 const ROTATE_MS = 30000;
 const ENDED_KEEP_MS = 10 * 60 * 1000; // ended incidents fade, then leave the list after this
 const NARROW = matchMedia('(max-width: 700px)');
@@ -37,6 +40,7 @@ const wall = {
   rotateTimer: 0,
   tiles: new Map(), // camera id → Tile, only those on the current page
   enlarged: '',
+  lastLayout: 9, // the tiles to go back to from the overview
   feed: null,
   eventsLive: true,
   me: null, // the signed-in person's claims (/api/me)
@@ -56,12 +60,30 @@ const inc = {
 };
 
 function layoutFrom(v) {
+  if (v === 'all') return ALL;
   const n = parseInt(v, 10);
   return LAYOUTS.includes(n) ? n : 9;
 }
 
 function pages() {
+  if (wall.layout === ALL) return 1;
   return Math.max(1, Math.ceil(wall.cams.length / wall.layout));
+}
+
+// The overview of every camera, made when first shown.
+let overview = null;
+
+function renderOverview() {
+  if (!overview) {
+    overview = new Overview($('overview'), {
+      token: wall.token,
+      onOpen: (id) => { setLayout(wall.lastLayout || 9); showCamera(id); },
+      incidents: openOf,
+      kindText,
+    });
+  }
+  overview.render(wall.cams);
+  overview.start();
 }
 
 /** Tile is one camera on the wall: a <video>, its player and the overlay. */
@@ -172,6 +194,19 @@ function emptySlot() {
 // (taking a playing <video> out of the document pauses it); tiles that leave
 // stop their players.
 function renderWall() {
+  const all = wall.layout === ALL;
+  $('overview').hidden = !all;
+  $('wall').hidden = all;
+  if (all) {
+    // pictures instead of video: every tile's session ends
+    for (const tile of wall.tiles.values()) tile.destroy();
+    wall.tiles.clear();
+    wall.enlarged = '';
+    renderOverview();
+    renderControls();
+    return;
+  }
+  if (overview) overview.stop();
   const n = wall.layout;
   const cols = Math.round(Math.sqrt(n));
   const grid = $('wall');
@@ -244,9 +279,10 @@ function restartRotation() {
 }
 
 function setLayout(n) {
-  const first = wall.page * wall.layout;
+  const first = wall.layout === ALL ? 0 : wall.page * wall.layout;
+  if (wall.layout !== ALL) wall.lastLayout = wall.layout;
   wall.layout = n;
-  wall.page = Math.floor(first / n);
+  wall.page = n === ALL ? 0 : Math.floor(first / n);
   const p = new URLSearchParams(location.search);
   p.set('layout', String(n));
   history.replaceState(history.state, '', `${location.pathname}?${p}${location.hash}`);
@@ -267,7 +303,7 @@ function onCamera(cam) {
   else wall.cams.push(cam);
   const tile = wall.tiles.get(cam.id);
   if (tile) tile.update(cam);
-  if (i < 0) renderWall();
+  if (i < 0 || wall.layout === ALL) renderWall();
   else renderControls();
 }
 
@@ -459,6 +495,7 @@ function renderIncidents() {
   }
   $('incidents-toggle').classList.toggle('hot', open > 0);
   for (const tile of wall.tiles.values()) tile.renderIncident();
+  if (overview && wall.layout === ALL) overview.render(wall.cams);
 }
 
 function setPanel(open) {
@@ -472,6 +509,7 @@ function setPanel(open) {
 function showCamera(id) {
   const at = wall.cams.findIndex((c) => c.id === id);
   if (at < 0) return;
+  if (wall.layout === ALL) setLayout(wall.lastLayout || 9);
   const page = Math.floor(at / wall.layout);
   if (page !== wall.page) {
     wall.page = page;
@@ -486,6 +524,7 @@ function showCamera(id) {
 // expired sign-in), or is ''; badToken marks the staff token as refused.
 function showLogin(note, badToken = false) {
   $('wall').hidden = true;
+  $('overview').hidden = true;
   $('wall-msg').hidden = true;
   $('controls').hidden = true;
   $('pager').hidden = true;
@@ -569,7 +608,7 @@ async function start(signedIn = null, { viaToken = false } = {}) {
   setBoard(wall.boardOpen);
   const want = params.get('camera');
   const at = want ? wall.cams.findIndex((c) => c.id === want) : -1;
-  if (at >= 0) wall.page = Math.floor(at / wall.layout);
+  if (at >= 0 && wall.layout !== ALL) wall.page = Math.floor(at / wall.layout);
   renderWall();
   restartRotation();
   renderIncidents();

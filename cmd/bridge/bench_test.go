@@ -233,6 +233,47 @@ func BenchmarkChromiumFirstFrame(b *testing.B) {
 	}
 }
 
+// BenchmarkOverview128 opens the wall's overview of 128 cameras (camsim's
+// 720p streets, detection idle: key frames only) in Chromium at 1920x1080:
+// the time until every camera's picture has loaded, and how many were
+// refreshed within 8 s.
+func BenchmarkOverview128(b *testing.B) {
+	const n = 128
+	cam := camsimproc.Start(b, "-cameras", strconv.Itoa(n))
+	var cams []cameraSpec
+	for i := 1; i <= n; i++ {
+		cams = append(cams, cameraSpec{id: fmt.Sprintf("cam%d", i), url: cam.URL(i), public: true})
+	}
+	br := startBridgeWith(b, cams, "", "detect: {mode: idle, calm_for: 1h}")
+	waitThumbnails(b, br, n, 60*time.Second)
+	for b.Loop() {
+		cmd := node(b, context.Background(), "overview", br.URL, b.TempDir(), staffToken, strconv.Itoa(n))
+		out, err := cmd.Output()
+		if err != nil {
+			b.Fatalf("check.mjs overview: %v", err)
+		}
+		var res struct {
+			Cells []struct {
+				Loaded bool
+			}
+			LoadedMS  int `json:"loaded_ms"`
+			Refreshed int
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			b.Fatalf("overview printed %q: %v", out, err)
+		}
+		loaded := 0
+		for _, c := range res.Cells {
+			if c.Loaded {
+				loaded++
+			}
+		}
+		b.ReportMetric(float64(res.LoadedMS), "all-pictures-ms")
+		b.ReportMetric(float64(loaded), "pictures")
+		b.ReportMetric(float64(res.Refreshed), "refreshed-in-8s")
+	}
+}
+
 // BenchmarkIncidentLatency measures, through the real bridge, the time from
 // a scripted change in a camera's zone to the incident's event on
 // /api/events: ffmpeg draws a white box in the bin zone from second 6 to

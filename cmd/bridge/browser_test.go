@@ -86,6 +86,96 @@ func TestChromiumScreenPlaysFourTiles(t *testing.T) {
 	t.Logf("4 tiles past 25 decoded frames in %d ms", res.ElapsedMS)
 }
 
+// TestChromiumOverviewShowsEveryCamera: the wall's layout of every camera
+// (全部) shows each camera's picture from detection's last analysis, 12
+// online and one offline greyed with its reason, within 3 s of opening;
+// refreshes them without reloading the page; plays no video until a click
+// opens a camera live and enlarged.
+func TestChromiumOverviewShowsEveryCamera(t *testing.T) {
+	const n = 12
+	cam := camsimproc.Start(t, "-cameras", strconv.Itoa(n), "-fps", "10")
+	var cams []cameraSpec
+	for i := 1; i <= n; i++ {
+		cams = append(cams, cameraSpec{id: fmt.Sprintf("cam%d", i), url: cam.URL(i), public: true})
+	}
+	cams = append(cams, cameraSpec{id: "gone", url: "rtsp://127.0.0.1:1/nothing-here", offline: true})
+	br := startBridgeWith(t, cams, "", "detect: {mode: idle, calm_for: 1h}")
+	waitThumbnails(t, br, n, 20*time.Second)
+	var res struct {
+		Cells []struct {
+			Camera, Status, Why string
+			Loaded, Visible     bool
+			Width               int
+		}
+		LoadedMS  int `json:"loaded_ms"`
+		Videos    int `json:"videos_in_overview"`
+		Refreshed int
+		Live      *struct {
+			Camera   string
+			Frames   int
+			Enlarged bool
+		}
+		OnlineCount string `json:"online_count"`
+	}
+	runScenario(t, &res, "overview", br.URL, artifacts(t), staffToken, strconv.Itoa(n+1))
+	online := 0
+	for _, c := range res.Cells {
+		switch {
+		case c.Camera == "gone":
+			if c.Status != "offline" || c.Why == "" || !c.Visible {
+				t.Errorf("the offline camera's cell: %+v, want offline with its reason, on screen", c)
+			}
+		case c.Status == "online" && c.Loaded && c.Width == 320 && c.Visible:
+			online++
+		default:
+			t.Errorf("cell %+v, want online with a 320-wide picture, on screen", c)
+		}
+	}
+	if len(res.Cells) != n+1 || online != n {
+		t.Errorf("%d cells, %d online with their picture; want %d and %d", len(res.Cells), online, n+1, n)
+	}
+	if res.LoadedMS > 3000 {
+		t.Errorf("every picture in %d ms, want within 3 s", res.LoadedMS)
+	}
+	if res.Videos != 0 {
+		t.Errorf("the overview plays %d videos, want none: pictures only", res.Videos)
+	}
+	if res.Refreshed < n {
+		t.Errorf("%d of %d pictures refreshed within 8 s, want all", res.Refreshed, n)
+	}
+	if res.Live == nil || res.Live.Frames <= 25 || !res.Live.Enlarged {
+		t.Errorf("a click on a cell: %+v, want its camera live (> 25 frames) and enlarged", res.Live)
+	}
+	if !strings.Contains(res.OnlineCount, strconv.Itoa(n)) || !strings.Contains(res.OnlineCount, strconv.Itoa(n+1)) {
+		t.Errorf("online count %q, want %d of %d", res.OnlineCount, n, n+1)
+	}
+	t.Logf("%d pictures in %d ms, %d refreshed, live after the click: %+v", online, res.LoadedMS, res.Refreshed, res.Live)
+}
+
+// waitThumbnails waits until cameras cam1..camN have a thumbnail:
+// detection's first analysis of each comes with its first key frame.
+func waitThumbnails(tb testing.TB, br *bridgeProc, n int, within time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for i := 1; i <= n; i++ {
+		for {
+			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/cameras/cam%d/thumb.jpg", br.URL, i), nil)
+			req.Header.Set("Authorization", "Bearer "+staffToken)
+			res, err := http.DefaultClient.Do(req)
+			if err == nil {
+				res.Body.Close()
+				if res.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("cam%d has no thumbnail %v after the bridge came up: %v", i, within, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
 func TestChromiumAppPlaysPublicRefusesPrivate(t *testing.T) {
 	_, br := fourCameras(t)
 	var res struct {

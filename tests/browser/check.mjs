@@ -7,6 +7,7 @@
 //   node check.mjs ttff    <baseURL> <camera> <token> <runs>      (token '' or '-': resident)
 //   node check.mjs incidents <baseURL> <outDir> <token> <camera> <timeoutMs>
 //   node check.mjs story3  <baseURL> <outDir> <camera> <originMs> <photo.jpg> <staff:pw> <worker:pw>
+//   node check.mjs overview <baseURL> <outDir> <token> <cameras>   (every camera's picture, then one opened live)
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -504,7 +505,70 @@ async function tokenOf(base, user, password) {
   return body.token || '';
 }
 
-const scenarios = { screen, app, offline, ttff, incidents, story3 };
+// overview: /screen's layout of every camera at once (1920x1080): how long
+// until every online camera's picture has loaded, what each cell shows, that
+// pictures are refreshed, and that a click opens the camera's live video.
+async function overview(browser, [base, outDir, token, nArg]) {
+  if (!base || !outDir || !token || !nArg) throw new UsageError('overview <baseURL> <outDir> <token> <cameras>');
+  const n = Number(nArg);
+  fs.mkdirSync(outDir, { recursive: true });
+  const { page } = await newPage(browser, { width: 1920, height: 1080 });
+  const cells = () => page.evaluate(() => [...document.querySelectorAll('#overview .ov-cell')].map((c) => {
+    const img = c.querySelector('img');
+    const r = c.getBoundingClientRect();
+    return {
+      camera: c.dataset.camera,
+      status: c.dataset.status,
+      loaded: Boolean(img && img.complete && img.naturalWidth > 0),
+      width: img ? img.naturalWidth : 0,
+      loaded_at: Number(c.dataset.loadedAt || 0),
+      why: (c.querySelector('.ov-why') || {}).textContent || '',
+      visible: r.bottom <= innerHeight && r.right <= innerWidth && r.width > 0,
+    };
+  }));
+  const t0 = Date.now();
+  await page.goto(`${base}/screen?layout=all${tokenHash(token)}`);
+  let got = [];
+  for (;;) {
+    got = await cells();
+    const online = got.filter((c) => c.status === 'online');
+    if ((got.length >= n && online.length && online.every((c) => c.loaded)) || Date.now() - t0 > 20000) break;
+    await sleep(100);
+  }
+  const loadedMS = Date.now() - t0;
+  const videos = (await page.evaluate(videosInPage)).length;
+  await page.screenshot({ path: path.join(outDir, 'overview.png') });
+  // a refresh: within 8 s every online picture is asked for again and loads
+  const first = new Map(got.map((c) => [c.camera, c.loaded_at]));
+  const t1 = Date.now();
+  let refreshed = 0;
+  while (Date.now() - t1 < 8000) {
+    const now = await cells();
+    refreshed = now.filter((c) => c.status === 'online' && c.loaded_at > (first.get(c.camera) || 0)).length;
+    if (refreshed >= got.filter((c) => c.status === 'online').length) break;
+    await sleep(250);
+  }
+  // a click opens the camera live, enlarged
+  const target = got.find((c) => c.status === 'online');
+  let live = null;
+  if (target) {
+    await page.click(`#overview .ov-cell[data-camera="${target.camera}"]`);
+    const t2 = Date.now();
+    while (Date.now() - t2 < PLAY_WAIT_MS) {
+      const v = (await page.evaluate(videosInPage)).find((x) => x.camera === target.camera);
+      const enlarged = await page.evaluate((id) => Boolean(document.querySelector(`.tile.enlarged[data-camera="${id}"]`)), target.camera);
+      if (v && v.frames > FRAMES_WANTED) {
+        live = { ...v, enlarged, ms: Date.now() - t2 };
+        break;
+      }
+      await sleep(250);
+    }
+  }
+  const counter = await page.evaluate(() => document.getElementById('online-count').textContent);
+  print({ cells: got, loaded_ms: loadedMS, videos_in_overview: videos, refreshed, live, online_count: counter });
+}
+
+const scenarios = { screen, app, offline, ttff, incidents, story3, overview };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
