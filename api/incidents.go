@@ -159,7 +159,7 @@ func (s *Server) watcherOf(c *gin.Context) (*detect.Watcher, error) {
 	return w, nil
 }
 
-// setMode answers PUT /api/cameras/{id}/detect with {"mode": "idle|active|watch"}.
+// setMode answers PUT /api/cameras/{id}/detect with {"mode": "auto|idle|active|watch"}.
 func (s *Server) setMode(c *gin.Context) error {
 	if err := s.detectionReady(); err != nil {
 		return err
@@ -172,7 +172,7 @@ func (s *Server) setMode(c *gin.Context) error {
 	}
 	m, err := configs.ParseDetectMode(body.Mode)
 	if err != nil || m == configs.ModeOff {
-		return Errorf(http.StatusBadRequest, "mode %s is not one of %s, %s, %s", clip(body.Mode), detect.Idle, detect.Active, detect.Watch)
+		return Errorf(http.StatusBadRequest, "mode %s is not one of %s, %s, %s, %s", clip(body.Mode), detect.Auto, detect.Idle, detect.Active, detect.Watch)
 	}
 	w, err := s.watcherOf(c)
 	if err != nil {

@@ -127,7 +127,7 @@ var apiRoutes = []apiRoute{
 		ok: 200, resp: DetectState{}, errors: []int{401, 403, 404, 503}},
 	{method: "PUT", path: "/api/cameras/:id/detect", summary: "Set the camera's detection mode", who: whoCenter,
 		body: struct {
-			Mode detect.Mode `json:"mode"` // idle, active or watch
+			Mode detect.Mode `json:"mode"` // auto, idle, active or watch
 		}{}, ok: 200, resp: detect.WatcherStats{}, errors: []int{400, 401, 403, 404, 503}},
 	{method: "POST", path: "/whep/:camera", summary: "WHEP: play the camera over WebRTC (SDP offer in, answer out, Location of the session)", who: whoAnyone + "; non-public cameras: the center and the camera's grid workers",
 		body: mediaSDP, bodyType: mediaSDP, ok: 201, resp: mediaSDP, errors: []int{400, 401, 403, 404, 413, 415, 422, 503}},
@@ -283,7 +283,7 @@ var (
 
 func (g *schemas) of(t reflect.Type) obj {
 	if t == modeType { // written by its name (MarshalText)
-		return obj{"type": "string", "enum": []string{detect.Idle.String(), detect.Active.String(), detect.Watch.String()}}
+		return obj{"type": "string", "enum": []string{detect.Auto.String(), detect.Idle.String(), detect.Active.String(), detect.Watch.String()}}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

@@ -96,7 +96,8 @@ type ICEServer struct {
 // Detect tunes the detection stage; the thresholds are in words in
 // detect.Thresholds.
 type Detect struct {
-	Mode         DetectMode `yaml:"mode"`          // active (default: every frame decoded, Rate analyses/s), idle (key frames only), off
+	Mode         DetectMode `yaml:"mode"`          // auto (default: key frames while calm, every frame while something moves near a zone), active (every frame decoded, Rate analyses/s), idle (key frames only), off
+	StepDown     Duration   `yaml:"step_down"`     // auto: how long a camera stays stepped up after the last thing that moved near a zone, default 10s; > 0
 	Rate         float64    `yaml:"rate"`          // analyses per second when active, default 2; 0.1..25
 	WatchRate    float64    `yaml:"watch_rate"`    // while a task waits for verification, default 5; 0.1..25
 	CalmFor      Duration   `yaml:"calm_for"`      // calm time before a camera's reference look is taken, default 1m

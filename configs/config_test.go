@@ -46,7 +46,7 @@ func defaults() *Config {
 			QueueLen:     128,
 			GOPMaxBytes:  8388608,
 		},
-		Detect: Detect{Mode: ModeActive, Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
+		Detect: Detect{Mode: ModeAuto, StepDown: Duration(10 * time.Second), Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
 			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second), LoiterAfter: Duration(30 * time.Second), Model: Model{Size: 320, Score: 0.5}},
 		Tasks: Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),
 			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second), ReopenWithin: Duration(time.Hour)},
@@ -480,7 +480,7 @@ var badFiles = []struct {
 	{
 		name: "detect section out of range",
 		yaml: oneCamera + "detect:\n  mode: sometimes\n  rate: 50\n  zone_diff: 0\n  zone_hold: 0s\n",
-		want: "bad.yaml:7:9: detect.mode: \"sometimes\" is not one of active, idle, off\n" +
+		want: "bad.yaml:7:9: detect.mode: \"sometimes\" is not one of auto, active, idle, off\n" +
 			"bad.yaml:8:9: detect.rate: 50 is outside 0.1..25 analyses per second\n" +
 			"bad.yaml:9:14: detect.zone_diff: 0 is outside 1..255\n" +
 			"bad.yaml:10:14: detect.zone_hold: must be more than zero, like 5s",

@@ -22,7 +22,7 @@ func setDefaults(c *Config) {
 	c.WebRTC.MaxSessions = 1000
 	c.WebRTC.MaxSessionsPerClient = 50
 
-	c.Detect = Detect{Mode: ModeActive, Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
+	c.Detect = Detect{Mode: ModeAuto, StepDown: Duration(10 * time.Second), Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
 		ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second),
 		LoiterAfter: Duration(30 * time.Second), Model: Model{Size: 320, Score: 0.5}}
 	c.Tasks = Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),

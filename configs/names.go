@@ -15,9 +15,9 @@ import (
 // DetectMode is how much of a camera detection decodes (detect.Mode).
 type DetectMode int32
 
-// The modes. The config's detect.mode takes idle, active or off; the task
-// loop and staff (PUT /api/cameras/{id}/detect) switch cameras between idle,
-// active and watch.
+// The modes. The config's detect.mode takes auto, idle, active or off; the
+// task loop and staff (PUT /api/cameras/{id}/detect) switch cameras between
+// auto, idle, active and watch.
 const (
 	// ModeIdle decodes key frames only: cheap, for quiet cameras.
 	ModeIdle DetectMode = iota
@@ -29,9 +29,14 @@ const (
 	ModeWatch
 	// ModeOff runs no detection at all (config only).
 	ModeOff
+	// ModeAuto (the default) decodes key frames only while the camera is
+	// calm and steps up to every frame while something moves near a zone,
+	// someone is followed or the stream's frames grow (something moves),
+	// stepping down after a calm spell.
+	ModeAuto
 )
 
-var modeNames = [...]string{ModeIdle: "idle", ModeActive: "active", ModeWatch: "watch", ModeOff: "off"}
+var modeNames = [...]string{ModeIdle: "idle", ModeActive: "active", ModeWatch: "watch", ModeOff: "off", ModeAuto: "auto"}
 
 // String gives the mode's name: idle, active, watch or off.
 func (m DetectMode) String() string {
@@ -64,7 +69,7 @@ func (m *DetectMode) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// UnmarshalYAML reads the config's detect.mode: active, idle or off (watch
+// UnmarshalYAML reads the config's detect.mode: auto, active, idle or off (watch
 // is the task loop's to set). A null value leaves m as it is.
 func (m *DetectMode) UnmarshalYAML(n *yaml.Node) error {
 	n = resolveAlias(n)
@@ -72,11 +77,11 @@ func (m *DetectMode) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("must be a mode (active, idle or off), not %s", describe(n))
+		return fmt.Errorf("must be a mode (auto, active, idle or off), not %s", describe(n))
 	}
 	v, err := ParseDetectMode(n.Value)
 	if err != nil || v == ModeWatch {
-		return fmt.Errorf("%s is not one of active, idle, off", quote(n.Value))
+		return fmt.Errorf("%s is not one of auto, active, idle, off", quote(n.Value))
 	}
 	*m = v
 	return nil

@@ -142,6 +142,9 @@ func validateDetect(d *decoder, path string, dt *Detect) {
 		}
 	}
 	validateModel(d, path+".model", &dt.Model)
+	if dt.StepDown <= 0 {
+		d.check(path+".step_down", "must be more than zero, like 10s")
+	}
 	if dt.ZoneDiff < 1 || dt.ZoneDiff > 255 {
 		d.check(path+".zone_diff", fmt.Sprintf("%g is outside 1..255", dt.ZoneDiff))
 	}

@@ -125,14 +125,11 @@ type job struct {
 // the stores, Run starts it.
 func New(cfg *configs.Config, tasks *task.Store, cams Cameras, log *slog.Logger) *Confirmer {
 	c := &Confirmer{
-		tasks: tasks, center: task.NewCenter(cfg), cams: cams, rest: detect.Active,
+		tasks: tasks, center: task.NewCenter(cfg), cams: cams, rest: cfg.Detect.Mode,
 		hold: cfg.Tasks.VerifyHold.D(), every: time.Second, resync: 30 * time.Second, now: time.Now, log: log,
 		jobs: make(chan job, queueLen), poke: make(chan struct{}, 1), changed: map[string]*task.Task{},
 		waiting: map[string]task.Watch{}, zones: map[zoneKey]*zoneState{},
 		watched: map[string]bool{}, differ: map[string]time.Time{}, analyzed: map[string]analyses{},
-	}
-	if cfg.Detect.Mode == detect.Idle {
-		c.rest = detect.Idle
 	}
 	return c
 }

@@ -79,12 +79,24 @@ func BenchmarkDecode(b *testing.B) {
 // BenchmarkIdleCameras measures the bridge's ingest plus idle detection
 // (key frames decoded and analysed) of 128 camsim cameras at 720p.
 func BenchmarkIdleCameras(b *testing.B) {
-	const n = 128
+	for _, mode := range []detect.Mode{detect.Idle, detect.Auto} {
+		b.Run("mode="+mode.String(), func(b *testing.B) { benchCameras(b, mode) })
+	}
+}
+
+// benchCameras runs detection in mode on 128 of camsim's streets (cars
+// passing, nobody in the zones) and reports its cores, the pictures decoded
+// a second and, in Auto mode, how many cameras were stepped up at the end.
+func benchCameras(b *testing.B, mode detect.Mode) {
+	n := 128
+	if v := os.Getenv("QLY_BENCH_CAMERAS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
 	cam := camsimproc.Start(b, "-cameras", strconv.Itoa(n))
 	var y strings.Builder
 	y.WriteString("cameras:\n")
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&y, "  - {id: cam%d, name: c, grid: g, url: %q, transport: tcp, zones: [{name: z, kind: bin, polygon: [[0.1,0.5],[0.3,0.5],[0.3,0.9]]}]}\n", i, cam.URL(i))
+		fmt.Fprintf(&y, "  - {id: cam%d, name: c, grid: g, url: %q, transport: tcp, zones: [{name: z, kind: bin, polygon: [[0.27,0.46],[0.43,0.46],[0.43,0.64],[0.27,0.64]]}]}\n", i, cam.URL(i))
 	}
 	cfg, err := configs.Parse("bench.yaml", []byte(y.String()))
 	if err != nil {
@@ -93,7 +105,7 @@ func BenchmarkIdleCameras(b *testing.B) {
 	for b.Loop() {
 		hub := ingest.NewHub(cfg, slog.New(slog.DiscardHandler))
 		store := testStore(b)
-		d := detect.NewDetector(cfg, hub, store, detect.Options{Mode: detect.Idle, CalmFor: time.Hour}, time.Hour)
+		d := detect.NewDetector(cfg, hub, store, detect.Options{Mode: mode, CalmFor: time.Hour}, time.Hour)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{}, 2)
 		go func() { _ = hub.Run(ctx); done <- struct{}{} }()
@@ -106,23 +118,30 @@ func BenchmarkIdleCameras(b *testing.B) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		time.Sleep(3 * time.Second)
-		var dec0 uint64
+		var dec0, ups0 uint64
 		for i := 1; i <= n; i++ {
-			dec0 += d.Watcher(fmt.Sprintf("cam%d", i)).Stats().Decoded
+			st := d.Watcher(fmt.Sprintf("cam%d", i)).Stats()
+			dec0, ups0 = dec0+st.Decoded, ups0+st.StepUps
 		}
 		cpu0, t0 := camsimproc.ProcCPU(os.Getpid()), time.Now()
 		time.Sleep(10 * time.Second)
 		secs := time.Since(t0).Seconds()
 		cores := (camsimproc.ProcCPU(os.Getpid()) - cpu0) / secs
-		var dec1 uint64
+		var dec1, up, ups1 uint64
 		for i := 1; i <= n; i++ {
-			dec1 += d.Watcher(fmt.Sprintf("cam%d", i)).Stats().Decoded
+			st := d.Watcher(fmt.Sprintf("cam%d", i)).Stats()
+			dec1, ups1 = dec1+st.Decoded, ups1+st.StepUps
+			if st.Stepped {
+				up++
+			}
 		}
 		cancel()
 		<-done
 		<-done
 		b.ReportMetric(cores, "cores")
-		b.ReportMetric(float64(dec1-dec0)/secs, "key-frames-decoded/s")
+		b.ReportMetric(float64(dec1-dec0)/secs, "pictures-decoded/s")
+		b.ReportMetric(float64(up), "stepped-up")
+		b.ReportMetric(float64(ups1-ups0)/secs, "step-ups/s")
 	}
 }
 

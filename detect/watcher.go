@@ -30,6 +30,9 @@ const (
 	// Watch analyses WatchRate pictures a second and keeps the last
 	// picture, while a task on the camera waits for the camera's word.
 	Watch = configs.ModeWatch
+	// Auto decodes key frames while the camera is calm and every frame
+	// while something happens near a zone (see stepper).
+	Auto = configs.ModeAuto
 )
 
 // Source is what detection needs of a camera's stream.
@@ -43,6 +46,7 @@ type Options struct {
 	Rate       float64        // analyses per second in Active mode (default 2)
 	WatchRate  float64        // in Watch mode (default 5)
 	CalmFor    time.Duration  // calm time before references are taken (default 1 min)
+	StepDown   time.Duration  // Auto: stepped up this long after the last stir near a zone (default 10 s)
 	Mode       Mode           // starting mode (default Active)
 	SnapDir    string         // where incident snapshots go
 	Objects    *SharedObjects // when set, finds people instead of the HOG detector
@@ -59,6 +63,9 @@ func (o *Options) defaults() {
 	}
 	if o.CalmFor == 0 {
 		o.CalmFor = time.Minute
+	}
+	if o.StepDown == 0 {
+		o.StepDown = 10 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -102,6 +109,8 @@ type WatcherStats struct {
 	Analyzed uint64 `json:"analyzed"`
 	Mode     Mode   `json:"mode"`
 	HasRef   bool   `json:"has_reference"`
+	Stepped  bool   `json:"stepped_up,omitempty"` // Auto: decoding every frame now
+	StepUps  uint64 `json:"step_ups,omitempty"`   // Auto: times it stepped up
 }
 
 // NewWatcher returns the watcher of one camera; Run starts it.
@@ -194,6 +203,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	var epoch uint32
 	continuous := false // the decoder has every frame since a key frame
 	var last time.Time
+	var st stepper
 	for {
 		var u *ingest.Unit
 		select {
@@ -205,9 +215,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 		}
 		mode := w.Mode()
+		now := w.opts.Now()
 		// A camera without zones has only its whole picture to judge
 		// (covered, turned), which key frames show well enough.
-		keyOnly := mode == Idle || len(w.cam.Zones) == 0
+		auto := mode == Auto && len(w.cam.Zones) > 0
+		keyOnly := mode == Idle || len(w.cam.Zones) == 0 || (auto && !st.up)
 		if u.Epoch != epoch || u.Codec != codec {
 			epoch, continuous = u.Epoch, false
 		}
@@ -236,7 +248,6 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.stats.Decoded++
 		w.stats.Width, w.stats.Height = img.Rect.Dx(), img.Rect.Dy()
 		w.mu.Unlock()
-		now := w.opts.Now()
 		rate := w.opts.Rate
 		if mode == Watch {
 			rate = w.opts.WatchRate
@@ -246,7 +257,18 @@ func (w *Watcher) Run(ctx context.Context) error {
 		}
 		last = now
 		w.analyse(ctx, a, img, now)
+		if auto {
+			st.settle(a.stir, now, w.opts.StepDown)
+			w.setStepped(&st)
+		}
 	}
+}
+
+// setStepped publishes Auto mode's state in the stats.
+func (w *Watcher) setStepped(st *stepper) {
+	w.mu.Lock()
+	w.stats.Stepped, w.stats.StepUps = st.up, st.ups
+	w.mu.Unlock()
 }
 
 func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, now time.Time) {
@@ -304,12 +326,15 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 		w.end(ctx, "", CameraTampered, now)
 	}
 	// Idle cameras analyse a key frame every GOP: too far apart to follow
-	// anyone, and the cost would be wasted on 128 quiet cameras.
+	// anyone, and the cost would be wasted on 128 quiet cameras. A calm
+	// camera in Auto mode looks for people on its key frames only when
+	// something moved near a zone (a key frame that stirs steps it up).
 	if a.people != nil && len(a.zones) > 0 && w.Mode() != Idle {
 		w.watchPeople(ctx, a, img, motion, now)
 	}
 	w.keep(a, img)
 	w.thumb.keep(img, now)
+	a.stir = a.stirring(motion)
 }
 
 // reportLook tells the task loop when zone i starts or stops matching its
@@ -506,6 +531,7 @@ type analysis struct {
 	zones     []*Zone
 	presence  []*Presence // per zone
 	stirred   []bool      // per zone: something moved where its person was since they were last found
+	stir      bool        // the last analysis saw something near a zone (Auto mode follows it)
 	told      []string    // per zone: the last zone observation reported since its reference (ZoneMatches, ZoneDiffers or "")
 	people    *People     // nil when the camera has no zones
 	tamper    *Tamper

@@ -205,5 +205,5 @@ func detectOptions(cfg *configs.Config, snapDir string, log *slog.Logger) detect
 	th.TamperHold = cfg.Detect.TamperHold.D()
 	th.LoiterAfter = cfg.Detect.LoiterAfter.D()
 	return detect.Options{Thresholds: th, Rate: cfg.Detect.Rate, WatchRate: cfg.Detect.WatchRate,
-		CalmFor: cfg.Detect.CalmFor.D(), Mode: cfg.Detect.Mode, SnapDir: snapDir, Log: log}
+		CalmFor: cfg.Detect.CalmFor.D(), StepDown: cfg.Detect.StepDown.D(), Mode: cfg.Detect.Mode, SnapDir: snapDir, Log: log}
 }
