@@ -285,7 +285,7 @@ func BenchmarkIncidentLatency(b *testing.B) {
 	url := cam.PushScene(b, "scene", camsimproc.BinBox(camsimproc.WallCycle(12, 6, 12)))
 	br := startBridgeWith(b, []cameraSpec{{id: "scene", url: url, public: true,
 		zones: "[{name: 垃圾桶, kind: bin, polygon: " + camsimproc.BinZone + "}]"}},
-		"", "detect: {calm_for: 1h, zone_hold: 2s, rate: 4}")
+		"", "detect: {mode: active, calm_for: 1h, zone_hold: 2s, rate: 4}")
 	// take the zone's reference while the box is away (second 2 of a cycle)
 	time.Sleep(time.Until(camsimproc.NextPhase(time.Now(), 12, 2)))
 	req, _ := http.NewRequest(http.MethodPost, br.URL+"/api/cameras/scene/zones/*/reference", nil)

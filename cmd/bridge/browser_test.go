@@ -253,7 +253,7 @@ func TestChromiumScreenShowsIncident(t *testing.T) {
 	url := cam.PushScene(t, "scene", camsimproc.BinBox(camsimproc.WallCycle(20, 10, 20)))
 	br := startBridgeWith(t, []cameraSpec{{id: "scene", url: url, public: true,
 		zones: "[{name: 垃圾桶, kind: bin, polygon: " + camsimproc.BinZone + "}]"}},
-		"", "detect: {calm_for: 1h, zone_hold: 2s, rate: 4}")
+		"", "detect: {mode: active, calm_for: 1h, zone_hold: 2s, rate: 4}")
 	// the normal look is taken by staff while the box is away (seconds 3
 	// to 8 of a cycle leave the pipeline's delay on either side)
 	if p := camsimproc.CyclePhase(time.Now(), 20); p < 3 || p > 8 {
