@@ -106,6 +106,8 @@ type Detect struct {
 	ZoneHold     Duration   `yaml:"zone_hold"`     // how long a zone must differ (or match) to raise (or clear), default 5s
 	TamperHold   Duration   `yaml:"tamper_hold"`   // how long a camera must look tampered, default 3s
 	LoiterAfter  Duration   `yaml:"loiter_after"`  // how long someone may stay in a restricted zone before loitering, default 30s
+	PersonMinPx  int        `yaml:"person_min_px"` // the smallest person looked for, pixels tall in the decoded picture, default 50; 16..2000
+	PersonMaxPx  int        `yaml:"person_max_px"` // the largest, default 400; above person_min_px, up to 4000
 	Model        Model      `yaml:"model"`         // optional object detection model, used for people instead of HOG
 }
 

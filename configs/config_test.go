@@ -47,7 +47,7 @@ func defaults() *Config {
 			GOPMaxBytes:  8388608,
 		},
 		Detect: Detect{Mode: ModeAuto, StepDown: Duration(10 * time.Second), Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
-			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second), LoiterAfter: Duration(30 * time.Second), Model: Model{Size: 320, Score: 0.5}},
+			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second), LoiterAfter: Duration(30 * time.Second), PersonMinPx: 50, PersonMaxPx: 400, Model: Model{Size: 320, Score: 0.5}},
 		Tasks: Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),
 			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second), ReopenWithin: Duration(time.Hour)},
 		DataDir: "data",
@@ -484,6 +484,17 @@ var badFiles = []struct {
 			"bad.yaml:8:9: detect.rate: 50 is outside 0.1..25 analyses per second\n" +
 			"bad.yaml:9:14: detect.zone_diff: 0 is outside 1..255\n" +
 			"bad.yaml:10:14: detect.zone_hold: must be more than zero, like 5s",
+	},
+	{
+		name: "person sizes out of range",
+		yaml: oneCamera + "detect:\n  person_min_px: 8\n  person_max_px: 5000\n",
+		want: "bad.yaml:7:18: detect.person_min_px: 8 is outside 16..2000 pixels\n" +
+			"bad.yaml:8:18: detect.person_max_px: 5000 is outside 16..4000 pixels",
+	},
+	{
+		name: "person_max_px not above person_min_px",
+		yaml: oneCamera + "detect:\n  person_min_px: 120\n  person_max_px: 100\n",
+		want: "bad.yaml:8:18: detect.person_max_px: 100 is not above person_min_px (120)",
 	},
 	{
 		name: "detect model that cannot be used",

@@ -145,6 +145,15 @@ func validateDetect(d *decoder, path string, dt *Detect) {
 	if dt.StepDown <= 0 {
 		d.check(path+".step_down", "must be more than zero, like 10s")
 	}
+	switch {
+	case dt.PersonMinPx < 16 || dt.PersonMinPx > 2000:
+		d.check(path+".person_min_px", fmt.Sprintf("%d is outside 16..2000 pixels", dt.PersonMinPx))
+	case dt.PersonMaxPx >= 16 && dt.PersonMaxPx <= 4000 && dt.PersonMaxPx <= dt.PersonMinPx:
+		d.check(path+".person_max_px", fmt.Sprintf("%d is not above person_min_px (%d)", dt.PersonMaxPx, dt.PersonMinPx))
+	}
+	if dt.PersonMaxPx < 16 || dt.PersonMaxPx > 4000 {
+		d.check(path+".person_max_px", fmt.Sprintf("%d is outside 16..4000 pixels", dt.PersonMaxPx))
+	}
 	if dt.ZoneDiff < 1 || dt.ZoneDiff > 255 {
 		d.check(path+".zone_diff", fmt.Sprintf("%g is outside 1..255", dt.ZoneDiff))
 	}

@@ -59,7 +59,7 @@ func TestMotionFindsTheMovingThingOnly(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 60 {
 		f := noisy(bg, 4, 0, r)
-		regions := m.Apply(f)
+		regions := m.Apply(f, 720)
 		f.Close()
 		if i >= 40 && len(regions) > 0 {
 			t.Fatalf("frame %d of a still street: %d moving regions %v, want none", i, len(regions), regions)
@@ -71,7 +71,7 @@ func TestMotionFindsTheMovingThingOnly(t *testing.T) {
 		f := noisy(bg, 4, 0, r)
 		last = image.Rect(100+6*i, 90, 120+6*i, 140) // a person-sized block walking
 		gocv.Rectangle(&f, last, lum(240), -1)
-		regions = m.Apply(f)
+		regions = m.Apply(f, 720)
 		f.Close()
 	}
 	found := false
@@ -251,7 +251,7 @@ func BenchmarkAnalyzers(b *testing.B) {
 		defer m.Close()
 		i := 0
 		for b.Loop() {
-			m.Apply(frames[i%len(frames)])
+			m.Apply(frames[i%len(frames)], 720)
 			i++
 		}
 	})

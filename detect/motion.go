@@ -17,7 +17,8 @@ type Motion struct {
 	hasPrev bool
 	delta   gocv.Mat
 	kernel  gocv.Mat
-	minArea float64
+	minPx   int // the smallest person, pixels tall in the decoded picture
+	maxPx   int
 }
 
 // frameDelta is the luma change between two analysed pictures that counts
@@ -27,17 +28,20 @@ const frameDelta = 20
 // NewMotion returns a motion analyzer; Close frees it.
 func NewMotion(t Thresholds) *Motion {
 	return &Motion{
-		mog:     gocv.NewBackgroundSubtractorMOG2WithParams(500, t.MotionVarThreshold, true),
-		mask:    gocv.NewMat(),
-		prev:    gocv.NewMat(),
-		delta:   gocv.NewMat(),
-		kernel:  gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(3, 3)),
-		minArea: t.MotionMinArea,
+		mog:    gocv.NewBackgroundSubtractorMOG2WithParams(500, t.MotionVarThreshold, true),
+		mask:   gocv.NewMat(),
+		prev:   gocv.NewMat(),
+		delta:  gocv.NewMat(),
+		kernel: gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(3, 3)),
+		minPx:  t.PersonMinPx,
+		maxPx:  t.PersonMaxPx,
 	}
 }
 
-// Apply learns from gray and returns the regions that moved in it.
-func (m *Motion) Apply(gray gocv.Mat) []image.Rectangle {
+// Apply learns from gray, the picture scaled down from one picHeight pixels
+// tall, and returns the regions that moved in it and are large enough to be
+// part of a person there (see MinArea).
+func (m *Motion) Apply(gray gocv.Mat, picHeight int) []image.Rectangle {
 	m.mog.Apply(gray, &m.mask)
 	// MOG2 marks shadows 127: they are not movement
 	gocv.Threshold(m.mask, &m.mask, 200, 255, gocv.ThresholdBinary)
@@ -53,15 +57,42 @@ func (m *Motion) Apply(gray gocv.Mat) []image.Rectangle {
 	gocv.Dilate(m.mask, &m.mask, m.kernel)
 	contours := gocv.FindContours(m.mask, gocv.RetrievalExternal, gocv.ChainApproxSimple)
 	defer contours.Close()
-	min := m.minArea * float64(gray.Rows()*gray.Cols())
 	var out []image.Rectangle
 	for i := range contours.Size() {
 		c := contours.At(i)
-		if gocv.ContourArea(c) >= min {
-			out = append(out, gocv.BoundingRect(c))
+		r := gocv.BoundingRect(c)
+		if gocv.ContourArea(c) >= m.MinArea(r.Max.Y, gray.Rows(), picHeight) {
+			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// movingShareOfPerson is the part of the smallest expected person's box
+// that must move for a region to count: a walker's legs and arms, well
+// above compression shimmer.
+const movingShareOfPerson = 0.08
+
+// minMotionArea is the floor of the gate in analysis pixels: below it
+// everything is noise, whatever the sizes configured.
+const minMotionArea = 4
+
+// MinArea is the motion gate in analysis pixels for a region whose bottom
+// is at row y of rows: a share of the box (half as wide as tall) of the
+// smallest person expected there. Perspective: the smallest person is
+// PersonMinPx tall at the top of the picture and twice that at the bottom
+// (capped at PersonMaxPx), in the decoded picture of picHeight rows.
+func (m *Motion) MinArea(y, rows, picHeight int) float64 {
+	if rows <= 0 || picHeight <= 0 {
+		return minMotionArea
+	}
+	y = min(max(y, 0), rows)
+	h := float64(m.minPx) * (1 + float64(y)/float64(rows))
+	if m.maxPx > 0 {
+		h = min(h, float64(m.maxPx))
+	}
+	h *= float64(rows) / float64(picHeight) // to analysis pixels
+	return max(minMotionArea, movingShareOfPerson*h*h/2)
 }
 
 // Close frees the model.

@@ -12,7 +12,7 @@ import (
 // The kinds of observation.
 const (
 	PersonEntered = "person_entered" // someone's feet came into a zone
-	PersonLeft    = "person_left"    // nobody has been seen in the zone for a while
+	PersonLeft    = "person_left"    // a person who entered left the zone (one for each person_entered, same Track)
 	// ZoneMatches: a zone with a reference looks like it again (AtMS is
 	// since when), or does at its first analysis after a reference.
 	ZoneMatches = "zone_matches"
@@ -31,6 +31,7 @@ type Observation struct {
 	Zone     string          `json:"zone"`
 	Kind     string          `json:"kind"`
 	AtMS     int64           `json:"at_ms"`
+	Track    int             `json:"track,omitempty"`    // person observations: the tracked person's id, the same on their person_entered and person_left
 	DwellMS  int64           `json:"dwell_ms,omitempty"` // on person_left: how long they stayed
 	Box      image.Rectangle `json:"box"`                // where the person was, picture pixels
 	Score    float64         `json:"score,omitempty"`    // the people detector's score

@@ -31,6 +31,8 @@ func (p Person) Foot() image.Point {
 // only where something moved or where someone was last seen, so a quiet
 // camera costs nothing. It is not safe for concurrent use.
 type People struct {
+	minPx  int // the people looked for, pixels tall (SetSizes)
+	maxPx  int
 	h      *C.qly_hog
 	boxes  [4 * maxPeople]C.int
 	scores [maxPeople]C.double
@@ -53,7 +55,30 @@ func NewPeople() (*People, error) {
 	if h == nil {
 		return nil, errors.New("the HOG people detector could not be made")
 	}
-	return &People{h: h}, nil
+	th := DefaultThresholds()
+	return &People{h: h, minPx: th.PersonMinPx, maxPx: th.PersonMaxPx}, nil
+}
+
+// SetSizes sets the heights in pixels of the smallest and the largest
+// person looked for (DefaultThresholds' until then): each region is scaled
+// so that the detector's window, made for people about 96 pixels tall, fits
+// someone of that size, up for small people and down for large ones.
+func (p *People) SetSizes(minPx, maxPx int) {
+	if minPx > 0 && maxPx > minPx {
+		p.minPx, p.maxPx = minPx, maxPx
+	}
+}
+
+// height is how tall the person moving in r probably is: the region's
+// height, or twice its width if only part of someone moved (an arm, the
+// legs), but not a wide region's (a group walking side by side), within
+// the sizes looked for.
+func (p *People) height(r image.Rectangle) int {
+	h := r.Dy()
+	if r.Dx() <= r.Dy() {
+		h = max(h, 2*r.Dx())
+	}
+	return min(max(h, p.minPx), p.maxPx)
 }
 
 // Close frees the detector.
@@ -78,7 +103,7 @@ func (p *People) Find(img *image.YCbCr, regions []image.Rectangle, minScore floa
 	for _, r := range regions {
 		// A person is at least twice as tall as wide; search a window
 		// with room around them.
-		h := max(r.Dy(), 2*r.Dx())
+		h := p.height(r)
 		pad := h / 4
 		win := image.Rect(r.Min.X-pad-max(0, h/2-r.Dx())/2, r.Min.Y-pad, r.Max.X+pad+max(0, h/2-r.Dx())/2, r.Max.Y+pad).Intersect(bounds)
 		found := p.search(img, win, float64(personHeight)/float64(h), minScore)
@@ -89,9 +114,14 @@ func (p *People) Find(img *image.YCbCr, regions []image.Rectangle, minScore floa
 			// there, not up).
 			c := (r.Min.Y + r.Max.Y) / 2
 			win = image.Rect(win.Min.X-h/2, c-3*h/2-pad, win.Max.X+h/2, c+3*h/2+pad).Intersect(bounds)
-			found = p.search(img, win, float64(personHeight)/float64(3*h/2), minScore)
+			found = p.search(img, win, float64(personHeight)/float64(min(3*h/2, p.maxPx)), minScore)
 		}
-		out = append(out, found...)
+		for _, f := range found {
+			// the box is a third taller than the person in it
+			if tall := 3 * f.Box.Dy() / 4; 4*tall >= 3*p.minPx && 2*tall <= 3*p.maxPx {
+				out = append(out, f)
+			}
+		}
 	}
 	return suppress(out)
 }

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
-	"time"
 )
 
 // frameWithPerson makes a 1280x720 picture: a street-like gray background
@@ -94,54 +93,6 @@ func TestPeopleFindsARealPersonOnly(t *testing.T) {
 	if f := p.Find(img, nil, th.PersonScore); len(f) != 0 {
 		t.Errorf("no regions, yet found %v", f)
 	}
-}
-
-func TestPresenceEntersStaysLoitersLeaves(t *testing.T) {
-	th := DefaultThresholds()
-	th.PersonHits, th.PersonGone, th.LoiterAfter = 2, 3*time.Second, 10*time.Second
-	t0 := time.Date(2026, 11, 24, 17, 12, 0, 0, time.UTC)
-	someone := []Person{{Box: image.Rect(0, 0, 10, 30), Score: 1}}
-	type step struct {
-		at    time.Duration
-		found []Person
-		want  PresenceEvent
-	}
-	run := func(t *testing.T, p *Presence, steps []step) {
-		t.Helper()
-		for _, s := range steps {
-			if got := p.Update(s.found, t0.Add(s.at), th); got != s.want {
-				t.Fatalf("at %v with %d found: event %d, want %d", s.at, len(s.found), got, s.want)
-			}
-		}
-	}
-	t.Run("a single false find does not count", func(t *testing.T) {
-		p := NewPresence(false)
-		run(t, p, []step{{0, someone, NobodyNew}, {500 * time.Millisecond, nil, NobodyNew}, {4 * time.Second, nil, NobodyNew}, {4500 * time.Millisecond, someone, NobodyNew}})
-		if !p.Since().IsZero() {
-			t.Errorf("counted in after scattered single finds")
-		}
-	})
-	t.Run("enter, stay through missed frames, leave", func(t *testing.T) {
-		p := NewPresence(false)
-		run(t, p, []step{
-			{0, someone, NobodyNew}, {500 * time.Millisecond, someone, Entered},
-			{time.Second, nil, NobodyNew}, {2 * time.Second, someone, NobodyNew}, // a miss is not leaving
-			{20 * time.Second, someone, NobodyNew}, // not restricted: no loitering
-			{22 * time.Second, nil, NobodyNew}, {23 * time.Second, nil, Left},
-		})
-		if p.Dwell() != 20*time.Second {
-			t.Errorf("dwell %v, want 20s (first find to last)", p.Dwell())
-		}
-	})
-	t.Run("restricted zone: loitering once, ends with leaving", func(t *testing.T) {
-		p := NewPresence(true)
-		run(t, p, []step{
-			{0, someone, NobodyNew}, {500 * time.Millisecond, someone, Entered},
-			{9 * time.Second, someone, NobodyNew}, {10 * time.Second, someone, Loiters},
-			{11 * time.Second, someone, NobodyNew}, {15 * time.Second, nil, Left},
-			{16 * time.Second, someone, NobodyNew}, {17 * time.Second, someone, Entered},
-		})
-	})
 }
 
 // BenchmarkPeople is the people detector's cost per analysis with someone

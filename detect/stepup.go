@@ -58,7 +58,7 @@ func later(a, b time.Time) time.Time {
 // (measured: 121 of 128 of camsim's streets).
 func (a *analysis) stirring(motion []image.Rectangle) bool {
 	for i, z := range a.zones {
-		if !a.presence[i].Since().IsZero() || (z.HasReference() && z.MatchSince().IsZero()) {
+		if a.inZone[i].Count() > 0 || (z.HasReference() && z.MatchSince().IsZero()) {
 			return true
 		}
 		for _, m := range motion {

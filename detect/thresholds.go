@@ -8,9 +8,12 @@ type Thresholds struct {
 	// MotionVarThreshold is MOG2's variance threshold: higher ignores more
 	// noise (rain, compression) and misses more faint movement.
 	MotionVarThreshold float64
-	// MotionMinArea is the smallest moving region, as a fraction of the
-	// picture (0.002 of 320x180 is ~115 pixels, a person far away).
-	MotionMinArea float64
+	// PersonMinPx and PersonMaxPx are the heights in pixels of the decoded
+	// picture (whatever its resolution) of the smallest and the largest
+	// person looked for. The motion gate follows them: a moving region must
+	// be a fair part of the smallest person expected at its height of the
+	// picture (smaller near the top, further away).
+	PersonMinPx, PersonMaxPx int
 	// ZoneDiff is the mean luma difference (0–255) inside a zone above
 	// which it no longer looks like its reference.
 	ZoneDiff float64
@@ -32,11 +35,11 @@ type Thresholds struct {
 	// PersonScore is the people detector's lowest score that counts as a
 	// person (its SVM margin: 0 is the border, 1 is sure).
 	PersonScore float64
-	// PersonHits is how many analyses in a row must find someone in a zone
-	// before they count as having come in.
+	// PersonHits is how many finds a track needs before it counts as a
+	// person (and may come into a zone).
 	PersonHits int
-	// PersonGone is how long nobody must be found before the person counts
-	// as having left.
+	// PersonGone is how long a tracked person may go unfound (hidden by
+	// someone, missed by the detector) before they count as having left.
 	PersonGone time.Duration
 	// LoiterAfter is how long someone may stay in a restricted zone before
 	// loitering is raised.
@@ -47,7 +50,8 @@ type Thresholds struct {
 func DefaultThresholds() Thresholds {
 	return Thresholds{
 		MotionVarThreshold: 16,
-		MotionMinArea:      0.002,
+		PersonMinPx:        50,
+		PersonMaxPx:        400,
 		ZoneDiff:           18,
 		ZoneHold:           5 * time.Second,
 		CoveredStdDev:      8,
@@ -56,7 +60,7 @@ func DefaultThresholds() Thresholds {
 		TamperHold:         3 * time.Second,
 		PersonScore:        0.3,
 		PersonHits:         2,
-		PersonGone:         3 * time.Second,
+		PersonGone:         2 * time.Second,
 		LoiterAfter:        30 * time.Second,
 	}
 }

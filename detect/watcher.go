@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -277,7 +278,7 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 		return
 	}
 	defer gray.Close()
-	motion := a.motion.Apply(gray)
+	motion := a.motion.Apply(gray, img.Rect.Dy())
 
 	w.mu.Lock()
 	want := w.refWant
@@ -308,13 +309,26 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 		}
 	}
 
+	// People first: the zones are compared without them.
+	// Idle cameras analyse a key frame every GOP: too far apart to follow
+	// anyone, and the cost would be wasted on 128 quiet cameras. A calm
+	// camera in Auto mode looks for people on its key frames only when
+	// something moved near a zone (a key frame that stirs steps it up).
+	if a.people != nil && len(a.zones) > 0 && w.Mode() != Idle {
+		w.watchPeople(ctx, a, img, motion, now)
+	}
+	people := a.peopleBoxes(img, w.opts.Thresholds)
 	for i, z := range a.zones {
-		change, diff := z.Update(gray, motion, now, w.opts.Thresholds)
+		change, diff := z.Update(gray, motion, now, w.opts.Thresholds, people...)
 		w.reportLook(ctx, a, i, now)
 		switch change {
 		case Raised:
 			conf := min(1, diff/(3*w.opts.Thresholds.ZoneDiff))
-			w.raise(ctx, Incident{Camera: w.cam.ID, Zone: z.Name, Kind: ZoneChanged, Confidence: conf}, img, &w.cam.Zones[i], now)
+			var marks []image.Rectangle
+			for _, r := range z.ChangedAreas(gray, people...) {
+				marks = append(marks, toPicture(r, img))
+			}
+			w.raise(ctx, Incident{Camera: w.cam.ID, Zone: z.Name, Kind: ZoneChanged, Confidence: conf}, img, &w.cam.Zones[i], now, marks...)
 		case Cleared:
 			w.end(ctx, z.Name, ZoneChanged, now)
 		}
@@ -324,13 +338,6 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 		w.raise(ctx, Incident{Camera: w.cam.ID, Kind: CameraTampered, Detail: kind, Confidence: 0.9}, img, nil, now)
 	case Cleared:
 		w.end(ctx, "", CameraTampered, now)
-	}
-	// Idle cameras analyse a key frame every GOP: too far apart to follow
-	// anyone, and the cost would be wasted on 128 quiet cameras. A calm
-	// camera in Auto mode looks for people on its key frames only when
-	// something moved near a zone (a key frame that stirs steps it up).
-	if a.people != nil && len(a.zones) > 0 && w.Mode() != Idle {
-		w.watchPeople(ctx, a, img, motion, now)
 	}
 	w.keep(a, img)
 	w.thumb.keep(img, now)
@@ -375,7 +382,7 @@ func (w *Watcher) keep(a *analysis, img *image.YCbCr) {
 	looks := make([]ZoneLook, len(a.zones))
 	for i, z := range a.zones {
 		looks[i] = ZoneLook{Zone: z.Name, HasRef: z.HasReference(), Diff: z.LastDiff(),
-			MatchSinceMS: msOrZero(z.MatchSince()), PersonMS: msOrZero(a.presence[i].Since())}
+			MatchSinceMS: msOrZero(z.MatchSince()), PersonMS: msOrZero(a.inZone[i].Since())}
 	}
 	var last *image.YCbCr
 	if w.Mode() == Watch {
@@ -399,16 +406,14 @@ func copyYCbCr(img *image.YCbCr) *image.YCbCr {
 	return &c
 }
 
-// watchPeople looks for people where something moved near a zone and where
-// someone was last seen, and reports who comes into, stays in and leaves
-// each zone.
+// watchPeople looks for people where something moved near a zone and
+// around the people tracked, follows them, and reports each person who
+// comes into, stays in and leaves each zone.
 func (w *Watcher) watchPeople(ctx context.Context, a *analysis, img *image.YCbCr, motion []image.Rectangle, now time.Time) {
 	th := w.opts.Thresholds
-	sx := float64(img.Rect.Dx()) / float64(AnalysisSize.X)
-	sy := float64(img.Rect.Dy()) / float64(AnalysisSize.Y)
 	var regions, moved []image.Rectangle
 	for _, m := range motion {
-		full := image.Rect(int(float64(m.Min.X)*sx), int(float64(m.Min.Y)*sy), int(float64(m.Max.X)*sx), int(float64(m.Max.Y)*sy))
+		full := toPicture(m, img)
 		moved = append(moved, full)
 		for _, z := range a.zones {
 			if z.Near(m) {
@@ -417,24 +422,10 @@ func (w *Watcher) watchPeople(ctx context.Context, a *analysis, img *image.YCbCr
 			}
 		}
 	}
-	// Someone counted in a zone leaves only by moving: while nothing has
-	// moved where they were since they were last found, they are still there
-	// (the detector misses people who stand still as often as it finds them).
-	still := make([]bool, len(a.presence))
-	for i, p := range a.presence {
-		r, ok := p.Track(now, th)
-		if !ok {
-			continue
-		}
-		if overlapsAny(r, moved) {
-			a.stirred[i] = true
-		}
-		if p.Since().IsZero() || a.stirred[i] {
-			regions = append(regions, r)
-		} else {
-			still[i] = true
-		}
-	}
+	// Someone tracked leaves only by moving: while nothing has moved where
+	// they were since they were last found, they are still there (the
+	// detector misses people who stand still as often as it finds them).
+	regions = append(regions, a.tracker.Look(now, th)...)
 	var found []Person
 	switch {
 	case len(regions) == 0:
@@ -446,35 +437,53 @@ func (w *Watcher) watchPeople(ctx context.Context, a *analysis, img *image.YCbCr
 	default:
 		found = a.people.Find(img, regions, th.PersonScore)
 	}
+	gone := a.tracker.Update(found, moved, now, th)
+	sx := float64(img.Rect.Dx()) / float64(AnalysisSize.X)
+	sy := float64(img.Rect.Dy()) / float64(AnalysisSize.Y)
 	for i, z := range a.zones {
-		var in []Person
-		for _, f := range found {
-			foot := f.Foot()
-			if z.Contains(image.Pt(int(float64(foot.X)/sx), int(float64(foot.Y)/sy))) {
-				in = append(in, f)
-			}
-		}
-		p := a.presence[i]
-		if len(in) > 0 {
-			a.stirred[i] = false
-		} else if still[i] {
-			in = []Person{p.Last()}
-		}
-		switch p.Update(in, now, th) {
-		case Entered:
-			w.observe(ctx, Observation{Camera: w.cam.ID, Zone: z.Name, Kind: PersonEntered, AtMS: p.Since().UnixMilli(),
-				Box: p.Last().Box, Score: p.Last().Score}, img, &w.cam.Zones[i])
-		case Left:
-			w.observe(ctx, Observation{Camera: w.cam.ID, Zone: z.Name, Kind: PersonLeft, AtMS: now.UnixMilli(),
-				DwellMS: p.Dwell().Milliseconds(), Box: p.Last().Box}, nil, nil)
-			if z.Kind == "restricted" {
+		inside := func(p image.Point) bool { return z.Contains(image.Pt(int(float64(p.X)/sx), int(float64(p.Y)/sy))) }
+		for _, e := range a.inZone[i].Update(a.tracker.Tracks(), gone, inside, now, th) {
+			switch e.Kind {
+			case Entered:
+				w.observe(ctx, Observation{Camera: w.cam.ID, Zone: z.Name, Kind: PersonEntered, Track: e.Track, AtMS: e.Since.UnixMilli(),
+					Box: e.Box, Score: e.Score}, img, &w.cam.Zones[i])
+			case Left:
+				w.observe(ctx, Observation{Camera: w.cam.ID, Zone: z.Name, Kind: PersonLeft, Track: e.Track, AtMS: now.UnixMilli(),
+					DwellMS: e.Dwell.Milliseconds(), Box: e.Box}, nil, nil)
+			case Loiters:
+				w.raise(ctx, Incident{Camera: w.cam.ID, Zone: z.Name, Kind: Loitering, Confidence: min(1, e.Score),
+					Detail: fmt.Sprintf("in the zone since %s", e.Since.UTC().Format(time.TimeOnly))}, img, &w.cam.Zones[i], now, e.Box)
+			case LoiterEnded:
 				w.end(ctx, z.Name, Loitering, now)
 			}
-		case Loiters:
-			w.raise(ctx, Incident{Camera: w.cam.ID, Zone: z.Name, Kind: Loitering, Confidence: min(1, p.Last().Score),
-				Detail: fmt.Sprintf("in the zone since %s", p.Since().UTC().Format(time.TimeOnly))}, img, &w.cam.Zones[i], now, p.Last().Box)
 		}
 	}
+}
+
+// toPicture scales r from analysis pixels to img's.
+func toPicture(r image.Rectangle, img *image.YCbCr) image.Rectangle {
+	sx := float64(img.Rect.Dx()) / float64(AnalysisSize.X)
+	sy := float64(img.Rect.Dy()) / float64(AnalysisSize.Y)
+	return image.Rect(int(float64(r.Min.X)*sx), int(float64(r.Min.Y)*sy), int(float64(r.Max.X)*sx), int(float64(r.Max.Y)*sy))
+}
+
+// peopleBoxes returns the boxes of the confirmed tracks in analysis pixels,
+// a little larger (a shadow, an arm out): what the zones leave out.
+func (a *analysis) peopleBoxes(img *image.YCbCr, th Thresholds) []image.Rectangle {
+	if a.tracker == nil {
+		return nil
+	}
+	sx := float64(AnalysisSize.X) / float64(img.Rect.Dx())
+	sy := float64(AnalysisSize.Y) / float64(img.Rect.Dy())
+	var out []image.Rectangle
+	for _, t := range a.tracker.Tracks() {
+		if !t.Confirmed(th) {
+			continue
+		}
+		b := t.Box.Inset(-t.Box.Dy() / 10)
+		out = append(out, image.Rect(int(float64(b.Min.X)*sx), int(float64(b.Min.Y)*sy), int(math.Ceil(float64(b.Max.X)*sx)), int(math.Ceil(float64(b.Max.Y)*sy))))
+	}
+	return out
 }
 
 func overlapsAny(r image.Rectangle, rs []image.Rectangle) bool {
@@ -529,27 +538,28 @@ func (w *Watcher) end(ctx context.Context, zone, kind string, now time.Time) {
 type analysis struct {
 	motion    *Motion
 	zones     []*Zone
-	presence  []*Presence // per zone
-	stirred   []bool      // per zone: something moved where its person was since they were last found
-	stir      bool        // the last analysis saw something near a zone (Auto mode follows it)
-	told      []string    // per zone: the last zone observation reported since its reference (ZoneMatches, ZoneDiffers or "")
-	people    *People     // nil when the camera has no zones
+	tracker   *Tracker
+	inZone    []*ZonePeople // per zone
+	stir      bool          // the last analysis saw something near a zone (Auto mode follows it)
+	told      []string      // per zone: the last zone observation reported since its reference (ZoneMatches, ZoneDiffers or "")
+	people    *People       // nil when the camera has no zones
 	tamper    *Tamper
 	calmSince time.Time
 }
 
 func newAnalysis(cam configs.Camera, th Thresholds, log *slog.Logger) *analysis {
-	a := &analysis{motion: NewMotion(th), tamper: NewTamper()}
+	a := &analysis{motion: NewMotion(th), tamper: NewTamper(), tracker: NewTracker()}
 	for _, z := range cam.Zones {
 		a.zones = append(a.zones, NewZone(z, AnalysisSize))
-		a.presence = append(a.presence, NewPresence(z.Kind == "restricted"))
-		a.stirred = append(a.stirred, false)
+		a.inZone = append(a.inZone, NewZonePeople(z.Kind == "restricted"))
 		a.told = append(a.told, "")
 	}
 	if len(cam.Zones) > 0 {
 		var err error
 		if a.people, err = NewPeople(); err != nil {
 			log.Warn("people detection off", "camera", cam.ID, "err", err)
+		} else {
+			a.people.SetSizes(th.PersonMinPx, th.PersonMaxPx)
 		}
 	}
 	return a

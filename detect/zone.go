@@ -3,6 +3,7 @@ package detect
 import (
 	"image"
 	"image/color"
+	"slices"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -67,16 +68,33 @@ func (z *Zone) SetReference(gray gocv.Mat) {
 // Diff is the mean luma difference from the reference inside the zone,
 // once the difference in mean brightness of the whole pictures is taken
 // away: clouds, dusk and street lights change everything a little, a bin
-// lying down changes the zone a lot.
-func (z *Zone) Diff(gray gocv.Mat) float64 {
-	if !z.hasRef {
+// lying down changes the zone a lot. The pixels of people (their boxes in
+// analysis pixels) are left out of both pictures: someone standing there
+// is not a change of the zone.
+func (z *Zone) Diff(gray gocv.Mat, people ...image.Rectangle) float64 {
+	var sum, n int
+	z.eachDiff(gray, people, func(_, _, d int) {
+		sum += d
+		n++
+	})
+	if n == 0 {
 		return 0
+	}
+	return float64(sum) / float64(n)
+}
+
+// eachDiff calls fn with the absolute difference from the reference (less
+// the pictures' brightness shift) of every pixel of the zone outside the
+// people's boxes.
+func (z *Zone) eachDiff(gray gocv.Mat, people []image.Rectangle, fn func(x, y, d int)) {
+	if !z.hasRef {
+		return
 	}
 	g, err1 := gray.DataPtrUint8()
 	r, err2 := z.ref.DataPtrUint8()
 	m, err3 := z.mask.DataPtrUint8()
-	if err1 != nil || err2 != nil || err3 != nil || len(g) != len(r) || len(g) != len(m) {
-		return 0
+	if err1 != nil || err2 != nil || err3 != nil || len(g) != len(r) || len(g) != len(m) || len(g) == 0 {
+		return
 	}
 	var sg, sr int
 	for i := range g {
@@ -85,25 +103,61 @@ func (z *Zone) Diff(gray gocv.Mat) float64 {
 	}
 	shift := (sg - sr) / len(g)
 	cols := gray.Cols()
-	var sum, n int
 	for y := z.box.Min.Y; y < z.box.Max.Y; y++ {
+	pixels:
 		for x := z.box.Min.X; x < z.box.Max.X; x++ {
 			i := y*cols + x
 			if i < 0 || i >= len(m) || m[i] == 0 {
 				continue
 			}
+			for _, p := range people {
+				if (image.Point{x, y}).In(p) {
+					continue pixels
+				}
+			}
 			d := int(g[i]) - int(r[i]) - shift
 			if d < 0 {
 				d = -d
 			}
-			sum += d
-			n++
+			fn(x, y, d)
 		}
 	}
-	if n == 0 {
-		return 0
+}
+
+// changedPixel is the difference (0–255) of one pixel that counts as
+// changed when the snapshot outlines what changed.
+const changedPixel = 30
+
+// ChangedAreas returns boxes (analysis pixels) around the parts of the zone
+// that differ from the reference, people's boxes left out, largest first:
+// what a snapshot of zone_changed outlines.
+func (z *Zone) ChangedAreas(gray gocv.Mat, people ...image.Rectangle) []image.Rectangle {
+	changed := gocv.NewMatWithSize(gray.Rows(), gray.Cols(), gocv.MatTypeCV8UC1)
+	defer changed.Close()
+	b, err := changed.DataPtrUint8()
+	if err != nil {
+		return nil
 	}
-	return float64(sum) / float64(n)
+	cols := gray.Cols()
+	z.eachDiff(gray, people, func(x, y, d int) {
+		if d >= changedPixel {
+			b[y*cols+x] = 255
+		}
+	})
+	kernel := gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(3, 3))
+	defer kernel.Close()
+	gocv.MorphologyEx(changed, &changed, gocv.MorphOpen, kernel)
+	contours := gocv.FindContours(changed, gocv.RetrievalExternal, gocv.ChainApproxSimple)
+	defer contours.Close()
+	var out []image.Rectangle
+	for i := range contours.Size() {
+		if c := contours.At(i); gocv.ContourArea(c) >= minMotionArea {
+			out = append(out, gocv.BoundingRect(c))
+		}
+	}
+	out = mergeRegions(out)
+	slices.SortFunc(out, func(a, b image.Rectangle) int { return area(b) - area(a) })
+	return out
 }
 
 // Contains reports whether p (analysis picture coordinates) is in the zone.
@@ -142,16 +196,22 @@ func (z *Zone) MatchSince() time.Time { return z.matchSince }
 // Changed reports whether zone_changed is up.
 func (z *Zone) Changed() bool { return z.changed }
 
-// Update judges gray at now: the zone must differ from its reference for
-// ZoneHold with no motion in it to raise (someone walking through is not
-// a change), and match it for ZoneHold to clear.
-func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t Thresholds) (Change, float64) {
-	d := z.Diff(gray)
+// Update judges gray at now, the boxes of the people tracked (analysis
+// pixels) left out: the zone must differ from its reference for ZoneHold
+// with no motion in it and nobody standing in it to raise (someone walking
+// through is not a change), and match it for ZoneHold to clear.
+func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t Thresholds, people ...image.Rectangle) (Change, float64) {
+	d := z.Diff(gray, people...)
 	z.lastDiff = d
 	if !z.hasRef {
 		return NoChange, d
 	}
 	moving := false
+	for _, p := range people {
+		if foot := (Person{Box: p}).Foot(); z.Contains(foot) {
+			moving = true // held while someone stands there
+		}
+	}
 	for _, r := range motion {
 		if r.Overlaps(z.box) {
 			moving = true

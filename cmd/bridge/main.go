@@ -204,6 +204,7 @@ func detectOptions(cfg *configs.Config, snapDir string, log *slog.Logger) detect
 	th.ZoneHold = cfg.Detect.ZoneHold.D()
 	th.TamperHold = cfg.Detect.TamperHold.D()
 	th.LoiterAfter = cfg.Detect.LoiterAfter.D()
+	th.PersonMinPx, th.PersonMaxPx = cfg.Detect.PersonMinPx, cfg.Detect.PersonMaxPx
 	return detect.Options{Thresholds: th, Rate: cfg.Detect.Rate, WatchRate: cfg.Detect.WatchRate,
 		CalmFor: cfg.Detect.CalmFor.D(), StepDown: cfg.Detect.StepDown.D(), Mode: cfg.Detect.Mode, SnapDir: snapDir, Log: log}
 }

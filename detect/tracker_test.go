@@ -1,0 +1,252 @@
+package detect
+
+import (
+	"image"
+	"testing"
+	"time"
+)
+
+// scene plays finds through a tracker and one zone (the right half of a
+// 1280x720 picture, x >= 640) and collects the zone's events.
+type scene struct {
+	t      *testing.T
+	th     Thresholds
+	tr     *Tracker
+	zone   *ZonePeople
+	t0     time.Time
+	events []ZoneEvent
+}
+
+func newScene(t *testing.T, restricted bool) *scene {
+	th := DefaultThresholds()
+	th.PersonHits, th.PersonGone, th.LoiterAfter = 2, 2*time.Second, 10*time.Second
+	return &scene{t: t, th: th, tr: NewTracker(), zone: NewZonePeople(restricted), t0: time.Date(2026, 11, 24, 17, 12, 0, 0, time.UTC)}
+}
+
+func inRightHalf(p image.Point) bool { return p.X >= 640 }
+
+// step analyses at s seconds: found people, and what moved (nil: nothing).
+func (sc *scene) step(s float64, found []Person, moved []image.Rectangle) []ZoneEvent {
+	now := sc.t0.Add(time.Duration(s * float64(time.Second)))
+	gone := sc.tr.Update(found, moved, now, sc.th)
+	ev := sc.zone.Update(sc.tr.Tracks(), gone, inRightHalf, now, sc.th)
+	sc.events = append(sc.events, ev...)
+	return ev
+}
+
+// walker is a person 160 px tall whose feet are at x, y=600.
+func walker(x int) Person { return Person{Box: image.Rect(x-40, 420, x+40, 620), Score: 1} }
+
+func (sc *scene) trackAt(x int) *Track {
+	for _, t := range sc.tr.Tracks() {
+		if f := t.Foot(); f.X > x-30 && f.X < x+30 {
+			return t
+		}
+	}
+	sc.t.Fatalf("no track near x=%d: %+v", x, sc.tr.Tracks())
+	return nil
+}
+
+// balanced checks that every entered track left exactly once.
+func (sc *scene) balanced() {
+	sc.t.Helper()
+	in := map[int]int{}
+	for _, e := range sc.events {
+		switch e.Kind {
+		case Entered:
+			in[e.Track]++
+		case Left:
+			in[e.Track]--
+		}
+	}
+	for id, n := range in {
+		if n != 0 {
+			sc.t.Errorf("track %d: entries minus exits %d, want 0 (events %+v)", id, n, sc.events)
+		}
+	}
+}
+
+func kinds(ev []ZoneEvent) []PresenceEvent {
+	var out []PresenceEvent
+	for _, e := range ev {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+func TestZonePeopleEntersStaysLoitersLeaves(t *testing.T) {
+	t.Run("a single false find does not count", func(t *testing.T) {
+		sc := newScene(t, false)
+		sc.step(0, []Person{walker(900)}, nil)
+		sc.step(0.5, nil, []image.Rectangle{walker(900).Box})
+		sc.step(3, nil, nil)
+		sc.step(3.5, []Person{walker(300)}, nil)
+		if len(sc.events) != 0 || sc.zone.Count() != 0 {
+			t.Errorf("events %+v, count %d after scattered single finds, want none", sc.events, sc.zone.Count())
+		}
+	})
+	t.Run("enter, stay through missed frames, leave", func(t *testing.T) {
+		sc := newScene(t, false)
+		me := walker(900)
+		if ev := sc.step(0, []Person{me}, nil); len(ev) != 0 {
+			t.Fatalf("entered on one find: %+v", ev)
+		}
+		ev := sc.step(0.5, []Person{me}, nil)
+		if len(ev) != 1 || ev[0].Kind != Entered || !ev[0].Since.Equal(sc.t0) {
+			t.Fatalf("second find: %+v, want Entered since the first find", ev)
+		}
+		// standing still: the detector misses them, nothing moves there
+		for s := 1.0; s < 20; s += 0.5 {
+			found := []Person{me}
+			if int(s*2)%3 != 0 {
+				found = nil
+			}
+			if ev := sc.step(s, found, nil); len(ev) != 0 {
+				t.Fatalf("t=%.1f standing: %+v", s, ev)
+			}
+		}
+		// they move away unseen: lost after PersonGone
+		sc.step(20, nil, []image.Rectangle{me.Box})
+		sc.step(21, nil, []image.Rectangle{me.Box})
+		ev = sc.step(22, nil, nil)
+		if len(ev) != 1 || ev[0].Kind != Left || ev[0].Dwell != 19500*time.Millisecond {
+			t.Fatalf("lost 2 s: %+v, want Left with dwell 19.5s (first find to last)", ev)
+		}
+		sc.balanced()
+	})
+	t.Run("restricted zone: loitering once, ends with leaving", func(t *testing.T) {
+		sc := newScene(t, true)
+		var got []PresenceEvent
+		for s := 0.0; s <= 12; s += 0.5 {
+			got = append(got, kinds(sc.step(s, []Person{walker(900)}, nil))...)
+		}
+		for i := range 8 { // walks out of the zone
+			x := 900 - 100*(i+1)
+			got = append(got, kinds(sc.step(12.5+float64(i)/2, []Person{walker(x)}, []image.Rectangle{walker(x).Box}))...)
+		}
+		want := []PresenceEvent{Entered, Loiters, Left, LoiterEnded}
+		if len(got) != len(want) {
+			t.Fatalf("events %v, want %v", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("events %v, want %v", got, want)
+			}
+		}
+		sc.balanced()
+	})
+}
+
+func TestTrackerCrossingPathsKeepIds(t *testing.T) {
+	sc := newScene(t, false)
+	var a, b int
+	// A walks right from x=300, B left from x=1000, 100 px per half second
+	for i := range 10 {
+		s := float64(i) / 2
+		xa, xb := 300+100*i, 1000-100*i
+		var found []Person
+		if d := xb - xa; d > 60 || d < -60 {
+			found = []Person{walker(xa), walker(xb)}
+		} else { // crossing: one hides the other
+			found = []Person{walker(xa)}
+		}
+		moved := []image.Rectangle{walker(xa).Box, walker(xb).Box}
+		sc.step(s, found, moved)
+		if i == 2 {
+			a, b = sc.trackAt(xa).ID, sc.trackAt(xb).ID
+		}
+		if i == 9 {
+			if got := sc.trackAt(xa).ID; got != a {
+				t.Errorf("after crossing, A (walking right) is track %d, want %d", got, a)
+			}
+			if got := sc.trackAt(xb).ID; got != b {
+				t.Errorf("after crossing, B (walking left) is track %d, want %d", got, b)
+			}
+		}
+	}
+	if a == b || a == 0 {
+		t.Fatalf("tracks %d and %d", a, b)
+	}
+	// A entered the right half and B left it: one each
+	var entered, left []int
+	for _, e := range sc.events {
+		switch e.Kind {
+		case Entered:
+			entered = append(entered, e.Track)
+		case Left:
+			left = append(left, e.Track)
+		}
+	}
+	if len(entered) != 2 || len(left) != 1 || left[0] != b {
+		t.Errorf("entered %v left %v, want A and B entered (B was there first), B left", entered, left)
+	}
+}
+
+func TestTrackerOcclusionForASecondKeepsTheId(t *testing.T) {
+	sc := newScene(t, false)
+	// C stands at x=900 in the zone; D walks past in front, from x=600
+	// to x=1200, hiding C for a second (two analyses)
+	for i := range 12 {
+		s := float64(i) / 2
+		xd := 600 + 50*i
+		found := []Person{walker(xd)}
+		hidden := xd > 850 && xd < 960
+		if !hidden {
+			found = append(found, walker(900))
+		}
+		if ev := sc.step(s, found, []image.Rectangle{walker(xd).Box}); hidden {
+			for _, e := range ev {
+				if e.Kind == Left {
+					t.Fatalf("t=%.1f hidden: %+v left", s, e)
+				}
+			}
+		}
+	}
+	ids := map[int]bool{}
+	for _, e := range sc.events {
+		if e.Kind == Entered {
+			ids[e.Track] = true
+		}
+		if e.Kind == Left {
+			t.Errorf("left while both stay in the zone: %+v", e)
+		}
+	}
+	if len(ids) != 2 || sc.zone.Count() != 2 {
+		t.Errorf("entries of tracks %v, count %d; want C and D, 2 in the zone (events %+v)", ids, sc.zone.Count(), sc.events)
+	}
+}
+
+func TestTwoPeopleEnteringTogetherGiveTwoEntries(t *testing.T) {
+	sc := newScene(t, false)
+	// two walk in side by side (100 px apart), then stand
+	for i := range 8 {
+		x := 500 + 60*min(i, 5)
+		sc.step(float64(i)/2, []Person{walker(x), walker(x + 100)}, []image.Rectangle{walker(x).Box.Union(walker(x + 100).Box)})
+	}
+	if n := len(sc.events); n != 2 || sc.events[0].Track == sc.events[1].Track || sc.zone.Count() != 2 {
+		t.Fatalf("events %+v, count %d; want two entries of different people", sc.events, sc.zone.Count())
+	}
+	// a worker arrives from the right while both stand there
+	before := len(sc.events)
+	for i := range 6 {
+		x := 1300 - 60*i
+		sc.step(4+float64(i)/2, []Person{walker(800), walker(900), walker(x)}, []image.Rectangle{walker(x).Box})
+	}
+	if ev := sc.events[before:]; len(ev) != 1 || ev[0].Kind != Entered || sc.zone.Count() != 3 {
+		t.Fatalf("the arrival gave %+v, count %d; want one entry, 3 in the zone", ev, sc.zone.Count())
+	}
+	// all three walk off to the left, out of the zone
+	for i := range 12 {
+		d := 60 * (i + 1)
+		ps := []Person{walker(800 - d), walker(900 - d), walker(1000 - d)}
+		var moved []image.Rectangle
+		for _, p := range ps {
+			moved = append(moved, p.Box)
+		}
+		sc.step(7+float64(i)/2, ps, moved)
+	}
+	if sc.zone.Count() != 0 {
+		t.Errorf("%d still in the zone after all walked off", sc.zone.Count())
+	}
+	sc.balanced()
+}
