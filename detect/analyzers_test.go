@@ -280,3 +280,113 @@ func BenchmarkAnalyzers(b *testing.B) {
 // lum is a gray level for drawing on one-channel Mats (gocv takes the
 // blue component of a color there).
 func lum(v uint8) color.RGBA { return color.RGBA{v, v, v, 0} }
+
+func TestMotionGateLetsSmallFarPeopleThrough(t *testing.T) {
+	th := DefaultThresholds()
+	m := NewMotion(th)
+	defer m.Close()
+	// the gate follows perspective: larger at the bottom of the picture
+	if top, bottom := m.MinArea(0, 180, 576), m.MinArea(180, 180, 576); top >= bottom {
+		t.Errorf("gate %.1f px at the top, %.1f at the bottom: want smaller at the top", top, bottom)
+	}
+	bg := street(5)
+	defer bg.Close()
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 40 {
+		f := noisy(bg, 4, 0, r)
+		m.Apply(f, 576)
+		f.Close()
+	}
+	// a person 52 px tall in a 576-line picture near the top of the street:
+	// 16x6 analysis pixels, well under the old gate (0.002 of 320x180)
+	var last image.Rectangle
+	var regions []image.Rectangle
+	for i := range 8 {
+		f := noisy(bg, 4, 0, r)
+		last = image.Rect(100+3*i, 50, 106+3*i, 66)
+		gocv.Rectangle(&f, last, lum(240), -1)
+		regions = m.Apply(f, 576)
+		f.Close()
+	}
+	found := false
+	for _, rg := range regions {
+		found = found || rg.Overlaps(last)
+	}
+	if !found {
+		t.Errorf("no moving region over the small walker at %v (got %v, gate %.1f px)", last, regions, m.MinArea(last.Max.Y, 180, 576))
+	}
+}
+
+func TestZoneLeavesPeopleOutButSeesTheBin(t *testing.T) {
+	th := DefaultThresholds()
+	th.ZoneHold = 2 * time.Second
+	zone := binZone() // x 0.1–0.3, y 0.55–0.95: 128–384, 396–684 of 1280x720
+	start := time.Date(2026, 11, 24, 17, 10, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))) }
+	gray := func(img *image.YCbCr) gocv.Mat {
+		g, err := Gray(img, AnalysisSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	empty := gray(frameWithPerson(t, image.Pt(-1, -1), 0))
+	defer empty.Close()
+	// a real person (cut out of a photograph) standing in the zone, 300 px
+	// tall; the box as the detector gives it (a margin all round), in
+	// analysis pixels
+	standing := gray(frameWithPerson(t, image.Pt(256, 660), 300))
+	defer standing.Close()
+	box := image.Rect(256-80, 660-300-38, 256+80, 660+38)
+	personBox := image.Rect(box.Min.X/4, box.Min.Y/4, (box.Max.X+3)/4, (box.Max.Y+3)/4)
+
+	t.Run("a person standing raises nothing", func(t *testing.T) {
+		// a zone around where they stand: x 0.16–0.24, y 0.55–0.92
+		z := NewZone(configs.Zone{Name: "门口", Kind: "bin", Polygon: []configs.Point{{X: 0.16, Y: 0.55}, {X: 0.24, Y: 0.55}, {X: 0.24, Y: 0.92}, {X: 0.16, Y: 0.92}}}, AnalysisSize)
+		defer z.Close()
+		z.SetReference(empty)
+		if d := z.Diff(standing); d < th.ZoneDiff {
+			t.Fatalf("the person changes the zone by only %.1f unmasked: the test shows nothing", d)
+		}
+		for s := 0.0; s < 30; s += 0.5 {
+			if c, d := z.Update(standing, nil, at(s), th, personBox); c != NoChange || d >= th.ZoneDiff {
+				t.Fatalf("t=%.1fs a person standing in the zone: change %d, diff %.1f; want none", s, c, d)
+			}
+		}
+	})
+	t.Run("a bin moved raises, a person beside it does not hide it", func(t *testing.T) {
+		z := NewZone(zone, AnalysisSize)
+		defer z.Close()
+		z.SetReference(empty)
+		bin := image.Rect(34, 125, 46, 165) // analysis pixels, in the zone, beside the person
+		moved := standing.Clone()
+		defer moved.Close()
+		gocv.Rectangle(&moved, bin, lum(240), -1)
+		raisedAt := -1.0
+		for s := 0.0; s < 10; s += 0.5 {
+			people := []image.Rectangle{personBox}
+			if s >= 3 { // the person walks off
+				people = nil
+			}
+			f := moved
+			if s >= 3 {
+				f = empty.Clone()
+				defer f.Close()
+				gocv.Rectangle(&f, bin, lum(240), -1)
+			}
+			if c, _ := z.Update(f, nil, at(s), th, people...); c == Raised {
+				raisedAt = s
+				break
+			}
+		}
+		// held while the person stands there, raised ZoneHold after the
+		// last analysis they stood there (t=2.5s)
+		if want := 2.5 + th.ZoneHold.Seconds(); raisedAt != want {
+			t.Fatalf("zone_changed raised at t=%.1fs, want %.1fs", raisedAt, want)
+		}
+		areas := z.ChangedAreas(moved, personBox)
+		if len(areas) == 0 || !areas[0].Overlaps(bin) || areas[0].Overlaps(personBox.Inset(4)) {
+			t.Errorf("changed areas %v, want the bin at %v first, not the person at %v", areas, bin, personBox)
+		}
+	})
+}

@@ -13,16 +13,22 @@ import (
 // with noise, and camsim's cut-out person c0 (from a real photograph)
 // pasted with its feet at foot and height h; foot = (-1,-1) for nobody.
 func frameWithPerson(t testing.TB, foot image.Point, h int) *image.YCbCr {
+	return frameOfSize(t, image.Pt(1280, 720), foot, h)
+}
+
+// frameOfSize is frameWithPerson for a picture of size (the road from 5/9
+// of its height down).
+func frameOfSize(t testing.TB, size image.Point, foot image.Point, h int) *image.YCbCr {
 	t.Helper()
-	img := image.NewYCbCr(image.Rect(0, 0, 1280, 720), image.YCbCrSubsampleRatio420)
+	img := image.NewYCbCr(image.Rect(0, 0, size.X, size.Y), image.YCbCrSubsampleRatio420)
 	r := rand.New(rand.NewPCG(3, 4))
-	for y := range 720 {
-		for x := range 1280 {
+	for y := range size.Y {
+		for x := range size.X {
 			v := 150
-			if y > 400 {
+			if y > size.Y*5/9 {
 				v = 80 // road
 			}
-			if y < 380 && (x/97)%2 == 0 {
+			if y < size.Y*19/36 && (x/97)%2 == 0 {
 				v = 120 + (x/97)%5*10 // walls
 			}
 			img.Y[y*img.YStride+x] = uint8(v + r.IntN(9) - 4)
@@ -54,8 +60,8 @@ func frameWithPerson(t testing.TB, foot image.Point, h int) *image.YCbCr {
 	rgba := image.NewRGBA(img.Rect)
 	draw.Draw(rgba, rgba.Rect, img, image.Point{}, draw.Src)
 	draw.Draw(rgba, image.Rect(foot.X-w/2, foot.Y-h, foot.X-w/2+w, foot.Y), scaled, image.Point{}, draw.Over)
-	for y := range 720 {
-		for x := range 1280 {
+	for y := range size.Y {
+		for x := range size.X {
 			c := rgba.RGBAAt(x, y)
 			img.Y[y*img.YStride+x] = uint8((299*int(c.R) + 587*int(c.G) + 114*int(c.B)) / 1000)
 		}
@@ -92,6 +98,36 @@ func TestPeopleFindsARealPersonOnly(t *testing.T) {
 	}
 	if f := p.Find(img, nil, th.PersonScore); len(f) != 0 {
 		t.Errorf("no regions, yet found %v", f)
+	}
+}
+
+func TestPeopleFindsSmallAndLargePeople(t *testing.T) {
+	p, err := NewPeople()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	th := DefaultThresholds()
+	p.SetSizes(th.PersonMinPx, th.PersonMaxPx)
+	size := image.Pt(1024, 576) // a PAL-sized picture, like street cameras' sub-streams
+	for _, h := range []int{54, 60, 80, 160, 300} {
+		foot := image.Pt(500, 100+h)
+		img := frameOfSize(t, size, foot, h)
+		// the motion region is only the lower half (legs moving)
+		legs := image.Rect(foot.X-h/8, foot.Y-h/2, foot.X+h/8, foot.Y)
+		found := p.Find(img, []image.Rectangle{legs}, th.PersonScore)
+		if len(found) != 1 {
+			t.Errorf("person %d px tall: found %v, want one", h, found)
+			continue
+		}
+		if d := found[0].Foot().Sub(foot); d.X*d.X+d.Y*d.Y > (h/5)*(h/5) {
+			t.Errorf("person %d px tall: feet found at %v, want near %v (box %v)", h, found[0].Foot(), foot, found[0].Box)
+		}
+	}
+	// smaller than person_min_px: not looked for
+	p.SetSizes(120, 400)
+	if f := p.Find(frameOfSize(t, size, image.Pt(500, 160), 60), []image.Rectangle{image.Rect(490, 130, 510, 160)}, th.PersonScore); len(f) != 0 {
+		t.Errorf("a 60 px person found with person_min_px 120: %v", f)
 	}
 }
 
