@@ -14,6 +14,7 @@ type Track struct {
 	Score     float64         // the detector's last score
 	FirstSeen time.Time
 	LastSeen  time.Time // found, or standing still where they were found
+	LastFound time.Time // found by the detector
 	Hits      int       // finds so far
 
 	vx, vy  float64 // the box's velocity, pixels a second
@@ -54,14 +55,20 @@ func (tr *Tracker) Tracks() []*Track { return tr.tracks }
 // Seen reports whether t was found or kept still at the last Update.
 func (t *Track) Seen() bool { return t.seen }
 
+// recheck is how long a track may stand still unfound before the detector
+// looks at it again: a false find that stood still would otherwise stay a
+// person for ever (and hide its part of the zone).
+const recheck = 5 * time.Second
+
 // Look returns where to search for the tracked people again: around each
-// track not yet confirmed or that something moved near since its last find
-// (the person inside the detector's box, which has a margin of an eighth
-// of its height and a quarter of its width on each side).
+// track not yet confirmed, that something moved near since its last find,
+// or not found for recheck (the person inside the detector's box, which has
+// a margin of an eighth of its height and a quarter of its width on each
+// side).
 func (tr *Tracker) Look(now time.Time, th Thresholds) []image.Rectangle {
 	var out []image.Rectangle
 	for _, t := range tr.tracks {
-		if t.Confirmed(th) && !t.stirred {
+		if t.Confirmed(th) && !t.stirred && now.Sub(t.LastFound) < recheck {
 			continue
 		}
 		b := t.predicted(now)
@@ -121,7 +128,7 @@ func (tr *Tracker) Update(found []Person, moved []image.Rectangle, now time.Time
 	}
 	for j, f := range found {
 		if !tookF[j] {
-			alive = append(alive, &Track{ID: tr.next, Box: f.Box, Score: f.Score, FirstSeen: now, LastSeen: now, Hits: 1, seen: true})
+			alive = append(alive, &Track{ID: tr.next, Box: f.Box, Score: f.Score, FirstSeen: now, LastSeen: now, LastFound: now, Hits: 1, seen: true})
 			tr.next++
 		}
 	}
@@ -212,7 +219,7 @@ func (t *Track) found(f Person, now time.Time) {
 	p := t.predicted(now)
 	mix := func(a, b int) int { return int(math.Round((1-smoothing)*float64(a) + smoothing*float64(b))) }
 	t.Box = image.Rect(mix(p.Min.X, f.Box.Min.X), mix(p.Min.Y, f.Box.Min.Y), mix(p.Max.X, f.Box.Max.X), mix(p.Max.Y, f.Box.Max.Y))
-	t.Score, t.LastSeen, t.stirred, t.seen = f.Score, now, false, true
+	t.Score, t.LastSeen, t.LastFound, t.stirred, t.seen = f.Score, now, now, false, true
 	t.Hits++
 }
 

@@ -250,3 +250,24 @@ func TestTwoPeopleEnteringTogetherGiveTwoEntries(t *testing.T) {
 	}
 	sc.balanced()
 }
+
+func TestTrackerRechecksAStillTrack(t *testing.T) {
+	sc := newScene(t, false)
+	sc.step(0, []Person{walker(900)}, nil)
+	sc.step(0.5, []Person{walker(900)}, nil)
+	// confirmed and standing still where nothing moves: not searched...
+	for s := 1.0; s < 5.5; s += 0.5 {
+		sc.step(s, nil, nil)
+		if look := sc.tr.Look(sc.t0.Add(time.Duration(s*float64(time.Second))), sc.th); len(look) != 0 {
+			t.Fatalf("t=%.1fs searched %v while standing still (last found at 0.5 s)", s, look)
+		}
+	}
+	// ...until recheck after the last find: a false find must not stay a
+	// person for ever
+	if look := sc.tr.Look(sc.t0.Add(5500*time.Millisecond), sc.th); len(look) != 1 || !look[0].In(walker(900).Box) {
+		t.Fatalf("5 s after the last find: searched %v, want inside %v", look, walker(900).Box)
+	}
+	if sc.zone.Count() != 1 {
+		t.Errorf("count %d while standing, want 1", sc.zone.Count())
+	}
+}

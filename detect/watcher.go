@@ -317,7 +317,7 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 	if a.people != nil && len(a.zones) > 0 && w.Mode() != Idle {
 		w.watchPeople(ctx, a, img, motion, now)
 	}
-	people := a.peopleBoxes(img, w.opts.Thresholds)
+	people := a.peopleBoxes(img, now, w.opts.Thresholds)
 	for i, z := range a.zones {
 		change, diff := z.Update(gray, motion, now, w.opts.Thresholds, people...)
 		w.reportLook(ctx, a, i, now)
@@ -467,9 +467,15 @@ func toPicture(r image.Rectangle, img *image.YCbCr) image.Rectangle {
 	return image.Rect(int(float64(r.Min.X)*sx), int(float64(r.Min.Y)*sy), int(float64(r.Max.X)*sx), int(float64(r.Max.Y)*sy))
 }
 
-// peopleBoxes returns the boxes of the confirmed tracks in analysis pixels,
-// a little larger (a shadow, an arm out): what the zones leave out.
-func (a *analysis) peopleBoxes(img *image.YCbCr, th Thresholds) []image.Rectangle {
+// maskFor is how long after its last find a track still hides its box from
+// the zone comparison: a false find standing still must not hide a change
+// for ever.
+const maskFor = 10 * time.Second
+
+// peopleBoxes returns the boxes of the confirmed tracks found in the last
+// maskFor, in analysis pixels, a little larger (a shadow, an arm out): what
+// the zones leave out.
+func (a *analysis) peopleBoxes(img *image.YCbCr, now time.Time, th Thresholds) []image.Rectangle {
 	if a.tracker == nil {
 		return nil
 	}
@@ -477,7 +483,7 @@ func (a *analysis) peopleBoxes(img *image.YCbCr, th Thresholds) []image.Rectangl
 	sy := float64(AnalysisSize.Y) / float64(img.Rect.Dy())
 	var out []image.Rectangle
 	for _, t := range a.tracker.Tracks() {
-		if !t.Confirmed(th) {
+		if !t.Confirmed(th) || now.Sub(t.LastFound) >= maskFor {
 			continue
 		}
 		b := t.Box.Inset(-t.Box.Dy() / 10)
