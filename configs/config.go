@@ -152,7 +152,8 @@ type Camera struct {
 	Grid      string   `yaml:"grid"` // 网格 id, required
 	Location  Location `yaml:"location"`
 	URL       string   `yaml:"url"`        // required, rtsp:// or rtsps://, credentials allowed (rtsp://user:pass@host:port/path)
-	DetectURL string   `yaml:"detect_url"` // optional sub-stream, same rules as url
+	SubURL    string   `yaml:"sub_url"`    // optional second, low-resolution stream (tiles, phones), same rules as url; read only while needed
+	DetectURL string   `yaml:"detect_url"` // optional stream for detection alone, same rules as url
 	Public    bool     `yaml:"public"`     // whether residents may watch
 	Transport string   `yaml:"transport"`  // optional per-camera override: "", "auto", "udp", "tcp"
 	Zones     []Zone   `yaml:"zones"`

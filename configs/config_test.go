@@ -278,7 +278,7 @@ var badFiles = []struct {
 		name: "unknown field in a camera, and the field it was meant to be",
 		yaml: strings.Replace(oneCamera, "    url:", "    urll:", 1),
 		want: "bad.yaml:2:5: cameras[0].url: is required\n" +
-			"bad.yaml:5:5: cameras[0].urll: unknown field (known: id, name, grid, location, url, detect_url, public, transport, zones)",
+			"bad.yaml:5:5: cameras[0].urll: unknown field (known: id, name, grid, location, url, sub_url, detect_url, public, transport, zones)",
 	},
 	{
 		name: "field set twice",
@@ -381,6 +381,11 @@ var badFiles = []struct {
 		name: "detect_url without a host",
 		yaml: oneCamera + "    detect_url: rtsp:///sub\n",
 		want: "bad.yaml:6:17: cameras[0].detect_url: has no host; write it like rtsp://user:pass@192.168.1.20:554/stream1",
+	},
+	{
+		name: "sub_url with the wrong scheme",
+		yaml: oneCamera + "    sub_url: http://cam/sub\n",
+		want: "bad.yaml:6:14: cameras[0].sub_url: must start with rtsp:// or rtsps://",
 	},
 	{
 		name: "detect_url that is not a URL does not show its password",
@@ -710,7 +715,7 @@ var badFiles = []struct {
 			"bad.yaml:7:13: webrtc.udp_port: 0 is outside 1..65535\n" +
 			"bad.yaml:12:10: cameras[0].url: must start with rtsp:// or rtsps://\n" +
 			"bad.yaml:13:21: cameras[0].location.lat: 95 is outside -90..90\n" +
-			"bad.yaml:14:5: cameras[0].colour: unknown field (known: id, name, grid, location, url, detect_url, public, transport, zones)\n" +
+			"bad.yaml:14:5: cameras[0].colour: unknown field (known: id, name, grid, location, url, sub_url, detect_url, public, transport, zones)\n" +
 			"bad.yaml:15:5: cameras[1].name: is required\n" +
 			"bad.yaml:15:5: cameras[1].grid: is required\n" +
 			`bad.yaml:15:9: cameras[1].id: "cam1" is used twice (first at line 9)` + "\n" +

@@ -279,9 +279,11 @@ func validateCamera(d *decoder, path string, c *Camera) {
 	} else if msg := checkStreamURL(c.URL); msg != "" {
 		d.check(path+".url", msg)
 	}
-	if c.DetectURL != "" {
-		if msg := checkStreamURL(c.DetectURL); msg != "" {
-			d.check(path+".detect_url", msg)
+	for _, u := range [...]struct{ field, url string }{{"sub_url", c.SubURL}, {"detect_url", c.DetectURL}} {
+		if u.url != "" {
+			if msg := checkStreamURL(u.url); msg != "" {
+				d.check(path+"."+u.field, msg)
+			}
 		}
 	}
 	if c.Transport != "" && !slices.Contains(transports, c.Transport) {
