@@ -32,4 +32,11 @@ type Health struct {
 	Dropped     uint64 `json:"dropped"`
 	LostPackets uint64 `json:"lost_packets"`
 	Subscribers int    `json:"subscribers"`
+	// Sub is the health of the camera's sub-stream (sub_url), nil when it
+	// has none. While nobody needs it, it is not read: Online is false and
+	// Idle true.
+	Sub *Health `json:"sub,omitempty"`
+	// Idle says the stream is not read because nobody needs it (a
+	// sub-stream between viewers); it is not a fault.
+	Idle bool `json:"idle,omitempty"`
 }

@@ -3,57 +3,121 @@ package ingest
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
+	"time"
 
 	"qianliyan/configs"
 )
 
-// Hub owns one Reader and one Stream per configured camera, and one more
-// for each camera's detection sub-stream (detect_url) when detection runs.
+// subSuffix names a camera's sub-stream to the relay: Stream and Health
+// take SubID(camera) as well as a camera id.
+const subSuffix = "/sub"
+
+// SubID is the id of camera's sub-stream for Hub.Stream and Hub.Health
+// (camera ids never hold a slash).
+func SubID(camera string) string { return camera + subSuffix }
+
+// Hub owns one Reader and one Stream per configured camera, one more for
+// each camera's sub-stream (sub_url), read only while someone needs it, and
+// one for each camera's detection stream (detect_url) when detection runs.
 type Hub struct {
+	// SubLinger is how long a sub-stream is still read after its last
+	// reader left (DefaultSubLinger); set it before Run.
+	SubLinger time.Duration
+
 	order   []string
 	readers map[string]*Reader
-	subs    map[string]*Reader // detection sub-streams by camera id
+	subs    map[string]*demand // sub-streams by camera id
+	detects map[string]*Reader // detection streams by camera id
 }
 
 // NewHub builds the readers of every camera in cfg; Run starts them.
 func NewHub(cfg *configs.Config, log *slog.Logger) *Hub {
-	h := &Hub{readers: make(map[string]*Reader, len(cfg.Cameras)), subs: map[string]*Reader{}}
+	h := &Hub{SubLinger: DefaultSubLinger, readers: make(map[string]*Reader, len(cfg.Cameras)),
+		subs: map[string]*demand{}, detects: map[string]*Reader{}}
 	for _, cam := range cfg.Cameras {
 		s := NewStream(cam.ID, cfg.Ingest.GOPMaxBytes)
 		h.readers[cam.ID] = NewReader(cam, cfg.Ingest, s, log)
 		h.order = append(h.order, cam.ID)
-		if cam.DetectURL != "" && cfg.Detect.Mode != configs.ModeOff {
+		if cam.SubURL != "" {
 			sub := cam
-			sub.ID, sub.URL = cam.ID+"/detect", cam.DetectURL
-			h.subs[cam.ID] = NewReader(sub, cfg.Ingest, NewStream(sub.ID, cfg.Ingest.GOPMaxBytes), log)
+			sub.ID, sub.URL = SubID(cam.ID), cam.SubURL
+			h.subs[cam.ID] = newDemand(NewReader(sub, cfg.Ingest, NewStream(sub.ID, cfg.Ingest.GOPMaxBytes), log), DefaultSubLinger)
+		}
+		if cam.DetectURL != "" && cfg.Detect.Mode != configs.ModeOff {
+			det := cam
+			det.ID, det.URL = cam.ID+"/detect", cam.DetectURL
+			h.detects[cam.ID] = NewReader(det, cfg.Ingest, NewStream(det.ID, cfg.Ingest.GOPMaxBytes), log)
 		}
 	}
 	return h
 }
 
-// Run reads every camera until ctx ends, then closes their streams.
+// Run reads every camera until ctx ends, then closes their streams. A
+// sub-stream is read only while it has subscribers or was wanted (Want)
+// within SubLinger.
 func (h *Hub) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, rs := range []map[string]*Reader{h.readers, h.subs} {
+	for _, rs := range []map[string]*Reader{h.readers, h.detects} {
 		for _, r := range rs {
 			wg.Go(func() { _ = r.Run(ctx) })
 		}
 	}
+	for _, d := range h.subs {
+		d.linger.Store(int64(h.SubLinger))
+		wg.Go(func() { d.Run(ctx) })
+	}
 	wg.Wait()
-	for _, rs := range []map[string]*Reader{h.readers, h.subs} {
+	for _, rs := range []map[string]*Reader{h.readers, h.detects} {
 		for _, r := range rs {
 			r.stream.Close()
 		}
 	}
+	for _, d := range h.subs {
+		d.r.stream.Close()
+	}
 	return nil
 }
 
+// HasSub reports whether the camera has a sub-stream.
+func (h *Hub) HasSub(camera string) bool {
+	_, ok := h.subs[camera]
+	return ok
+}
+
+// WantSub starts reading the camera's sub-stream, if it has one, and
+// waits until it is online, ctx ends or within has passed; it returns the
+// sub-stream's health then (ok false: no sub-stream). A viewer calls it
+// before it subscribes; the stream is then kept for SubLinger at least.
+func (h *Hub) WantSub(ctx context.Context, camera string, within time.Duration) (Health, bool) {
+	d, ok := h.subs[camera]
+	if !ok {
+		return Health{}, false
+	}
+	d.Want()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.After(within)
+	for {
+		if hl := d.r.Health(); hl.Online {
+			return hl, true
+		}
+		select {
+		case <-ctx.Done():
+			return d.r.Health(), true
+		case <-deadline:
+			return d.r.Health(), true
+		case <-t.C:
+		}
+	}
+}
+
 // DetectStream returns the stream detection should read: the camera's
-// sub-stream when it has a detect_url, else its main stream; nil for an
-// unknown camera.
+// detection stream when it has a detect_url, else its main stream; nil for
+// an unknown camera.
 func (h *Hub) DetectStream(id string) *Stream {
-	if r, ok := h.subs[id]; ok {
+	if r, ok := h.detects[id]; ok {
 		return r.stream
 	}
 	return h.Stream(id)
@@ -62,28 +126,47 @@ func (h *Hub) DetectStream(id string) *Stream {
 // Cameras returns the camera ids in config order.
 func (h *Hub) Cameras() []string { return h.order }
 
-// Stream returns the camera's stream, or nil for an unknown camera.
+// Stream returns the camera's stream, or its sub-stream for SubID(camera);
+// nil for an unknown camera or one without a sub-stream.
 func (h *Hub) Stream(id string) *Stream {
-	if r, ok := h.readers[id]; ok {
+	if r := h.reader(id); r != nil {
 		return r.stream
 	}
 	return nil
 }
 
-// Health returns the camera's health; ok is false for an unknown camera.
-func (h *Hub) Health(id string) (Health, bool) {
-	r, ok := h.readers[id]
-	if !ok {
-		return Health{}, false
+func (h *Hub) reader(id string) *Reader {
+	if cam, ok := strings.CutSuffix(id, subSuffix); ok {
+		if d := h.subs[cam]; d != nil {
+			return d.r
+		}
+		return nil
 	}
-	return r.Health(), true
+	return h.readers[id]
 }
 
-// Healths returns every camera's health in config order.
+// Health returns the camera's health, with its sub-stream's in Sub, or the
+// sub-stream's alone for SubID(camera); ok is false for an unknown camera.
+func (h *Hub) Health(id string) (Health, bool) {
+	r := h.reader(id)
+	if r == nil {
+		return Health{}, false
+	}
+	hl := r.Health()
+	if d := h.subs[id]; d != nil {
+		sub := d.r.Health()
+		hl.Sub = &sub
+	}
+	return hl, true
+}
+
+// Healths returns every camera's health in config order, each with its
+// sub-stream's in Sub.
 func (h *Hub) Healths() []Health {
 	out := make([]Health, 0, len(h.order))
 	for _, id := range h.order {
-		out = append(out, h.readers[id].Health())
+		hl, _ := h.Health(id)
+		out = append(out, hl)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -33,6 +34,10 @@ type Reader struct {
 
 	mu     sync.Mutex
 	health Health // the parts not kept in atomics below
+	// epoch numbers the sessions, across Runs too: a sub-stream's reader
+	// is started again and again, and its stream's readers must see each
+	// session as a new timeline. Only Run touches it, one Run at a time.
+	epoch uint32
 
 	bytes      atomic.Uint64
 	frames     atomic.Uint64
@@ -82,13 +87,12 @@ func (r *Reader) Health() Health {
 // with a backoff that doubles from BackoffMin to BackoffMax, with jitter.
 func (r *Reader) Run(ctx context.Context) error {
 	backoff := r.opts.BackoffMin.D()
-	var epoch uint32
 	for {
-		epoch++
-		online, err := r.session(ctx, epoch)
+		r.epoch++
+		online, err := r.session(ctx, r.epoch)
 		r.stream.Reset()
 		if ctx.Err() != nil {
-			r.setOffline("the bridge is shutting down")
+			r.stopped(ctx)
 			return nil
 		}
 		r.setOffline(Explain(err))
@@ -98,7 +102,7 @@ func (r *Reader) Run(ctx context.Context) error {
 		wait := time.Duration(float64(backoff) * (0.8 + 0.4*rand.Float64()))
 		select {
 		case <-ctx.Done():
-			r.setOffline("the bridge is shutting down")
+			r.stopped(ctx)
 			return nil
 		case <-time.After(wait):
 		}
@@ -116,8 +120,42 @@ func (r *Reader) setOnline(codec Codec, width, height int, transport string, aud
 		h.Since = r.now()
 		r.log.Info("camera online", "codec", codec, "width", width, "height", height, "transport", transport, "audio", audio)
 	}
-	h.LastError = ""
+	h.LastError, h.Idle = "", false
 	h.Codec, h.Width, h.Height, h.Transport, h.AudioCodec = codec, width, height, transport, audio
+}
+
+// errIdle is the cause of a sub-stream reader's stop when nobody needs it.
+var errIdle = errors.New("nobody needs the stream")
+
+// idleReason is the health's LastError of a stream not read for want of
+// readers.
+const idleReason = "not read while nobody watches it (started on demand)"
+
+// stopped records why Run ends: nobody needs the stream (see demand), or
+// the bridge shuts down.
+func (r *Reader) stopped(ctx context.Context) {
+	if errors.Is(context.Cause(ctx), errIdle) {
+		r.setIdle()
+		return
+	}
+	r.setOffline("the bridge is shutting down")
+}
+
+// setIdle marks the stream as not read on purpose: not a fault, so no
+// warning.
+func (r *Reader) setIdle() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := &r.health
+	if h.Online {
+		h.Online = false
+		h.Since = r.now()
+	}
+	if !h.Idle {
+		r.log.Info("stream idle", "reason", idleReason)
+	}
+	h.Idle, h.LastError = true, idleReason
+	h.FPS, h.Bitrate = 0, 0
 }
 
 func (r *Reader) setOffline(reason string) {
@@ -131,7 +169,7 @@ func (r *Reader) setOffline(reason string) {
 		h.Online = false
 		h.Since = r.now()
 	}
-	h.LastError = reason
+	h.LastError, h.Idle = reason, false
 	h.FPS, h.Bitrate, h.Warning, h.BFrames = 0, 0, "", false
 }
 

@@ -16,6 +16,12 @@ func HealthKey(prefix, camera string) string {
 	return prefix + "camera:{" + camera + "}:health"
 }
 
+// SubHealthKey is the Redis hash that holds the health of a camera's
+// sub-stream, in the same fields as HealthKey's, in the camera's slot.
+func SubHealthKey(prefix, camera string) string {
+	return prefix + "camera:{" + camera + "}:sub:health"
+}
+
 // HealthMirror copies every camera's health into Redis once per period,
 // so other processes (a second bridge, a reporting job) can read it.
 type HealthMirror struct {
@@ -46,6 +52,9 @@ func (m *HealthMirror) WriteOnce(ctx context.Context) error {
 	_, err := m.RDB.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, h := range m.Source() {
 			p.HSet(ctx, HealthKey(m.Prefix, h.Camera), healthFields(h, now))
+			if h.Sub != nil {
+				p.HSet(ctx, SubHealthKey(m.Prefix, h.Camera), healthFields(*h.Sub, now))
+			}
 		}
 		return nil
 	})
@@ -74,6 +83,7 @@ func healthFields(h Health, now int64) map[string]any {
 		"dropped":      h.Dropped,
 		"lost_packets": h.LostPackets,
 		"subscribers":  h.Subscribers,
+		"idle":         boolField(h.Idle),
 		"updated_ms":   now,
 	}
 }
@@ -89,15 +99,30 @@ func boolField(b bool) string {
 var ErrNoHealth = errors.New("no health recorded for this camera")
 
 // ReadHealth reads a camera's health as another process wrote it, with the
-// time it was written.
+// time it was written, and its sub-stream's in Sub when it has one.
 func ReadHealth(ctx context.Context, rdb redis.UniversalClient, prefix, camera string) (Health, time.Time, error) {
-	m, err := rdb.HGetAll(ctx, HealthKey(prefix, camera)).Result()
+	var main, sub *redis.MapStringStringCmd
+	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		main = p.HGetAll(ctx, HealthKey(prefix, camera))
+		sub = p.HGetAll(ctx, SubHealthKey(prefix, camera))
+		return nil
+	})
 	if err != nil {
 		return Health{}, time.Time{}, fmt.Errorf("read camera %s health: %w", camera, err)
 	}
-	if len(m) == 0 {
+	if len(main.Val()) == 0 {
 		return Health{}, time.Time{}, ErrNoHealth
 	}
+	h, at := healthFromFields(camera, main.Val())
+	if len(sub.Val()) > 0 {
+		s, _ := healthFromFields(SubID(camera), sub.Val())
+		h.Sub = &s
+	}
+	return h, at, nil
+}
+
+// healthFromFields reads what healthFields wrote.
+func healthFromFields(camera string, m map[string]string) (Health, time.Time) {
 	i := func(k string) int64 { v, _ := strconv.ParseInt(m[k], 10, 64); return v }
 	f := func(k string) float64 { v, _ := strconv.ParseFloat(m[k], 64); return v }
 	h := Health{
@@ -119,6 +144,7 @@ func ReadHealth(ctx context.Context, rdb redis.UniversalClient, prefix, camera s
 		Dropped:     uint64(i("dropped")),
 		LostPackets: uint64(i("lost_packets")),
 		Subscribers: int(i("subscribers")),
+		Idle:        m["idle"] == "1",
 	}
-	return h, time.UnixMilli(i("updated_ms")), nil
+	return h, time.UnixMilli(i("updated_ms"))
 }

@@ -25,6 +25,10 @@ type Stream struct {
 	audioSubs map[*Subscription]struct{}
 	audio     *AudioInfo
 
+	// demand gets a signal (coalesced) whenever the number of video
+	// subscribers changes: see Demand.
+	demand chan struct{}
+
 	published      atomic.Uint64
 	dropped        atomic.Uint64 // summed over all subscribers, current and past
 	audioPublished atomic.Uint64
@@ -39,6 +43,20 @@ func NewStream(camera string, gopMaxBytes int) *Stream {
 		gopMaxBytes: gopMaxBytes,
 		subs:        make(map[*Subscription]struct{}),
 		audioSubs:   make(map[*Subscription]struct{}),
+		demand:      make(chan struct{}, 1),
+	}
+}
+
+// Demand returns a channel that receives a signal whenever the number of
+// video subscribers changes (signals coalesce: read Stats for the count).
+// The Hub reads a sub-stream only while it has subscribers.
+func (s *Stream) Demand() <-chan struct{} { return s.demand }
+
+// signalDemand tells Demand's reader without ever waiting for it.
+func (s *Stream) signalDemand() {
+	select {
+	case s.demand <- struct{}{}:
+	default:
 	}
 }
 
@@ -83,6 +101,7 @@ func (sub *Subscription) Close() {
 		delete(s.audioSubs, sub)
 	} else {
 		delete(s.subs, sub)
+		s.signalDemand()
 	}
 	close(sub.ch)
 }
@@ -115,6 +134,7 @@ func (s *Stream) Subscribe(name string, queueLen int, fromGOP bool) *Subscriptio
 		sub.needKey = false
 	}
 	s.subs[sub] = struct{}{}
+	s.signalDemand()
 	return sub
 }
 
