@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"image"
 
@@ -52,3 +53,21 @@ func (e *h264Encoder) encode(img *image.RGBA, pts int64) ([]av.EncodedFrame, err
 func (e *h264Encoder) flush() ([]av.EncodedFrame, error) { return e.enc.Flush() }
 
 func (e *h264Encoder) close() { e.enc.Close() }
+
+// encodeSubClips renders the plain scenes again at the sub-stream's size
+// and encodes them once at its bitrate, with the main loop's length and
+// GOP, so a camera's sub-stream loops in step with its main stream.
+func encodeSubClips(ctx context.Context, cfg config) ([]*clip, error) {
+	scenes := make([]*Scene, 0, cfg.Variants)
+	for v := range cfg.Variants {
+		scenes = append(scenes, NewScene(v, cfg.SubWidth, cfg.SubHeight, cfg.FPS, cfg.loopN))
+	}
+	return encodeClips(ctx, clipConfig{EncoderConfig: av.EncoderConfig{
+		Width:     cfg.SubWidth,
+		Height:    cfg.SubHeight,
+		FPS:       cfg.FPS,
+		GOPFrames: cfg.gopFrames,
+		BFrames:   cfg.BFrames,
+		Bitrate:   cfg.SubBitrate,
+	}}, scenes)
+}

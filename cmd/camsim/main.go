@@ -12,6 +12,10 @@
 // AAC-LC at 48 kHz mono (encoded once at start with libavcodec's AAC encoder,
 // one access unit per RTP packet). The default is none, as many cameras.
 //
+// With -sub WxH every camera also has a sub-stream at /cam/N/sub, as IP
+// cameras offer: the same scene rendered and encoded once at that size
+// (-sub-bitrate, 400 kbit/s by default), looped in step with the main one.
+//
 // When encoding is done and the server listens it prints one line on stdout:
 //
 //	camsim ready: N cameras at rtsp://HOST:PORT/cam/1..N
@@ -51,6 +55,9 @@ type config struct {
 	UDPRTP, UDPRTCP  string
 	Cameras          int
 	Width, Height    int
+	SubWidth         int // 0: no sub-streams
+	SubHeight        int
+	SubBitrate       int
 	FPS              int
 	GOP, Loop        time.Duration
 	Bitrate          int
@@ -97,6 +104,8 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.StringVar(&cfg.UDPRTCP, "udp-rtcp", ":8001", "UDP address for RTCP (the RTP port + 1)")
 	fs.IntVar(&cfg.Cameras, "cameras", 9, "number of cameras, served at /cam/1 … /cam/N")
 	size := fs.String("size", "1280x720", "picture size WxH (even numbers)")
+	sub := fs.String("sub", "", "also serve a sub-stream of every camera at /cam/N/sub, of this size WxH (e.g. 640x360)")
+	fs.IntVar(&cfg.SubBitrate, "sub-bitrate", 400000, "target bitrate of each sub-stream, bits/s")
 	fs.IntVar(&cfg.FPS, "fps", 25, "frames per second")
 	fs.DurationVar(&cfg.GOP, "gop", 2*time.Second, "IDR interval")
 	fs.DurationVar(&cfg.Loop, "loop", 4*time.Second, "length of the encoded loop, rounded up to whole GOPs")
@@ -131,11 +140,17 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	}
 
 	problems := sceneErrs
-	w, h, ok := strings.Cut(*size, "x")
-	cfg.Width, _ = strconv.Atoi(w)
-	cfg.Height, _ = strconv.Atoi(h)
-	if !ok || cfg.Width < 64 || cfg.Height < 64 || cfg.Width%2 != 0 || cfg.Height%2 != 0 || cfg.Width > 8192 || cfg.Height > 8192 {
+	var ok bool
+	if cfg.Width, cfg.Height, ok = parseSize(*size); !ok {
 		problems = append(problems, fmt.Sprintf("-size %q: want WxH with even numbers from 64 to 8192, e.g. 1280x720", *size))
+	}
+	if *sub != "" {
+		if cfg.SubWidth, cfg.SubHeight, ok = parseSize(*sub); !ok {
+			problems = append(problems, fmt.Sprintf("-sub %q: want WxH with even numbers from 64 to 8192, e.g. 640x360", *sub))
+		}
+		if cfg.SubBitrate < 10000 {
+			problems = append(problems, fmt.Sprintf("-sub-bitrate %d: want at least 10000 bits/s", cfg.SubBitrate))
+		}
 	}
 	if cfg.Cameras < 1 {
 		problems = append(problems, fmt.Sprintf("-cameras %d: want at least 1", cfg.Cameras))
@@ -184,6 +199,14 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	return cfg, nil
 }
 
+// parseSize reads WxH with even numbers from 64 to 8192.
+func parseSize(s string) (w, h int, ok bool) {
+	ws, hs, ok := strings.Cut(s, "x")
+	w, _ = strconv.Atoi(ws)
+	h, _ = strconv.Atoi(hs)
+	return w, h, ok && w >= 64 && h >= 64 && w%2 == 0 && h%2 == 0 && w <= 8192 && h <= 8192
+}
+
 // run encodes the scenes, serves the cameras and returns when ctx ends.
 func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
 	// Listen first, so a port in use fails at once rather than after the
@@ -224,6 +247,18 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		return fmt.Errorf("encode scenes: %w", err)
 	}
 	clips, scripted := all[:cfg.Variants], all[cfg.Variants:]
+	var subClips []*clip
+	if cfg.SubWidth > 0 {
+		t0 := time.Now()
+		if subClips, err = encodeSubClips(ctx, cfg); err != nil {
+			if ctx.Err() != nil {
+				log.Info("shutting down")
+				return nil
+			}
+			return fmt.Errorf("encode sub-streams: %w", err)
+		}
+		log.Info("sub-streams encoded", "size", fmt.Sprintf("%dx%d", cfg.SubWidth, cfg.SubHeight), "took", time.Since(t0).Round(time.Millisecond))
+	}
 	var bytes int
 	for _, c := range clips {
 		bytes += c.Bytes
@@ -257,6 +292,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		}
 		cams = append(cams, cam)
 		byPath[cam.Path] = cam
+		if subClips != nil {
+			// the same phase: the sub-stream shows what the main one shows
+			sub, err := newCamera(srv, i+1, subClips[i%len(subClips)], cfg.FPS, phase, audio)
+			if err != nil {
+				return err
+			}
+			sub.Path += "/sub"
+			cams = append(cams, sub)
+			byPath[sub.Path] = sub
+		}
 	}
 	for i, c := range scripted {
 		// Scripted scenes start together at their time 0, when the ready
@@ -282,11 +327,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) er
 		playCameras(camCtx, cams, (len(cams)+camerasPerGroup-1)/camerasPerGroup, log)
 	}()
 
+	if subClips != nil {
+		fmt.Fprintf(stdout, "sub-streams (%dx%d) at rtsp://%s/cam/1..%d/sub\n", cfg.SubWidth, cfg.SubHeight, displayAddr(listenAddr), cfg.Cameras)
+	}
 	for _, sc := range cfg.Scripts {
 		fmt.Fprintf(stdout, "scene %s at rtsp://%s/scene/%s, a %v loop from now\n", sc.Name, displayAddr(listenAddr), sc.Name, sc.Length)
 	}
 	fmt.Fprintf(stdout, "camsim ready: %d cameras at rtsp://%s/cam/1..%d\n", cfg.Cameras, displayAddr(listenAddr), cfg.Cameras)
-	log.Info("serving", "addr", listenAddr.String(), "cameras", cfg.Cameras, "udp", cfg.UDPRTP != "", "auth", cfg.User != "", "audio", cfg.Audio)
+	log.Info("serving", "addr", listenAddr.String(), "cameras", cfg.Cameras, "sub_streams", subClips != nil, "udp", cfg.UDPRTP != "", "auth", cfg.User != "", "audio", cfg.Audio)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Wait() }()

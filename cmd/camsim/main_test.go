@@ -102,6 +102,8 @@ func TestParseFlagsRejectsBadValues(t *testing.T) {
 		{[]string{"-fps", "0"}, "-fps"},
 		{[]string{"-bframes", "-1"}, "-bframes"},
 		{[]string{"-udp-rtcp", ""}, "-udp-rtcp"},
+		{[]string{"-sub", "641x360"}, "-sub"},
+		{[]string{"-sub", "640x360", "-sub-bitrate", "10"}, "-sub-bitrate"},
 	} {
 		_, err := parseFlags(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
