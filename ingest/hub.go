@@ -95,11 +95,12 @@ func (h *Hub) WantSub(ctx context.Context, camera string, within time.Duration) 
 	if !ok {
 		return Health{}, false
 	}
-	d.Want()
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	deadline := time.After(within)
 	for {
+		// wanted while waiting too: connecting may take longer than the linger
+		d.Want()
 		if hl := d.r.Health(); hl.Online {
 			return hl, true
 		}
