@@ -49,9 +49,11 @@ func (s *Server) camera(cam *configs.Camera, viewers map[string]int, sessions []
 		out.Zones = append(out.Zones, pz)
 	}
 	out.Health, _ = s.cams.Health(cam.ID)
-	out.Viewers = viewers[cam.ID]
+	// a sub-stream's viewers are the camera's too
+	sub := ingest.SubID(cam.ID)
+	out.Viewers = viewers[cam.ID] + viewers[sub]
 	for _, ss := range sessions {
-		if ss.Camera == cam.ID {
+		if ss.Camera == cam.ID || ss.Camera == sub {
 			out.Sessions = append(out.Sessions, ss)
 		}
 	}

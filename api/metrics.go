@@ -45,9 +45,9 @@ func (s *Server) metrics(c *gin.Context) error {
 		}
 	}
 	viewers := s.relay.Viewers()
-	fmt.Fprintf(w, "# HELP qly_camera_viewers WebRTC viewers of the camera\n# TYPE qly_camera_viewers gauge\n")
+	fmt.Fprintf(w, "# HELP qly_camera_viewers WebRTC viewers of the camera (main and sub-stream)\n# TYPE qly_camera_viewers gauge\n")
 	for _, h := range hs {
-		fmt.Fprintf(w, "qly_camera_viewers{camera=%q} %d\n", h.Camera, viewers[h.Camera])
+		fmt.Fprintf(w, "qly_camera_viewers{camera=%q} %d\n", h.Camera, viewers[h.Camera]+viewers[ingest.SubID(h.Camera)])
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

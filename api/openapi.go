@@ -68,6 +68,8 @@ var (
 		{"offset", "integer", "how many to skip, default 0"},
 	}
 	tokenQuery = apiParam{"token", "string", "the token, for EventSource and <img> which cannot send headers"}
+	// streamQuery picks the camera's stream; the session's Location keeps it.
+	streamQuery = apiParam{"stream", "string", "main (default) or sub: the camera's low-resolution sub-stream, main when it has none"}
 )
 
 // healthBody is the body of GET /healthz.
@@ -129,12 +131,13 @@ var apiRoutes = []apiRoute{
 		body: struct {
 			Mode detect.Mode `json:"mode"` // auto, idle, active or watch
 		}{}, ok: 200, resp: detect.WatcherStats{}, errors: []int{400, 401, 403, 404, 503}},
-	{method: "POST", path: "/whep/:camera", summary: "WHEP: play the camera over WebRTC (SDP offer in, answer out, Location of the session)", who: whoAnyone + "; non-public cameras: the center and the camera's grid workers",
+	{method: "POST", path: "/whep/:camera", summary: "WHEP: play the camera over WebRTC (SDP offer in, answer out, Location of the session); X-Stream says which stream plays, X-Stream-Fallback why not the sub-stream asked for", who: whoAnyone + "; non-public cameras: the center and the camera's grid workers",
+		query: []apiParam{streamQuery}, enums: map[string][]string{"stream": {"main", "sub"}},
 		body: mediaSDP, bodyType: mediaSDP, ok: 201, resp: mediaSDP, errors: []int{400, 401, 403, 404, 413, 415, 422, 503}},
 	{method: "OPTIONS", path: "/whep/:camera", summary: "WHEP: the ICE servers as Link headers", who: "anyone", ok: 204},
-	{method: "PATCH", path: "/whep/:camera/sessions/:id", summary: "WHEP: trickled ICE candidates", who: "whoever holds the session's URL",
+	{method: "PATCH", path: "/whep/:camera/sessions/:id", summary: "WHEP: trickled ICE candidates", who: "whoever holds the session's URL", query: []apiParam{streamQuery},
 		body: "application/trickle-ice-sdpfrag", bodyType: "application/trickle-ice-sdpfrag", ok: 204, errors: []int{400, 404, 413, 415}},
-	{method: "DELETE", path: "/whep/:camera/sessions/:id", summary: "WHEP: end the session", who: "whoever holds the session's URL", ok: 200, errors: []int{404}},
+	{method: "DELETE", path: "/whep/:camera/sessions/:id", summary: "WHEP: end the session", who: "whoever holds the session's URL", query: []apiParam{streamQuery}, ok: 200, errors: []int{400, 404}},
 
 	{method: "GET", path: "/api/tasks", summary: "Tasks the caller may see, newest first", who: whoTasks, query: taskQuery, ok: 200, resp: TaskList{}, errors: []int{400, 401, 403, 503}},
 	{method: "POST", path: "/api/tasks", summary: "Create a task by hand (grid and location default to the camera's)", who: whoCenter, body: createBody{}, ok: 201, resp: TaskEnvelope{}, errors: []int{400, 401, 403, 503}},

@@ -24,6 +24,9 @@ type Cameras interface {
 	Health(id string) (ingest.Health, bool)
 	Healths() []ingest.Health
 	Stream(id string) *ingest.Stream
+	// WantSub starts the camera's sub-stream and waits until it is online
+	// (ok false: the camera has none).
+	WantSub(ctx context.Context, camera string, within time.Duration) (h ingest.Health, ok bool)
 }
 
 // Relay is what the API needs from the WebRTC relay.

@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"qianliyan/ingest"
 	"qianliyan/relay"
 )
 
@@ -53,19 +55,60 @@ func relayError(err error) error {
 	return &HTTPError{Code: code, Msg: err.Error()}
 }
 
+// subWait bounds how long an offer for a sub-stream waits for the camera
+// to send it (it is read only while someone watches): a camera answers
+// and sends its first key frame within 1-2 s.
+const subWait = 5 * time.Second
+
+// streamParam reads ?stream=: the relay's id of the stream asked for (the
+// camera, or its sub-stream's ingest.SubID) and whether it is the sub.
+func streamParam(c *gin.Context, camera string) (id string, sub bool, err error) {
+	switch v := c.Query("stream"); v {
+	case "", "main":
+		return camera, false, nil
+	case "sub":
+		return ingest.SubID(camera), true, nil
+	default:
+		return "", false, Errorf(http.StatusBadRequest, "stream %q is neither main nor sub", v)
+	}
+}
+
 // whepOffer answers POST /whep/{camera}: 201, the SDP answer, Location.
+// With ?stream=sub it plays the camera's sub-stream, or its main stream
+// when it has none or the sub-stream does not come (X-Stream-Fallback says
+// why); X-Stream names the stream that plays.
 func (s *Server) whepOffer(c *gin.Context) error {
 	camera := c.Param("camera")
 	if _, err := s.visibleCamera(c, camera); err != nil {
+		return err
+	}
+	id, sub, err := streamParam(c, camera)
+	if err != nil {
 		return err
 	}
 	offer, err := readSDP(c, "application/sdp")
 	if err != nil {
 		return err
 	}
+	if sub {
+		if h, ok := s.cams.WantSub(c.Request.Context(), camera, subWait); !ok {
+			id, sub = camera, false
+			c.Header("X-Stream-Fallback", "no sub-stream")
+		} else if !h.Online {
+			id, sub = camera, false
+			c.Header("X-Stream-Fallback", "sub-stream offline: "+h.LastError)
+		}
+	}
+	where := ""
+	if sub {
+		c.Header("X-Stream", "sub")
+		where = "?stream=sub"
+	} else {
+		c.Header("X-Stream", "main")
+	}
 	// the TCP peer, not X-Forwarded-For, which any client can write
 	client, _ := netip.ParseAddr(c.RemoteIP())
-	ss, answer, err := s.relay.Offer(c.Request.Context(), camera, offer, client)
+	ss, answer, err := s.relay.Offer(c.Request.Context(), id, offer, client)
 	if err != nil {
 		if errors.Is(err, relay.ErrTooMany) {
 			// places come free as viewers leave or fail to connect
@@ -74,7 +117,7 @@ func (s *Server) whepOffer(c *gin.Context) error {
 		return relayError(err)
 	}
 	// The URL is the session's capability: its key holds a secret.
-	c.Header("Location", fmt.Sprintf("/whep/%s/sessions/%s", camera, ss.Key()))
+	c.Header("Location", fmt.Sprintf("/whep/%s/sessions/%s%s", camera, ss.Key(), where))
 	c.Header("ETag", `"`+ss.ID+`"`)
 	s.iceLinks(c)
 	c.Data(http.StatusCreated, "application/sdp", []byte(answer))
@@ -87,7 +130,11 @@ func (s *Server) whepPatch(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.relay.AddCandidates(c.Param("camera"), c.Param("id"), frag); err != nil {
+	id, _, err := streamParam(c, c.Param("camera"))
+	if err != nil {
+		return err
+	}
+	if err := s.relay.AddCandidates(id, c.Param("id"), frag); err != nil {
 		return relayError(err)
 	}
 	c.Status(http.StatusNoContent)
@@ -95,7 +142,11 @@ func (s *Server) whepPatch(c *gin.Context) error {
 }
 
 func (s *Server) whepDelete(c *gin.Context) error {
-	if err := s.relay.End(c.Param("camera"), c.Param("id")); err != nil {
+	id, _, err := streamParam(c, c.Param("camera"))
+	if err != nil {
+		return err
+	}
+	if err := s.relay.End(id, c.Param("id")); err != nil {
 		return relayError(err)
 	}
 	c.Status(http.StatusOK)
