@@ -11,6 +11,10 @@
 // camera shows 无权限). A resident's token (a device's, got the first time
 // one is needed: to list a camera's closed tasks, to report or to rate)
 // goes with those calls and the event stream, never with the video.
+//
+// On mobile data (navigator.connection, where the browser has it) the live
+// view plays the camera's low-resolution sub-stream; on Wi-Fi, a wired
+// network or when the browser does not say, the main stream.
 
 import { t, applyI18n, langToggle } from './i18n.js';
 import { cameras as fetchCameras, events, snapshotURL } from './api.js';
@@ -147,13 +151,23 @@ function onCamera(cam) {
 
 // ---------- the live view ----------
 
+// liveStream is the stream the live view asks for: 'sub' on mobile data.
+// type is Chrome on Android's word for the link ('cellular'); where it is
+// unknown, a slow effectiveType (2g, 3g) says the same.
+function liveStream(conn = navigator.connection) {
+  if (!conn) return 'main';
+  if (conn.type === 'cellular') return 'sub';
+  if (conn.type && conn.type !== 'unknown') return 'main';
+  return ['slow-2g', '2g', '3g'].includes(conn.effectiveType) ? 'sub' : 'main';
+}
+
 function openLive(id) {
   const view = $('live-view');
   view.hidden = false;
   document.body.classList.add('live-open');
   if (!app.player || app.player.camera !== id) {
     if (app.player) app.player.stop();
-    app.player = new WhepPlayer($('live'), { camera: id, onState: renderLive });
+    app.player = new WhepPlayer($('live'), { camera: id, stream: liveStream(), onState: renderLive });
   }
   watchCamera(id);
   syncLive();

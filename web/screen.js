@@ -2,7 +2,10 @@
 // pages of them with automatic rotation, status from /api/events, the
 // incident panel (open incidents from /api/incidents, then `incident` events)
 // and the task board (taskboard.js: tasks by state, dispatch, the detail
-// with the camera beside the timeline, today's statistics). Staff and admin
+// with the camera beside the timeline, today's statistics). From 9 tiles a
+// page up, tiles play the cameras' sub-streams and an enlarged tile the main
+// stream; the switch plays the new stream on a second <video> under the
+// first and swaps them at its first frame, so the picture never goes black. Staff and admin
 // sign in (login.js); the static staff token still opens it.
 //
 // URL: /screen?layout=4&camera=cam7&rotate=0&board=0&task=T…#token=...
@@ -23,6 +26,9 @@ import { Overview } from './overview.js';
 // 0 is the overview of every camera (全部): pictures, not video.
 const LAYOUTS = [1, 4, 9, 16, 25, 36, 0];
 const ALL = 0;
+// SUB_FROM is the number of tiles a page from which tiles play sub-streams:
+// a browser cannot decode 9 or more main streams at 720p and more.
+const SUB_FROM = 9;
 const ROTATE_MS = 30000;
 const ENDED_KEEP_MS = 10 * 60 * 1000; // ended incidents fade, then leave the list after this
 const NARROW = matchMedia('(max-width: 700px)');
@@ -86,7 +92,16 @@ function renderOverview() {
   overview.start();
 }
 
-/** Tile is one camera on the wall: a <video>, its player and the overlay. */
+/** streamFor is the stream a tile of camera id plays now: sub from SUB_FROM tiles a page up, main when enlarged. */
+function streamFor(id) {
+  return wall.layout >= SUB_FROM && wall.enlarged !== id ? 'sub' : 'main';
+}
+
+/**
+ * Tile is one camera on the wall: two <video>s (the one shown, and the one
+ * under it where a switch of stream starts), its player and the overlay.
+ * Only the shown video carries data-camera.
+ */
 class Tile {
   constructor(cam) {
     this.cam = cam;
@@ -95,21 +110,77 @@ class Tile {
     el.dataset.camera = cam.id;
     el.innerHTML = `
       <video data-camera="" muted playsinline autoplay disablepictureinpicture></video>
+      <video class="back" muted playsinline autoplay disablepictureinpicture></video>
       <div class="tile-msg"><strong></strong><small></small></div>
       <div class="tile-info top"><span class="badge"></span><span class="tile-viewers"></span></div>
       <div class="tile-alert" hidden></div>
       <div class="tile-info bottom"><span class="tile-name"></span><span class="tile-grid"></span></div>
       <div class="hint"></div>`;
     this.el = el;
-    this.video = el.querySelector('video');
+    [this.video, this.backVideo] = el.querySelectorAll('video');
     this.video.dataset.camera = cam.id;
     this.badge = el.querySelector('.badge');
     this.msg = el.querySelector('.tile-msg strong');
     this.detail = el.querySelector('.tile-msg small');
     this.alert = el.querySelector('.tile-alert');
     el.addEventListener('click', () => setEnlarged(wall.enlarged === cam.id ? '' : cam.id));
-    this.player = new WhepPlayer(this.video, { camera: cam.id, token: wall.token, onState: () => this.render() });
+    this.player = this.newPlayer(this.video, streamFor(cam.id));
+    this.pending = null; // the player of a stream switch, until its first frame
     this.sync();
+    this.render();
+  }
+
+  newPlayer(video, stream) {
+    const p = new WhepPlayer(video, {
+      camera: this.cam.id,
+      token: wall.token,
+      stream,
+      onState: (state) => {
+        if (p === this.player) this.render();
+        else if (p === this.pending && state === 'playing') this.swap();
+      },
+    });
+    return p;
+  }
+
+  /**
+   * setStream switches the tile to stream ('main' or 'sub'): the new session
+   * plays on the video underneath, and the two swap at its first frame. A
+   * stopped tile (a warning) only remembers it.
+   */
+  setStream(stream) {
+    if (this.pending) {
+      if (this.pending.stream === stream) return;
+      this.pending.stop();
+      this.pending = null;
+    }
+    if (this.player.stream === stream) return;
+    if (!this.player.running || this.player.state !== 'playing') {
+      // nothing shown yet: no picture to keep, start over at once
+      const was = this.player.running;
+      this.player.stop();
+      this.player = this.newPlayer(this.video, stream);
+      if (was) this.player.start();
+      this.render();
+      return;
+    }
+    this.pending = this.newPlayer(this.backVideo, stream);
+    delete this.backVideo.dataset.camera; // not shown yet: the tests' hook is the shown video
+    this.pending.start();
+  }
+
+  // swap shows the pending player's video (it has a frame) over the old one,
+  // then ends the old session.
+  swap() {
+    const old = this.player;
+    [this.video, this.backVideo] = [this.backVideo, this.video];
+    this.player = this.pending;
+    this.pending = null;
+    this.video.classList.remove('back');
+    this.video.dataset.camera = this.cam.id;
+    this.backVideo.classList.add('back');
+    delete this.backVideo.dataset.camera;
+    old.stop();
     this.render();
   }
 
@@ -131,8 +202,11 @@ class Tile {
   // the player only runs without one.
   sync() {
     const warned = Boolean(this.cam.health && this.cam.health.warning);
-    if (warned && this.player.running) this.player.stop();
-    else if (!warned && !this.player.running) this.player.start();
+    if (warned && this.player.running) {
+      this.player.stop();
+      if (this.pending) this.pending.stop();
+      this.pending = null;
+    } else if (!warned && !this.player.running) this.player.start();
   }
 
   render() {
@@ -180,6 +254,7 @@ class Tile {
 
   destroy() {
     this.player.stop();
+    if (this.pending) this.pending.stop();
     this.el.remove();
   }
 }
@@ -231,6 +306,7 @@ function renderWall() {
     }
     return tile.el;
   });
+  for (const [id, tile] of wall.tiles) tile.setStream(streamFor(id));
   if (wall.cams.length > n) while (wanted.length < n) wanted.push(emptySlot());
   const same = wanted.length === grid.children.length && wanted.every((el, i) => grid.children[i] === el);
   if (!same) {
@@ -293,7 +369,10 @@ function setLayout(n) {
 
 function setEnlarged(id) {
   wall.enlarged = id;
-  for (const [tid, tile] of wall.tiles) tile.el.classList.toggle('enlarged', tid === id);
+  for (const [tid, tile] of wall.tiles) {
+    tile.el.classList.toggle('enlarged', tid === id);
+    tile.setStream(streamFor(tid));
+  }
   document.body.classList.toggle('has-enlarged', Boolean(id));
 }
 

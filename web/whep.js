@@ -11,6 +11,10 @@
 //   'forbidden'   401/403: not allowed to watch; no retry (无权限)
 //   'error'       message says why; retries only when it may pass by itself
 //   'idle'        stopped
+//
+// A player asks for the camera's main stream or its low-resolution sub-stream
+// (stream: 'sub', POST /whep/ID?stream=sub); the server plays main when the
+// camera has no sub-stream, and played/fallback say what came and why.
 
 import { authHeaders, errorMessage } from './api.js';
 
@@ -72,12 +76,12 @@ function gathered(pc, maxMs) {
 }
 
 // Timing hooks for the browser tests (tests/browser/check.mjs):
-// window.__whep[camera] = {postAt, answerAt, firstFrameAt, attempts}, times
-// from performance.now() of the latest attempt.
-function timing(camera) {
+// window.__whep[camera] = {postAt, answerAt, firstFrameAt, attempts, stream},
+// times from performance.now() of the latest attempt, stream the one asked for.
+function timing(camera, stream) {
   const all = (window.__whep ||= {});
   const prev = all[camera];
-  const rec = { camera, attempts: (prev ? prev.attempts : 0) + 1, postAt: null, answerAt: null, firstFrameAt: null, status: null };
+  const rec = { camera, stream, attempts: (prev ? prev.attempts : 0) + 1, postAt: null, answerAt: null, firstFrameAt: null, status: null };
   all[camera] = rec;
   return rec;
 }
@@ -100,12 +104,18 @@ addEventListener('pageshow', (ev) => {
 export class WhepPlayer {
   /**
    * @param {HTMLVideoElement} video where the picture goes (made muted, playsinline, autoplay)
-   * @param {{camera: string, token?: string, onState?: (state: string, message: string) => void}} opts
+   * @param {{camera: string, token?: string, stream?: 'main'|'sub', onState?: (state: string, message: string) => void}} opts
    */
-  constructor(video, { camera, token = '', onState = () => {} }) {
+  constructor(video, { camera, token = '', stream = 'main', onState = () => {} }) {
     this.video = video;
     this.camera = camera;
     this.token = token;
+    /** stream is the stream asked for: 'main' or 'sub'. */
+    this.stream = stream === 'sub' ? 'sub' : 'main';
+    /** played is the stream the server plays (X-Stream), '' before its answer. */
+    this.played = '';
+    /** fallback says why the server plays main when sub was asked for (X-Stream-Fallback). */
+    this.fallback = '';
     this.onState = onState;
     /** state is the latest state given to onState. */
     this.state = 'idle';
@@ -206,7 +216,7 @@ export class WhepPlayer {
     const gen = ++this._gen;
     this._retryTimer = 0;
     this._frames = -1;
-    const rec = timing(this.camera);
+    const rec = timing(this.camera, this.stream);
     this._set('connecting', '');
     rec.status = 'connecting';
 
@@ -247,7 +257,7 @@ export class WhepPlayer {
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
 
-    const url = `/whep/${encodeURIComponent(this.camera)}`;
+    const url = `/whep/${encodeURIComponent(this.camera)}${this.stream === 'sub' ? '?stream=sub' : ''}`;
     let res;
     try {
       await pc.setLocalDescription(await pc.createOffer());
@@ -296,6 +306,9 @@ export class WhepPlayer {
     }
     this._session = session;
     rec.answerAt = performance.now();
+    this.played = res.headers.get('X-Stream') || 'main';
+    this.fallback = res.headers.get('X-Stream-Fallback') || '';
+    this.video.dataset.stream = this.played;
     try {
       await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     } catch (err) {
