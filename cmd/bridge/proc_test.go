@@ -35,6 +35,7 @@ type cameraSpec struct {
 	public  bool
 	zones   string // YAML flow list, optional
 	offline bool   // not expected to come online: startBridge does not wait for it
+	subURL  string // optional sub_url
 }
 
 // startBridge writes a config for cams and runs bin/bridge with it until
@@ -65,7 +66,11 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 		if zones == "" {
 			zones = "[]"
 		}
-		fmt.Fprintf(&y, "  - {id: %s, name: \"测试街巷%d号\", grid: hexia-01, url: %q, public: %v, transport: tcp, zones: %s}\n", c.id, i+1, c.url, c.public, zones)
+		sub := ""
+		if c.subURL != "" {
+			sub = fmt.Sprintf(", sub_url: %q", c.subURL)
+		}
+		fmt.Fprintf(&y, "  - {id: %s, name: \"测试街巷%d号\", grid: hexia-01, url: %q%s, public: %v, transport: tcp, zones: %s}\n", c.id, i+1, c.url, sub, c.public, zones)
 	}
 	cfg := filepath.Join(dir, "bridge.yaml")
 	if err := os.WriteFile(cfg, []byte(y.String()), 0o644); err != nil {

@@ -8,6 +8,7 @@
 //   node check.mjs incidents <baseURL> <outDir> <token> <camera> <timeoutMs>
 //   node check.mjs story3  <baseURL> <outDir> <camera> <originMs> <photo.jpg> <staff:pw> <worker:pw>
 //   node check.mjs overview <baseURL> <outDir> <token> <cameras>   (every camera's picture, then one opened live)
+//   node check.mjs substream <baseURL> <outDir> <token> <camera>
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -20,6 +21,8 @@
 //   .tile[data-camera=ID] whose .badge shows the status text (在线, 离线, 连接中,
 //   无权限, …) and carries data-status (online, offline, connecting, forbidden,
 //   warning, error); on /app the video is #live and the status is #live-status;
+//   a video's data-stream is the stream it plays (main, sub); a tile's second
+//   <video>, where a switch of stream starts, has no data-camera until shown;
 //   window.__whep[ID] = {postAt, answerAt, firstFrameAt} from performance.now().
 //   On /screen the incident panel is #incidents; each incident is
 //   .incident[data-id][data-camera][data-kind][data-open=true|false] holding an
@@ -568,7 +571,47 @@ async function overview(browser, [base, outDir, token, nArg]) {
   print({ cells: got, loaded_ms: loadedMS, videos_in_overview: videos, refreshed, live, online_count: counter });
 }
 
-const scenarios = { screen, app, offline, ttff, incidents, story3, overview };
+// substream: the wall at 9 tiles a page, where camera's tile plays its
+// sub-stream; a click enlarges the tile, which switches to the main stream,
+// and a second click shrinks it back to the sub-stream. Every 40 ms of each
+// switch the shown video is sampled: a sample without a picture (no shown
+// video, or videoWidth 0) is a black gap. A switch is done when the shown
+// video plays the wanted stream past 25 decoded frames.
+async function substream(browser, [base, outDir, token, camera]) {
+  if (!base || !outDir || token === undefined || !camera) throw new UsageError('substream <baseURL> <outDir> <token> <camera>');
+  fs.mkdirSync(outDir, { recursive: true });
+  const { page } = await newPage(browser, { width: 1920, height: 1080 });
+  await page.goto(`${base}/screen?layout=9&rotate=0&board=0${tokenHash(token)}`);
+  const shown = (cam) => {
+    const tile = document.querySelector(`.tile[data-camera="${CSS.escape(cam)}"]`);
+    const vs = tile ? [...tile.querySelectorAll('video[data-camera]')] : [];
+    if (vs.length !== 1) return { shown: vs.length, stream: '', width: 0, height: 0, frames: 0 };
+    const v = vs[0];
+    return { shown: 1, stream: v.dataset.stream || '', width: v.videoWidth, height: v.videoHeight, frames: v.getVideoPlaybackQuality().totalVideoFrames };
+  };
+  const until = async (want, click) => {
+    const t0 = Date.now();
+    if (click) await page.click(`.tile[data-camera="${camera}"]`);
+    let v;
+    let samples = 0;
+    let black = 0;
+    for (;;) {
+      v = await page.evaluate(shown, camera);
+      samples++;
+      if (v.shown !== 1 || v.width === 0) black++;
+      if ((v.stream === want && v.width > 0 && v.frames > FRAMES_WANTED) || Date.now() - t0 > PLAY_WAIT_MS) break;
+      await sleep(40);
+    }
+    return { ...v, ms: Date.now() - t0, samples, black };
+  };
+  const first = await until('sub', false);
+  const enlarged = await until('main', true);
+  await page.screenshot({ path: path.join(outDir, 'substream-enlarged.png') });
+  const shrunk = await until('sub', true);
+  print({ first, enlarged, shrunk });
+}
+
+const scenarios = { screen, app, offline, ttff, incidents, story3, overview, substream };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
