@@ -79,7 +79,7 @@ demo: deps redis build
 	@# each: the bridge ends its sessions and camsim goes too. (A trap of
 	@# 'kill 0' on TERM signalled its own shell again and again: bash
 	@# crashed and camsim was left holding port 8554.)
-	@bin/camsim -cameras 10 -fps 15 -scene bin -scene loiter -addr :8554 & cs=$$!; \
+	@bin/camsim -cameras 10 -fps 15 -sub 640x360 -scene bin -scene loiter -addr :8554 & cs=$$!; \
 		bin/bridge -config configs/demo.yaml & br=$$!; \
 		trap 'kill $$cs $$br 2>/dev/null; wait $$br' INT TERM; \
 		trap 'kill $$cs 2>/dev/null' EXIT; \
