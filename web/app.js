@@ -167,7 +167,11 @@ function openLive(id) {
   document.body.classList.add('live-open');
   if (!app.player || app.player.camera !== id) {
     if (app.player) app.player.stop();
-    app.player = new WhepPlayer($('live'), { camera: id, stream: liveStream(), onState: renderLive });
+    // a camera known to have no sub-stream plays main; one not listed yet
+    // (opened from the address) may ask, and the server falls back to main
+    const cam = app.byId.get(id);
+    const noSub = cam && !(cam.health && cam.health.sub);
+    app.player = new WhepPlayer($('live'), { camera: id, stream: noSub ? 'main' : liveStream(), onState: renderLive });
   }
   watchCamera(id);
   syncLive();

@@ -92,9 +92,14 @@ function renderOverview() {
   overview.start();
 }
 
-/** streamFor is the stream a tile of camera id plays now: sub from SUB_FROM tiles a page up, main when enlarged. */
-function streamFor(id) {
-  return wall.layout >= SUB_FROM && wall.enlarged !== id ? 'sub' : 'main';
+/**
+ * streamFor is the stream the tile of cam plays now: sub from SUB_FROM tiles
+ * a page up, main when enlarged or when the camera has no sub-stream (its
+ * health has no sub).
+ */
+function streamFor(cam) {
+  const hasSub = Boolean(cam.health && cam.health.sub);
+  return hasSub && wall.layout >= SUB_FROM && wall.enlarged !== cam.id ? 'sub' : 'main';
 }
 
 /**
@@ -124,7 +129,7 @@ class Tile {
     this.detail = el.querySelector('.tile-msg small');
     this.alert = el.querySelector('.tile-alert');
     el.addEventListener('click', () => setEnlarged(wall.enlarged === cam.id ? '' : cam.id));
-    this.player = this.newPlayer(this.video, streamFor(cam.id));
+    this.player = this.newPlayer(this.video, streamFor(cam));
     this.pending = null; // the player of a stream switch, until its first frame
     this.sync();
     this.render();
@@ -306,7 +311,7 @@ function renderWall() {
     }
     return tile.el;
   });
-  for (const [id, tile] of wall.tiles) tile.setStream(streamFor(id));
+  for (const tile of wall.tiles.values()) tile.setStream(streamFor(tile.cam));
   if (wall.cams.length > n) while (wanted.length < n) wanted.push(emptySlot());
   const same = wanted.length === grid.children.length && wanted.every((el, i) => grid.children[i] === el);
   if (!same) {
@@ -371,7 +376,7 @@ function setEnlarged(id) {
   wall.enlarged = id;
   for (const [tid, tile] of wall.tiles) {
     tile.el.classList.toggle('enlarged', tid === id);
-    tile.setStream(streamFor(tid));
+    tile.setStream(streamFor(tile.cam));
   }
   document.body.classList.toggle('has-enlarged', Boolean(id));
 }

@@ -608,7 +608,24 @@ async function substream(browser, [base, outDir, token, camera]) {
   const enlarged = await until('main', true);
   await page.screenshot({ path: path.join(outDir, 'substream-enlarged.png') });
   const shrunk = await until('sub', true);
-  print({ first, enlarged, shrunk });
+
+  // A phone on mobile data opens the camera on /app: its sub-stream plays.
+  const phone = await newPage(browser, { width: 360, height: 740 }, true);
+  await phone.context.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'connection', { configurable: true, get: () => ({ type: 'cellular', effectiveType: '4g' }) });
+  });
+  await phone.page.goto(`${base}/app?camera=${encodeURIComponent(camera)}`);
+  const t0 = Date.now();
+  let mobile;
+  for (;;) {
+    mobile = await phone.page.evaluate(() => {
+      const v = document.getElementById('live');
+      return { stream: v.dataset.stream || '', width: v.videoWidth, height: v.videoHeight, frames: v.getVideoPlaybackQuality().totalVideoFrames };
+    });
+    if (mobile.frames > FRAMES_WANTED || Date.now() - t0 > PLAY_WAIT_MS) break;
+    await sleep(100);
+  }
+  print({ first, enlarged, shrunk, mobile });
 }
 
 const scenarios = { screen, app, offline, ttff, incidents, story3, overview, substream };
