@@ -880,3 +880,31 @@ func TestDurationAndPointRoundTrip(t *testing.T) {
 		t.Errorf("round trip changed the config\n got: %+v\nwant: %+v", again, cfg)
 	}
 }
+
+// TestScaleConfigIsADistrict: configs/scale.yaml loads: 128 cameras in 8
+// grids, each with one or two zones, those of camsim's streets with a
+// sub-stream, the scripted scenes among them, detection in auto mode.
+func TestScaleConfigIsADistrict(t *testing.T) {
+	cfg, err := Load("scale.yaml")
+	if err != nil {
+		t.Fatalf("scale.yaml: %v", err)
+	}
+	grids := map[string]int{}
+	subs, scenes := 0, 0
+	for _, c := range cfg.Cameras {
+		grids[c.Grid]++
+		if c.SubURL != "" {
+			subs++
+		}
+		if strings.Contains(c.URL, "/scene/") {
+			scenes++
+		}
+		if len(c.Zones) < 1 || len(c.Zones) > 2 {
+			t.Errorf("camera %s has %d zones, want 1 or 2", c.ID, len(c.Zones))
+		}
+	}
+	if len(cfg.Cameras) != 128 || len(grids) != 8 || subs != 126 || scenes != 2 || cfg.Detect.Mode != ModeAuto {
+		t.Errorf("scale.yaml: %d cameras in %d grids, %d with a sub-stream, %d scenes, mode %s; want 128, 8, 126, 2, auto",
+			len(cfg.Cameras), len(grids), subs, scenes, cfg.Detect.Mode)
+	}
+}

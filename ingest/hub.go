@@ -115,11 +115,16 @@ func (h *Hub) WantSub(ctx context.Context, camera string, within time.Duration) 
 }
 
 // DetectStream returns the stream detection should read: the camera's
-// detection stream when it has a detect_url, else its main stream; nil for
-// an unknown camera.
+// detection stream when it has a detect_url, else its sub-stream when it
+// has a sub_url (the same scene in smaller pictures: a fraction of the
+// decoding; detection's subscription keeps it read), else its main
+// stream; nil for an unknown camera.
 func (h *Hub) DetectStream(id string) *Stream {
 	if r, ok := h.detects[id]; ok {
 		return r.stream
+	}
+	if d := h.subs[id]; d != nil {
+		return d.r.stream
 	}
 	return h.Stream(id)
 }

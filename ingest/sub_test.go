@@ -122,3 +122,34 @@ func TestSubStreamIsReadOnlyWhileSomeoneNeedsIt(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "sub-stream idle after a WantSub nobody followed", func() bool { return subHealth(t, hub).Idle })
 }
+
+// TestDetectionReadsTheSmallestStreamItIsGiven: detection reads detect_url's
+// stream when there is one, else the sub-stream, else the main stream.
+func TestDetectionReadsTheSmallestStreamItIsGiven(t *testing.T) {
+	cfg, err := configs.Parse("test.yaml", []byte(`cameras:
+  - {id: both, name: a, grid: g1, url: "rtsp://127.0.0.1:1/a", sub_url: "rtsp://127.0.0.1:1/a/sub", detect_url: "rtsp://127.0.0.1:1/a/d"}
+  - {id: sub, name: b, grid: g1, url: "rtsp://127.0.0.1:1/b", sub_url: "rtsp://127.0.0.1:1/b/sub"}
+  - {id: main, name: c, grid: g1, url: "rtsp://127.0.0.1:1/c"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := ingest.NewHub(cfg, slog.New(slog.DiscardHandler))
+	for _, c := range []struct {
+		camera string
+		want   *ingest.Stream
+	}{
+		{"sub", hub.Stream(ingest.SubID("sub"))},
+		{"main", hub.Stream("main")},
+	} {
+		if got := hub.DetectStream(c.camera); got == nil || got != c.want {
+			t.Errorf("DetectStream(%s) = %v, want %v", c.camera, got, c.want)
+		}
+	}
+	if got := hub.DetectStream("both"); got == nil || got == hub.Stream("both") || got == hub.Stream(ingest.SubID("both")) {
+		t.Errorf("DetectStream(both) = %v, want detect_url's own stream", got)
+	}
+	if hub.DetectStream("nope") != nil {
+		t.Error("DetectStream(nope) is not nil")
+	}
+}

@@ -25,8 +25,10 @@ type bridgeProc struct {
 	URL string
 	// MetricsURL serves GET /metrics (server.metrics_addr).
 	MetricsURL string
-	cmd        *exec.Cmd
-	log        *os.File
+	// Prefix is its Redis key prefix.
+	Prefix string
+	cmd    *exec.Cmd
+	log    *os.File
 }
 
 // cameraSpec is one camera of the bridge's config.
@@ -55,7 +57,8 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 	httpPort, udpPort, metricsPort := freePort(tb, "tcp"), freePort(tb, "udp"), freePort(tb, "tcp")
 	var y strings.Builder
 	fmt.Fprintf(&y, "server: {addr: \"127.0.0.1:%d\", metrics_addr: \"127.0.0.1:%d\", staff_token: %q}\n", httpPort, metricsPort, staffToken)
-	fmt.Fprintf(&y, "redis: {url: %q, prefix: \"qly:e2e%d:\"}\n", redistest.URL(), time.Now().UnixNano())
+	prefix := fmt.Sprintf("qly:e2e%d:", time.Now().UnixNano())
+	fmt.Fprintf(&y, "redis: {url: %q, prefix: %q}\n", redistest.URL(), prefix)
 	// every viewer of these tests comes from 127.0.0.1: the per-client
 	// cap would stop the benchmark's hundreds
 	fmt.Fprintf(&y, "webrtc: {udp_port: %d, tcp_port: 0, max_sessions_per_client: 1000}\n", udpPort)
@@ -91,7 +94,8 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	b := &bridgeProc{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), MetricsURL: fmt.Sprintf("http://127.0.0.1:%d", metricsPort), cmd: cmd, log: logf}
+	b := &bridgeProc{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), MetricsURL: fmt.Sprintf("http://127.0.0.1:%d", metricsPort),
+		Prefix: prefix, cmd: cmd, log: logf}
 	tb.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})

@@ -27,7 +27,7 @@ import (
 
 // storyClient speaks the bridge's JSON API for one person.
 type storyClient struct {
-	t        *testing.T
+	t        testing.TB
 	base     string
 	token    string
 	formType string // the Content-Type of a multipart body
