@@ -152,6 +152,49 @@ func TestChromiumOverviewShowsEveryCamera(t *testing.T) {
 	t.Logf("%d pictures in %d ms, %d refreshed, live after the click: %+v", online, res.LoadedMS, res.Refreshed, res.Live)
 }
 
+// BenchmarkWall16 plays a 16-tile page of the wall in Chromium at 1920x1080,
+// sub-streams (640x360) in the tiles, and reports each tile's decoded
+// frames a second over 5 s (camsim sends 25): the slowest and the mean.
+func BenchmarkWall16(b *testing.B) {
+	const n = 16
+	cam := camsimproc.Start(b, "-cameras", strconv.Itoa(n), "-sub", "640x360")
+	var cams []cameraSpec
+	for i := 1; i <= n; i++ {
+		cams = append(cams, cameraSpec{id: fmt.Sprintf("cam%d", i), url: cam.URL(i), subURL: cam.URL(i) + "/sub", public: true})
+	}
+	br := startBridge(b, cams, "")
+	for b.Loop() {
+		out, err := node(b, context.Background(), "wallfps", br.URL, staffToken, strconv.Itoa(n)).Output()
+		if err != nil {
+			b.Fatalf("check.mjs wallfps: %v", err)
+		}
+		var res struct {
+			StartMS int `json:"start_ms"`
+			Tiles   []struct {
+				Camera, Stream string
+				Width          int
+				FPS            float64
+			}
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			b.Fatalf("wallfps printed %q: %v", out, err)
+		}
+		if len(res.Tiles) != n {
+			b.Fatalf("%d tiles playing, want %d: %s", len(res.Tiles), n, out)
+		}
+		low, sum := 1e9, 0.0
+		for _, t := range res.Tiles {
+			if t.Stream != "sub" || t.Width != 640 {
+				b.Errorf("tile %s plays %s at %d wide, want the 640-wide sub-stream", t.Camera, t.Stream, t.Width)
+			}
+			low, sum = min(low, t.FPS), sum+t.FPS
+		}
+		b.ReportMetric(low, "slowest-tile-fps")
+		b.ReportMetric(sum/float64(n), "mean-tile-fps")
+		b.ReportMetric(float64(res.StartMS), "all-playing-ms")
+	}
+}
+
 // waitThumbnails waits until cameras cam1..camN have a thumbnail:
 // detection's first analysis of each comes with its first key frame.
 func waitThumbnails(tb testing.TB, br *bridgeProc, n int, within time.Duration) {

@@ -8,6 +8,7 @@
 //   node check.mjs incidents <baseURL> <outDir> <token> <camera> <timeoutMs>
 //   node check.mjs story3  <baseURL> <outDir> <camera> <originMs> <photo.jpg> <staff:pw> <worker:pw>
 //   node check.mjs overview <baseURL> <outDir> <token> <cameras>   (every camera's picture, then one opened live)
+//   node check.mjs wallfps <baseURL> <token> <tiles>               (decoded frames a second of each tile)
 //   node check.mjs substream <baseURL> <outDir> <token> <camera>
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
@@ -628,7 +629,38 @@ async function substream(browser, [base, outDir, token, camera]) {
   print({ first, enlarged, shrunk, mobile });
 }
 
-const scenarios = { screen, app, offline, ttff, incidents, story3, overview, substream };
+// wallfps: /screen with a page of tiles (1920x1080): after the tiles play,
+// each tile's decoded frames a second over 5 s, and its stream and size.
+async function wallfps(browser, [base, token, nArg]) {
+  if (!base || !token || !nArg) throw new UsageError('wallfps <baseURL> <token> <tiles>');
+  const n = Number(nArg);
+  const { page } = await newPage(browser, { width: 1920, height: 1080 });
+  await page.goto(`${base}/screen?layout=${n}&rotate=0&board=0${tokenHash(token)}`);
+  const t0 = Date.now();
+  for (;;) {
+    const v = await page.evaluate(videosInPage);
+    if (v.filter((x) => x.frames > FRAMES_WANTED).length >= n || Date.now() - t0 > 30000) break;
+    await sleep(250);
+  }
+  const sample = () => page.evaluate(() => [...document.querySelectorAll('video[data-camera]')].map((v) => ({
+    camera: v.dataset.camera, stream: v.dataset.stream || '', width: v.videoWidth,
+    frames: v.getVideoPlaybackQuality().totalVideoFrames, dropped: v.getVideoPlaybackQuality().droppedVideoFrames,
+  })));
+  const a = await sample();
+  const ta = Date.now();
+  await sleep(5000);
+  const b = await sample();
+  const secs = (Date.now() - ta) / 1000;
+  print({
+    start_ms: ta - t0,
+    tiles: b.map((x) => {
+      const was = a.find((y) => y.camera === x.camera) || { frames: 0, dropped: 0 };
+      return { ...x, fps: (x.frames - was.frames) / secs, dropped_fps: (x.dropped - was.dropped) / secs };
+    }),
+  });
+}
+
+const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
