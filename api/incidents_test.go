@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"image/jpeg"
 	"net/http"
 	"net/http/httptest"
@@ -157,11 +158,26 @@ func TestThumbnailComesFromDetection(t *testing.T) {
 		before.Sub(time.UnixMilli(at)) > 10*time.Second {
 		t.Errorf("thumbnail: %d %v, %v, picture at %d; want a 320x180 JPEG analysed in the last seconds", res.StatusCode, err, img, at)
 	}
+	// several at once: those the caller may watch, the others missing
+	var th api.Thumbs
+	res, err = http.Get(srv.URL + "/api/thumbs?cameras=cam1,cam2,nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewDecoder(res.Body).Decode(&th); err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET /api/thumbs: %d %v", res.StatusCode, err)
+	}
+	res.Body.Close()
+	if len(th.Thumbs) != 1 || th.Thumbs[0].Camera != "cam1" || len(th.Thumbs[0].JPEG) < 1000 ||
+		th.Missing["cam2"] != "not public" || th.Missing["nope"] != "no such camera" {
+		t.Errorf("thumbs for a resident: %d pictures (%+v missing), want cam1's, cam2 not public, nope unknown", len(th.Thumbs), th.Missing)
+	}
 	for _, tc := range []struct {
 		path, token string
 		code        int
 		want        string
 	}{
+		{"/api/thumbs", staffToken, 400, "name 1 to 200 cameras"},
 		{"/api/cameras/cam2/thumb.jpg", "", 403, "is not public"},
 		{"/api/cameras/cam2/thumb.jpg", staffToken, 503, `camera \"cam2\" has no picture yet`},
 		{"/api/cameras/nope/thumb.jpg", staffToken, 404, `no camera with id \"nope\"`},

@@ -131,6 +131,7 @@ func New(d Deps) *Server {
 	a.GET("/api/cameras/:id", s.wrap(s.getCamera))
 	a.GET("/api/cameras/:id/snapshot.jpg", s.wrap(s.snapshot))
 	a.GET("/api/cameras/:id/thumb.jpg", s.wrap(s.thumbnail))
+	a.GET("/api/thumbs", s.wrap(s.thumbs))
 	a.GET("/api/events", s.longLived, s.wrap(s.serveEvents))
 	a.GET("/api/webrtc", s.wrap(s.webrtcConfig))
 	a.GET("/api/incidents", center, s.wrap(s.listIncidents))

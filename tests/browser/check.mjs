@@ -533,8 +533,10 @@ async function overview(browser, [base, outDir, token, nArg]) {
   const t0 = Date.now();
   await page.goto(`${base}/screen?layout=all${tokenHash(token)}`);
   let got = [];
+  let cellsMS = 0;
   for (;;) {
     got = await cells();
+    if (!cellsMS && got.length >= n) cellsMS = Date.now() - t0;
     const online = got.filter((c) => c.status === 'online');
     if ((got.length >= n && online.length && online.every((c) => c.loaded)) || Date.now() - t0 > 20000) break;
     await sleep(100);
@@ -569,7 +571,7 @@ async function overview(browser, [base, outDir, token, nArg]) {
     }
   }
   const counter = await page.evaluate(() => document.getElementById('online-count').textContent);
-  print({ cells: got, loaded_ms: loadedMS, videos_in_overview: videos, refreshed, live, online_count: counter });
+  print({ cells: got, cells_ms: cellsMS, loaded_ms: loadedMS, videos_in_overview: videos, refreshed, live, online_count: counter });
 }
 
 // substream: the wall at 9 tiles a page, where camera's tile plays its
