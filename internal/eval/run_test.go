@@ -57,7 +57,9 @@ func TestEvalScenes(t *testing.T) {
 	for _, s := range scripts {
 		args = append(args, "-scene", s.Name)
 	}
-	cam := camsimproc.Start(t, args...)
+	// camsim encodes every scene's whole loop before it serves: over a
+	// minute for six on two busy cores
+	cam := camsimproc.StartWithin(t, 5*time.Minute, args...)
 	rdb, prefix := redistest.Client(t, "eval")
 
 	var cams []evalCamera
@@ -94,9 +96,10 @@ func TestEvalScenes(t *testing.T) {
 		t.Fatal(err)
 	}
 	byKind := map[string]Score{}
-	var perScene strings.Builder
+	var perScene, events strings.Builder
 	for _, s := range scripts {
 		tr := s.Truth(evalHeight)
+		writeEvents(&events, s, tr, seen[s.Name])
 		for _, z := range s.Zones {
 			sc := ScoreZone(z, tr, seen[s.Name], Window{From: refAt, To: length}, Settings{ZoneHold: zoneHold, LoiterAfter: loiterAfter})
 			k := byKind[z.Kind]
@@ -125,6 +128,26 @@ func TestEvalScenes(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "eval.md"), []byte(out.String()), 0o644); err != nil {
 			t.Errorf("write the table: %v", err)
 		}
+		if err := os.WriteFile(filepath.Join(dir, "eval-events.txt"), []byte(events.String()), 0o644); err != nil {
+			t.Errorf("write the events: %v", err)
+		}
+	}
+}
+
+// writeEvents lists a scene's truth and what the bridge reported, in
+// scene time, to see why a line of the table is what it is.
+func writeEvents(out *strings.Builder, s *scene.Script, tr scene.Truth, seen []Seen) {
+	fmt.Fprintf(out, "%s\n", s.Name)
+	for _, v := range tr.Visits {
+		fmt.Fprintf(out, "  truth  %-9s people[%d] (%d px) in %5.1f s .. %5.1f s\n", v.Zone, v.Walk, v.Height, v.Enter.Seconds(), v.Exit.Seconds())
+	}
+	for z, falls := range tr.BinFalls {
+		for _, f := range falls {
+			fmt.Fprintf(out, "  truth  %-9s bin down %5.1f s .. %5.1f s\n", z, f.From.Seconds(), f.To.Seconds())
+		}
+	}
+	for _, e := range seen {
+		fmt.Fprintf(out, "  seen   %-9s %-15s at %5.1f s\n", e.Zone, e.Kind, e.At.Seconds())
 	}
 }
 
