@@ -33,7 +33,7 @@ func Binary(tb testing.TB) string {
 
 // Proc is a running camsim.
 type Proc struct {
-	bin  string
+	bin   string
 	args  []string      // the whole command line after the binary
 	addr  string        // 127.0.0.1:PORT of RTSP
 	ready time.Duration // how long to wait for the ready line

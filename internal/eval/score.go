@@ -7,7 +7,6 @@
 package eval
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -55,9 +54,9 @@ type Settings struct {
 	LoiterAfter time.Duration // a stay in a restricted zone this long is loitering
 }
 
-// Window is the stretch of scene time that is scored: truth entries in
-// [From, To) and what the bridge reported in [From, To+EntryLate...] (the
-// late bounds).
+// Window is the stretch of scene time that is scored: true entries in
+// [From, To), and what the bridge reported from a little before From to
+// the late bounds after To.
 type Window struct {
 	From, To time.Duration
 }
@@ -106,11 +105,15 @@ func ScoreZone(z scene.Zone, tr scene.Truth, seen []Seen, w Window, set Settings
 			visits = append(visits, v)
 		}
 	}
+	slices.SortStableFunc(visits, func(a, b scene.Visit) int { return int(a.Enter - b.Enter) })
 	kinds := map[string][]time.Duration{}
 	for _, s := range seen {
 		if s.Zone == z.Name && s.At >= w.From-EntryEarly && s.At < w.To+ExitLate {
 			kinds[s.Kind] = append(kinds[s.Kind], s.At)
 		}
+	}
+	for _, ats := range kinds {
+		slices.Sort(ats)
 	}
 	var sc Score
 
@@ -139,6 +142,7 @@ func ScoreZone(z scene.Zone, tr scene.Truth, seen []Seen, w Window, set Settings
 			exits = append(exits, v.Exit)
 		}
 	}
+	slices.Sort(exits)
 	left := kinds[PersonLeft]
 	pairs = match(exits, left, ExitEarly, ExitLate)
 	sc.Exits, sc.ExitsSeen = len(exits), len(pairs)
@@ -175,29 +179,20 @@ func ScoreZone(z scene.Zone, tr scene.Truth, seen []Seen, w Window, set Settings
 	return sc
 }
 
-// match pairs true moments with reported ones one-to-one: a report
-// matches a truth from early before it to late after it, and the closest
-// pairs are taken first. It returns index pairs [truth, report].
+// match pairs true moments with reported ones one-to-one, as a counter
+// would: each report in time order takes the earliest true moment not yet
+// taken that it can be of (from early before it to late after it). Both
+// lists must be in time order. It returns index pairs [truth, report].
 func match(truth, reported []time.Duration, early, late time.Duration) [][2]int {
-	type cand struct {
-		t, r int
-		d    time.Duration
-	}
-	var cands []cand
-	for i, t := range truth {
-		for j, r := range reported {
-			if d := r - t; d >= -early && d <= late {
-				cands = append(cands, cand{i, j, max(d, -d)})
-			}
-		}
-	}
-	slices.SortStableFunc(cands, func(a, b cand) int { return cmp.Compare(a.d, b.d) })
-	usedT, usedR := map[int]bool{}, map[int]bool{}
+	used := make([]bool, len(truth))
 	var out [][2]int
-	for _, c := range cands {
-		if !usedT[c.t] && !usedR[c.r] {
-			usedT[c.t], usedR[c.r] = true, true
-			out = append(out, [2]int{c.t, c.r})
+	for j, r := range reported {
+		for i, t := range truth {
+			if d := r - t; !used[i] && d >= -early && d <= late {
+				used[i] = true
+				out = append(out, [2]int{i, j})
+				break
+			}
 		}
 	}
 	return out
@@ -243,7 +238,8 @@ func writeRow(out io.Writer, name string, s Score) {
 		if len(ds) == 0 {
 			return "–"
 		}
-		return fmt.Sprintf("%.1f s", Percentile(ds, p).Seconds())
+		// rounded first: a few milliseconds early print 0.0, not -0.0
+		return fmt.Sprintf("%.1f s", Percentile(ds, p).Round(100*time.Millisecond).Seconds())
 	}
 	cells := []string{name, fmt.Sprint(s.Entries), fmt.Sprint(s.TP), fmt.Sprint(s.FP), fmt.Sprint(s.FN),
 		ratio(s.TP, s.TP+s.FN), ratio(s.TP, s.TP+s.FP), secs(s.EntryLatency, 50), secs(s.EntryLatency, 95),
