@@ -53,4 +53,3 @@ func builtinScenes() string {
 	}
 	return strings.Join(names, ", ")
 }
-
