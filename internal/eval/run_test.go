@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -111,8 +110,12 @@ func TestEvalScenes(t *testing.T) {
 		}
 	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "\nDetection accuracy: %d scenes of %v at %s, %s fps, played once in real time, one bridge (%s)\n\n",
-		len(scripts), length, evalSize, evalFPS, detectYAML)
+	var names []string
+	for _, s := range scripts {
+		names = append(names, s.Name)
+	}
+	fmt.Fprintf(&out, "\nDetection accuracy: %s (%v each at %s, %s fps), played once in real time, one bridge (%s)\n\n",
+		strings.Join(names, ", "), length, evalSize, evalFPS, detectYAML)
 	WriteTable(&out, byKind)
 	fmt.Fprintf(&out, "\nper scene and zone:\n%s", perScene.String())
 	fmt.Fprintf(&out, "bridge CPU over the loop: %.0f%% of a core for %d cameras (%.0f%% each)\n", 100*cpu, len(cams), 100*cpu/float64(len(cams)))
@@ -207,7 +210,7 @@ func startEvalBridge(t *testing.T, cams []evalCamera, prefix string) *evalBridge
 	t.Helper()
 	bin := testenv.Build(t, "./cmd/bridge")
 	dir := t.TempDir()
-	port, metrics, udp := freePort(t, "tcp4"), freePort(t, "tcp4"), freePort(t, "udp4")
+	port, metrics, udp := testenv.FreePort(t, "tcp"), testenv.FreePort(t, "tcp"), testenv.FreePort(t, "udp")
 	var y strings.Builder
 	fmt.Fprintf(&y, "server: {addr: \"127.0.0.1:%d\", metrics_addr: \"127.0.0.1:%d\", staff_token: %q}\n", port, metrics, evalToken)
 	fmt.Fprintf(&y, "redis: {url: %q, prefix: %q}\n", redistest.URL(), prefix)
@@ -225,31 +228,8 @@ func startEvalBridge(t *testing.T, cams []evalCamera, prefix string) *evalBridge
 	if err := os.WriteFile(cfg, []byte(y.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(dir, "bridge.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(bin, "-config", cfg)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the bridge: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			out, _ := os.ReadFile(logf.Name())
-			t.Logf("bridge log:\n%s", out)
-		}
-		logf.Close()
-	})
+	testenv.Run(t, cmd, filepath.Join(dir, "bridge.log"))
 	deadline := time.Now().Add(30 * time.Second)
 	for online := 0; online < len(cams); time.Sleep(200 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -290,24 +270,6 @@ func (b *evalBridge) post(path string) error {
 		return fmt.Errorf("POST %s: %s, want 202 Accepted", path, res.Status)
 	}
 	return nil
-}
-
-func freePort(t *testing.T, network string) int {
-	t.Helper()
-	if network == "udp4" {
-		c, err := net.ListenPacket(network, "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen(network, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // readSeen reads the bridge's observations and new incidents from its
