@@ -107,10 +107,11 @@ bench: deps redis
 # the real bridge, scored against the ground truth their scripts give
 # (internal/eval). Prints the table (also in .run/eval.md); fails only on a
 # broken run, not on scores. EVAL_VIDEO=FILE also plays a video file,
-# without ground truth (counts only).
+# without ground truth (counts only); EVAL_MODE=auto runs detection in auto
+# mode (default: active).
 eval: apt-deps redis
 	@mkdir -p $(RUN)
-	QLY_EVAL=1 QLY_EVAL_OUT=$(CURDIR)/$(RUN) QLY_EVAL_VIDEO=$(EVAL_VIDEO) $(GO) test -count=1 -run '^TestEvalScenes$$' -timeout 15m -v ./internal/eval
+	QLY_EVAL=1 QLY_EVAL_OUT=$(CURDIR)/$(RUN) QLY_EVAL_VIDEO=$(EVAL_VIDEO) QLY_EVAL_MODE=$(EVAL_MODE) $(GO) test -count=1 -run '^TestEvalScenes$$' -timeout 15m -v ./internal/eval
 
 clean:
 	rm -rf bin $(RUN)

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,7 +26,8 @@ import (
 
 // The evaluation's picture and the bridge's detection settings: the
 // shipped ones of configs/demo.yaml, except calm_for (the reference is
-// taken at refAt, when the script says every zone is empty).
+// taken at refAt, when the script says every zone is empty). The mode is
+// active (every frame decoded, 2 analyses a second), or QLY_EVAL_MODE.
 const (
 	evalSize    = "1280x720"
 	evalHeight  = 720
@@ -33,7 +35,7 @@ const (
 	refAt       = 9 * time.Second // scene time; the scripts keep every zone empty and the bin standing until 10 s
 	tail        = 8 * time.Second // played after the loop, for late reports (nothing happens before 10 s)
 	evalToken   = "eval-staff-token"
-	detectYAML  = "detect: {mode: active, rate: 2, calm_for: 1h, zone_diff: 18, zone_hold: 5s, loiter_after: 20s}"
+	detectYAML  = "detect: {mode: %s, rate: 2, calm_for: 1h, zone_diff: 18, zone_hold: 5s, loiter_after: 20s}"
 	zoneHold    = 5 * time.Second
 	loiterAfter = 20 * time.Second
 )
@@ -72,7 +74,9 @@ func TestEvalScenes(t *testing.T) {
 		cams = append(cams, evalCamera{id: "video", url: url,
 			zones: []scene.Zone{{Name: "picture", Kind: "watch", Polygon: [][2]float64{{0, 0}, {1, 0}, {1, 1}, {0, 1}}}}})
 	}
-	br := startEvalBridge(t, cams, prefix)
+	mode := cmp.Or(os.Getenv("QLY_EVAL_MODE"), "active")
+	detect := fmt.Sprintf(detectYAML, mode)
+	br := startEvalBridge(t, cams, prefix, detect)
 
 	origin := cam.SceneWall(0, length)
 	if time.Until(origin.Add(refAt)) < time.Second {
@@ -115,7 +119,7 @@ func TestEvalScenes(t *testing.T) {
 		names = append(names, s.Name)
 	}
 	fmt.Fprintf(&out, "\nDetection accuracy: %s (%v each at %s, %s fps), played once in real time, one bridge (%s)\n\n",
-		strings.Join(names, ", "), length, evalSize, evalFPS, detectYAML)
+		strings.Join(names, ", "), length, evalSize, evalFPS, detect)
 	WriteTable(&out, byKind)
 	fmt.Fprintf(&out, "\nper scene and zone:\n%s", perScene.String())
 	fmt.Fprintf(&out, "bridge CPU over the loop: %.0f%% of a core for %d cameras (%.0f%% each)\n", 100*cpu, len(cams), 100*cpu/float64(len(cams)))
@@ -206,7 +210,7 @@ type evalBridge struct {
 
 // startEvalBridge runs the bridge on loopback with a camera per scene and
 // the scenes' zones, and returns once every camera is online.
-func startEvalBridge(t *testing.T, cams []evalCamera, prefix string) *evalBridge {
+func startEvalBridge(t *testing.T, cams []evalCamera, prefix, detect string) *evalBridge {
 	t.Helper()
 	bin := testenv.Build(t, "./cmd/bridge")
 	dir := t.TempDir()
@@ -214,7 +218,7 @@ func startEvalBridge(t *testing.T, cams []evalCamera, prefix string) *evalBridge
 	var y strings.Builder
 	fmt.Fprintf(&y, "server: {addr: \"127.0.0.1:%d\", metrics_addr: \"127.0.0.1:%d\", staff_token: %q}\n", port, metrics, evalToken)
 	fmt.Fprintf(&y, "redis: {url: %q, prefix: %q}\n", redistest.URL(), prefix)
-	fmt.Fprintf(&y, "webrtc: {udp_port: %d, tcp_port: 0}\n%s\n", udp, detectYAML)
+	fmt.Fprintf(&y, "webrtc: {udp_port: %d, tcp_port: 0}\n%s\n", udp, detect)
 	fmt.Fprintf(&y, "data_dir: %q\ncameras:\n", filepath.Join(dir, "data"))
 	for _, c := range cams {
 		var zones []string
