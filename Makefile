@@ -27,7 +27,7 @@ export CGO_LDFLAGS ?= -fuse-ld=lld -Wl,--as-needed
 # smaller without it.
 export GOFLAGS ?= -ldflags=-extldflags=-Wl,--gc-sections -tags=nomsgpack
 
-.PHONY: all deps apt-deps npm-deps redis build demo test bench lint clean
+.PHONY: all deps apt-deps npm-deps redis build demo test bench eval lint clean
 
 all: build
 
@@ -102,6 +102,16 @@ SYSTEM_BENCH := BenchmarkIngest|BenchmarkRelay|BenchmarkHeldClients|BenchmarkChr
 bench: deps redis
 	$(GO) test -run '^$$' -bench '$(SYSTEM_BENCH)' -benchtime 1x -timeout 30m -p 1 ./...
 	$(GO) test -run '^$$' -bench 'BenchmarkPublish4Subscribers|BenchmarkAnalyzers|BenchmarkPeople|BenchmarkAACToOpus' -timeout 10m -p 1 ./...
+
+# Detection accuracy: camsim's eval-* scenes played in real time against
+# the real bridge, scored against the ground truth their scripts give
+# (internal/eval). Prints the table (also in .run/eval.md); fails only on a
+# broken run, not on scores. EVAL_VIDEO=FILE also plays a video file,
+# without ground truth (counts only); EVAL_MODE=auto runs detection in auto
+# mode (default: active).
+eval: apt-deps redis
+	@mkdir -p $(RUN)
+	QLY_EVAL=1 QLY_EVAL_OUT=$(CURDIR)/$(RUN) QLY_EVAL_VIDEO=$(EVAL_VIDEO) QLY_EVAL_MODE=$(EVAL_MODE) $(GO) test -count=1 -run '^TestEvalScenes$$' -timeout 15m -v ./internal/eval
 
 clean:
 	rm -rf bin $(RUN)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,7 +27,6 @@ type bridgeProc struct {
 	// Prefix is its Redis key prefix.
 	Prefix string
 	cmd    *exec.Cmd
-	log    *os.File
 }
 
 // cameraSpec is one camera of the bridge's config.
@@ -54,7 +52,7 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 	tb.Helper()
 	bin := testenv.Build(tb, "./cmd/bridge")
 	dir := tb.TempDir()
-	httpPort, udpPort, metricsPort := freePort(tb, "tcp"), freePort(tb, "udp"), freePort(tb, "tcp")
+	httpPort, udpPort, metricsPort := testenv.FreePort(tb, "tcp"), testenv.FreePort(tb, "udp"), testenv.FreePort(tb, "tcp")
 	var y strings.Builder
 	fmt.Fprintf(&y, "server: {addr: \"127.0.0.1:%d\", metrics_addr: \"127.0.0.1:%d\", staff_token: %q}\n", httpPort, metricsPort, staffToken)
 	prefix := fmt.Sprintf("qly:e2e%d:", time.Now().UnixNano())
@@ -79,10 +77,6 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 	if err := os.WriteFile(cfg, []byte(y.String()), 0o644); err != nil {
 		tb.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(dir, "bridge.log"))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	args := []string{"-config", cfg}
 	name := bin
 	if pin != "" {
@@ -90,28 +84,9 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 		name = "taskset"
 	}
 	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
+	testenv.Run(tb, cmd, filepath.Join(dir, "bridge.log"))
 	b := &bridgeProc{URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), MetricsURL: fmt.Sprintf("http://127.0.0.1:%d", metricsPort),
-		Prefix: prefix, cmd: cmd, log: logf}
-	tb.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if tb.Failed() {
-			out, _ := os.ReadFile(logf.Name())
-			tb.Logf("bridge log:\n%s", out)
-		}
-		logf.Close()
-	})
+		Prefix: prefix, cmd: cmd}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		res, err := http.Get(b.MetricsURL + "/metrics")
@@ -156,24 +131,6 @@ func (b *bridgeProc) staffGet(path string) string {
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<16))
 	return res.Status + " " + string(body)
-}
-
-func freePort(tb testing.TB, network string) int {
-	tb.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // node runs a browser scenario of tests/browser/check.mjs and returns its

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/image/draw"
+
+	"qianliyan/internal/scene"
 )
 
 // people holds the cut-outs of real people that scripted scenes walk over
@@ -18,9 +20,6 @@ import (
 //
 //go:embed people/*.png
 var people embed.FS
-
-// walkerNames are the people there are cut-outs of.
-var walkerNames = map[string]bool{"b": true, "c": true, "d": true}
 
 // walkerSteps is how many cut-outs each walker has, one per step of a walk.
 const walkerSteps = 8
@@ -39,7 +38,7 @@ var walkers = struct {
 func walkerImages() (map[string][]*image.NRGBA, error) {
 	walkers.once.Do(func() {
 		walkers.imgs = map[string][]*image.NRGBA{}
-		for name := range walkerNames {
+		for _, name := range scene.Walkers {
 			for i := range walkerSteps {
 				f, err := people.Open(fmt.Sprintf("people/%s%d.png", name, i))
 				if err != nil {
@@ -61,12 +60,6 @@ func walkerImages() (map[string][]*image.NRGBA, error) {
 	return walkers.imgs, walkers.err
 }
 
-// personHeight is how tall a person whose feet are at y (fraction of the
-// picture) looks: nearer the camera (lower in the picture), taller.
-func personHeight(y float64, h int) int {
-	return int(float64(h) * max(0.12, 0.21+(y-0.6)*0.35))
-}
-
 // drawPeople composites the script's people at t.
 func (s *Scene) drawPeople(img *image.RGBA, t time.Duration) {
 	imgs, err := walkerImages()
@@ -75,7 +68,7 @@ func (s *Scene) drawPeople(img *image.RGBA, t time.Duration) {
 	}
 	for i := range s.script.People {
 		p := &s.script.People[i]
-		x, y, walking, there := p.person(t)
+		x, y, walking, there := p.Person(t)
 		if !there {
 			continue
 		}
@@ -84,7 +77,7 @@ func (s *Scene) drawPeople(img *image.RGBA, t time.Duration) {
 			step = int(t/stepTime) % walkerSteps
 		}
 		src := imgs[p.Walker][step]
-		h := personHeight(y, s.Height)
+		h := p.PersonHeight(y, s.Height)
 		w := h * src.Rect.Dx() / src.Rect.Dy()
 		// The cut-outs walk to the left; going right, they are mirrored.
 		to := p.To
@@ -97,14 +90,54 @@ func (s *Scene) drawPeople(img *image.RGBA, t time.Duration) {
 		}
 		mirror := to[0] > from[0]
 		fx, fy := int(x*float64(s.Width)), int(y*float64(s.Height))
-		composite(img, src, image.Rect(fx-w/2, fy-h, fx-w/2+w, fy), mirror)
+		dst := image.Rect(fx-w/2, fy-h, fx-w/2+w, fy)
+		scaled := image.NewNRGBA(image.Rect(0, 0, dst.Dx(), dst.Dy()))
+		draw.ApproxBiLinear.Scale(scaled, scaled.Rect, src, src.Rect, draw.Src, nil)
+		if s.script.Shadow != nil {
+			shadow(img, scaled, dst, mirror, *s.script.Shadow)
+		}
+		composite(img, scaled, dst, mirror)
 	}
 }
 
-// composite scales src into dst (picture coordinates), blending by its alpha.
-func composite(img *image.RGBA, src *image.NRGBA, dst image.Rectangle, mirror bool) {
-	scaled := image.NewNRGBA(image.Rect(0, 0, dst.Dx(), dst.Dy()))
-	draw.ApproxBiLinear.Scale(scaled, scaled.Rect, src, src.Rect, draw.Src, nil)
+// shadow darkens the ground where the person's silhouette falls, behind
+// them: the point of the cut-out k pixels above the feet lands k*Length
+// pixels above the feet in the picture, shifted k*Slant pixels sideways.
+func shadow(img *image.RGBA, scaled *image.NRGBA, dst image.Rectangle, mirror bool, sh scene.Shadow) {
+	keep := 256 - int(sh.Darkness*256)
+	rows := max(1, int(float64(dst.Dy())*sh.Length))
+	for r := range rows {
+		// the source row whose shadow lands on this picture row
+		y := dst.Dy() - 1 - r*dst.Dy()/rows
+		k := float64(dst.Dy() - 1 - y)
+		py := dst.Max.Y - 1 - r
+		if py < 0 || py >= img.Rect.Dy() {
+			continue
+		}
+		shift := int(k * sh.Slant)
+		for x := range dst.Dx() {
+			sx := x
+			if mirror {
+				sx = dst.Dx() - 1 - x
+			}
+			if scaled.Pix[scaled.PixOffset(sx, y)+3] < 128 {
+				continue
+			}
+			px := dst.Min.X + x + shift
+			if px < 0 || px >= img.Rect.Dx() {
+				continue
+			}
+			di := img.PixOffset(px, py)
+			for c := range 3 {
+				img.Pix[di+c] = uint8(int(img.Pix[di+c]) * keep >> 8)
+			}
+		}
+	}
+}
+
+// composite lays scaled (already dst's size) at dst (picture coordinates),
+// blending by its alpha.
+func composite(img *image.RGBA, scaled *image.NRGBA, dst image.Rectangle, mirror bool) {
 	for y := range dst.Dy() {
 		py := dst.Min.Y + y
 		if py < 0 || py >= img.Rect.Dy() {

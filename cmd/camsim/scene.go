@@ -95,7 +95,7 @@ func (s *Scene) Draw(img *image.RGBA, frame int) {
 	copy(img.Pix, s.bg.Pix)
 	if s.script != nil {
 		t := time.Duration(frame) * time.Second / time.Duration(s.FPS)
-		s.drawBin(img, s.script.binDown(t))
+		s.drawBin(img, s.script.BinDown(t))
 		s.drawCar(img, frame)
 		s.drawPeople(img, t)
 		s.light(img, t)

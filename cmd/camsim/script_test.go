@@ -69,7 +69,7 @@ func TestScriptErrorsSayWhat(t *testing.T) {
 			t.Errorf("error %v, want it to say %q", err, want)
 		}
 	}
-	if _, err := loadScript("nosuch"); err == nil || !strings.Contains(err.Error(), "no such built-in scene (built in: bin, loiter, quiet)") {
+	if _, err := loadScript("nosuch"); err == nil || !strings.Contains(err.Error(), "no such built-in scene (built in: bin, eval-arrival, eval-edge, eval-groups, eval-light, eval-sizes, eval-still, loiter, quiet)") {
 		t.Errorf("unknown scene: %v", err)
 	}
 	if err := os.WriteFile(bad, []byte("name: x\nlength: 10s\nbogus: 1\n"), 0o644); err != nil {

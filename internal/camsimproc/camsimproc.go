@@ -33,9 +33,10 @@ func Binary(tb testing.TB) string {
 
 // Proc is a running camsim.
 type Proc struct {
-	bin  string
-	args []string // the whole command line after the binary
-	addr string   // 127.0.0.1:PORT of RTSP
+	bin   string
+	args  []string      // the whole command line after the binary
+	addr  string        // 127.0.0.1:PORT of RTSP
+	ready time.Duration // how long to wait for the ready line
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -51,13 +52,20 @@ type Proc struct {
 // the port flags, so they win; overriding -addr makes URL and Addr wrong.
 func Start(tb testing.TB, args ...string) *Proc {
 	tb.Helper()
+	return StartWithin(tb, readyTimeout, args...)
+}
+
+// StartWithin is Start waiting up to within for the ready line, for scenes
+// whose encoding takes longer than usual (minutes of scripted scenes).
+func StartWithin(tb testing.TB, within time.Duration, args ...string) *Proc {
+	tb.Helper()
 	bin := Binary(tb)
 	// Another process may take a port between our check and camsim's listen;
 	// camsim listens before it encodes, so that shows at once: try new ports.
 	var err error
 	for range 3 {
 		var p *Proc
-		p, err = newProc(bin, args)
+		p, err = newProc(bin, args, within)
 		if err != nil {
 			tb.Fatalf("camsimproc: %v", err)
 		}
@@ -73,7 +81,7 @@ func Start(tb testing.TB, args ...string) *Proc {
 	return nil
 }
 
-func newProc(bin string, args []string) (*Proc, error) {
+func newProc(bin string, args []string, ready time.Duration) (*Proc, error) {
 	rtspPort, err := freeTCPPort()
 	if err != nil {
 		return nil, fmt.Errorf("pick RTSP port: %w", err)
@@ -88,7 +96,7 @@ func newProc(bin string, args []string) (*Proc, error) {
 		"-udp-rtp", net.JoinHostPort("127.0.0.1", strconv.Itoa(rtpPort)),
 		"-udp-rtcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(rtpPort+1)),
 	}, args...)
-	return &Proc{bin: bin, args: full, addr: addr}, nil
+	return &Proc{bin: bin, args: full, addr: addr, ready: ready}, nil
 }
 
 // SceneURL is the RTSP address of the scripted scene name (-scene).
@@ -205,10 +213,10 @@ func (p *Proc) start() error {
 		p.mu.Unlock()
 		return fmt.Errorf("camsim %s exited before it was ready (%v); its stderr:\n%s",
 			strings.Join(p.args, " "), exitErr, stderr.String())
-	case <-time.After(readyTimeout):
+	case <-time.After(p.ready):
 		p.Stop()
 		return fmt.Errorf("camsim %s not ready after %v; its stderr:\n%s",
-			strings.Join(p.args, " "), readyTimeout, stderr.String())
+			strings.Join(p.args, " "), p.ready, stderr.String())
 	}
 }
 
