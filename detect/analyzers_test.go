@@ -389,4 +389,37 @@ func TestZoneLeavesPeopleOutButSeesTheBin(t *testing.T) {
 			t.Errorf("changed areas %v, want the bin at %v first, not the person at %v", areas, bin, personBox)
 		}
 	})
+	t.Run("a person standing over the change does not end it", func(t *testing.T) {
+		z := NewZone(zone, AnalysisSize)
+		defer z.Close()
+		z.SetReference(empty)
+		// the bin lies where the person will stand: their box hides it
+		under := image.Rect(personBox.Min.X+2, personBox.Min.Y+personBox.Dy()/3, personBox.Max.X-2, personBox.Max.Y-2)
+		down := empty.Clone()
+		defer down.Close()
+		gocv.Rectangle(&down, under, lum(240), -1)
+		over := standing.Clone()
+		defer over.Close()
+		gocv.Rectangle(&over, under, lum(240), -1)
+		s := 0.0
+		for ; s < 5; s += 0.5 {
+			if c, _ := z.Update(down, nil, at(s), th); c == Raised {
+				break
+			}
+		}
+		if !z.Changed() {
+			t.Fatal("the bin down did not raise zone_changed")
+		}
+		// someone stands over it for 20 s, then walks off, the bin still down
+		for end := s + 20; s < end; s += 0.5 {
+			if c, _ := z.Update(over, nil, at(s), th, personBox); c != NoChange {
+				t.Fatalf("t=%.1fs someone standing over the change: change %d, want none", s, c)
+			}
+		}
+		for end := s + 10; s < end; s += 0.5 {
+			if c, _ := z.Update(down, nil, at(s), th); c != NoChange {
+				t.Fatalf("t=%.1fs after they left, the bin still down: change %d, want none", s, c)
+			}
+		}
+	})
 }

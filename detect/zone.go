@@ -233,7 +233,11 @@ func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t 
 	if z.matchSince.IsZero() {
 		z.matchSince = now
 	}
-	if z.changed && now.Sub(z.matchSince) >= t.ZoneHold {
+	// A person standing over the change hides it from the comparison (their
+	// box is left out): zone_changed is not cleared while anyone is in the
+	// zone or something moves there, else each visit would end the incident
+	// and raise a new one when they leave.
+	if z.changed && !moving && now.Sub(z.matchSince) >= t.ZoneHold {
 		z.changed = false
 		return Cleared, d
 	}
