@@ -82,22 +82,22 @@ func BenchmarkTaskAPITransitionsAndLists(b *testing.B) {
 		duration = 5 * time.Second
 	)
 	tb := serve(b, taskConfig(b), withTasks(), withEvents(), withLogins())
-	photo := tb.photo(b, "worker1")
 	client := benchClient()
 	defer client.CloseIdleConnections()
 	// each worker's tasks are on a camera of the worker's grid; the GPS
-	// check-in is a few metres from it
-	workers := []struct{ user, camera, gps string }{
-		{"worker1", "cam1", `{"lat": 33.52005, "lng": 119.14003, "accuracy_m": 5}`},
-		{"worker2", "cam3", `{"lat": 33.53004, "lng": 119.14802, "accuracy_m": 5}`},
-		{"worker3", "cam2", `{"lat": 33.52103, "lng": 119.14118, "accuracy_m": 5}`},
+	// check-in is a few metres from it; each submits a photo of their own
+	// (a photo is attached only by who uploaded it)
+	workers := []struct{ user, camera, gps, photo string }{
+		{"worker1", "cam1", `{"lat": 33.52005, "lng": 119.14003, "accuracy_m": 5}`, tb.photo(b, "worker1")},
+		{"worker2", "cam3", `{"lat": 33.53004, "lng": 119.14802, "accuracy_m": 5}`, tb.photo(b, "worker2")},
+		{"worker3", "cam2", `{"lat": 33.52103, "lng": 119.14118, "accuracy_m": 5}`, tb.photo(b, "worker3")},
 	}
 	steps := []struct{ user, action, body string }{
 		{"staff", "", `{"title": "垃圾桶倒了", "camera": %[3]q, "accept": true}`},
 		{"staff", "dispatch", `{"worker": %q, "request_id": %q}`},
 		{"", "claim", `{"request_id": %[2]q}`},
 		{"", "arrive", `{"request_id": %[2]q, "evidence": {"gps": %[4]s}}`},
-		{"", "submit", `{"request_id": %[2]q, "evidence": {"photo": "` + photo + `"}}`},
+		{"", "submit", `{"request_id": %[2]q, "evidence": {"photo": %[5]q}}`},
 		{"staff", "verify", `{"request_id": %[2]q}`},
 		{"staff", "close", `{"request_id": %[2]q}`},
 	}
@@ -139,7 +139,7 @@ func BenchmarkTaskAPITransitionsAndLists(b *testing.B) {
 			}
 		} else {
 			rid := "b" + strconv.FormatInt(seq.Add(1), 10)
-			code, body, err = benchDo(client, "POST", tb.url+"/api/tasks/"+ch.id+"/"+st.action, tb.tokens[user], fmt.Appendf(nil, st.body, w.user, rid, w.camera, w.gps))
+			code, body, err = benchDo(client, "POST", tb.url+"/api/tasks/"+ch.id+"/"+st.action, tb.tokens[user], fmt.Appendf(nil, st.body, w.user, rid, w.camera, w.gps, w.photo))
 		}
 		if err != nil {
 			code, body = 0, []byte(err.Error())
