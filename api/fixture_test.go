@@ -179,6 +179,11 @@ func (b *bridge) login(t testing.TB, user string) api.TokenResponse {
 // returns the status and the body.
 func call(t testing.TB, method, url, token, body string) (int, string) {
 	t.Helper()
+	return send(t, newRequest(method, url, token, body))
+}
+
+// newRequest is a request with an optional bearer token and JSON body.
+func newRequest(method, url, token, body string) *http.Request {
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -186,7 +191,7 @@ func call(t testing.TB, method, url, token, body string) (int, string) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	return send(t, req)
+	return req
 }
 
 // send does req and returns the status and the whole body.

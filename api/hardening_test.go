@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,14 +36,7 @@ func clientFrom(ip string) *http.Client {
 // sendFrom is call with a client of one's choice, giving the headers too.
 func sendFrom(t testing.TB, hc *http.Client, method, url, token, body string) reply {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := hc.Do(req)
+	res, err := hc.Do(newRequest(method, url, token, body))
 	if err != nil {
 		t.Fatal(err)
 	}
