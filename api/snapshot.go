@@ -74,6 +74,14 @@ func (s *Server) snapshot(c *gin.Context) error {
 	return nil
 }
 
+// watcher is the camera's detection, or nil when detection does not run on it.
+func (s *Server) watcher(id string) *detect.Watcher {
+	if s.detection == nil {
+		return nil
+	}
+	return s.detection.Watcher(id)
+}
+
 // Thumbs is the answer to GET /api/thumbs: the pictures of several cameras
 // in one request, for the wall's overview (a browser opens six connections
 // to a host: 128 pictures one by one took 3.9 s to arrive).
@@ -115,10 +123,7 @@ func (s *Server) thumbs(c *gin.Context) error {
 			out.Missing[id] = "not public"
 			continue
 		}
-		var w *detect.Watcher
-		if s.detection != nil {
-			w = s.detection.Watcher(id)
-		}
+		w := s.watcher(id)
 		if w == nil {
 			out.Missing[id] = "detection does not run on this camera"
 			continue
@@ -145,10 +150,7 @@ func (s *Server) thumbnail(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var w *detect.Watcher
-	if s.detection != nil {
-		w = s.detection.Watcher(cam.ID)
-	}
+	w := s.watcher(cam.ID)
 	if w == nil {
 		return s.snapshot(c)
 	}

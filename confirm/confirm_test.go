@@ -93,7 +93,7 @@ func (f *fakeWatcher) waitRounds(t *testing.T, n int) {
 	f.mu.Lock()
 	want := f.rounds + n
 	f.mu.Unlock()
-	waitFor(t, fmt.Sprintf("%d more rounds of judging", n), 5*time.Second, func() bool {
+	testenv.WaitFor(t, fmt.Sprintf("%d more rounds of judging", n), 5*time.Second, func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return f.rounds >= want
@@ -177,17 +177,6 @@ func (e *confirmEnv) start(t *testing.T) (c *Confirmer, stop func()) {
 	return c, stop
 }
 
-func waitFor(t *testing.T, what string, within time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // raise stores a new incident on camera bin, as detection does.
 func (e *confirmEnv) raise(t *testing.T, zone, kind, snapshot string) detect.Incident {
 	t.Helper()
@@ -223,7 +212,7 @@ func (e *confirmEnv) send(t *testing.T, o detect.Observation) detect.Observation
 	if err := e.incidents.Observe(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the confirmer to take the "+o.Kind+" observation", 5*time.Second, func() bool { return e.running.handled.Load() >= want })
+	testenv.WaitFor(t, "the confirmer to take the "+o.Kind+" observation", 5*time.Second, func() bool { return e.running.handled.Load() >= want })
 	return o
 }
 
@@ -231,7 +220,7 @@ func (e *confirmEnv) send(t *testing.T, o detect.Observation) detect.Observation
 func (e *confirmEnv) taskOf(t *testing.T, incident string) *task.Task {
 	t.Helper()
 	var got *task.Task
-	waitFor(t, "the task of incident "+incident, 5*time.Second, func() bool {
+	testenv.WaitFor(t, "the task of incident "+incident, 5*time.Second, func() bool {
 		list, _, err := e.tasks.List(context.Background(), task.Filter{Camera: "bin"})
 		if err != nil {
 			t.Fatal(err)
@@ -251,7 +240,7 @@ func (e *confirmEnv) taskOf(t *testing.T, incident string) *task.Task {
 func (e *confirmEnv) waitState(t *testing.T, id string, st task.State) *task.Task {
 	t.Helper()
 	var got *task.Task
-	waitFor(t, fmt.Sprintf("task %s to be %s", id, st), 5*time.Second, func() bool {
+	testenv.WaitFor(t, fmt.Sprintf("task %s to be %s", id, st), 5*time.Second, func() bool {
 		var err error
 		if got, err = e.tasks.Get(context.Background(), id); err != nil {
 			t.Fatal(err)
@@ -346,7 +335,7 @@ func TestConfirmIncidentBecomesTask(t *testing.T) {
 	// The bin falls again while its task is open: one task per problem, the
 	// new incident is a line of its timeline.
 	again := e.raise(t, binZone, detect.ZoneChanged, "in-3.jpg")
-	waitFor(t, "the second fall on the first task's timeline", 5*time.Second, func() bool {
+	testenv.WaitFor(t, "the second fall on the first task's timeline", 5*time.Second, func() bool {
 		x, err := e.tasks.Get(context.Background(), got.ID)
 		return err == nil && x.Repeats == 1
 	})
@@ -404,7 +393,7 @@ func TestConfirmTaskLoopOnCamera(t *testing.T) {
 	}
 
 	e.move(t, id, staff, task.Dispatch, task.Request{Worker: "worker1"})
-	waitFor(t, "the camera in Watch mode after the dispatch", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
+	testenv.WaitFor(t, "the camera in Watch mode after the dispatch", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
 
 	// The worker claims; someone enters another zone, then the task's.
 	e.move(t, id, worker1, task.Claim, task.Request{})
@@ -459,7 +448,7 @@ func TestConfirmTaskLoopOnCamera(t *testing.T) {
 	}
 	e.clock.Add(2500 * time.Millisecond)
 	var p *task.Proposal
-	waitFor(t, "a verification proposal", 5*time.Second, func() bool {
+	testenv.WaitFor(t, "a verification proposal", 5*time.Second, func() bool {
 		x, err := e.tasks.Get(ctx, id)
 		if err != nil {
 			t.Fatal(err)
@@ -486,7 +475,7 @@ func TestConfirmTaskLoopOnCamera(t *testing.T) {
 		t.Errorf("verify entry = %+v, want the camera's proposal as evidence", v)
 	}
 	e.move(t, id, staff, task.Close, task.Request{})
-	waitFor(t, "the camera back in idle mode after the close", 5*time.Second, func() bool { return e.cam.Mode() == detect.Idle })
+	testenv.WaitFor(t, "the camera back in idle mode after the close", 5*time.Second, func() bool { return e.cam.Mode() == detect.Idle })
 	if got := e.cam.setModes(); !slices.Equal(got, []detect.Mode{detect.Watch, detect.Idle}) {
 		t.Errorf("SetMode calls %v, want Watch once, then Idle", got)
 	}
@@ -503,7 +492,7 @@ func TestConfirmRestoresWatchModeAfterRestart(t *testing.T) {
 	ctx := context.Background()
 	id := e.taskOf(t, e.raise(t, binZone, detect.ZoneChanged, "in-1.jpg").ID).ID
 	e.move(t, id, staff, task.Dispatch, task.Request{Worker: "worker1"})
-	waitFor(t, "Watch mode after the dispatch", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
+	testenv.WaitFor(t, "Watch mode after the dispatch", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
 	e.move(t, id, worker1, task.Claim, task.Request{})
 	e.observe(t, binZone, detect.PersonEntered, "p-1.jpg")
 	e.waitState(t, id, task.Arrived)
@@ -518,8 +507,8 @@ func TestConfirmRestoresWatchModeAfterRestart(t *testing.T) {
 	e.incidents = detect.NewStore(e.rdb, e.prefix) // the old confirmer's subscriptions stay behind
 	e.tasks = task.NewStore(e.rdb, e.prefix, e.cfg.Tasks, nil)
 	e.start(t)
-	waitFor(t, "Watch mode restored by the new confirmer", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
-	waitFor(t, "a verification proposal from the zone's look", 5*time.Second, func() bool {
+	testenv.WaitFor(t, "Watch mode restored by the new confirmer", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
+	testenv.WaitFor(t, "a verification proposal from the zone's look", 5*time.Second, func() bool {
 		x, err := e.tasks.Get(ctx, id)
 		if err != nil {
 			t.Fatal(err)
@@ -536,7 +525,7 @@ func TestConfirmReadsNoTaskPerSecond(t *testing.T) {
 	e.start(t)
 	id := e.taskOf(t, e.raise(t, binZone, detect.ZoneChanged, "in-1.jpg").ID).ID
 	e.move(t, id, staff, task.Dispatch, task.Request{Worker: "worker1"})
-	waitFor(t, "Watch mode after the dispatch", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
+	testenv.WaitFor(t, "Watch mode after the dispatch", 5*time.Second, func() bool { return e.cam.Mode() == detect.Watch })
 	e.cam.waitRounds(t, 2)
 
 	var cmds sync.Map

@@ -14,19 +14,8 @@ import (
 	"qianliyan/ingest"
 	"qianliyan/internal/camsimproc"
 	"qianliyan/internal/redistest"
+	"qianliyan/internal/testenv"
 )
-
-// waitFor polls cond until it holds or within has passed.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not %s within %v", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func subHealth(t *testing.T, hub *ingest.Hub) ingest.Health {
 	t.Helper()
@@ -55,7 +44,7 @@ func TestSubStreamIsReadOnlyWhileSomeoneNeedsIt(t *testing.T) {
 	go func() { defer close(done); _ = hub.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	waitFor(t, 10*time.Second, "main stream online", func() bool { h, _ := hub.Health("cam1"); return h.Online })
+	testenv.WaitFor(t, "main stream online", 10*time.Second, func() bool { h, _ := hub.Health("cam1"); return h.Online })
 	time.Sleep(500 * time.Millisecond)
 	if s := subHealth(t, hub); s.Online || !s.Idle || s.Frames != 0 {
 		t.Fatalf("sub-stream with nobody watching: online=%v idle=%v frames=%d, want not read at all", s.Online, s.Idle, s.Frames)
@@ -105,11 +94,11 @@ func TestSubStreamIsReadOnlyWhileSomeoneNeedsIt(t *testing.T) {
 	// with it every goroutine it had.
 	sub.Close()
 	left := time.Now()
-	waitFor(t, 5*time.Second, "sub-stream idle after its last reader left", func() bool { return subHealth(t, hub).Idle })
+	testenv.WaitFor(t, "sub-stream idle after its last reader left", 5*time.Second, func() bool { return subHealth(t, hub).Idle })
 	if took := time.Since(left); took < linger*3/4 {
 		t.Errorf("sub-stream stopped %v after its last reader left, before the %v linger", took, linger)
 	}
-	waitFor(t, 5*time.Second, fmt.Sprintf("back to %d goroutines (now %d)", idleGoroutines, runtime.NumGoroutine()),
+	testenv.WaitFor(t, fmt.Sprintf("back to %d goroutines (now %d)", idleGoroutines, runtime.NumGoroutine()), 5*time.Second,
 		func() bool { return runtime.NumGoroutine() <= idleGoroutines })
 
 	// WantSub (a viewer about to subscribe) starts it and waits until it is online.
@@ -120,7 +109,7 @@ func TestSubStreamIsReadOnlyWhileSomeoneNeedsIt(t *testing.T) {
 	if _, ok := hub.WantSub(ctx, "nope", time.Second); ok {
 		t.Errorf("WantSub of an unknown camera says ok")
 	}
-	waitFor(t, 5*time.Second, "sub-stream idle after a WantSub nobody followed", func() bool { return subHealth(t, hub).Idle })
+	testenv.WaitFor(t, "sub-stream idle after a WantSub nobody followed", 5*time.Second, func() bool { return subHealth(t, hub).Idle })
 }
 
 // TestDetectionReadsTheSmallestStreamItIsGiven: detection reads detect_url's

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 var builds struct {
@@ -100,5 +101,18 @@ func repoRoot() (string, error) {
 			return "", errors.New("no go.mod above the working directory")
 		}
 		dir = parent
+	}
+}
+
+// WaitFor polls ok until it holds, failing the test with what was awaited
+// when within passes first.
+func WaitFor(tb testing.TB, what string, within time.Duration, ok func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !ok() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("waited %v for %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
