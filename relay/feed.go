@@ -19,10 +19,6 @@ import (
 // stacks assume and what survives VPNs and mobile networks.
 const rtpPayloadMax = 1200 - 12
 
-// historyLen is how many of a camera's latest packets are kept to answer
-// NACKs: ~1.5 s at 4 Mbit/s.
-const historyLen = 1024
-
 // frame is one access unit, packetized once for every viewer. Packets
 // carry the camera's own sequence numbers and timestamps; viewers rewrite
 // the header only.
@@ -47,7 +43,6 @@ type feed struct {
 	mu      sync.Mutex
 	viewers map[*viewer]struct{}
 	gop     []*frame
-	history [historyLen]*rtp.Packet
 	n       uint64
 
 	// timeline continuity across camera reconnects
@@ -129,9 +124,6 @@ func (f *feed) publish(key bool, pkts []*rtp.Packet) {
 	defer f.mu.Unlock()
 	f.n++
 	fr := &frame{n: f.n, key: key, pkts: pkts}
-	for _, p := range pkts {
-		f.history[p.SequenceNumber%historyLen] = p
-	}
 	f.packets.Add(uint64(len(pkts)))
 	if key {
 		clear(f.gop)
@@ -172,17 +164,6 @@ func (f *feed) leave(v *viewer) bool {
 	defer f.mu.Unlock()
 	delete(f.viewers, v)
 	return len(f.viewers) == 0
-}
-
-// packet returns the camera packet with that sequence number if it is
-// still in the history.
-func (f *feed) packet(seq uint16) *rtp.Packet {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if p := f.history[seq%historyLen]; p != nil && p.SequenceNumber == seq {
-		return p
-	}
-	return nil
 }
 
 func (f *feed) close() { f.sub.Close() }

@@ -13,9 +13,25 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// burstBytesPerSec paces a GOP replay: 24 Mbit/s sends a 2 s GOP of a
-// 4 Mbit/s camera in a third of a second, without flooding the viewer.
-const burstBytesPerSec = 24e6 / 8
+// What a viewer is sent is paced, a token bucket per viewer: up to
+// paceBurst bytes go back to back, then paceBytesPerSec, in steps of at
+// least paceStep bytes. A 1080p key frame (~160 KB, 135 packets) sent at
+// once overflows a receiver's socket buffer of the kernel's default size
+// (208 KiB, ~100 packets of 1.2 KB as the kernel counts them) whenever
+// the receiver is a few milliseconds late to read, and the picture breaks
+// until the next key frame. Paced, it takes 40 ms more; live frames of a
+// 2-4 Mbit/s camera (5-20 KB) and the 720p key frames (25-60 KB) go out
+// at once as before. The same rate paces a GOP replay: 24 Mbit/s sends a
+// 2 s GOP of a 4 Mbit/s camera in a third of a second.
+const (
+	paceBurst       = 32 * rtpPayloadMax
+	paceStep        = 8 * rtpPayloadMax
+	paceBytesPerSec = 24e6 / 8
+)
+
+// sentLen is how many of its latest packets a viewer can send again on a
+// NACK: ~1 s of a 4 Mbit/s camera, 0.2 s of a GOP replay.
+const sentLen = 512
 
 // viewerQueue bounds what one viewer may lag behind, in frames (~2 s).
 const viewerQueue = 64
@@ -50,13 +66,14 @@ type viewer struct {
 	lastTS   uint32 // last timestamp sent
 	tsOffset uint32 // viewer ts = camera ts + tsOffset, for live frames
 	lastN    uint64 // last frame number sent
-	linear   bool   // live frames follow each other with no gap
+	tokens   float64
+	paced    time.Time // when tokens was last brought up to date
+	wait     *time.Timer
 
-	// read by the RTCP goroutine to answer NACKs: bit 32 set when valid,
-	// then the shift (viewer seq = camera seq + shift) and the first viewer
-	// seq it holds from; and the live timestamp offset.
-	nackMap atomic.Uint64
-	nackTS  atomic.Uint32
+	// the latest packets sent, by sequence number, for NACKs: written by
+	// the send loop, read by the RTCP goroutine
+	sentMu sync.Mutex
+	sent   [sentLen]sentPacket
 
 	// the resend budget of the current second, used by the RTCP goroutine
 	// only (see resendOne); the first NACK opens the first second, with
@@ -69,9 +86,17 @@ type viewer struct {
 	bytes, packets, frames, dropped, nacks, resent, plis atomic.Uint64
 }
 
+// sentPacket is a packet as a viewer got it: the camera's packet and the
+// viewer's sequence number and timestamp.
+type sentPacket struct {
+	p   *rtp.Packet
+	seq uint16
+	ts  uint32
+}
+
 func newViewer(f *feed) *viewer {
 	return &viewer{feed: f, queue: make(chan *frame, viewerQueue), pli: make(chan struct{}, 1), done: make(chan struct{}),
-		needKey: true}
+		needKey: true, tokens: paceBurst}
 }
 
 // offer is called by the feed for every frame; it never blocks.
@@ -128,9 +153,6 @@ func (v *viewer) run(out webrtc.TrackLocalWriter, ssrc uint32, pt uint8) {
 			if fr.n <= v.lastN {
 				continue // already sent in a GOP replay
 			}
-			if fr.n != v.lastN+1 {
-				v.linear = false // frames were skipped: the seq mapping restarts
-			}
 			if !v.sendLive(fr) {
 				return
 			}
@@ -138,7 +160,8 @@ func (v *viewer) run(out webrtc.TrackLocalWriter, ssrc uint32, pt uint8) {
 	}
 }
 
-// burst sends a GOP at once with timestamps squeezed one tick apart, ending
+// burst sends a GOP as fast as the pacing allows, with timestamps squeezed
+// one tick apart, ending
 // where the live flow goes on, so the browser decodes it all now and shows
 // the latest picture instead of playing the GOP back in real time.
 func (v *viewer) burst(gop []*frame) bool {
@@ -148,54 +171,71 @@ func (v *viewer) burst(gop []*frame) bool {
 	if v.started {
 		// a replay must move forward from what the peer already has
 		v.tsOffset = v.lastTS + k + 1 - lastTS
-		v.nackTS.Store(v.tsOffset)
 	}
-	v.nackMap.Store(0) // burst packets are not in the camera's numbering
-	start, sent := time.Now(), 0
 	for i, fr := range gop {
-		ts := lastTS + v.tsOffset - (k - uint32(i))
-		addr, held := v.hold()
-		for _, p := range fr.pkts {
-			if !v.write(p, ts) {
-				v.release(addr, held)
-				return false
-			}
-			sent += len(p.Payload)
-		}
-		v.release(addr, held)
-		v.frames.Add(1)
-		v.lastN = fr.n
-		// Pace the rest of the GOP: sent all at once it overflows the
-		// receiver's socket buffer and the picture breaks. The key frame
-		// itself goes out at once.
-		if ahead := time.Duration(float64(sent)/burstBytesPerSec*float64(time.Second)) - time.Since(start); ahead > time.Millisecond {
-			select {
-			case <-time.After(ahead):
-			case <-v.done:
-				return false
-			}
-		}
-	}
-	v.linear = false
-	return true
-}
-
-func (v *viewer) sendLive(fr *frame) bool {
-	if !v.linear {
-		shift := v.seq - fr.pkts[0].SequenceNumber
-		v.nackMap.Store(1<<32 | uint64(shift)<<16 | uint64(v.seq))
-		v.linear = true
-	}
-	addr, held := v.hold()
-	defer v.release(addr, held)
-	for _, p := range fr.pkts {
-		if !v.write(p, p.Timestamp+v.tsOffset) {
+		if !v.send(fr, lastTS+v.tsOffset-(k-uint32(i))) {
 			return false
 		}
 	}
+	return true
+}
+
+// sendLive sends a frame of the live flow, at its own time.
+func (v *viewer) sendLive(fr *frame) bool {
+	return v.send(fr, fr.pkts[0].Timestamp+v.tsOffset)
+}
+
+// send writes the frame's packets with timestamp ts, gathered into as few
+// sends as the pacing allows.
+func (v *viewer) send(fr *frame, ts uint32) bool {
+	addr, held := v.hold()
+	for _, p := range fr.pkts {
+		if wait := v.pace(len(p.Payload), time.Now()); wait > 0 {
+			v.release(addr, held)
+			if !v.sleep(wait) {
+				return false
+			}
+			addr, held = v.hold()
+		}
+		if !v.write(p, ts) {
+			v.release(addr, held)
+			return false
+		}
+	}
+	v.release(addr, held)
 	v.frames.Add(1)
 	v.lastN = fr.n
 	return true
+}
+
+// pace takes n bytes from the viewer's bucket at now and returns how long
+// to wait before sending them: nothing while the bucket holds them, else
+// until it holds paceStep again.
+func (v *viewer) pace(n int, now time.Time) time.Duration {
+	if !v.paced.IsZero() {
+		v.tokens = min(paceBurst, v.tokens+now.Sub(v.paced).Seconds()*paceBytesPerSec)
+	}
+	v.paced = now
+	if v.tokens >= float64(n) {
+		v.tokens -= float64(n)
+		return 0
+	}
+	return time.Duration((paceStep - v.tokens) / paceBytesPerSec * float64(time.Second))
+}
+
+// sleep waits d, or less when the viewer stops (false).
+func (v *viewer) sleep(d time.Duration) bool {
+	if v.wait == nil {
+		v.wait = time.NewTimer(d)
+	} else {
+		v.wait.Reset(d)
+	}
+	select {
+	case <-v.wait.C:
+		return true
+	case <-v.done:
+		return false
+	}
 }
 
 // hold starts gathering the packets of a frame, when it can.
@@ -221,6 +261,9 @@ func (v *viewer) write(p *rtp.Packet, ts uint32) bool {
 	h.Timestamp = ts
 	h.SSRC = v.ssrc
 	h.PayloadType = v.pt
+	v.sentMu.Lock()
+	v.sent[h.SequenceNumber%sentLen] = sentPacket{p: p, seq: h.SequenceNumber, ts: ts}
+	v.sentMu.Unlock()
 	v.seq++
 	v.started = true
 	v.lastTS = ts
@@ -262,8 +305,8 @@ const (
 	resendMin   = 32
 )
 
-// resendOne runs on the RTCP goroutine, so it reads the mapping the send
-// loop publishes atomically.
+// resendOne runs on the RTCP goroutine; it sends again a packet the viewer
+// was sent, live or in a GOP replay, as it was.
 func (v *viewer) resendOne(seq uint16, resend func(h *rtp.Header, payload []byte)) {
 	if now := time.Now(); now.Sub(v.resendFrom) >= time.Second {
 		sent := v.packets.Load()
@@ -274,21 +317,18 @@ func (v *viewer) resendOne(seq uint16, resend func(h *rtp.Header, payload []byte
 	if v.resendLeft == 0 {
 		return
 	}
-	m := v.nackMap.Load()
-	shift, from := uint16(m>>16), uint16(m)
-	if m>>32 == 0 || seq-from >= 0x8000 {
-		return // from a GOP burst or before: not mapped
+	v.sentMu.Lock()
+	sp := v.sent[seq%sentLen]
+	v.sentMu.Unlock()
+	if sp.p == nil || sp.seq != seq {
+		return // older than what is kept, or never sent
 	}
-	p := v.feed.packet(seq - shift)
-	if p == nil {
-		return
-	}
-	h := p.Header
+	h := sp.p.Header
 	h.SequenceNumber = seq
-	h.Timestamp += v.nackTS.Load()
+	h.Timestamp = sp.ts
 	h.SSRC = v.ssrc
 	h.PayloadType = v.pt
-	resend(&h, p.Payload)
+	resend(&h, sp.p.Payload)
 	v.resent.Add(1)
 	v.resendLeft--
 }

@@ -22,119 +22,157 @@ import (
 // BenchmarkRelay measures the bridge relaying one 1920x1080 ~4 Mbit/s
 // camera (2 s GOP, no B-frames) to N WHEP viewers: pion clients in a
 // separate process (whepload), pinned to the other core when taskset is
-// there. Figures are over a 10 s window once every viewer has started;
-// join-* figures are over the joins. Viewers join 8 at a time (each from
-// its offer to its first key frame: a wall of tiles opening, phones
-// reconnecting after a restart, each join waiting on the others'
+// there, each with the kernel's default UDP receive buffer, as a plain
+// client has. Figures are over a 10 s window once every viewer has
+// started; join-* figures are over the joins. Viewers join 8 at a time
+// (each from its offer to its first key frame: a wall of tiles opening,
+// phones reconnecting after a restart, each join waiting on the others'
 // handshakes and GOP bursts); at 100 also one at a time (a viewer joining
 // a camera that 99 others watch) and all at once (a crowd: the viewers'
-// one core then receives 100 GOP bursts at once, and its join-viewers-cores
-// shows when it, not the bridge, is what the joins wait for).
+// one core then receives 100 GOP bursts at once, and its
+// join-viewers-cores shows when it, not the bridge, is what the joins
+// wait for).
 func BenchmarkRelay(b *testing.B) {
 	cam := camsimproc.Start(b, "-cameras", "1", "-size", "1920x1080", "-bitrate", "4000000", "-gop", "2s", "-variants", "1")
-	pin, loadPin := "", ""
-	if _, err := exec.LookPath("taskset"); err == nil {
-		pin, loadPin = "0", "1"
-	}
+	pin, loadPin := pins()
 	br := startBridge(b, []cameraSpec{{id: "cam1", url: cam.URL(1), public: true}}, pin)
 	load := testenv.Build(b, "./internal/whepload")
 	for _, run := range []struct{ n, parallel int }{{1, 8}, {25, 8}, {100, 8}, {100, 1}, {100, 100}, {200, 8}} {
-		n := run.n
-		b.Run(fmt.Sprintf("viewers=%d/joining=%d", n, run.parallel), func(b *testing.B) {
+		b.Run(fmt.Sprintf("viewers=%d/joining=%d", run.n, run.parallel), func(b *testing.B) {
 			for b.Loop() {
-				args := []string{"-url", br.URL + "/whep/cam1", "-n", strconv.Itoa(n), "-hold", "10s", "-parallel", strconv.Itoa(run.parallel)}
-				name := load
-				if loadPin != "" {
-					args = append([]string{"-c", loadPin, load}, args...)
-					name = "taskset"
-				}
-				cmd := exec.Command(name, args...)
-				out, err := cmd.StdoutPipe()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := cmd.Start(); err != nil {
-					b.Fatal(err)
-				}
-				joinCPU0, joinLoad0, joinT0 := camsimproc.ProcCPU(br.PID()), camsimproc.ProcCPU(cmd.Process.Pid), time.Now()
-				joinSteal0, joinWaits0 := stolenSeconds(), schedWaits(b, br.MetricsURL)
-				sc := bufio.NewScanner(out)
-				if !sc.Scan() || sc.Text() != "joined" {
-					_ = cmd.Wait()
-					b.Fatalf("whepload did not join: %q", sc.Text())
-				}
-				joinSecs := time.Since(joinT0).Seconds()
-				joinCPU := (camsimproc.ProcCPU(br.PID()) - joinCPU0) / joinSecs
-				joinLoad := (camsimproc.ProcCPU(cmd.Process.Pid) - joinLoad0) / joinSecs
-				joinSteal := stolenSeconds() - joinSteal0
-				joinWaits := schedWaits(b, br.MetricsURL).Since(joinWaits0)
-				if !sc.Scan() || sc.Text() != "steady" {
-					_ = cmd.Wait()
-					b.Fatalf("whepload did not reach a steady state: %q", sc.Text())
-				}
-				cpu0, t0 := camsimproc.ProcCPU(br.PID()), time.Now()
-				loadCPU0 := camsimproc.ProcCPU(cmd.Process.Pid)
-				rcv0, snd0 := udpErrors()
-				var res struct {
-					Failed         int     `json:"failed"`
-					Packets        int64   `json:"packets"`
-					Lost           int64   `json:"lost"`
-					FirstPacketP50 float64 `json:"first_packet_ms_p50"`
-					FirstPacketP95 float64 `json:"first_packet_ms_p95"`
-					FirstKeyP50    float64 `json:"first_key_ms_p50"`
-					FirstKeyP95    float64 `json:"first_key_ms_p95"`
-					KeyAfterConn50 float64 `json:"key_after_connect_ms_p50"`
-					KeyAfterConn95 float64 `json:"key_after_connect_ms_p95"`
-					ConnectedP50   float64 `json:"connected_ms_p50"`
-					JoinSchedP99   float64 `json:"join_sched_ms_p99"`
-					NoKey          int     `json:"no_key_frame"`
-					Error          string  `json:"error"`
-				}
-				rss := camsimproc.ProcRSS(br.PID())
-				if !sc.Scan() {
-					b.Fatal("whepload printed no result")
-				}
-				cpu1, t1 := camsimproc.ProcCPU(br.PID()), time.Now()
-				loadCPU1 := camsimproc.ProcCPU(cmd.Process.Pid)
-				rcv1, snd1 := udpErrors()
-				if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
-					b.Fatalf("whepload result %q: %v", sc.Text(), err)
-				}
-				_ = cmd.Wait()
-				if res.Failed > 0 || res.NoKey > 0 {
-					b.Fatalf("%d viewers failed, %d got no key frame: %s", res.Failed, res.NoKey, res.Error)
-				}
-				secs := t1.Sub(t0).Seconds()
-				b.ReportMetric((cpu1-cpu0)/secs, "bridge-cores")
-				b.ReportMetric(rss/(1<<20), "bridge-RSS-MB")
-				b.ReportMetric(100*float64(res.Lost)/float64(res.Packets+res.Lost), "loss-%")
-				b.ReportMetric(float64(res.Packets)/secs/float64(n), "pkt/s/viewer")
-				// where loss happens: the kernel's UDP buffers on either side
-				b.ReportMetric(float64(rcv1-rcv0), "udp-rcvbuf-drops")
-				b.ReportMetric(float64(snd1-snd0), "udp-sndbuf-drops")
-				b.ReportMetric((loadCPU1-loadCPU0)/secs, "viewers-cores")
-				b.ReportMetric(res.FirstPacketP50, "first-pkt-p50-ms")
-				b.ReportMetric(res.FirstPacketP95, "first-pkt-p95-ms")
-				b.ReportMetric(res.FirstKeyP50, "first-key-p50-ms")
-				b.ReportMetric(res.FirstKeyP95, "first-key-p95-ms")
-				b.ReportMetric(res.ConnectedP50, "connected-p50-ms")
-				b.ReportMetric(res.KeyAfterConn50, "key-after-connect-p50-ms")
-				b.ReportMetric(res.KeyAfterConn95, "key-after-connect-p95-ms")
-				b.ReportMetric(joinSecs, "join-s")
-				b.ReportMetric(joinCPU, "join-bridge-cores")
-				b.ReportMetric(joinLoad, "join-viewers-cores")
-				// a virtual machine's host may run others on our cores:
-				// joins then wait for CPU that neither side could use
-				b.ReportMetric(1000*joinSteal, "join-steal-ms")
-				// how long goroutines waited to run while joining (p99, the
-				// bucket's upper bound): which side the joins waited on
-				b.ReportMetric(1000*joinWaits.Quantile(0.99), "join-bridge-sched-p99-ms")
-				b.ReportMetric(res.JoinSchedP99, "join-viewers-sched-p99-ms")
-				// let the sessions of this round end before the next
-				time.Sleep(2 * time.Second)
+				relayRound(b, br, load, loadPin, run.n, "-url", br.URL+"/whep/cam1", "-parallel", strconv.Itoa(run.parallel))
 			}
 		})
 	}
+}
+
+// BenchmarkRelaySpread measures the bridge relaying 32 cameras (1280x720,
+// ~1 Mbit/s, 2 s GOP) to 500 viewers spread over them in turn (16 each,
+// a few with 15), joining 8 at a time, with the kernel's default receive
+// buffers: a district's public cameras on residents' phones.
+func BenchmarkRelaySpread(b *testing.B) {
+	const cameras, viewers = 32, 500
+	cam := camsimproc.Start(b, "-cameras", strconv.Itoa(cameras), "-bitrate", "1000000", "-gop", "2s")
+	pin, loadPin := pins()
+	specs := make([]cameraSpec, cameras)
+	for i := range specs {
+		specs[i] = cameraSpec{id: fmt.Sprintf("cam%d", i+1), url: cam.URL(i + 1), public: true}
+	}
+	br := startBridge(b, specs, pin)
+	load := testenv.Build(b, "./internal/whepload")
+	b.Run(fmt.Sprintf("viewers=%d/cameras=%d", viewers, cameras), func(b *testing.B) {
+		for b.Loop() {
+			relayRound(b, br, load, loadPin, viewers, "-url", br.URL+"/whep/cam%d", "-cameras", strconv.Itoa(cameras))
+		}
+	})
+}
+
+// pins returns the cores for the bridge and the load generator, when
+// taskset is there to pin them.
+func pins() (bridge, load string) {
+	if _, err := exec.LookPath("taskset"); err == nil {
+		return "0", "1"
+	}
+	return "", ""
+}
+
+// relayRound runs whepload once with n viewers and args against br and
+// reports its figures.
+func relayRound(b *testing.B, br *bridgeProc, load, loadPin string, n int, args ...string) {
+	args = append([]string{"-n", strconv.Itoa(n), "-hold", "10s", "-rcvbuf", "0"}, args...)
+	name := load
+	if loadPin != "" {
+		args = append([]string{"-c", loadPin, load}, args...)
+		name = "taskset"
+	}
+	cmd := exec.Command(name, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	joinCPU0, joinLoad0, joinT0 := camsimproc.ProcCPU(br.PID()), camsimproc.ProcCPU(cmd.Process.Pid), time.Now()
+	joinSteal0, joinWaits0 := stolenSeconds(), schedWaits(b, br.MetricsURL)
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() || sc.Text() != "joined" {
+		_ = cmd.Wait()
+		b.Fatalf("whepload did not join: %q", sc.Text())
+	}
+	joinSecs := time.Since(joinT0).Seconds()
+	joinCPU := (camsimproc.ProcCPU(br.PID()) - joinCPU0) / joinSecs
+	joinLoad := (camsimproc.ProcCPU(cmd.Process.Pid) - joinLoad0) / joinSecs
+	joinSteal := stolenSeconds() - joinSteal0
+	joinWaits := schedWaits(b, br.MetricsURL).Since(joinWaits0)
+	if !sc.Scan() || sc.Text() != "steady" {
+		_ = cmd.Wait()
+		b.Fatalf("whepload did not reach a steady state: %q", sc.Text())
+	}
+	cpu0, t0 := camsimproc.ProcCPU(br.PID()), time.Now()
+	loadCPU0 := camsimproc.ProcCPU(cmd.Process.Pid)
+	rcv0, snd0 := udpErrors()
+	var res struct {
+		Failed         int     `json:"failed"`
+		Packets        int64   `json:"packets"`
+		Lost           int64   `json:"lost"`
+		Recovered      int64   `json:"recovered"`
+		FirstPacketP50 float64 `json:"first_packet_ms_p50"`
+		FirstPacketP95 float64 `json:"first_packet_ms_p95"`
+		FirstKeyP50    float64 `json:"first_key_ms_p50"`
+		FirstKeyP95    float64 `json:"first_key_ms_p95"`
+		KeyAfterConn50 float64 `json:"key_after_connect_ms_p50"`
+		KeyAfterConn95 float64 `json:"key_after_connect_ms_p95"`
+		ConnectedP50   float64 `json:"connected_ms_p50"`
+		JoinSchedP99   float64 `json:"join_sched_ms_p99"`
+		NoKey          int     `json:"no_key_frame"`
+		Error          string  `json:"error"`
+	}
+	rss := camsimproc.ProcRSS(br.PID())
+	if !sc.Scan() {
+		b.Fatal("whepload printed no result")
+	}
+	cpu1, t1 := camsimproc.ProcCPU(br.PID()), time.Now()
+	loadCPU1 := camsimproc.ProcCPU(cmd.Process.Pid)
+	rcv1, snd1 := udpErrors()
+	if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
+		b.Fatalf("whepload result %q: %v", sc.Text(), err)
+	}
+	_ = cmd.Wait()
+	if res.Failed > 0 || res.NoKey > 0 {
+		b.Fatalf("%d viewers failed, %d got no key frame: %s", res.Failed, res.NoKey, res.Error)
+	}
+	secs := t1.Sub(t0).Seconds()
+	b.ReportMetric((cpu1-cpu0)/secs, "bridge-cores")
+	b.ReportMetric(rss/(1<<20), "bridge-RSS-MB")
+	// loss: gaps in the sequence numbers; never-arrived: of those, the
+	// packets a NACK did not bring back
+	b.ReportMetric(100*float64(res.Lost)/float64(res.Packets+res.Lost-res.Recovered), "loss-%")
+	b.ReportMetric(100*float64(res.Lost-res.Recovered)/float64(res.Packets+res.Lost-res.Recovered), "never-arrived-%")
+	b.ReportMetric(float64(res.Packets)/secs/float64(n), "pkt/s/viewer")
+	// where loss happens: the kernel's UDP buffers on either side
+	b.ReportMetric(float64(rcv1-rcv0), "udp-rcvbuf-drops")
+	b.ReportMetric(float64(snd1-snd0), "udp-sndbuf-drops")
+	b.ReportMetric((loadCPU1-loadCPU0)/secs, "viewers-cores")
+	b.ReportMetric(res.FirstPacketP50, "first-pkt-p50-ms")
+	b.ReportMetric(res.FirstPacketP95, "first-pkt-p95-ms")
+	b.ReportMetric(res.FirstKeyP50, "first-key-p50-ms")
+	b.ReportMetric(res.FirstKeyP95, "first-key-p95-ms")
+	b.ReportMetric(res.ConnectedP50, "connected-p50-ms")
+	b.ReportMetric(res.KeyAfterConn50, "key-after-connect-p50-ms")
+	b.ReportMetric(res.KeyAfterConn95, "key-after-connect-p95-ms")
+	b.ReportMetric(joinSecs, "join-s")
+	b.ReportMetric(joinCPU, "join-bridge-cores")
+	b.ReportMetric(joinLoad, "join-viewers-cores")
+	// a virtual machine's host may run others on our cores: joins then
+	// wait for CPU that neither side could use
+	b.ReportMetric(1000*joinSteal, "join-steal-ms")
+	// how long goroutines waited to run while joining (p99, the bucket's
+	// upper bound): which side the joins waited on
+	b.ReportMetric(1000*joinWaits.Quantile(0.99), "join-bridge-sched-p99-ms")
+	b.ReportMetric(res.JoinSchedP99, "join-viewers-sched-p99-ms")
+	// let the sessions of this round end before the next
+	time.Sleep(2 * time.Second)
 }
 
 // schedWaits reads the bridge's scheduling waits from its /metrics.

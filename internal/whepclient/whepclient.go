@@ -31,11 +31,26 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-var defaultAPI = newAPI(false)
+// ReadBuffer is the receive buffer of Offer's and Play's sockets, in
+// bytes: large, so a load of hundreds of viewers measures the bridge, not
+// the kernel dropping what a busy client did not read.
+const ReadBuffer = 4 << 20
 
-// newAPI builds the viewers' WebRTC API; with repeats, SRTP takes a packet
-// it has had already (no replay protection).
-func newAPI(repeats bool) *webrtc.API {
+// apis holds one WebRTC API per receive buffer size.
+var apis sync.Map
+
+func apiFor(readBuffer int) *webrtc.API {
+	if a, ok := apis.Load(readBuffer); ok {
+		return a.(*webrtc.API)
+	}
+	a, _ := apis.LoadOrStore(readBuffer, newAPI(false, readBuffer))
+	return a.(*webrtc.API)
+}
+
+// newAPI builds the viewers' WebRTC API with UDP receive buffers of
+// readBuffer bytes (0: the kernel's default); with repeats, SRTP takes a
+// packet it has had already (no replay protection).
+func newAPI(repeats bool, readBuffer int) *webrtc.API {
 	var se webrtc.SettingEngine
 	se.DisableSRTPReplayProtection(repeats)
 	se.SetIncludeLoopbackCandidate(true)
@@ -43,10 +58,8 @@ func newAPI(repeats bool) *webrtc.API {
 	// No mDNS: the bridge offers plain host candidates, and the default
 	// (query only) opens two sockets and a goroutine per viewer.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	// Large receive buffers, so a load of hundreds of viewers measures the
-	// bridge, not the kernel dropping what a busy client did not read.
-	if n, err := stdnet.NewNet(); err == nil {
-		se.SetNet(bigBuffers{n})
+	if n, err := stdnet.NewNet(); err == nil && readBuffer > 0 {
+		se.SetNet(bigBuffers{n, readBuffer})
 	}
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -85,13 +98,20 @@ var clientCert = sync.OnceValue(func() []webrtc.Certificate {
 // video and audio (Opus, PCMU, PCMA), as a browser offers. With codecs,
 // only those video codecs are offered (to test refusals), and no audio.
 func Offer(codecs ...string) (*webrtc.PeerConnection, string, error) {
-	return offer(defaultAPI, codecs)
+	return offer(apiFor(ReadBuffer), codecs)
+}
+
+// OfferBuffered is Offer for a peer whose UDP receive buffer is size
+// bytes; 0 keeps the kernel's default, as a phone's browser or another
+// relay's client has.
+func OfferBuffered(size int) (*webrtc.PeerConnection, string, error) {
+	return offer(apiFor(size), nil)
 }
 
 // OfferTakingRepeats is Offer for a peer that takes a packet it has had
 // already, as SRTP's replay protection would not: to see a resend arrive.
 func OfferTakingRepeats() (*webrtc.PeerConnection, string, error) {
-	return offer(newAPI(true), nil)
+	return offer(newAPI(true, ReadBuffer), nil)
 }
 
 func offer(api *webrtc.API, codecs []string) (*webrtc.PeerConnection, string, error) {
@@ -159,8 +179,10 @@ type Viewer struct {
 
 	Packets   atomic.Int64
 	KeyFrames atomic.Int64
-	// Lost counts gaps in the sequence numbers.
-	Lost atomic.Int64
+	// Lost counts gaps in the sequence numbers; Recovered, the packets of
+	// those gaps that came later (resent after a NACK): Lost - Recovered
+	// is what the viewer never got.
+	Lost, Recovered atomic.Int64
 	// Stall makes the viewer stop reading, like a frozen tab.
 	Stall atomic.Bool
 	// OnVideo, when set, sees every video packet as it arrives.
@@ -353,6 +375,7 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 		isKey = h264.IsRandomAccess
 	}
 	var lastSeq uint16
+	var missing gaps
 	// Frames are reassembled until the first key frame is whole and the
 	// access units to keep are kept; then key frames are counted from the
 	// packets, as copying every frame of 100 viewers would cost the load
@@ -374,10 +397,16 @@ func (v *Viewer) read(tr *webrtc.TrackRemote) {
 			v.mu.Lock()
 			v.firstPacket = now
 			v.mu.Unlock()
-		} else if gap := pkt.SequenceNumber - lastSeq - 1; gap != 0 && gap < 0x8000 {
-			v.Lost.Add(int64(gap))
+			lastSeq = pkt.SequenceNumber
+		} else if d := int16(pkt.SequenceNumber - lastSeq); d > 0 {
+			if d > 1 {
+				v.Lost.Add(int64(d - 1))
+				missing.add(lastSeq+1, pkt.SequenceNumber)
+			}
+			lastSeq = pkt.SequenceNumber
+		} else if missing.take(pkt.SequenceNumber) {
+			v.Recovered.Add(1) // late: a resend, or reordered
 		}
-		lastSeq = pkt.SequenceNumber
 		if !assembling {
 			auKey = auKey || carriesKey(pkt.Payload)
 			if pkt.Marker {
@@ -485,13 +514,16 @@ func (v *Viewer) readAudio(tr *webrtc.TrackRemote) {
 }
 
 // bigBuffers is the standard network with large UDP receive buffers.
-type bigBuffers struct{ *stdnet.Net }
+type bigBuffers struct {
+	*stdnet.Net
+	size int
+}
 
-// ListenUDP opens a UDP socket with a 4 MiB receive buffer.
+// ListenUDP opens a UDP socket with a receive buffer of b.size bytes.
 func (b bigBuffers) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
 	c, err := b.Net.ListenUDP(network, laddr)
 	if uc, ok := c.(*net.UDPConn); ok && err == nil {
-		forceReadBuffer(uc, 4<<20)
+		forceReadBuffer(uc, b.size)
 	}
 	return c, err
 }
@@ -508,4 +540,27 @@ func forceReadBuffer(conn *net.UDPConn, size int) {
 	if err != nil {
 		_ = conn.SetReadBuffer(size)
 	}
+}
+
+// gaps is the sequence numbers a viewer has missed and may still get (a
+// resend); it forgets all of them past gapsMax, when they no longer matter.
+type gaps map[uint16]struct{}
+
+const gapsMax = 4096
+
+// add notes the numbers from up to before to.
+func (g *gaps) add(from, to uint16) {
+	if *g == nil || len(*g) > gapsMax {
+		*g = gaps{}
+	}
+	for s := from; s != to; s++ {
+		(*g)[s] = struct{}{}
+	}
+}
+
+// take reports whether s was missed, and forgets it.
+func (g gaps) take(s uint16) bool {
+	_, ok := g[s]
+	delete(g, s)
+	return ok
 }

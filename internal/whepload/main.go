@@ -1,10 +1,11 @@
-// Command whepload plays one WHEP endpoint with N pion viewers, some
-// joining at once, and prints "joined" once every viewer has its first key
+// Command whepload plays WHEP endpoints with N pion viewers spread over
+// them in turn, some joining at once, and prints "joined" once every viewer has its first key
 // frame, "steady" 3 s later, then one JSON line of what they got: the load
 // generator of
 // `make bench`, run as its own process so its CPU is not the bridge's.
 //
 //	whepload -url http://127.0.0.1:8080/whep/cam1 -n 100 -hold 10s
+//	whepload -url http://127.0.0.1:8080/whep/cam%d -cameras 32 -n 500 -rcvbuf 0
 package main
 
 import (
@@ -30,7 +31,8 @@ type Result struct {
 	Viewers        int     `json:"viewers"`
 	Failed         int     `json:"failed"`
 	Packets        int64   `json:"packets"`
-	Lost           int64   `json:"lost"`
+	Lost           int64   `json:"lost"`      // gaps in the sequence numbers
+	Recovered      int64   `json:"recovered"` // of those, packets that came later (resent)
 	FirstPacketP50 float64 `json:"first_packet_ms_p50"`
 	FirstPacketP95 float64 `json:"first_packet_ms_p95"`
 	FirstKeyP50    float64 `json:"first_key_ms_p50"`
@@ -52,7 +54,9 @@ type Result struct {
 }
 
 func main() {
-	url := flag.String("url", "", "WHEP endpoint")
+	url := flag.String("url", "", "WHEP endpoint; with -cameras, a pattern whose %d is the camera's number")
+	cameras := flag.Int("cameras", 0, "spread the viewers over cameras 1..N of the -url pattern, in turn")
+	rcvbuf := flag.Int("rcvbuf", whepclient.ReadBuffer, "each viewer's UDP receive buffer in bytes; 0: the kernel's default, as a plain client has")
 	n := flag.Int("n", 1, "viewers")
 	token := flag.String("token", "", "bearer token")
 	hold := flag.Duration("hold", 10*time.Second, "how long to play after every viewer has joined")
@@ -64,6 +68,17 @@ func main() {
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "whepload: -url is required")
 		os.Exit(2)
+	}
+	urls := []string{*url}
+	if *cameras > 0 {
+		if !strings.Contains(*url, "%d") {
+			fmt.Fprintf(os.Stderr, "whepload: with -cameras, -url needs a %%d for the camera's number\n")
+			os.Exit(2)
+		}
+		urls = urls[:0]
+		for c := 1; c <= *cameras; c++ {
+			urls = append(urls, fmt.Sprintf(*url, c))
+		}
 	}
 	res := Result{Viewers: *n}
 	stopTrace := startTrace(*traceFile, trace.Start, trace.Stop)
@@ -79,7 +94,11 @@ func main() {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			v, err := whepclient.Play(whepclient.HTTP(*url, *token), 0)
+			pc, offer, err := whepclient.OfferBuffered(*rcvbuf)
+			var v *whepclient.Viewer
+			if err == nil {
+				v, err = whepclient.PlayWith(pc, offer, whepclient.HTTP(urls[i%len(urls)], *token), 0)
+			}
 			mu.Lock()
 			if err != nil {
 				res.Failed++
@@ -107,9 +126,10 @@ func main() {
 	time.Sleep(3 * time.Second)
 	start := make([]int64, len(viewers))
 	lost0 := make([]int64, len(viewers))
+	rec0 := make([]int64, len(viewers))
 	for i, v := range viewers {
 		if v != nil {
-			start[i], lost0[i] = v.Packets.Load(), v.Lost.Load()
+			start[i], lost0[i], rec0[i] = v.Packets.Load(), v.Lost.Load(), v.Recovered.Load()
 		}
 	}
 	fmt.Println("steady") // the caller measures the bridge from here
@@ -123,6 +143,7 @@ func main() {
 		}
 		res.Packets += v.Packets.Load() - start[i]
 		res.Lost += v.Lost.Load() - lost0[i]
+		res.Recovered += v.Recovered.Load() - rec0[i]
 		a, ic := v.Phases()
 		ans, ice = append(ans, ms(a)), append(ice, ms(ic))
 		conn = append(conn, ms(v.Connected()))
