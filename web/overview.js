@@ -33,13 +33,17 @@ export class Overview {
     this.cells = new Map(); // camera id → {el, img, cam}
     this.timer = 0;
     this.next = 0; // the next cell to refresh
+    this.inflight = 0; // picture requests not answered yet
     this.host.addEventListener('click', (ev) => {
       const cell = ev.target.closest('.ov-cell');
       if (cell) this.opts.onOpen(cell.dataset.camera);
     });
   }
 
-  /** render lays out cams (in the wall's order); pictures load as cells appear. */
+  /**
+   * render lays out cams (in the wall's order); pictures load as cells
+   * appear. It returns a promise of those first pictures' arrival.
+   */
   render(cams) {
     const ids = new Set(cams.map((c) => c.id));
     const fresh = [];
@@ -63,7 +67,9 @@ export class Overview {
       if (this.host.children[i] !== c.el) this.host.insertBefore(c.el, this.host.children[i] || null);
     });
     const per = Math.ceil(fresh.length / FIRST_REQUESTS);
-    for (let k = 0; k < fresh.length; k += per) this.load(fresh.slice(k, k + per));
+    const loads = [];
+    for (let k = 0; k < fresh.length; k += per) loads.push(this.load(fresh.slice(k, k + per)));
+    return Promise.all(loads);
   }
 
   cell(cam) {
@@ -99,10 +105,13 @@ export class Overview {
     if (!cells.length) return;
     const ids = cells.map((c) => c.cam.id).join(',');
     let res;
+    this.inflight++;
     try {
       res = await getJSON(`/api/thumbs?cameras=${encodeURIComponent(ids)}`, { token: this.opts.token });
     } catch {
       return; // the next round asks again
+    } finally {
+      this.inflight--;
     }
     for (const th of res.thumbs || []) {
       const c = this.cells.get(th.camera);
@@ -124,9 +133,12 @@ export class Overview {
     this.timer = setInterval(() => this.refresh(), REFRESH_MS / STEPS);
   }
 
+  // refresh asks for the next eighth of the pictures; not while pictures
+  // asked for are still on their way (a slow link or a busy bridge would
+  // otherwise pile requests up, the first ones behind the rest).
   refresh() {
     const all = [...this.cells.values()];
-    if (!all.length || document.visibilityState !== 'visible') return;
+    if (!all.length || this.inflight > 0 || document.visibilityState !== 'visible') return;
     const batch = Math.ceil(all.length / STEPS);
     const due = [];
     for (let k = 0; k < Math.min(batch, all.length); k++) {

@@ -88,8 +88,9 @@ function renderOverview() {
       kindText,
     });
   }
-  overview.render(wall.cams);
+  const first = overview.render(wall.cams);
   overview.start();
+  return first;
 }
 
 /**
@@ -272,7 +273,8 @@ function emptySlot() {
 
 // Puts the current page's tiles on the wall. Tiles that stay are not moved
 // (taking a playing <video> out of the document pauses it); tiles that leave
-// stop their players.
+// stop their players. In the overview it returns a promise of the first
+// pictures.
 function renderWall() {
   const all = wall.layout === ALL;
   $('overview').hidden = !all;
@@ -282,9 +284,9 @@ function renderWall() {
     for (const tile of wall.tiles.values()) tile.destroy();
     wall.tiles.clear();
     wall.enlarged = '';
-    renderOverview();
+    const first = renderOverview();
     renderControls();
-    return;
+    return first;
   }
   if (overview) overview.stop();
   const n = wall.layout;
@@ -693,9 +695,13 @@ async function start(signedIn = null, { viaToken = false } = {}) {
   const want = params.get('camera');
   const at = want ? wall.cams.findIndex((c) => c.id === want) : -1;
   if (at >= 0 && wall.layout !== ALL) wall.page = Math.floor(at / wall.layout);
-  renderWall();
+  const first = renderWall();
   restartRotation();
   renderIncidents();
+  // The overview's first pictures go before the board's lists: a browser
+  // has six connections to the bridge, and ten list requests ahead of
+  // them held 128 pictures back by seconds.
+  if (first) await Promise.race([first, new Promise((r) => { setTimeout(r, 3000); })]);
   wall.board = new Board({
     token: wall.token,
     me: s.me,
