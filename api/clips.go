@@ -172,10 +172,12 @@ func (s *Server) recordingSegment(c *gin.Context) error {
 	return serveVideo(c, path, "segment "+name)
 }
 
-// clipFor asks for the clip of a person's step on a task's camera.
+// clipFor asks for the clip of a person's step on a task's camera. Video
+// is stamped by the wall clock (as the recorder reads it), not by the
+// API's clock of tokens and tasks.
 func (s *Server) clipFor(t *task.Task, reason string) *task.Clip {
 	if s.rec == nil {
 		return nil
 	}
-	return confirm.ClipOf(s.rec, s.log, t.Camera, t.ID, reason, s.now())
+	return confirm.ClipOf(s.rec, s.log, t.Camera, t.ID, reason, time.Now())
 }
