@@ -1,6 +1,10 @@
 package api_test
 
 import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"strconv"
@@ -86,6 +90,87 @@ func TestClipOfASubmissionIsServedToWhoMaySeeItsTask(t *testing.T) {
 			t.Errorf("%s: range of the clip = %d %q %d bytes, want 206 video/mp4 of 100 bytes from an ftyp box",
 				who, res.StatusCode, res.Header.Get("Content-Range"), len(got))
 		}
+	}
+}
+
+func TestDossierHoldsTheTimelinePicturesAndClipsAndItsManifestVerifies(t *testing.T) {
+	b := serve(t, recordedTaskConfig(t), withVideo("cam1"), withTasks(), withLogins(), withRecording())
+	id, clip := b.toSubmitted(t)
+	testenv.WaitFor(t, "the clip ready", 15*time.Second, func() bool {
+		cl, _ := b.rec.ClipInfo(clip)
+		return cl.State == record.ClipReady
+	})
+	for _, who := range []string{"worker1", "resident"} {
+		if code, body := b.do(t, "GET", "/api/tasks/"+id+"/dossier", who, nil); code != 403 {
+			t.Errorf("%s asking for the dossier = %d %s, want 403", who, code, body)
+		}
+	}
+	res, err := http.DefaultClient.Do(newRequest("GET", b.url+"/api/tasks/"+id+"/dossier", b.tokens["staff"], ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("dossier = %d %s, want 200 application/zip", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name], _ = io.ReadAll(rc)
+		rc.Close()
+	}
+	manifest := strings.TrimSpace(string(files["MANIFEST.sha256"]))
+	listed := map[string]bool{}
+	for _, line := range strings.Split(manifest, "\n") {
+		sum, name, ok := strings.Cut(line, "  ")
+		body, there := files[name]
+		if !ok || !there {
+			t.Fatalf("manifest line %q names no file of the dossier", line)
+		}
+		if h := sha256.Sum256(body); hex.EncodeToString(h[:]) != sum {
+			t.Errorf("%s: sha256 %x, the manifest says %s", name, h, sum)
+		}
+		listed[name] = true
+	}
+	for name := range files {
+		if name != "MANIFEST.sha256" && !listed[name] {
+			t.Errorf("%s is in the dossier but not in its manifest", name)
+		}
+	}
+	html := string(files["index.html"])
+	clipFile := "clips/" + clip + ".mp4"
+	if cl, _ := b.rec.ClipInfo(clip); int64(len(files[clipFile])) != cl.Bytes || cl.Bytes == 0 {
+		t.Errorf("the clip in the dossier has %d bytes, want its %d", len(files[clipFile]), cl.Bytes)
+	}
+	pictures := 0
+	for name := range files {
+		if strings.HasPrefix(name, "pictures/") {
+			pictures++
+			if !strings.Contains(html, `src="`+name+`"`) {
+				t.Errorf("index.html does not show %s", name)
+			}
+		}
+	}
+	for _, want := range []string{`href="` + clipFile + `"`, "submit", "arrived → submitted", "worker1 (worker)", "person", id} {
+		if !strings.Contains(html, want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+	if pictures != 1 {
+		t.Errorf("%d pictures in the dossier, want the submission's photo", pictures)
+	}
+	// A change to any file shows.
+	files[clipFile][100] ^= 1
+	if h := sha256.Sum256(files[clipFile]); strings.Contains(manifest, hex.EncodeToString(h[:])) {
+		t.Errorf("a changed clip still matches the manifest")
 	}
 }
 

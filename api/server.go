@@ -151,6 +151,7 @@ func New(d Deps) *Server {
 	t.GET("/api/tasks", s.wrap(s.listTasks))
 	t.POST("/api/tasks", center, s.wrap(s.createTask))
 	t.GET("/api/tasks/:id", s.wrap(s.getTask))
+	t.GET("/api/tasks/:id/dossier", center, s.wrap(s.dossier))
 	t.POST("/api/tasks/:id/rating", s.wrap(s.rate))
 	t.POST("/api/tasks/:id/:action", s.wrap(s.transition))
 	t.POST("/api/reports", s.wrap(s.report))
