@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"qianliyan/configs"
 	"qianliyan/ingest"
 	"qianliyan/internal/camsimproc"
@@ -304,11 +306,14 @@ func names(segs []Segment) []string {
 }
 
 func TestRepairKeepsTheWholeFragmentsOfAHalfWrittenSegment(t *testing.T) {
-	r := newRig(t, 4*time.Second, "  keep: 1m")
+	cam := camsimproc.Start(t, "-cameras", "1", "-size", "640x360")
+	before := goleak.IgnoreCurrent()
+	r := startRig(t, cam, t.TempDir(), 4*time.Second, "  keep: 1m")
 	testenv.WaitFor(t, "a closed segment", 40*time.Second, func() bool {
 		return len(r.rec.Segments("cam1", 0, 1<<62)) >= 1
 	})
 	r.stop()
+	goleak.VerifyNone(t, before) // the recorder stops its goroutines with its context
 	s := r.rec.Segments("cam1", 0, 1<<62)[0]
 	dir := filepath.Join(r.cfg.DataDir, "rec", "cam1")
 	b, err := os.ReadFile(filepath.Join(dir, s.Name))
