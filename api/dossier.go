@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -80,8 +81,12 @@ func (s *Server) dossier(c *gin.Context) error {
 	if err != nil {
 		return taskError(err)
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
+	// The ZIP goes out as it is made: clips are megabytes each. An error
+	// half-way can only cut the download short (and is logged).
+	c.Header("Content-Type", "application/zip")
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="dossier-%s.zip"`, t.ID))
+	c.Status(http.StatusOK)
+	zw := zip.NewWriter(c.Writer)
 	var manifest bytes.Buffer
 	files := map[string]bool{}
 	// add copies a file into the ZIP once, under name, and into the manifest.
@@ -90,7 +95,11 @@ func (s *Server) dossier(c *gin.Context) error {
 			return nil
 		}
 		files[name] = true
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: s.now()})
+		method := zip.Deflate
+		if strings.HasSuffix(name, ".mp4") || strings.HasSuffix(name, ".jpg") || strings.HasSuffix(name, ".png") {
+			method = zip.Store // compressed already
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: s.now()})
 		if err != nil {
 			return err
 		}
@@ -158,24 +167,22 @@ func (s *Server) dossier(c *gin.Context) error {
 		Rows          []dossierRow
 	}{t, s.stamp(t.CreatedMS), s.stamp(s.now().UnixMilli()), rows}
 	var html bytes.Buffer
-	if err := dossierPage.Execute(&html, page); err != nil {
-		return err
+	err = dossierPage.Execute(&html, page)
+	if err == nil {
+		err = add("index.html", &html)
 	}
-	if err := add("index.html", &html); err != nil {
-		return err
+	if err == nil {
+		var w io.Writer
+		if w, err = zw.Create("MANIFEST.sha256"); err == nil {
+			_, err = w.Write(manifest.Bytes())
+		}
 	}
-	w, err := zw.Create("MANIFEST.sha256")
+	if err == nil {
+		err = zw.Close()
+	}
 	if err != nil {
-		return err
+		s.log.Error("dossier cut short", "task", t.ID, "err", err)
 	}
-	if _, err := w.Write(manifest.Bytes()); err != nil {
-		return err
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="dossier-%s.zip"`, t.ID))
-	c.Data(http.StatusOK, "application/zip", buf.Bytes())
 	return nil
 }
 

@@ -88,6 +88,7 @@ func (r *Recorder) Clip(camera, task, reason string, at time.Time) (Clip, error)
 	}
 	r.mu.Lock()
 	r.clips[cl.ID] = cl
+	r.pending[cl.ID] = struct{}{}
 	r.mu.Unlock()
 	return *cl, nil
 }
@@ -153,6 +154,9 @@ func (r *Recorder) loadClips() error {
 			continue
 		}
 		r.clips[id] = &cl
+		if cl.State == ClipPending {
+			r.pending[id] = struct{}{}
+		}
 	}
 	return nil
 }
@@ -184,8 +188,13 @@ func (r *Recorder) cutDue() {
 	now := r.now()
 	r.mu.Lock()
 	var due []*Clip
-	for _, cl := range r.clips {
-		if cl.State != ClipPending || now.UnixMilli() < cl.EndMS {
+	for id := range r.pending {
+		cl := r.clips[id]
+		if cl == nil || cl.State != ClipPending {
+			delete(r.pending, id)
+			continue
+		}
+		if now.UnixMilli() < cl.EndMS {
 			continue
 		}
 		c := r.cams[cl.Camera]
@@ -209,6 +218,7 @@ func (r *Recorder) cutDue() {
 				"seconds", float64(cl.LastMS-cl.FirstMS)/1000)
 		}
 		r.mu.Lock()
+		delete(r.pending, cl.ID)
 		if cur := r.clips[cl.ID]; cur != nil {
 			cl.Task = cur.Task // SetTask may have come meanwhile
 			*cur = *cl
@@ -392,8 +402,8 @@ func (r *Recorder) Prune() {
 	now := r.now()
 	r.mu.Lock()
 	var pending []Clip
-	for _, cl := range r.clips {
-		if cl.State == ClipPending {
+	for id := range r.pending {
+		if cl := r.clips[id]; cl != nil {
 			pending = append(pending, *cl)
 		}
 	}

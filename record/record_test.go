@@ -272,6 +272,7 @@ func TestRestartKeepsSegmentsAndClipsAndQuotaSparesEvidence(t *testing.T) {
 	oldest, second := after[0], after[1]
 	again.clips["C0000000000test"] = &Clip{ID: "C0000000000test", Camera: "cam1", State: ClipPending,
 		StartMS: oldest.StartMS + 10, EndMS: oldest.StartMS + 20, CreatedMS: time.Now().UnixMilli()}
+	again.pending["C0000000000test"] = struct{}{}
 	again.Prune()
 	left := again.Segments("cam1", 0, 1<<62)
 	if len(left) != len(after)-1 || left[0].Name != oldest.Name || left[1].Name == second.Name {

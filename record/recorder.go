@@ -76,9 +76,10 @@ type Recorder struct {
 	order []string
 	cams  map[string]*camera
 
-	mu    sync.Mutex
-	clips map[string]*Clip // by id
-	wake  chan struct{}
+	mu      sync.Mutex
+	clips   map[string]*Clip    // by id
+	pending map[string]struct{} // ids of the clips not cut yet
+	wake    chan struct{}
 }
 
 // camera is the recording of one camera.
@@ -110,7 +111,7 @@ func New(cfg *configs.Config, src Streams, log *slog.Logger) (*Recorder, error) 
 		SegmentLength: DefaultSegmentLength,
 		dir:           filepath.Join(cfg.DataDir, "rec"), clipDir: filepath.Join(cfg.DataDir, "clips"),
 		cfg: cfg.Record, queueLen: max(cfg.Ingest.QueueLen, 256), src: src, log: log, now: time.Now,
-		cams: map[string]*camera{}, clips: map[string]*Clip{}, wake: make(chan struct{}, 1),
+		cams: map[string]*camera{}, clips: map[string]*Clip{}, pending: map[string]struct{}{}, wake: make(chan struct{}, 1),
 	}
 	for _, c := range cfg.Cameras {
 		if c.Record == configs.RecordOff {
@@ -389,10 +390,14 @@ func (w *camWriter) unit(u *ingest.Unit, dropped uint64) {
 // publish tells readers how far the open segment is on disk.
 func (w *camWriter) publish() {
 	s := w.seg
-	w.c.bytes.Store(w.c.bytes.Load() + s.bytes - s.counted)
+	w.c.bytes.Add(s.bytes - s.counted)
 	s.counted = s.bytes
 	w.c.mu.Lock()
-	w.c.open = &openSegment{path: s.path, startMS: s.startMS, flushedMS: s.flushedMS()}
+	if o := w.c.open; o != nil && o.path == s.path {
+		o.flushedMS = s.flushedMS() // per unit: no allocation
+	} else {
+		w.c.open = &openSegment{path: s.path, startMS: s.startMS, flushedMS: s.flushedMS()}
+	}
 	w.c.mu.Unlock()
 }
 
