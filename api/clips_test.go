@@ -207,4 +207,15 @@ func TestRecordingIsForTheCenterOnly(t *testing.T) {
 	}
 	code, body = b.do(t, "GET", "/api/cameras/cam1/recording?from=20&to=10", "staff", nil)
 	wantError(t, "to before from", code, body, 400, "to (10) is before from (20)")
+	res, err := http.Get(b.metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`qly_record_bytes_total{camera="cam1"} `, `qly_record_disk_bytes{camera="cam1"} `, `qly_record_dropped_units_total{camera="cam1"} 0`} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
