@@ -159,6 +159,29 @@ func TestSegmentsAreStandaloneH264FromAKeyFrame(t *testing.T) {
 	}
 }
 
+func TestCameraWithBFramesIsRecordedInDecodingOrder(t *testing.T) {
+	cam := camsimproc.Start(t, "-cameras", "1", "-size", "640x360", "-bframes", "2")
+	r := startRig(t, cam, t.TempDir(), 4*time.Second, "  keep: 1m")
+	testenv.WaitFor(t, "a closed segment", 40*time.Second, func() bool {
+		return len(r.rec.Segments("cam1", 0, 1<<62)) >= 1
+	})
+	s := r.rec.Segments("cam1", 0, 1<<62)[0]
+	path, _ := r.rec.SegmentPath("cam1", s.Name)
+	p := ffprobe(t, path) // decoding times go up, it decodes
+	reordered := 0
+	for _, pk := range p.Packets {
+		if pk.PTS != pk.DTS {
+			reordered++
+		}
+	}
+	if reordered == 0 {
+		t.Errorf("no packet's presentation time differs from its decoding time: the B-frames were not kept in order")
+	}
+	if got := p.duration(); !near(got, 4*time.Second, gop) {
+		t.Errorf("segment lasts %v, want 4 s ± one GOP", got)
+	}
+}
+
 // waitClip waits until the clip is no longer pending.
 func waitClip(t *testing.T, rec *Recorder, id string, within time.Duration) Clip {
 	t.Helper()

@@ -347,18 +347,19 @@ func (w *camWriter) unit(u *ingest.Unit, dropped uint64) {
 		w.dropped = dropped
 	}
 	if s := w.seg; s != nil {
-		gap := u.PTS - s.last.PTS
+		dts, off, terr := s.timing(u)
+		gap := dts - int64(s.nextDTS)
 		var params string
 		if u.Key {
 			_, _, _, params = paramsOf(u)
 		}
 		switch {
-		case lost || u.Epoch != s.epoch || gap < 0 || gap > maxGap:
+		case lost || u.Epoch != s.epoch || terr != nil || gap < 0 || gap > ticks(maxGap):
 			w.closeSegment(0)
 		case u.Key && (params != s.params || time.Duration(s.durationMS())*time.Millisecond >= w.r.SegmentLength):
-			w.closeSegment(uint32(s.dts(u) - s.nextDTS))
+			w.closeSegment(uint32(gap))
 		default:
-			if err := s.add(u); err != nil {
+			if err := s.add(u, dts, off); err != nil {
 				w.r.log.Error("recording: write failed", "camera", w.c.id, "err", err)
 				s.abort()
 				w.seg = nil

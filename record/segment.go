@@ -41,22 +41,31 @@ func segmentName(startMS, endMS int64) string { return fmt.Sprintf("%d-%d.mp4", 
 // partName is the name of the segment being written.
 func partName(startMS int64) string { return fmt.Sprintf("%d.part", startMS) }
 
+// dtsExtractor gives an access unit's decoding time from its presentation
+// time (90 kHz), for cameras that send B-frames (out of order).
+type dtsExtractor interface {
+	Extract(au [][]byte, pts int64) (int64, error)
+}
+
 // segWriter writes one segment: the init block at once, then a fragment
 // (moof + mdat) every fragmentEvery or at each key frame, whichever comes
 // first. A unit waits in last until the next one gives its duration.
+// Times are decoding times (DTS) from the first unit's, at timeScale.
 type segWriter struct {
-	f       *os.File
-	path    string
-	startMS int64 // wall clock of the first unit
-	epoch   uint32
-	firstPT time.Duration // PTS of the first unit
-	params  string        // the parameter sets it was opened with
+	f        *os.File
+	path     string
+	startMS  int64 // wall clock of the first unit
+	epoch    uint32
+	dtsx     dtsExtractor
+	firstDTS int64  // DTS of the first unit (timeScale)
+	params   string // the parameter sets it was opened with
 
 	seq      uint32
 	samples  []*fmp4.Sample
 	partBase uint64 // DTS (timeScale) of samples[0]
 	nextDTS  uint64 // DTS of last
 	last     *ingest.Unit
+	lastOff  int32  // last's PTS less its DTS (B-frames)
 	lastDur  uint32 // duration of the previous sample, for the very last one
 	flushed  uint64 // DTS up to which fragments are on disk
 	bytes    int64  // written to the file
@@ -107,7 +116,18 @@ func startSegment(dir string, u *ingest.Unit) (*segWriter, error) {
 	default:
 		return nil, fmt.Errorf("a %s key frame without its parameter sets", u.Codec)
 	}
-	w := &segWriter{startMS: u.Received.UnixMilli(), epoch: u.Epoch, firstPT: u.PTS, params: key, seq: 1}
+	w := &segWriter{startMS: u.Received.UnixMilli(), epoch: u.Epoch, params: key, seq: 1}
+	if u.Codec == ingest.H265 {
+		w.dtsx = h265.NewDTSExtractor()
+	} else {
+		w.dtsx = h264.NewDTSExtractor()
+	}
+	pts := ticks(u.PTS)
+	dts, err := w.dtsx.Extract(u.NALUs, pts)
+	if err != nil {
+		return nil, fmt.Errorf("decoding time: %w", err)
+	}
+	w.firstDTS, w.lastOff = dts, int32(pts-dts)
 	w.path = filepath.Join(dir, partName(w.startMS))
 	f, err := os.OpenFile(w.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -127,14 +147,19 @@ func startSegment(dir string, u *ingest.Unit) (*segWriter, error) {
 	return w, nil
 }
 
-// dts is a unit's decoding time in the segment (the cameras we take send
-// no B-frames, so it is the PTS).
-func (w *segWriter) dts(u *ingest.Unit) uint64 {
-	d := u.PTS - w.firstPT
-	if d < 0 {
-		return 0
+// ticks is a duration at timeScale.
+func ticks(d time.Duration) int64 { return int64(d) * timeScale / int64(time.Second) }
+
+// timing is the decoding time of u, the unit after last, in the segment,
+// and its PTS less its DTS; an error when the camera's timing does not
+// follow (a new segment is due).
+func (w *segWriter) timing(u *ingest.Unit) (dts int64, off int32, err error) {
+	pts := ticks(u.PTS)
+	d, err := w.dtsx.Extract(u.NALUs, pts)
+	if err != nil {
+		return 0, 0, err
 	}
-	return uint64(d) * timeScale / uint64(time.Second)
+	return d - w.firstDTS, int32(pts - d), nil
 }
 
 // durationMS is how much video the segment holds so far, the unit waiting
@@ -143,18 +168,17 @@ func (w *segWriter) durationMS() int64 {
 	return int64((w.nextDTS + uint64(w.lastDur)) * 1000 / timeScale)
 }
 
-// add appends u, the unit after last, and writes a fragment when one is
-// due.
-func (w *segWriter) add(u *ingest.Unit) error {
-	next := w.dts(u)
+// add appends u, the unit after last, of decoding time dts and PTS
+// offset off (from timing), and writes a fragment when one is due.
+func (w *segWriter) add(u *ingest.Unit, dts int64, off int32) error {
 	dur := uint32(1)
-	if next > w.nextDTS {
-		dur = uint32(next - w.nextDTS)
+	if dts > int64(w.nextDTS) {
+		dur = uint32(dts - int64(w.nextDTS))
 	}
 	if err := w.push(dur); err != nil {
 		return err
 	}
-	w.last = u
+	w.last, w.lastOff = u, off
 	if u.Key || time.Duration(w.nextDTS-w.partBase)*time.Second/timeScale >= fragmentEvery {
 		return w.flush()
 	}
@@ -169,9 +193,9 @@ func (w *segWriter) push(dur uint32) error {
 	s := &fmp4.Sample{Duration: dur}
 	var err error
 	if w.last.Codec == ingest.H265 {
-		err = s.FillH265(0, w.last.NALUs)
+		err = s.FillH265(w.lastOff, w.last.NALUs)
 	} else {
-		err = s.FillH264(0, w.last.NALUs)
+		err = s.FillH264(w.lastOff, w.last.NALUs)
 	}
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
