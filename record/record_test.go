@@ -264,6 +264,12 @@ func TestRestartKeepsSegmentsAndClipsAndQuotaSparesEvidence(t *testing.T) {
 	}
 	r.stop()
 	before := r.rec.Segments("cam1", 0, 1<<62)
+	// A clip asked just before the stop, not cut yet: the restart cuts it.
+	last := before[len(before)-1]
+	waiting, err := r.rec.Clip("cam1", "T2", "incident", time.UnixMilli(last.EndMS-1500))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// A restart: the index comes back from the files, the clip too.
 	cfg := r.cfg
@@ -284,6 +290,14 @@ func TestRestartKeepsSegmentsAndClipsAndQuotaSparesEvidence(t *testing.T) {
 	if got, ok := again.ClipInfo(cl.ID); !ok || got.State != ClipReady || got.Task != "T1" {
 		t.Fatalf("clip after a restart = %+v, %v; want it ready, of task T1", got, ok)
 	}
+	if got, _ := again.ClipInfo(waiting.ID); got.State != ClipPending {
+		t.Fatalf("a clip waiting at the stop is %+v after the restart, want still pending", got)
+	}
+	again.cutDue()
+	if got, _ := again.ClipInfo(waiting.ID); got.State != ClipReady || got.Short || got.Task != "T2" {
+		t.Fatalf("a clip waiting at the stop, cut after the restart = %+v, want ready, whole, of task T2", got)
+	}
+	ffprobe(t, again.ClipPath(waiting.ID))
 
 	// The quota: make it one segment smaller than what is there, with a
 	// pending clip needing the oldest segment. The second oldest goes.
