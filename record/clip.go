@@ -433,7 +433,7 @@ func (r *Recorder) Prune() {
 		c.segs = kept
 		c.mu.Unlock()
 	}
-	for max := int64(r.cfg.MaxBytes); max > 0 && total > max; {
+	for quota := int64(r.cfg.MaxBytes); quota > 0 && total > quota; {
 		var oldest *camera
 		var seg Segment
 		for _, id := range r.order {

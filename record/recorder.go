@@ -228,9 +228,6 @@ func (r *Recorder) Run(ctx context.Context) error {
 // Cameras returns the ids of the cameras recorded, in config order.
 func (r *Recorder) Cameras() []string { return r.order }
 
-// Recorded reports whether the camera is recorded.
-func (r *Recorder) Recorded(camera string) bool { return r.cams[camera] != nil }
-
 // Stats are a camera's recording counters.
 type Stats struct {
 	Units    uint64 `json:"units"`    // access units written
