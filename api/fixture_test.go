@@ -21,6 +21,7 @@ import (
 	"qianliyan/ingest"
 	"qianliyan/internal/redistest"
 	"qianliyan/internal/testenv"
+	"qianliyan/record"
 	"qianliyan/relay"
 	"qianliyan/task"
 )
@@ -42,9 +43,10 @@ type bridge struct {
 	hub     *ingest.Hub
 	rl      *relay.Server
 	rdb     *redis.Client
-	clock   *testenv.Clock // tokens, tasks and stats read it
-	store   *task.Store    // withTasks
-	snaps   string         // withTasks: the detection snapshots' folder
+	clock   *testenv.Clock   // tokens, tasks and stats read it
+	store   *task.Store      // withTasks
+	snaps   string           // withTasks: the detection snapshots' folder
+	rec     *record.Recorder // withRecording
 	// tokens are the bearer tokens of the users logged in (withLogins),
 	// and "@staff_token" for the config's staff token.
 	tokens map[string]string
@@ -59,6 +61,7 @@ type settings struct {
 	clock  *testenv.Clock
 	relay  relay.Options
 	limits api.HTTPLimits
+	record bool
 }
 
 // option is one choice of serve.
@@ -84,6 +87,10 @@ func withLogins() option { return func(s *settings) { s.logins = true } }
 // withClock has the API (and the task store) read c instead of a new
 // clock at t0, e.g. for a restart that goes on at the same time.
 func withClock(c *testenv.Clock) option { return func(s *settings) { s.clock = c } }
+
+// withRecording records the cameras (2 s segments) into the config's data
+// folder and gives the API the recorder; it needs withVideo.
+func withRecording() option { return func(s *settings) { s.record = true } }
 
 // withRelay changes the relay's options (the session caps).
 func withRelay(change func(*relay.Options)) option {
@@ -122,9 +129,19 @@ func serve(t testing.TB, cfg *configs.Config, opts ...option) *bridge {
 		b.snaps = filepath.Join(cfg.DataDir, "snapshots")
 		b.deps.Tasks, b.deps.SnapshotDir = b.store, b.snaps
 	}
+	if s.record {
+		if b.rec, err = record.New(cfg, b.hub, log); err != nil {
+			t.Fatal(err)
+		}
+		b.rec.SegmentLength = 2 * time.Second
+		b.deps.Recorder = b.rec
+	}
 	a := api.New(b.deps)
 	ctx, cancel := context.WithCancel(context.Background())
 	var running sync.WaitGroup
+	if b.rec != nil {
+		running.Go(func() { _ = b.rec.Run(ctx) })
+	}
 	if len(s.video) > 0 {
 		running.Go(func() { _ = b.hub.Run(ctx) })
 	}

@@ -12,6 +12,7 @@ import (
 
 	"qianliyan/ingest"
 	"qianliyan/internal/schedlat"
+	"qianliyan/record"
 )
 
 // metrics writes the Prometheus text format by hand: a few dozen series
@@ -49,6 +50,9 @@ func (s *Server) metrics(c *gin.Context) error {
 	for _, h := range hs {
 		fmt.Fprintf(w, "qly_camera_viewers{camera=%q} %d\n", h.Camera, viewers[h.Camera]+viewers[ingest.SubID(h.Camera)])
 	}
+	if s.rec != nil {
+		s.recordMetrics(w)
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	gauge(w, "go_goroutines", "goroutines that currently exist", float64(runtime.NumGoroutine()))
@@ -60,6 +64,24 @@ func (s *Server) metrics(c *gin.Context) error {
 		fmt.Fprintf(w, "# HELP process_cpu_seconds_total user and system CPU time\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %s\n", num(cpu))
 	}
 	return nil
+}
+
+// recordMetrics writes the recording's series, per camera recorded.
+func (s *Server) recordMetrics(w *bufio.Writer) {
+	for _, m := range []struct {
+		name, kind, help string
+		v                func(st record.Stats) float64
+	}{
+		{"qly_record_bytes_total", "counter", "bytes of the camera's recording written", func(st record.Stats) float64 { return float64(st.Bytes) }},
+		{"qly_record_dropped_units_total", "counter", "access units the recording lost because the disk was behind", func(st record.Stats) float64 { return float64(st.Dropped) }},
+		{"qly_record_disk_bytes", "gauge", "bytes of the camera's segments on disk", func(st record.Stats) float64 { return float64(st.OnDisk) }},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.kind)
+		for _, id := range s.rec.Cameras() {
+			st, _ := s.rec.Stats(id)
+			fmt.Fprintf(w, "%s{camera=%q} %s\n", m.name, id, num(m.v(st)))
+		}
+	}
 }
 
 func gauge(w *bufio.Writer, name, help string, v float64) {

@@ -158,6 +158,12 @@ var apiRoutes = []apiRoute{
 		}{}, errors: []int{400, 401, 413, 415, 429, 503}},
 	{method: "GET", path: "/api/uploads/:name", summary: "An uploaded photo", who: whoToken, query: []apiParam{tokenQuery}, ok: 200, resp: "image/*", errors: []int{400, 401, 404}},
 	{method: "GET", path: "/api/snapshots/:name", summary: "A detection snapshot", who: "staff, admins and workers", query: []apiParam{tokenQuery}, ok: 200, resp: "image/jpeg", errors: []int{400, 401, 403, 404}},
+	{method: "GET", path: "/api/tasks/:id/dossier", summary: "The task's dossier (案卷) for the archive: a ZIP of index.html (the timeline to the second: who, how confirmed, evidence), the pictures and clips it names, and MANIFEST.sha256 (sha256sum -c checks it)", who: whoCenter, ok: 200, resp: "application/zip", errors: []int{401, 403, 404, 503}},
+	{method: "GET", path: "/api/clips/:name", summary: "A clip kept as evidence of a task's step: {id}.mp4 is the video (range requests; 409 with Retry-After while it is still being recorded), {id} says what it holds (state pending, ready or failed; short with a note when the camera dropped out)", who: "staff and admins; workers for the tasks they may see; never residents (403)", query: []apiParam{tokenQuery}, ok: 200, resp: "video/mp4", errors: []int{400, 401, 403, 404, 409}},
+	{method: "GET", path: "/api/cameras/:id/recording", summary: "A camera's rolling recording (the last record.keep): its segments overlapping from..to, each a standalone MP4 to play in turn", who: whoCenter, query: []apiParam{
+		{"from", "integer", "from this moment (Unix ms)"}, {"to", "integer", "up to this moment (Unix ms)"},
+	}, ok: 200, resp: Recording{}, errors: []int{400, 401, 403, 404}},
+	{method: "GET", path: "/api/cameras/:id/recording/:name", summary: "One segment of a camera's recording (range requests)", who: whoCenter, query: []apiParam{tokenQuery}, ok: 200, resp: "video/mp4", errors: []int{401, 403, 404}},
 	{method: "GET", path: "/api/workers", summary: "The grid workers, with their open tasks", who: whoCenter, query: []apiParam{{"grid", "string", "workers of this grid"}},
 		ok: 200, resp: struct {
 			Workers []Worker `json:"workers"`

@@ -15,6 +15,7 @@ import (
 	"qianliyan/configs"
 	"qianliyan/detect"
 	"qianliyan/ingest"
+	"qianliyan/record"
 	"qianliyan/relay"
 	"qianliyan/task"
 )
@@ -55,6 +56,9 @@ type Deps struct {
 	// Tasks keeps the work orders; nil: the task routes answer 503. Uploaded
 	// photos go to <Config.DataDir>/uploads.
 	Tasks *task.Store
+	// Recorder keeps the cameras' recordings and the clips of tasks; nil:
+	// the recording routes answer 404 and steps keep no clips.
+	Recorder *record.Recorder
 	// Now is the clock tokens are issued and checked by; nil is time.Now.
 	Now func() time.Time
 	// HTTP bounds what one client may hold of the HTTP servers; zero
@@ -82,6 +86,7 @@ type Server struct {
 	tasks     *task.Store
 	center    *task.Center // where tasks land, who sees what of them
 	uploadDir string
+	rec       *record.Recorder
 
 	secret  *secret
 	revoked *revocations
@@ -96,6 +101,7 @@ func New(d Deps) *Server {
 	s.detection, s.incidents, s.snapDir = d.Detection, d.Incidents, d.SnapshotDir
 	s.tasks, s.uploadDir = d.Tasks, filepath.Join(d.Config.DataDir, "uploads")
 	s.center = task.NewCenter(d.Config)
+	s.rec = d.Recorder
 	s.secret, s.now = newSecret(d.Config, d.Redis), d.Now
 	s.revoked, s.limits = newRevocations(d.Redis, d.Config.Redis.Prefix), newLimiter(d.Redis, d.Config.Redis.Prefix, d.Log)
 	s.http = d.HTTP.withDefaults()
@@ -145,12 +151,16 @@ func New(d Deps) *Server {
 	t.GET("/api/tasks", s.wrap(s.listTasks))
 	t.POST("/api/tasks", center, s.wrap(s.createTask))
 	t.GET("/api/tasks/:id", s.wrap(s.getTask))
+	t.GET("/api/tasks/:id/dossier", center, s.wrap(s.dossier))
 	t.POST("/api/tasks/:id/rating", s.wrap(s.rate))
 	t.POST("/api/tasks/:id/:action", s.wrap(s.transition))
 	t.POST("/api/reports", s.wrap(s.report))
 	a.POST("/api/uploads", s.wrap(s.upload))
 	a.GET("/api/uploads/:name", s.wrap(s.serveUpload))
 	a.GET("/api/snapshots/:name", s.requireRole(RoleStaff, RoleAdmin, RoleWorker), s.wrap(s.serveSnapshot))
+	a.GET("/api/clips/:name", s.wrap(s.clip))
+	a.GET("/api/cameras/:id/recording", center, s.wrap(s.recording))
+	a.GET("/api/cameras/:id/recording/:name", center, s.wrap(s.recordingSegment))
 	t.GET("/api/workers", center, s.wrap(s.listWorkers))
 	t.GET("/api/stats", center, s.wrap(s.stats))
 	a.POST("/whep/:camera", s.wrap(s.whepOffer))

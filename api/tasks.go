@@ -308,11 +308,13 @@ func (s *Server) transition(c *gin.Context) error {
 	if req.RequestID == "" {
 		req.RequestID = newRequestID()
 	}
+	var seen *task.Task
 	if !p.SeesAll() || act == task.Dispatch {
 		t, err := s.visibleTask(c, id)
 		if err != nil {
 			return err
 		}
+		seen = t
 		if act == task.Dispatch && p.SeesAll() {
 			if err := s.center.CheckDispatch(b.Worker, cmp.Or(b.Grid, t.Grid)); err != nil {
 				return taskError(err)
@@ -329,6 +331,10 @@ func (s *Server) transition(c *gin.Context) error {
 		req.Evidence = &task.Evidence{Photo: e.Photo, Snapshot: e.Snapshot}
 		if e.GPS != nil {
 			req.Evidence.GPS = &task.GPS{Lat: e.GPS.Lat, Lng: e.GPS.Lng, AccuracyM: e.GPS.AccuracyM}
+		}
+		// The camera's video of the worker's submission, in the same entry.
+		if act == task.Submit && e.Photo != "" && seen != nil && seen.State == task.Arrived {
+			req.Evidence.Clip = s.clipFor(seen, "submit")
 		}
 	}
 	t, entry, err := s.tasks.Transition(c.Request.Context(), id, actorOf(p), act, req)

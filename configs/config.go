@@ -28,6 +28,7 @@ type Config struct {
 	Ingest  Ingest   `yaml:"ingest"`
 	Detect  Detect   `yaml:"detect"`
 	Tasks   Tasks    `yaml:"tasks"`
+	Record  Record   `yaml:"record"`
 	DataDir string   `yaml:"data_dir"` // default "data"
 	Cameras []Camera `yaml:"cameras"`
 }
@@ -134,6 +135,17 @@ type Tasks struct {
 	ReopenWithin  Duration `yaml:"reopen_within"`   // an incident of the same camera, zone and kind this soon after its task closed reopens it, default 1h; 0: never
 }
 
+// Record sets the rolling recording of every camera (fragmented MP4
+// segments under data_dir/rec) and the clips kept as evidence of tasks
+// (under data_dir/clips).
+type Record struct {
+	Keep         Duration `yaml:"keep"`          // how far back each camera's recording goes, default 30m; 1m..7d
+	MaxBytes     int      `yaml:"max_bytes"`     // cap of all cameras' segments on disk, oldest removed first; 0 (default): no cap, else >= 16 MiB
+	Before       Duration `yaml:"before"`        // a clip starts this long before its moment, default 10s; 0..5m
+	After        Duration `yaml:"after"`         // and ends this long after it, default 20s; 1s..5m
+	EvidenceDays int      `yaml:"evidence_days"` // how many days clips are kept, default 180; 1..3650
+}
+
 // Ingest tunes how camera streams are pulled over RTSP and fanned out.
 type Ingest struct {
 	Transport    string   `yaml:"transport"`     // "auto" (default: try UDP, fall back to TCP), "udp", "tcp"
@@ -156,6 +168,7 @@ type Camera struct {
 	DetectURL string   `yaml:"detect_url"` // optional stream for detection alone, same rules as url
 	Public    bool     `yaml:"public"`     // whether residents may watch
 	Transport string   `yaml:"transport"`  // optional per-camera override: "", "auto", "udp", "tcp"
+	Record    string   `yaml:"record"`     // what is recorded: "" or "main" (default), "sub" (the sub-stream; needs sub_url), "off"
 	Zones     []Zone   `yaml:"zones"`
 }
 

@@ -50,6 +50,7 @@ func defaults() *Config {
 			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second), LoiterAfter: Duration(30 * time.Second), PersonMinPx: 50, PersonMaxPx: 400, Model: Model{Size: 320, Score: 0.5}},
 		Tasks: Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),
 			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second), ReopenWithin: Duration(time.Hour)},
+		Record:  Record{Keep: Duration(30 * time.Minute), Before: Duration(10 * time.Second), After: Duration(20 * time.Second), EvidenceDays: 180},
 		DataDir: "data",
 		Cameras: []Camera{{ID: "cam1", Name: "花巷口", Grid: "hexia-01", URL: "rtsp://127.0.0.1:8554/cam/1"}},
 	}
@@ -95,6 +96,7 @@ func TestGoodFilesLoad(t *testing.T) {
 		},
 		Detect:  defaults().Detect,
 		Tasks:   defaults().Tasks,
+		Record:  defaults().Record,
 		DataDir: "/var/lib/qianliyan",
 		Cameras: []Camera{
 			{
@@ -188,6 +190,17 @@ func TestGoodFilesLoad(t *testing.T) {
 			}(),
 		},
 		{
+			name: "record: a quota, shorter clips, the sub-stream of one camera",
+			yaml: oneCamera + "    sub_url: rtsp://127.0.0.1:8554/cam/1/sub\n    record: sub\n" +
+				"record:\n  keep: 2h\n  max_bytes: 1073741824\n  before: 0s\n  after: 5s\n  evidence_days: 365\n",
+			want: func() *Config {
+				c := defaults()
+				c.Cameras[0].SubURL, c.Cameras[0].Record = "rtsp://127.0.0.1:8554/cam/1/sub", "sub"
+				c.Record = Record{Keep: Duration(2 * time.Hour), MaxBytes: 1 << 30, After: Duration(5 * time.Second), EvidenceDays: 365}
+				return c
+			}(),
+		},
+		{
 			name: "redis over a unix socket",
 			yaml: oneCamera + "redis:\n  url: unix:///run/redis/redis.sock\n",
 			want: func() *Config { c := defaults(); c.Redis.URL = "unix:///run/redis/redis.sock"; return c }(),
@@ -267,7 +280,7 @@ var badFiles = []struct {
 	{
 		name: "unknown field at the top",
 		yaml: oneCamera + "servr:\n  addr: \":8080\"\n",
-		want: "bad.yaml:6:1: servr: unknown field (known: server, auth, users, redis, webrtc, ingest, detect, tasks, data_dir, cameras)",
+		want: "bad.yaml:6:1: servr: unknown field (known: server, auth, users, redis, webrtc, ingest, detect, tasks, record, data_dir, cameras)",
 	},
 	{
 		name: "unknown field in a section",
@@ -278,7 +291,7 @@ var badFiles = []struct {
 		name: "unknown field in a camera, and the field it was meant to be",
 		yaml: strings.Replace(oneCamera, "    url:", "    urll:", 1),
 		want: "bad.yaml:2:5: cameras[0].url: is required\n" +
-			"bad.yaml:5:5: cameras[0].urll: unknown field (known: id, name, grid, location, url, sub_url, detect_url, public, transport, zones)",
+			"bad.yaml:5:5: cameras[0].urll: unknown field (known: id, name, grid, location, url, sub_url, detect_url, public, transport, record, zones)",
 	},
 	{
 		name: "field set twice",
@@ -323,7 +336,7 @@ var badFiles = []struct {
 	{
 		name: "whole file is a list",
 		yaml: "- cam1\n- cam2\n",
-		want: "bad.yaml:1:1: must be a mapping of fields (server, auth, users, redis, webrtc, ingest, detect, tasks, data_dir, cameras), not a list",
+		want: "bad.yaml:1:1: must be a mapping of fields (server, auth, users, redis, webrtc, ingest, detect, tasks, record, data_dir, cameras), not a list",
 	},
 	{
 		name: "syntax error",
@@ -532,6 +545,21 @@ var badFiles = []struct {
 			`bad.yaml:9:16: tasks.auto_accept: must be a list, not "zone_changed"`,
 	},
 	{
+		name: "record section out of range",
+		yaml: oneCamera + "record:\n  keep: 30s\n  max_bytes: 1000\n  before: -1s\n  after: 0s\n  evidence_days: 0\n",
+		want: "bad.yaml:7:9: record.keep: 30s is outside 1m..168h (7 days)\n" +
+			"bad.yaml:8:14: record.max_bytes: 1000 is less than 16777216 (16 MiB); 0 sets no cap\n" +
+			"bad.yaml:9:11: record.before: -1s is outside 0s..5m\n" +
+			"bad.yaml:10:10: record.after: 0s is outside 1s..5m\n" +
+			"bad.yaml:11:18: record.evidence_days: 0 is outside 1..3650 days",
+	},
+	{
+		name: "a camera records the sub-stream it does not have, or something else",
+		yaml: oneCamera + "    record: sub\n  - {id: cam2, name: 二, grid: g, url: \"rtsp://h/2\", record: always}\n",
+		want: "bad.yaml:6:13: cameras[0].record: sub records the sub-stream, but this camera has no sub_url\n" +
+			`bad.yaml:7:61: cameras[1].record: "always" is not one of main, sub, off`,
+	},
+	{
 		name: "queue_len and gop_max_bytes out of range",
 		yaml: oneCamera + "ingest:\n  queue_len: 0\n  gop_max_bytes: 1000\n",
 		want: "bad.yaml:7:14: ingest.queue_len: 0 is outside 1..100000\n" +
@@ -715,7 +743,7 @@ var badFiles = []struct {
 			"bad.yaml:7:13: webrtc.udp_port: 0 is outside 1..65535\n" +
 			"bad.yaml:12:10: cameras[0].url: must start with rtsp:// or rtsps://\n" +
 			"bad.yaml:13:21: cameras[0].location.lat: 95 is outside -90..90\n" +
-			"bad.yaml:14:5: cameras[0].colour: unknown field (known: id, name, grid, location, url, sub_url, detect_url, public, transport, zones)\n" +
+			"bad.yaml:14:5: cameras[0].colour: unknown field (known: id, name, grid, location, url, sub_url, detect_url, public, transport, record, zones)\n" +
 			"bad.yaml:15:5: cameras[1].name: is required\n" +
 			"bad.yaml:15:5: cameras[1].grid: is required\n" +
 			`bad.yaml:15:9: cameras[1].id: "cam1" is used twice (first at line 9)` + "\n" +

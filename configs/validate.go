@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -25,6 +26,7 @@ func validate(c *Config, d *decoder) {
 	validateIngest(d, "ingest", &c.Ingest)
 	validateDetect(d, "detect", &c.Detect)
 	validateTasks(d, "tasks", &c.Tasks)
+	validateRecord(d, "record", &c.Record)
 	if strings.TrimSpace(c.DataDir) == "" {
 		d.check("data_dir", "must not be empty")
 	}
@@ -234,6 +236,35 @@ func validateTasks(d *decoder, path string, t *Tasks) {
 	}
 }
 
+// What a camera's record field may say.
+const (
+	RecordMain = "main" // the main stream (also when the field is left out)
+	RecordSub  = "sub"  // the sub-stream
+	RecordOff  = "off"  // nothing
+)
+
+// minQuota is the smallest record.max_bytes: below it a quota would remove
+// a camera's segments as fast as they come.
+const minQuota = 16 << 20
+
+func validateRecord(d *decoder, path string, r *Record) {
+	if r.Keep < Duration(time.Minute) || r.Keep > Duration(7*24*time.Hour) {
+		d.check(path+".keep", fmt.Sprintf("%s is outside 1m..168h (7 days)", r.Keep.text()))
+	}
+	if r.MaxBytes != 0 && r.MaxBytes < minQuota {
+		d.check(path+".max_bytes", fmt.Sprintf("%d is less than 16777216 (16 MiB); 0 sets no cap", r.MaxBytes))
+	}
+	if r.Before < 0 || r.Before > Duration(5*time.Minute) {
+		d.check(path+".before", fmt.Sprintf("%s is outside 0s..5m", r.Before.text()))
+	}
+	if r.After < Duration(time.Second) || r.After > Duration(5*time.Minute) {
+		d.check(path+".after", fmt.Sprintf("%s is outside 1s..5m", r.After.text()))
+	}
+	if r.EvidenceDays < 1 || r.EvidenceDays > 3650 {
+		d.check(path+".evidence_days", fmt.Sprintf("%d is outside 1..3650 days", r.EvidenceDays))
+	}
+}
+
 func validateIngest(d *decoder, path string, in *Ingest) {
 	if !slices.Contains(transports, in.Transport) {
 		d.check(path+".transport", fmt.Sprintf("%s is not one of auto, udp, tcp", quote(in.Transport)))
@@ -285,6 +316,15 @@ func validateCamera(d *decoder, path string, c *Camera) {
 				d.check(path+"."+u.field, msg)
 			}
 		}
+	}
+	switch c.Record {
+	case "", RecordMain, RecordOff:
+	case RecordSub:
+		if c.SubURL == "" {
+			d.check(path+".record", "sub records the sub-stream, but this camera has no sub_url")
+		}
+	default:
+		d.check(path+".record", fmt.Sprintf("%s is not one of main, sub, off", quote(c.Record)))
 	}
 	if c.Transport != "" && !slices.Contains(transports, c.Transport) {
 		d.check(path+".transport", fmt.Sprintf("%s is not one of auto, udp, tcp (leave it out to use ingest.transport)", quote(c.Transport)))

@@ -33,6 +33,7 @@ import (
 
 	"qianliyan/configs"
 	"qianliyan/detect"
+	"qianliyan/record"
 	"qianliyan/task"
 )
 
@@ -60,6 +61,30 @@ func DetectorCameras(d *detect.Detector) Cameras {
 	}
 }
 
+// Clipper keeps a clip of a camera's video around a moment as evidence of
+// a step (*record.Recorder has it).
+type Clipper interface {
+	Clip(camera, task, reason string, at time.Time) (record.Clip, error)
+	SetTask(id, task string) error
+}
+
+// ClipOf asks cl for a clip of camera around at, evidence of taskID (may
+// be empty) for reason, and returns it as a timeline entry lists it; nil
+// when there is no clipper or the camera is not recorded.
+func ClipOf(cl Clipper, log *slog.Logger, camera, taskID, reason string, at time.Time) *task.Clip {
+	if cl == nil || camera == "" {
+		return nil
+	}
+	c, err := cl.Clip(camera, taskID, reason, at)
+	if err != nil {
+		if !errors.Is(err, record.ErrNotRecorded) {
+			log.Warn("no clip kept", "camera", camera, "task", taskID, "reason", reason, "err", err)
+		}
+		return nil
+	}
+	return &task.Clip{ID: c.ID, Camera: c.Camera, StartMS: c.StartMS, EndMS: c.EndMS}
+}
+
 // queueLen bounds the incidents and observations waiting for the
 // confirmer; past it they are dropped and counted, detection never waits.
 const queueLen = 256
@@ -81,6 +106,7 @@ type Confirmer struct {
 	resync time.Duration // how often tasks and looks are read again (30 s)
 	now    func() time.Time
 	log    *slog.Logger
+	clips  Clipper // nil: no clips
 
 	jobs    chan job
 	poke    chan struct{}
@@ -133,6 +159,11 @@ func New(cfg *configs.Config, tasks *task.Store, cams Cameras, log *slog.Logger)
 	}
 	return c
 }
+
+// KeepClips makes the confirmer keep a clip of every incident and camera
+// verdict (arrival, verification proposed, rework) in the task's timeline.
+// Call it before Run.
+func (c *Confirmer) KeepClips(cl Clipper) { c.clips = cl }
 
 // Attach subscribes the confirmer to the incidents and observations of
 // detection and to the changes of tasks. Call it before detection runs.
@@ -326,10 +357,16 @@ func (c *Confirmer) createTask(ctx context.Context, in detect.Incident) {
 	if in.Detail != "" {
 		n.Description += ": " + in.Detail
 	}
+	n.Clip = ClipOf(c.clips, c.log, in.Camera, "", "incident", time.UnixMilli(in.StartedMS))
 	t, err := c.tasks.Create(ctx, by, n)
 	if err != nil {
 		c.log.Error("task from incident not created", "camera", in.Camera, "zone", in.Zone, "incident", in.ID, "err", err)
 		return
+	}
+	if n.Clip != nil {
+		if err := c.clips.SetTask(n.Clip.ID, t.ID); err != nil {
+			c.log.Warn("clip not tied to its task", "task", t.ID, "clip", n.Clip.ID, "err", err)
+		}
 	}
 	msg := "task from incident"
 	if t.IncidentID != in.ID {
@@ -353,7 +390,8 @@ func (c *Confirmer) arrive(ctx context.Context, o detect.Observation) {
 				snap, _ = zw.Snapshot(o.Zone)
 			}
 		}
-		t, _, err := c.tasks.CameraArrived(ctx, w.TaskID, snap, time.UnixMilli(o.AtMS))
+		clip := ClipOf(c.clips, c.log, o.Camera, w.TaskID, "arrive", time.UnixMilli(o.AtMS))
+		t, _, err := c.tasks.CameraArrived(ctx, w.TaskID, snap, time.UnixMilli(o.AtMS), clip)
 		if err != nil {
 			c.logRefusal("arrival on camera not recorded", w, err)
 			continue
@@ -487,7 +525,8 @@ func (c *Confirmer) judge(ctx context.Context, w task.Watch, fresh bool, now tim
 	snap, _ := zw.Snapshot(w.Zone)
 	verdict := fmt.Sprintf("区域仍与正常状态不同 (zone %s has differed from its reference for %s after the submission; difference %.0f)",
 		w.Zone, differed.Round(time.Second), st.diff)
-	if _, _, err := c.tasks.CameraRework(ctx, w.TaskID, verdict, snap); err != nil {
+	clip := ClipOf(c.clips, c.log, w.Camera, w.TaskID, "rework", now)
+	if _, _, err := c.tasks.CameraRework(ctx, w.TaskID, verdict, snap, clip); err != nil {
 		c.logRefusal("rework on camera not recorded", w, err)
 		return
 	}
@@ -509,7 +548,8 @@ func (c *Confirmer) propose(ctx context.Context, w task.Watch, zw Camera, held t
 		return
 	}
 	verdict := fmt.Sprintf("区域已恢复正常 (zone %s matches its reference for %s)", w.Zone, held.Round(time.Second))
-	if _, _, err := c.tasks.ProposeVerified(ctx, w.TaskID, t.Photo, after, verdict); err != nil {
+	clip := ClipOf(c.clips, c.log, w.Camera, w.TaskID, "verify", c.now())
+	if _, _, err := c.tasks.ProposeVerified(ctx, w.TaskID, t.Photo, after, verdict, clip); err != nil {
 		c.logRefusal("verification not proposed", w, err)
 		if errors.Is(err, task.ErrConflict) { // already proposed, or moved on
 			w.Proposed = true

@@ -17,6 +17,7 @@ import (
 	"qianliyan/detect"
 	"qianliyan/internal/redistest"
 	"qianliyan/internal/testenv"
+	"qianliyan/record"
 	"qianliyan/task"
 )
 
@@ -121,6 +122,7 @@ type confirmEnv struct {
 	cam       *fakeWatcher
 	clock     *testenv.Clock
 	running   *Confirmer // the last one started
+	clips     Clipper    // given to the confirmers started, when set
 }
 
 func newConfirmEnv(t *testing.T) *confirmEnv {
@@ -157,6 +159,9 @@ func (e *confirmEnv) start(t *testing.T) (c *Confirmer, stop func()) {
 	t.Helper()
 	c = New(e.cfg, e.tasks, e.cameras, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	c.every, c.now = 10*time.Millisecond, e.clock.Now
+	if e.clips != nil {
+		c.KeepClips(e.clips)
+	}
 	c.Attach(e.incidents)
 	e.running = c
 	ctx, cancel := context.WithCancel(context.Background())
@@ -554,5 +559,65 @@ func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 			h.seen.Store(c.Name(), true)
 		}
 		return next(ctx, cmds)
+	}
+}
+
+// fakeClips is a Clipper that remembers what it was asked.
+type fakeClips struct {
+	mu     sync.Mutex
+	asked  []string          // reason@camera@task at ms
+	tasks  map[string]string // clip id → task set later
+	nextID int
+}
+
+func (f *fakeClips) Clip(camera, taskID, reason string, at time.Time) (record.Clip, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	f.asked = append(f.asked, fmt.Sprintf("%s@%s@%s", reason, camera, taskID))
+	return record.Clip{ID: fmt.Sprintf("Cfake%d", f.nextID), Camera: camera, AtMS: at.UnixMilli(),
+		StartMS: at.UnixMilli() - 10000, EndMS: at.UnixMilli() + 20000}, nil
+}
+
+func (f *fakeClips) SetTask(id, taskID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tasks[id] = taskID
+	return nil
+}
+
+// TestConfirmKeepsAClipOfEachCameraStep: the incident's entry and the
+// arrival seen on camera each name a clip around their moment, tied to
+// the task.
+func TestConfirmKeepsAClipOfEachCameraStep(t *testing.T) {
+	e := newConfirmEnv(t)
+	clips := &fakeClips{tasks: map[string]string{}}
+	e.clips = clips
+	e.start(t)
+	in := e.raise(t, binZone, detect.ZoneChanged, "in-1.jpg")
+	tk := e.taskOf(t, in.ID)
+	tl, _ := e.tasks.Timeline(context.Background(), tk.ID)
+	c := tl[0].Evidence.Clip
+	if c == nil || c.ID != "Cfake1" || c.Camera != "bin" || c.StartMS != in.StartedMS-10000 || c.EndMS != in.StartedMS+20000 {
+		t.Fatalf("the incident's entry lists clip %+v, want Cfake1 of bin from 10 s before the incident to 20 s after", c)
+	}
+	testenv.WaitFor(t, "the incident's clip tied to its task", 5*time.Second, func() bool {
+		clips.mu.Lock()
+		defer clips.mu.Unlock()
+		return clips.tasks["Cfake1"] == tk.ID
+	})
+	e.move(t, tk.ID, staff, task.Dispatch, task.Request{Worker: "worker1"})
+	e.move(t, tk.ID, worker1, task.Claim, task.Request{})
+	e.observe(t, binZone, detect.PersonEntered, "p.jpg")
+	e.waitState(t, tk.ID, task.Arrived)
+	tl, _ = e.tasks.Timeline(context.Background(), tk.ID)
+	arr := tl[len(tl)-1]
+	if arr.Action != task.Arrive || arr.Evidence == nil || arr.Evidence.Clip == nil || arr.Evidence.Clip.ID != "Cfake2" {
+		t.Fatalf("arrival entry = %+v, want the clip Cfake2", arr)
+	}
+	clips.mu.Lock()
+	defer clips.mu.Unlock()
+	if want := []string{"incident@bin@", "arrive@bin@" + tk.ID}; !slices.Equal(clips.asked, want) {
+		t.Errorf("clips asked %v, want %v", clips.asked, want)
 	}
 }

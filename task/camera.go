@@ -98,28 +98,29 @@ func (s *Store) cameraActor(ctx context.Context, id string) (*Task, Actor, error
 
 // CameraArrived records that the task's camera saw a person in its zone at
 // at: the claimed task becomes arrived, with the source "camera" and the
-// snapshot as evidence.
-func (s *Store) CameraArrived(ctx context.Context, id, snapshot string, at time.Time) (*Task, *Entry, error) {
+// snapshot (and the clip, if any) as evidence.
+func (s *Store) CameraArrived(ctx context.Context, id, snapshot string, at time.Time, clip *Clip) (*Task, *Entry, error) {
 	t, a, err := s.cameraActor(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s.transition(ctx, id, a, Arrive, Request{
 		Note:     "seen on camera " + t.Camera,
-		Evidence: &Evidence{Snapshot: snapshot},
+		Evidence: &Evidence{Snapshot: snapshot, Clip: clip},
 	}, at.UnixMilli())
 }
 
 // ProposeVerified records that the task's zone has looked like its reference
 // again for the hold time: a Proposal on the task and a "propose" entry in
 // its timeline, without changing its state; staff verify with one click. It
-// applies to arrived and submitted tasks, once per state.
-func (s *Store) ProposeVerified(ctx context.Context, id, before, after, verdict string) (*Task, *Entry, error) {
+// applies to arrived and submitted tasks, once per state. The clip, if any,
+// is the entry's video evidence.
+func (s *Store) ProposeVerified(ctx context.Context, id, before, after, verdict string, clip *Clip) (*Task, *Entry, error) {
 	_, a, err := s.cameraActor(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	ev := &Evidence{Before: before, After: after, Verdict: verdict}
+	ev := &Evidence{Before: before, After: after, Verdict: verdict, Clip: clip}
 	if err := checkRequest(&Request{Evidence: ev}); err != nil {
 		return nil, nil, err
 	}
@@ -158,15 +159,16 @@ func (s *Store) ProposeVerified(ctx context.Context, id, before, after, verdict 
 }
 
 // CameraRework sends a submitted or verified task back to its worker because
-// the task's camera still sees its zone differ from the reference.
-func (s *Store) CameraRework(ctx context.Context, id, verdict, snapshot string) (*Task, *Entry, error) {
+// the task's camera still sees its zone differ from the reference; the
+// clip, if any, is the entry's video evidence.
+func (s *Store) CameraRework(ctx context.Context, id, verdict, snapshot string, clip *Clip) (*Task, *Entry, error) {
 	_, a, err := s.cameraActor(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s.transition(ctx, id, a, Rework, Request{
 		Note:     "the zone still differs (seen on camera)",
-		Evidence: &Evidence{Verdict: verdict, Snapshot: snapshot},
+		Evidence: &Evidence{Verdict: verdict, Snapshot: snapshot, Clip: clip},
 	}, 0)
 }
 

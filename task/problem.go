@@ -63,8 +63,8 @@ func (s *Store) recur(last *Task, a Actor, n NewTask, now int64) (*Task, []*Entr
 	t.UpdatedMS = now
 	e := &Entry{Seq: t.Entries + 1, AtMS: now, From: last.State, To: last.State, By: a.ID, Role: a.Role,
 		Source: entrySource(a), Incident: n.IncidentID}
-	if n.Photo != "" {
-		e.Evidence = &Evidence{Snapshot: n.Photo}
+	if n.Photo != "" || n.Clip != nil {
+		e.Evidence = &Evidence{Snapshot: n.Photo, Clip: n.Clip}
 	}
 	switch within := s.limits.ReopenWithin.D().Milliseconds(); {
 	case last.State.Open():

@@ -292,6 +292,7 @@ type NewTask struct {
 	Grid        string   // the grid it is in (the camera's grid for incidents)
 	Location    Location // where it is, if known
 	Photo       string   // a path or URL: the reporter's photo, or the incident's snapshot
+	Clip        *Clip    // incidents: the camera's video around the incident (its create, recur or reopen entry lists it)
 	// Accept, for staff and admins, accepts the task at once (a second
 	// timeline entry) instead of leaving it reported for 核单.
 	Accept bool
@@ -362,6 +363,12 @@ func (s *Store) Create(ctx context.Context, a Actor, n NewTask) (*Task, error) {
 		if source == FromIncident {
 			created.Evidence = &Evidence{Snapshot: n.Photo}
 		}
+	}
+	if n.Clip != nil && source == FromIncident {
+		if created.Evidence == nil {
+			created.Evidence = &Evidence{}
+		}
+		created.Evidence.Clip = n.Clip
 	}
 	entries := []*Entry{created}
 	if n.Accept {

@@ -275,7 +275,7 @@ func TestRefusalMessagesNameWhatIsAllowed(t *testing.T) {
 	if _, err := e.Timeline(ctx, "Tnope"); !errors.Is(err, task.ErrNotFound) {
 		t.Errorf("Timeline of an unknown task: want ErrNotFound, got %v", err)
 	}
-	if _, _, err := e.CameraArrived(ctx, "Tnope", "s.jpg", start); !errors.Is(err, task.ErrNotFound) {
+	if _, _, err := e.CameraArrived(ctx, "Tnope", "s.jpg", start, nil); !errors.Is(err, task.ErrNotFound) {
 		t.Errorf("CameraArrived on an unknown task: want ErrNotFound, got %v", err)
 	}
 }
@@ -494,13 +494,13 @@ func TestHappyPathTimeline(t *testing.T) {
 	step(20 * time.Second)
 	do(t, e.Store, id, w1, task.Claim, task.Request{})
 	step(100 * time.Second) // 17:13:00; the camera saw the person at 17:12:55
-	if _, _, err := e.CameraArrived(ctx, id, "snap/person.jpg", e.clock.Now().Add(-5*time.Second)); err != nil {
+	if _, _, err := e.CameraArrived(ctx, id, "snap/person.jpg", e.clock.Now().Add(-5*time.Second), nil); err != nil {
 		t.Fatal(err)
 	}
 	step(3 * time.Minute)
 	do(t, e.Store, id, w1, task.Submit, task.Request{Note: "扶起来了", Evidence: &task.Evidence{Photo: "photo/fixed.jpg"}})
 	step(10 * time.Second)
-	if _, _, err := e.ProposeVerified(ctx, id, "snap/before.jpg", "snap/after.jpg", "zone matches its reference for 10s"); err != nil {
+	if _, _, err := e.ProposeVerified(ctx, id, "snap/before.jpg", "snap/after.jpg", "zone matches its reference for 10s", nil); err != nil {
 		t.Fatal(err)
 	}
 	step(50 * time.Second)
@@ -573,7 +573,7 @@ func TestHappyPathTimeline(t *testing.T) {
 func TestReworkGoesBackToTheSameWorker(t *testing.T) {
 	e := newEnv(t, defaultLimits)
 	tk := inState(t, e.Store, task.Submitted)
-	if _, _, err := e.ProposeVerified(ctx, tk.ID, "b.jpg", "a.jpg", "looks normal"); err != nil {
+	if _, _, err := e.ProposeVerified(ctx, tk.ID, "b.jpg", "a.jpg", "looks normal", nil); err != nil {
 		t.Fatal(err)
 	}
 	got, entry := do(t, e.Store, tk.ID, staff, task.Rework, task.Request{Note: "桶还是歪的"})
@@ -585,7 +585,7 @@ func TestReworkGoesBackToTheSameWorker(t *testing.T) {
 		do(t, e.Store, tk.ID, step.by, step.act, step.req)
 	}
 	do(t, e.Store, tk.ID, staff, task.Verify, task.Request{})
-	got, entry, err := e.CameraRework(ctx, tk.ID, "zone differs from its reference", "snap/still.jpg")
+	got, entry, err := e.CameraRework(ctx, tk.ID, "zone differs from its reference", "snap/still.jpg", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -698,28 +698,28 @@ func TestCameraStepsOnlyWhereTheyApply(t *testing.T) {
 	closed := inState(t, e.Store, task.Closed)
 	noCam, _ := e.Create(ctx, staff, task.NewTask{Title: "x", Grid: "g1"})
 
-	if _, _, err := e.CameraArrived(ctx, dispatched.ID, "p.jpg", e.clock.Now()); !errors.Is(err, task.ErrConflict) {
+	if _, _, err := e.CameraArrived(ctx, dispatched.ID, "p.jpg", e.clock.Now(), nil); !errors.Is(err, task.ErrConflict) {
 		t.Errorf("camera arrival before the claim: got %v, want ErrConflict", err)
 	}
-	if _, _, err := e.CameraArrived(ctx, noCam.ID, "p.jpg", e.clock.Now()); !errors.Is(err, task.ErrInvalid) {
+	if _, _, err := e.CameraArrived(ctx, noCam.ID, "p.jpg", e.clock.Now(), nil); !errors.Is(err, task.ErrInvalid) {
 		t.Errorf("camera arrival on a task without camera: got %v, want ErrInvalid", err)
 	}
-	if _, _, err := e.ProposeVerified(ctx, claimed.ID, "b", "a", "v"); !errors.Is(err, task.ErrConflict) {
+	if _, _, err := e.ProposeVerified(ctx, claimed.ID, "b", "a", "v", nil); !errors.Is(err, task.ErrConflict) {
 		t.Errorf("proposal on a claimed task: got %v, want ErrConflict", err)
 	}
-	if _, _, err := e.ProposeVerified(ctx, arrived.ID, "b", "a", "v"); err != nil {
+	if _, _, err := e.ProposeVerified(ctx, arrived.ID, "b", "a", "v", nil); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := e.ProposeVerified(ctx, arrived.ID, "b", "a", "v")
+	_, _, err := e.ProposeVerified(ctx, arrived.ID, "b", "a", "v", nil)
 	if want := "verification of task " + arrived.ID + " is already proposed"; !errors.Is(err, task.ErrConflict) || err.Error() != want {
 		t.Errorf("second proposal: got %v, want %q", err, want)
 	}
 	// Submitting starts a new state: the camera may propose again.
 	do(t, e.Store, arrived.ID, w1, task.Submit, goodRequest(task.Submit))
-	if _, _, err := e.ProposeVerified(ctx, arrived.ID, "b2", "a2", "v2"); err != nil {
+	if _, _, err := e.ProposeVerified(ctx, arrived.ID, "b2", "a2", "v2", nil); err != nil {
 		t.Errorf("proposal after submission: %v", err)
 	}
-	if _, _, err := e.CameraRework(ctx, closed.ID, "differs", "s.jpg"); !errors.Is(err, task.ErrConflict) {
+	if _, _, err := e.CameraRework(ctx, closed.ID, "differs", "s.jpg", nil); !errors.Is(err, task.ErrConflict) {
 		t.Errorf("camera rework of a closed task: got %v, want ErrConflict", err)
 	}
 
@@ -743,7 +743,7 @@ func TestCameraStepsOnlyWhereTheyApply(t *testing.T) {
 	// The camera saw the person before the claim was stored: the arrival
 	// is stamped no earlier than the claim.
 	e.clock.Add(time.Minute)
-	_, entry, err := e.CameraArrived(ctx, claimed.ID, "p.jpg", start.Add(-time.Hour))
+	_, entry, err := e.CameraArrived(ctx, claimed.ID, "p.jpg", start.Add(-time.Hour), nil)
 	if err != nil || entry.AtMS != claimed.StateMS {
 		t.Errorf("early camera arrival: entry %+v %v, want it at the claim, %d", entry, err, claimed.StateMS)
 	}

@@ -153,6 +153,17 @@ type Evidence struct {
 	Verdict  string `json:"verdict,omitempty"` // the analyzer's words, e.g. "zone matches its reference for 10s"
 	Before   string `json:"before,omitempty"`  // verification: the zone when the task began
 	After    string `json:"after,omitempty"`   // verification: the zone now
+	Clip     *Clip  `json:"clip,omitempty"`    // the camera's video around the step
+}
+
+// Clip names a piece of a camera's recording kept as evidence of a step
+// (package record cuts it once its end has passed; GET /api/clips/{id}.mp4
+// serves it, and GET /api/clips/{id} says whether it is ready yet).
+type Clip struct {
+	ID      string `json:"id"`
+	Camera  string `json:"camera"`
+	StartMS int64  `json:"start_ms"` // what was asked: the moment less record.before
+	EndMS   int64  `json:"end_ms"`   // and plus record.after
 }
 
 func (e *Evidence) empty() bool { return e == nil || *e == Evidence{} }

@@ -194,6 +194,10 @@ func (s *Store) apply(old *Task, a Actor, act Action, req Request, at int64) (*T
 			g := *ev.GPS
 			ev.GPS = &g
 		}
+		if ev.Clip != nil {
+			c := *ev.Clip
+			ev.Clip = &c
+		}
 		e.Evidence = &ev
 	}
 	switch act {
@@ -273,6 +277,9 @@ func checkRequest(r *Request) error {
 		if len(f) > 1024 {
 			return refuse(ErrInvalid, "a piece of evidence is longer than 1024 bytes")
 		}
+	}
+	if c := ev.Clip; c != nil && (c.ID == "" || len(c.ID) > 64 || len(c.Camera) > 64 || c.EndMS < c.StartMS) {
+		return refuse(ErrInvalid, "a clip needs an id of at most 64 bytes and an end after its start")
 	}
 	if g := ev.GPS; g != nil {
 		if !(g.Lat >= -90 && g.Lat <= 90 && g.Lng >= -180 && g.Lng <= 180) || (g.Lat == 0 && g.Lng == 0) {

@@ -22,6 +22,7 @@ import { WhepPlayer, viewStatus } from './whep.js';
 import { loginForm, session, nameOf, logout } from './login.js';
 import { Board } from './taskboard.js';
 import { Overview } from './overview.js';
+import { Playback } from './playback.js';
 
 // 0 is the overview of every camera (全部): pictures, not video.
 const LAYOUTS = [1, 4, 9, 16, 25, 36, 0];
@@ -379,6 +380,12 @@ function setEnlarged(id) {
   for (const [tid, tile] of wall.tiles) {
     tile.el.classList.toggle('enlarged', tid === id);
     tile.setStream(streamFor(tile.cam));
+    // an enlarged tile can look back through its recording (playback.js)
+    if (tid === id && !tile.playback) tile.playback = new Playback(tile.el, tid, wall.token);
+    else if (tid !== id && tile.playback) {
+      tile.playback.close();
+      tile.playback = null;
+    }
   }
   document.body.classList.toggle('has-enlarged', Boolean(id));
 }

@@ -608,7 +608,7 @@ export class Board {
     err.hidden = !d.error;
     err.textContent = d.error ? t('td.failed', { error: d.error }) : '';
     p.querySelector('.td-tl-title').textContent = t('td.timeline');
-    timeline(p.querySelector('.timeline'), entries, { token: this.token, names: this.names, cameras: this.camMap() });
+    timeline(p.querySelector('.timeline'), entries, { token: this.token, names: this.names, cameras: this.camMap(), clips: true });
   }
 
   renderLive(task) {

@@ -4,7 +4,7 @@
 // phone draw a task the same way.
 
 import { t, lang } from './i18n.js';
-import { pictureURL } from './api.js';
+import { pictureURL, getJSON } from './api.js';
 
 /** BOARD lists the states in flow order, as the wall's board shows them. */
 export const BOARD = ['reported', 'accepted', 'dispatched', 'claimed', 'arrived', 'submitted', 'verified', 'closed'];
@@ -237,9 +237,11 @@ function span2(cls, text) {
  * its time to the second, what it was, who made it, whether a person or a
  * camera confirmed it, its note and its evidence (pictures, GPS, verdict).
  * Hooks for the browser tests: li.tl-entry[data-action][data-source] and
- * its <time datetime>.
+ * its <time datetime>; with clips (the center's pages), an entry's clip is
+ * .tl-clip[data-clip=ID][data-state] with button.tl-clip-play, and plays in
+ * its video[data-clip=ID].
  */
-export function timeline(ol, entries, { token = '', names, cameras } = {}) {
+export function timeline(ol, entries, { token = '', names, cameras, clips = false } = {}) {
   ol.classList.add('timeline');
   const items = [...entries].sort((a, b) => a.seq - b.seq).map((e) => {
     const li = document.createElement('li');
@@ -285,11 +287,71 @@ export function timeline(ol, entries, { token = '', names, cameras } = {}) {
       box.append(...pics.map(thumb));
       body.append(box);
     }
+    if (clips && ev && ev.clip) body.append(clipBox(ev.clip, token));
     li.append(time, body);
     return li;
   });
   ol.replaceChildren(...items);
   return ol;
+}
+
+/** clipURL is a clip's video; <video> cannot send headers, so ?token=. */
+export function clipURL(id, token) {
+  return `/api/clips/${encodeURIComponent(id)}.mp4` + (token ? `?token=${encodeURIComponent(token)}` : '');
+}
+
+/**
+ * clipBox is an entry's clip (the camera's video from record.before to
+ * record.after around the step): a button that plays it in place, or says
+ * it is still being recorded (and tries again), short, or missing.
+ */
+export function clipBox(clip, token) {
+  const box = document.createElement('div');
+  box.className = 'tl-clip';
+  box.dataset.clip = clip.id;
+  box.dataset.state = 'idle';
+  const btn = document.createElement('button');
+  btn.type = 'button';
+  btn.className = 'tl-clip-play';
+  btn.textContent = t('clip.play', { s: Math.round((clip.end_ms - clip.start_ms) / 1000) });
+  const status = span2('tl-clip-status', '');
+  box.append(btn, status);
+  const play = async () => {
+    btn.disabled = true;
+    let info;
+    try {
+      info = await getJSON(`/api/clips/${encodeURIComponent(clip.id)}`, { token });
+    } catch (err) {
+      box.dataset.state = 'error';
+      status.textContent = err.message;
+      btn.disabled = false;
+      return;
+    }
+    box.dataset.state = info.state;
+    if (info.state === 'pending') {
+      status.textContent = t('clip.pending');
+      setTimeout(() => { if (box.isConnected) play(); }, 3000);
+      return;
+    }
+    if (info.state !== 'ready') {
+      status.textContent = `${t('clip.none')} ${info.note || ''}`.trim();
+      btn.disabled = false;
+      return;
+    }
+    status.textContent = info.short ? `${t('clip.short')} ${info.note || ''}` : '';
+    const v = document.createElement('video');
+    v.dataset.clip = clip.id;
+    v.controls = true;
+    v.muted = true;
+    v.playsInline = true;
+    v.preload = 'auto';
+    v.src = clipURL(clip.id, token);
+    btn.hidden = true;
+    box.append(v);
+    v.play().catch(() => { /* the controls are there */ });
+  };
+  btn.addEventListener('click', play);
+  return box;
 }
 
 /** newer returns the newer of two versions of a task (by updated_ms, then entries). */

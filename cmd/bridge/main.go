@@ -30,6 +30,7 @@ import (
 	"qianliyan/detect"
 	"qianliyan/ingest"
 	"qianliyan/internal/redislog"
+	"qianliyan/record"
 	"qianliyan/relay"
 	"qianliyan/task"
 )
@@ -105,8 +106,14 @@ func run() error {
 	}
 	defer rl.Close()
 
-	// 5. detection: every camera analysed, incidents into Redis
-	deps := api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log}
+	// 5. recording: rolling fMP4 segments per camera, clips of tasks
+	rec, err := record.New(cfg, hub, log)
+	if err != nil {
+		return err
+	}
+
+	// 6. detection: every camera analysed, incidents into Redis
+	deps := api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log, Recorder: rec}
 	var detector *detect.Detector
 	if cfg.Detect.Mode != configs.ModeOff {
 		deps.Incidents = detect.NewStore(rdb, cfg.Redis.Prefix)
@@ -125,19 +132,20 @@ func run() error {
 		deps.Detection = detector
 	}
 
-	// 6. tasks: work orders in Redis; Run marks the overdue ones
+	// 7. tasks: work orders in Redis; Run marks the overdue ones
 	tasks := task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, time.Now)
 	deps.Tasks = tasks
 
-	// 7. confirmed on camera: incidents become tasks, cameras watch the
-	// zones of their tasks and confirm arrival and the fix
+	// 8. confirmed on camera: incidents become tasks, cameras watch the
+	// zones of their tasks and confirm arrival and the fix, each with a clip
 	var conf *confirm.Confirmer
 	if detector != nil {
 		conf = confirm.New(cfg, tasks, confirm.DetectorCameras(detector), log)
+		conf.KeepClips(rec)
 		conf.Attach(deps.Incidents)
 	}
 
-	// 8. the API and the pages
+	// 9. the API and the pages
 	apiSrv := api.New(deps)
 	srv := apiSrv.HTTPServer(cfg.Server.Addr)
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
@@ -155,6 +163,7 @@ func run() error {
 
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = hub.Run(ctx) })
+	wg.Go(func() { _ = rec.Run(ctx) })
 	wg.Go(func() { _ = mirror.Run(ctx) })
 	wg.Go(func() { _ = apiSrv.Run(ctx) })
 	wg.Go(func() { _ = tasks.Run(ctx) })

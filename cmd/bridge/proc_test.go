@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,14 +37,22 @@ type cameraSpec struct {
 	zones   string // YAML flow list, optional
 	offline bool   // not expected to come online: startBridge does not wait for it
 	subURL  string // optional sub_url
+	record  string // optional record: main, sub or off (startBridge: off)
 }
 
 // startBridge writes a config for cams and runs bin/bridge with it until
 // the test ends; it returns once every camera is online. These tests and
-// benchmarks are about video: detection would take its share of the two
-// cores, so it is off.
+// benchmarks are about video: detection and recording would take their
+// share of the two cores (BenchmarkRecord measures recording), so they are
+// off unless a camera says otherwise.
 func startBridge(tb testing.TB, cams []cameraSpec, pin string) *bridgeProc {
 	tb.Helper()
+	cams = slices.Clone(cams)
+	for i := range cams {
+		if cams[i].record == "" {
+			cams[i].record = "off"
+		}
+	}
 	return startBridgeWith(tb, cams, pin, "detect: {mode: off}")
 }
 
@@ -70,6 +79,9 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 		sub := ""
 		if c.subURL != "" {
 			sub = fmt.Sprintf(", sub_url: %q", c.subURL)
+		}
+		if c.record != "" {
+			sub += ", record: " + c.record
 		}
 		fmt.Fprintf(&y, "  - {id: %s, name: \"测试街巷%d号\", grid: hexia-01, url: %q%s, public: %v, transport: tcp, zones: %s}\n", c.id, i+1, c.url, sub, c.public, zones)
 	}

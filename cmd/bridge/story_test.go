@@ -22,6 +22,7 @@ import (
 	"qianliyan/internal/camsimproc"
 	"qianliyan/internal/testenv"
 	"qianliyan/internal/whepclient"
+	"qianliyan/record"
 	"qianliyan/task"
 )
 
@@ -296,6 +297,26 @@ func TestStoryBinKnockedOverToRating(t *testing.T) {
 		prev = e.AtMS
 		at := time.UnixMilli(e.AtMS)
 		t.Logf("%5.1f s  %s  %-8s %-10s → %-10s by %-12s %s%s", scene(at), at.UTC().Format("15:04:05.000"), e.Action, e.From, e.To, e.By, e.Source, evidenceWords(e))
+	}
+	// Every step the camera saw, and the worker's submission, keep a clip;
+	// the incident's (10 s before the task to 20 s after) is cut by now.
+	for _, e := range d.Timeline {
+		switch e.Action {
+		case task.Create, task.Arrive, task.Submit, task.Propose:
+			if e.Evidence == nil || e.Evidence.Clip == nil || e.Evidence.Clip.Camera != "bin" {
+				t.Errorf("%s entry has no clip of the camera: %+v", e.Action, e.Evidence)
+			}
+		}
+	}
+	if c := d.Timeline[0].Evidence; c != nil && c.Clip != nil {
+		var cl record.Clip
+		until(t, "the incident's clip cut", time.UnixMilli(c.Clip.EndMS).Add(8*time.Second), func() bool {
+			staff.do(http.MethodGet, "/api/clips/"+c.Clip.ID, nil, http.StatusOK, &cl)
+			return cl.State != record.ClipPending
+		})
+		if cl.State != record.ClipReady || cl.Short || cl.Task != id {
+			t.Errorf("the incident's clip = %+v, want it ready, whole, of task %s", cl, id)
+		}
 	}
 	want := []string{"create[camera]", "accept", "dispatch", "claim", "arrive[camera]", "submit", "propose[camera]", "verify", "close", "rate"}
 	if !slices.Equal(got, want) {

@@ -10,6 +10,7 @@
 //   node check.mjs overview <baseURL> <outDir> <token> <cameras>   (every camera's picture, then one opened live)
 //   node check.mjs wallfps <baseURL> <token> <tiles>               (decoded frames a second of each tile)
 //   node check.mjs substream <baseURL> <outDir> <token> <camera>
+//   node check.mjs recplay <baseURL> <outDir> <token> <task> <camera>  (a timeline entry's clip, then look back and live)
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -662,7 +663,72 @@ async function wallfps(browser, [base, token, nArg]) {
   });
 }
 
-const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream };
+// In the page: the decoded frames of the first video matching sel.
+function framesOf(sel) {
+  const v = document.querySelector(sel);
+  if (!v) return { found: false, frames: 0 };
+  const q = v.getVideoPlaybackQuality();
+  return { found: true, frames: q.totalVideoFrames, width: v.videoWidth, duration: v.duration, time: v.currentTime,
+    start: Number(v.dataset.segmentStart || 0), error: v.error ? v.error.message || String(v.error.code) : '' };
+}
+
+// waitFrames polls the video matching sel until it has decoded more than
+// FRAMES_WANTED frames or PLAY_WAIT_MS passed; it returns what it saw last.
+async function waitFrames(page, sel) {
+  const t0 = Date.now();
+  let f;
+  for (;;) {
+    f = await page.evaluate(framesOf, sel);
+    if (f.frames > FRAMES_WANTED || Date.now() - t0 > PLAY_WAIT_MS) return { ...f, elapsed_ms: Date.now() - t0 };
+    await sleep(250);
+  }
+}
+
+// recplay: staff open a task on the wall and play the clip of its submit
+// entry; then enlarge the camera, look back through its recording and go
+// back to live. Frames decoded, not tags, are what counts.
+async function recplay(browser, [base, outDir, token, taskID, camera]) {
+  if (!base || !outDir || !token || !taskID || !camera) throw new UsageError('recplay <baseURL> <outDir> <token> <task> <camera>');
+  fs.mkdirSync(outDir, { recursive: true });
+  const out = {};
+  {
+    const { page } = await newPage(browser, { width: 1920, height: 1080 });
+    await page.goto(`${base}/screen?task=${encodeURIComponent(taskID)}&layout=1${tokenHash(token)}`);
+    const btn = page.locator(`#task-detail li.tl-entry[data-action="submit"] .tl-clip button.tl-clip-play`);
+    await btn.waitFor({ timeout: 15000 });
+    await btn.click();
+    out.clip = await waitFrames(page, 'video[data-clip]');
+    out.clip.state = await page.getAttribute('#task-detail li.tl-entry[data-action="submit"] .tl-clip', 'data-state');
+    await page.screenshot({ path: path.join(outDir, 'recplay-clip.png') });
+    await page.close();
+  }
+  const { page } = await newPage(browser, { width: 1920, height: 1080 });
+  await page.goto(`${base}/screen?camera=${encodeURIComponent(camera)}&layout=1&board=0${tokenHash(token)}`);
+  const tile = page.locator(`.tile[data-camera="${camera}"]`);
+  await tile.waitFor({ timeout: 15000 });
+  out.live_before = await waitFrames(page, `.tile[data-camera="${camera}"] video[data-camera]`);
+  await tile.click();
+  const back = page.locator(`.tile.enlarged .rec-bar[data-camera="${camera}"] button.rec-back`);
+  await back.waitFor({ timeout: 5000 });
+  const clickedAt = Date.now();
+  await back.click();
+  out.recording = await waitFrames(page, `.tile[data-camera="${camera}"] video.rec-video[data-recording="${camera}"]`);
+  out.recording.clicked_ms = clickedAt;
+  out.recording.mode = await tile.getAttribute('data-mode');
+  await page.screenshot({ path: path.join(outDir, 'recplay-back.png') });
+  await page.click(`.tile.enlarged .rec-bar button.rec-live`);
+  await sleep(500);
+  out.after_live = {
+    mode: await tile.getAttribute('data-mode'),
+    recording_left: await page.locator('video.rec-video').count(),
+    live: await page.evaluate(framesOf, `.tile[data-camera="${camera}"] video[data-camera]`),
+  };
+  await sleep(1000);
+  out.after_live.live_later = await page.evaluate(framesOf, `.tile[data-camera="${camera}"] video[data-camera]`);
+  print(out);
+}
+
+const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);

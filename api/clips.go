@@ -1,0 +1,183 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"qianliyan/confirm"
+	"qianliyan/record"
+	"qianliyan/task"
+)
+
+// The recording routes: clips kept as evidence of tasks, and the rolling
+// recording of each camera. Residents never get recordings (403); a clip
+// is seen by whoever may see its task, a camera's recording by the center.
+
+// noRecordings refuses residents, and answers 404 when the bridge records
+// nothing.
+func (s *Server) noRecordings(c *gin.Context) error {
+	if p := principal(c); p.Role == RoleResident {
+		return Errorf(http.StatusForbidden, "recordings are for the center and its grid workers; residents watch the public cameras live")
+	}
+	if s.rec == nil {
+		return Errorf(http.StatusNotFound, "there are no recordings: this bridge records no camera")
+	}
+	return nil
+}
+
+// visibleClip returns clip id if the caller may see it: the center sees
+// every clip, a worker those of the tasks they may see.
+func (s *Server) visibleClip(c *gin.Context, id string) (record.Clip, error) {
+	if !record.ValidClipID(id) {
+		return record.Clip{}, Errorf(http.StatusBadRequest, "%q is not the id of a clip", id)
+	}
+	missing := Errorf(http.StatusNotFound, "no clip %q", id)
+	cl, ok := s.rec.ClipInfo(id)
+	if !ok {
+		return record.Clip{}, missing
+	}
+	p := principal(c)
+	if p.SeesAll() {
+		return cl, nil
+	}
+	if cl.Task == "" || s.tasks == nil {
+		return record.Clip{}, missing
+	}
+	t, err := s.tasks.Get(c.Request.Context(), cl.Task)
+	if errors.Is(err, task.ErrNotFound) || err == nil && !s.center.MayView(actorOf(p), t) {
+		return record.Clip{}, missing
+	}
+	return cl, err
+}
+
+// clip answers GET /api/clips/{id} (what the clip holds, and whether it is
+// ready) and GET /api/clips/{id}.mp4 (the video, with range requests).
+func (s *Server) clip(c *gin.Context) error {
+	if err := s.noRecordings(c); err != nil {
+		return err
+	}
+	name := c.Param("name")
+	id, video := strings.CutSuffix(name, ".mp4")
+	cl, err := s.visibleClip(c, id)
+	if err != nil {
+		return err
+	}
+	if !video {
+		c.JSON(http.StatusOK, cl)
+		return nil
+	}
+	switch cl.State {
+	case record.ClipPending:
+		wait := max(1, time.Until(time.UnixMilli(cl.EndMS)).Seconds()+2)
+		c.Header("Retry-After", strconv.Itoa(int(wait)))
+		return &HTTPError{Code: http.StatusConflict, Msg: fmt.Sprintf("clip %s is still being recorded; it is ready a few seconds after %s",
+			id, s.clock(cl.EndMS)), Fields: map[string]any{"state": cl.State, "end_ms": cl.EndMS}}
+	case record.ClipFailed:
+		return &HTTPError{Code: http.StatusNotFound, Msg: "clip " + id + " has no video: " + cl.Note, Fields: map[string]any{"state": cl.State}}
+	}
+	return serveVideo(c, s.rec.ClipPath(id), "clip "+id)
+}
+
+// serveVideo serves an MP4 file with range requests; its content never
+// changes under its name.
+func serveVideo(c *gin.Context, path, what string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return Errorf(http.StatusNotFound, "the video of %s is gone", what)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	c.Header("Content-Type", "video/mp4")
+	c.Header("Cache-Control", "private, max-age=86400")
+	http.ServeContent(c.Writer, c.Request, "", st.ModTime(), f)
+	return nil
+}
+
+// clock writes a time in the center's zone, as every sentence does.
+func (s *Server) clock(ms int64) string {
+	return time.UnixMilli(ms).In(centerZone).Format("15:04:05")
+}
+
+// RecordingSegment is one piece of a camera's recording in GET
+// /api/cameras/{id}/recording: a standalone MP4 to play in turn.
+type RecordingSegment struct {
+	URL     string `json:"url"`
+	StartMS int64  `json:"start_ms"`
+	EndMS   int64  `json:"end_ms"`
+	Bytes   int64  `json:"bytes"`
+}
+
+// Recording is the answer to GET /api/cameras/{id}/recording.
+type Recording struct {
+	Camera   string             `json:"camera"`
+	FromMS   int64              `json:"from_ms"` // the oldest moment kept (0: nothing yet)
+	KeepMS   int64              `json:"keep_ms"` // record.keep
+	Segments []RecordingSegment `json:"segments"`
+}
+
+// recording answers GET /api/cameras/{id}/recording?from=ms&to=ms (staff):
+// the camera's segments that overlap the span (default: all that is kept).
+func (s *Server) recording(c *gin.Context) error {
+	if err := s.noRecordings(c); err != nil {
+		return err
+	}
+	id := c.Param("id")
+	st, ok := s.rec.Stats(id)
+	if !ok {
+		return Errorf(http.StatusNotFound, "camera %q is not recorded", id)
+	}
+	from, err := parseMS(c, "from")
+	if err != nil {
+		return err
+	}
+	to, err := parseMS(c, "to")
+	if err != nil {
+		return err
+	}
+	if to == 0 {
+		to = 1 << 62
+	}
+	if to < from {
+		return Errorf(http.StatusBadRequest, "to (%d) is before from (%d)", to, from)
+	}
+	out := Recording{Camera: id, FromMS: st.FromMS, KeepMS: s.cfg.Record.Keep.D().Milliseconds(), Segments: []RecordingSegment{}}
+	for _, seg := range s.rec.Segments(id, from, to) {
+		out.Segments = append(out.Segments, RecordingSegment{URL: "/api/cameras/" + id + "/recording/" + seg.Name,
+			StartMS: seg.StartMS, EndMS: seg.EndMS, Bytes: seg.Bytes})
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// recordingSegment answers GET /api/cameras/{id}/recording/{name} (staff).
+func (s *Server) recordingSegment(c *gin.Context) error {
+	if err := s.noRecordings(c); err != nil {
+		return err
+	}
+	id, name := c.Param("id"), c.Param("name")
+	path, ok := s.rec.SegmentPath(id, name)
+	if !ok {
+		return Errorf(http.StatusNotFound, "camera %q has no segment %q (kept for %s only)", id, name, s.cfg.Record.Keep.D())
+	}
+	return serveVideo(c, path, "segment "+name)
+}
+
+// clipFor asks for the clip of a person's step on a task's camera. Video
+// is stamped by the wall clock (as the recorder reads it), not by the
+// API's clock of tokens and tasks.
+func (s *Server) clipFor(t *task.Task, reason string) *task.Clip {
+	if s.rec == nil {
+		return nil
+	}
+	return confirm.ClipOf(s.rec, s.log, t.Camera, t.ID, reason, time.Now())
+}
