@@ -42,6 +42,7 @@ func validate(c *Config, d *decoder) {
 		d.unique(first, cam.ID, path, "id", "")
 	}
 	validateUsers(d, "users", c.Users, cameraGrids(c.Cameras))
+	validateWebhooks(d, "webhooks", c.Webhooks)
 }
 
 func validateServer(d *decoder, path string, s *Server) {
@@ -233,6 +234,9 @@ func validateTasks(d *decoder, path string, t *Tasks) {
 	}
 	if t.ReopenWithin < 0 {
 		d.check(path+".reopen_within", "must not be negative; 0 never reopens a closed task")
+	}
+	if !slices.Contains(WorkerNameShows, t.WorkerNameForResidents) {
+		d.check(path+".worker_name_for_residents", fmt.Sprintf("%s is not one of %s", quote(t.WorkerNameForResidents), strings.Join(WorkerNameShows, ", ")))
 	}
 }
 
