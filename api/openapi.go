@@ -171,6 +171,15 @@ var apiRoutes = []apiRoute{
 	{method: "GET", path: "/api/stats", summary: "The center's figures over the tasks created in a period (default: today, Asia/Shanghai)", who: whoCenter, query: []apiParam{
 		{"from_ms", "integer", "created at or after (Unix ms)"}, {"to_ms", "integer", "created before (Unix ms)"}, {"grid", "string", "tasks of this grid"},
 	}, ok: 200, resp: task.Stats{}, errors: []int{400, 401, 403, 503}},
+	{method: "GET", path: "/api/webhooks/dead", summary: "Webhook deliveries that failed every try, newest first: id, url (without its query), event, task, body, attempts, last_status, last_error, created_ms, dead_ms", who: whoCenter,
+		ok: 200, resp: struct {
+			Dead []map[string]any `json:"dead"`
+		}{}, errors: []int{401, 403, 503}},
+	{method: "POST", path: "/api/webhooks/dead/:id/retry", summary: "Queue a dead webhook delivery again, with its id and body; it is tried at once", who: whoCenter,
+		ok: 202, resp: struct {
+			Status   string `json:"status"`
+			Delivery string `json:"delivery"`
+		}{}, errors: []int{401, 403, 404, 503}},
 }
 
 var (
