@@ -114,6 +114,7 @@ func New(d Deps) *Server {
 		s.now = time.Now
 	}
 	s.events = newEvents()
+	s.events.center = s.center
 	if s.incidents != nil {
 		s.incidents.OnChange(s.events.publishIncident)
 	}
