@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// startPhoneBridge runs the bridge with one camera that never comes online
+// (these tests are about the phone pages, not video), a worker, staff and a
+// resident, and the tasks section given.
+func startPhoneBridge(t *testing.T, tasksYAML string) *bridgeProc {
+	t.Helper()
+	hash := func(pw string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
+	cfg := fmt.Sprintf(`detect: {mode: off}
+tasks: %s
+users:
+  - {name: worker1, display_name: 李强, role: worker, grids: [hexia-01], password_hash: %q}
+  - {name: resident1, display_name: 张阿姨, role: resident, password_hash: %q}`, tasksYAML, hash("worker-pw"), hash("resident-pw"))
+	return startBridgeWith(t, []cameraSpec{{id: "cam1", url: "rtsp://127.0.0.1:9/none", public: true, offline: true}}, "", cfg)
+}
+
+// staffCall sends body as JSON to path with the staff token and decodes the answer.
+func staffCall(t *testing.T, b *bridgeProc, method, path string, body, out any) {
+	t.Helper()
+	j, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, b.URL+path, strings.NewReader(string(j)))
+	req.Header.Set("Authorization", "Bearer "+staffToken)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestChromiumWorkerIsAlertedOfANewTask: the worker's phone page is open
+// (notifications allowed) when staff dispatch a task to the worker: the page
+// raises a system notification, vibrates and shows the count in its title;
+// left unclaimed past claim_within, the task calls again; opened, the count
+// goes.
+func TestChromiumWorkerIsAlertedOfANewTask(t *testing.T) {
+	b := startPhoneBridge(t, "{claim_within: 3s}")
+	var res struct {
+		OK            bool
+		Failed        string
+		Permission    string
+		Notifications []struct{ Title, Body, Tag string }
+		Vibrate       int
+		TitleBefore   string `json:"title_before"`
+		TitleNew      string `json:"title_new"`
+		TitleOpened   string `json:"title_opened"`
+		MsToNotify    int    `json:"ms_to_notify"`
+		Overdue       bool
+		Task          string
+		Errors        []string
+	}
+	runScenario(t, &res, "workeralert", b.URL, artifacts(t), "worker1:worker-pw", staffToken, "cam1", "hexia-01")
+	t.Logf("workeralert: %+v", res)
+	if !res.OK {
+		t.Fatalf("the scenario stopped: %s (page errors %v)", res.Failed, res.Errors)
+	}
+	if len(res.Errors) > 0 {
+		t.Errorf("the page threw: %v", res.Errors)
+	}
+	if res.Permission != "granted" {
+		t.Errorf("Notification.permission %q, want granted (the context grants it)", res.Permission)
+	}
+	if len(res.Notifications) == 0 || res.Notifications[0].Title != "新工单" || res.Notifications[0].Body != "井盖松动" ||
+		res.Notifications[0].Tag != "qly-"+res.Task {
+		t.Fatalf("notifications %+v, want 新工单 井盖松动 tagged with the task", res.Notifications)
+	}
+	if res.MsToNotify > 5000 {
+		t.Errorf("the notification came %d ms after the dispatch, want within 5 s", res.MsToNotify)
+	}
+	if res.Vibrate < 1 {
+		t.Errorf("navigator.vibrate was called %d times, want at least once", res.Vibrate)
+	}
+	if strings.HasPrefix(res.TitleBefore, "(") || !strings.HasPrefix(res.TitleNew, "(1) ") || !strings.Contains(res.TitleNew, "网格员") {
+		t.Errorf("title before %q, after the dispatch %q; want no count, then \"(1) …网格员\"", res.TitleBefore, res.TitleNew)
+	}
+	if !res.Overdue || len(res.Notifications) < 2 || res.Vibrate < 2 {
+		t.Errorf("no second call for the task unclaimed past claim_within: %d notifications, %d vibrations", len(res.Notifications), res.Vibrate)
+	}
+	if strings.HasPrefix(res.TitleOpened, "(") {
+		t.Errorf("title %q once the task is opened, want the count gone", res.TitleOpened)
+	}
+}
+
+// TestChromiumPhonePagesHaveTapTargetsAndReadableText measures, at
+// 390x844, every button, link and field of /app (list, report, sign-in,
+// live view) and of the worker's page (sign-in, list, a task to claim):
+// each at least 44 px tall, and no text under 12 px.
+func TestChromiumPhonePagesHaveTapTargetsAndReadableText(t *testing.T) {
+	b := startPhoneBridge(t, "{}")
+	var made struct{ Task struct{ ID string } }
+	staffCall(t, b, "POST", "/api/tasks", map[string]any{"title": "井盖松动", "camera": "cam1", "accept": true}, &made)
+	staffCall(t, b, "POST", "/api/tasks/"+made.Task.ID+"/dispatch", map[string]any{"worker": "worker1", "grid": "hexia-01"}, nil)
+	var res struct {
+		Views map[string]struct {
+			Measured int
+			Targets  []struct {
+				El     string
+				Height float64
+			}
+			Texts []struct {
+				El     string
+				FontPx float64 `json:"font_px"`
+			}
+		}
+	}
+	runScenario(t, &res, "phone", b.URL, artifacts(t), "worker1:worker-pw", made.Task.ID, "cam1")
+	for _, view := range []string{"app-list", "app-report", "app-mine-signin", "app-live", "worker-signin", "worker-list", "worker-task"} {
+		v, ok := res.Views[view]
+		if !ok || v.Measured < 5 {
+			t.Errorf("%s: %d elements measured, want the view's buttons and text", view, v.Measured)
+			continue
+		}
+		for _, x := range v.Targets {
+			t.Errorf("%s: %s is %.1f px tall, want at least 44", view, x.El, x.Height)
+		}
+		for _, x := range v.Texts {
+			t.Errorf("%s: %s has %.1f px text, want at least 12", view, x.El, x.FontPx)
+		}
+		t.Logf("%s: %d elements measured", view, v.Measured)
+	}
+}
