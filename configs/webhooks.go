@@ -3,7 +3,6 @@ package configs
 import (
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 )
@@ -83,20 +82,7 @@ func validateWebhook(d *decoder, path string, h *Webhook) {
 	if len(h.Events) == 0 {
 		d.check(path+".events", "needs at least one of "+strings.Join(WebhookEvents, ", "))
 	}
-	seen := map[string]string{}
-	for i, ev := range h.Events {
-		p := fmt.Sprintf("%s.events[%d]", path, i)
-		if !slices.Contains(WebhookEvents, ev) {
-			d.check(p, fmt.Sprintf("%s is not one of %s", quote(ev), strings.Join(WebhookEvents, ", ")))
-			continue
-		}
-		if fp, dup := seen[ev]; dup {
-			line, _ := d.pos(fp)
-			d.check(p, fmt.Sprintf("%s is listed twice (first at line %d)", quote(ev), line))
-			continue
-		}
-		seen[ev] = p
-	}
+	d.eachOnce(path+".events", h.Events, WebhookEvents)
 	if h.Attempts < 1 || h.Attempts > maxAttempts {
 		d.check(path+".attempts", fmt.Sprintf("%d is outside 1..%d", h.Attempts, maxAttempts))
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -35,20 +33,12 @@ users:
 func staffCall(t *testing.T, b *bridgeProc, method, path string, body, out any) {
 	t.Helper()
 	j, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, b.URL+path, strings.NewReader(string(j)))
-	req.Header.Set("Authorization", "Bearer "+staffToken)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 300 {
-		t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, data)
+	code, data := b.call(t, method, path, staffToken, string(j))
+	if code >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, code, data)
 	}
 	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
+		if err := json.Unmarshal([]byte(data), out); err != nil {
 			t.Fatal(err)
 		}
 	}

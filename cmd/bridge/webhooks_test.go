@@ -18,6 +18,24 @@ import (
 	"qianliyan/internal/testenv"
 )
 
+// call sends body (JSON) to path with token ("" for none); it returns the
+// status and the body.
+func (b *bridgeProc) call(t *testing.T, method, path, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, b.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(out)
+}
+
 // TestWebhookDeadLetterIsRetriedFromTheAPI runs the bridge with a webhook
 // whose receiver fails every try: the delivery of a new task ends on the
 // dead-letter list staff see, and once the receiver is back, staff retry it
@@ -57,20 +75,7 @@ func TestWebhookDeadLetterIsRetriedFromTheAPI(t *testing.T) {
 		"detect: {mode: off}\nwebhooks:\n"+
 			fmt.Sprintf("  - {url: %q, secret: %q, events: [created], attempts: 2, backoff: 50ms}", rcv.URL+"/sms?key=gateway-key", secret))
 
-	call := func(method, path, token, body string) (int, string) {
-		req, _ := http.NewRequest(method, b.URL+path, strings.NewReader(body))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		out, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(out)
-	}
+	call := func(method, path, token, body string) (int, string) { return b.call(t, method, path, token, body) }
 	code, body := call("POST", "/api/tasks", staffToken, `{"title": "垃圾桶倒了", "camera": "cam1"}`)
 	if code != http.StatusCreated {
 		t.Fatalf("POST /api/tasks: %d %s", code, body)
