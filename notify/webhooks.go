@@ -201,11 +201,17 @@ func (w *Webhooks) Run(ctx context.Context) error {
 	sem := make(chan struct{}, w.opts.Parallel)
 	tick := time.NewTicker(w.opts.Poll)
 	defer tick.Stop()
+	down := false // one line when the queue goes out of reach, one when it is back
 	for {
 		if free := cap(sem) - len(sem); free > 0 {
 			ds, err := w.claim(ctx, free)
-			if err != nil && ctx.Err() == nil {
+			switch {
+			case err != nil && ctx.Err() == nil && !down:
 				w.log.Warn("webhook queue unreachable; trying again", "err", err)
+				down = true
+			case err == nil && down:
+				w.log.Info("webhook queue reachable again")
+				down = false
 			}
 			for _, d := range ds {
 				sem <- struct{}{}
