@@ -299,6 +299,7 @@ const TABLE = {
   'alert.new': ['新工单', 'New task'],
   'alert.overdue': ['工单超时未签收', 'Task overdue, not claimed'],
   'alert.enable': ['开启新工单提醒（声音、振动、通知）', 'Turn on task alerts (sound, vibration, notifications)'],
+  'app.signout.as': ['退出（{name}）', 'Sign out ({name})'],
   'app.adopted': ['本机以游客身份上报的 {n} 条已转入您的账号', '{n} reports made on this phone as a guest are now in your account'],
 };
 

@@ -83,7 +83,8 @@ function renderWho() {
   whoEl.textContent = on ? nameOf(res.me) : '';
   $('res-signout').hidden = !on;
   $('res-signin').hidden = on;
-  $('account').hidden = on;
+  // the sheets cover the bar: 我的上报 says it again
+  $('account').textContent = on ? t('app.signout.as', { name: nameOf(res.me) }) : t('app.account');
 }
 
 function openSignIn() {
@@ -153,7 +154,8 @@ export function initResident({ cams, onToken, nav, back }) {
     if (f) img.src = URL.createObjectURL(f);
   });
   $('account').addEventListener('click', () => {
-    if ($('account-host').hidden) openSignIn();
+    if (signedIn()) logout(PAGE);
+    else if ($('account-host').hidden) openSignIn();
     else $('account-host').hidden = true;
   });
   $('res-signin').addEventListener('click', () => {

@@ -135,3 +135,50 @@ func TestChromiumPhonePagesHaveTapTargetsAndReadableText(t *testing.T) {
 		t.Logf("%s: %d elements measured", view, v.Measured)
 	}
 }
+
+// TestChromiumResidentSignsInWithTheGuestsReports: on /app a resident
+// reports as a guest, signs in from the bar (张阿姨 shows there) and finds
+// the report under 我的上报; 退出 logs the token out on the server.
+func TestChromiumResidentSignsInWithTheGuestsReports(t *testing.T) {
+	b := startPhoneBridge(t, "{}")
+	type bar struct {
+		Who             string
+		Signin, Signout bool
+	}
+	var res struct {
+		OK                bool
+		Failed            string
+		GuestBar          bar `json:"guest_bar"`
+		Report            string
+		Who               string
+		Mine              []string
+		Note              string
+		SheetAccount      string `json:"sheet_account"`
+		TokenAfterSignout string `json:"token_after_signout"`
+		MeAfterSignout    int    `json:"me_after_signout"`
+		BarAfterSignout   bar    `json:"bar_after_signout"`
+		Errors            []string
+	}
+	runScenario(t, &res, "account", b.URL, artifacts(t), "resident1:resident-pw", "cam1")
+	t.Logf("account: %+v", res)
+	if !res.OK {
+		t.Fatalf("the scenario stopped: %s (page errors %v)", res.Failed, res.Errors)
+	}
+	if res.GuestBar != (bar{Signin: true}) {
+		t.Errorf("a guest's bar %+v, want 账号登录 only", res.GuestBar)
+	}
+	if res.Who != "张阿姨" || len(res.Mine) != 1 || res.Mine[0] != res.Report || !strings.Contains(res.Note, "1 条") {
+		t.Errorf("signed in: bar says %q, 我的上报 %v with note %q; want 张阿姨, the guest's report %s, and a note of 1 report taken over",
+			res.Who, res.Mine, res.Note, res.Report)
+	}
+	if res.SheetAccount != "退出（张阿姨）" {
+		t.Errorf("我的上报 offers %q, want 退出（张阿姨）", res.SheetAccount)
+	}
+	if res.BarAfterSignout != (bar{Signin: true}) || res.TokenAfterSignout != "" || res.MeAfterSignout != 401 {
+		t.Errorf("after 退出: bar %+v, stored token %q, GET /api/me with the old token %d; want 账号登录, none, 401",
+			res.BarAfterSignout, res.TokenAfterSignout, res.MeAfterSignout)
+	}
+	if len(res.Errors) > 0 {
+		t.Errorf("the page threw: %v", res.Errors)
+	}
+}

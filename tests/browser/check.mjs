@@ -13,6 +13,7 @@
 //   node check.mjs recplay <baseURL> <outDir> <token> <task> <camera>  (a timeline entry's clip, then look back and live)
 //   node check.mjs workeralert <baseURL> <outDir> <worker:pw> <staffToken> <camera> <grid>
 //   node check.mjs phone   <baseURL> <outDir> <worker:pw> <taskId> <camera>   (tap targets and text sizes at 390x844)
+//   node check.mjs account <baseURL> <outDir> <resident:pw> <camera>  (a guest reports, signs in, signs out)
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -897,7 +898,58 @@ async function phone(browser, [base, outDir, workerCred, taskId, camera]) {
   print({ views });
 }
 
-const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone };
+// account: a resident on /app (390x844) reports as a guest, signs in from
+// the bar and finds the report in 我的上报, then signs out.
+async function account(browser, [base, outDir, cred, camera]) {
+  if (!base || !outDir || !cred || !camera) throw new UsageError('account <baseURL> <outDir> <resident:pw> <camera>');
+  fs.mkdirSync(outDir, { recursive: true });
+  const [user, pw] = cred.split(':');
+  const { page } = await newPage(browser, { width: 390, height: 844 }, true);
+  const out = { ok: false, failed: '', guest_bar: {}, report: '', who: '', sheet_account: '', mine: [], note: '', token_after_signout: '', me_after_signout: 0, bar_after_signout: {}, errors: [] };
+  page.on('pageerror', (err) => out.errors.push(err.message));
+  const bar = () => page.evaluate(() => ({
+    who: document.getElementById('res-who').hidden ? '' : document.getElementById('res-who').textContent,
+    signin: !document.getElementById('res-signin').hidden,
+    signout: !document.getElementById('res-signout').hidden,
+  }));
+  try {
+    await page.goto(`${base}/app`);
+    await page.locator('#cam-list li').first().waitFor({ timeout: 15000 });
+    await page.click('#open-report');
+    await page.locator('#report-view:not([hidden])').waitFor({ timeout: 15000 });
+    await page.fill('#report-form input[name=title]', '楼道堆物');
+    await page.locator(`#report-camera option[value="${camera}"]`).waitFor({ state: 'attached', timeout: 15000 });
+    await page.selectOption('#report-camera', camera);
+    await page.click('#report-form button[type=submit]');
+    await page.locator('#report-detail:not([hidden])[data-id]').waitFor({ timeout: 15000 });
+    out.report = await page.getAttribute('#report-detail', 'data-id');
+    await page.goto(`${base}/app`);
+    await page.locator('#res-signin:not([hidden])').waitFor({ timeout: 15000 });
+    out.guest_bar = await bar();
+    await page.click('#res-signin');
+    await signInForm(page, user, pw);
+    await page.locator('#res-who:not([hidden])').waitFor({ timeout: 15000 });
+    await page.locator(`#mine-list li.mcard[data-id="${out.report}"]`).waitFor({ timeout: 15000 });
+    out.who = await page.textContent('#res-who');
+    out.mine = await page.$$eval('#mine-list li.mcard', (lis) => lis.map((li) => li.dataset.id));
+    out.note = (await page.textContent('#mine-note')).trim();
+    out.sheet_account = (await page.textContent('#account')).trim();
+    await page.screenshot({ path: path.join(outDir, 'account-mine.png') });
+    const token = await page.evaluate(() => localStorage.getItem('qly.token.resident'));
+    await page.goto(`${base}/app`);
+    await page.click('#res-signout');
+    await page.locator('#res-signin:not([hidden])').waitFor({ timeout: 15000 });
+    out.bar_after_signout = await bar();
+    out.token_after_signout = await page.evaluate(() => localStorage.getItem('qly.token.resident') || '');
+    out.me_after_signout = (await fetch(`${base}/api/me`, { headers: { Authorization: `Bearer ${token}` } })).status;
+    out.ok = true;
+  } catch (err) {
+    out.failed = err.message;
+  }
+  print(out);
+}
+
+const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
