@@ -102,6 +102,7 @@ function openSignIn() {
       setToken(s.token);
       renderWho();
       res.adopted = s.adopted || 0;
+      renderMine();
       loadMine();
     },
   });
@@ -300,11 +301,14 @@ async function loadMine() {
     renderMine();
     return;
   }
+  const tok = res.token;
   try {
-    const { tasks } = await fetchTasks({ mine: 1, limit: 100 }, { token: res.token });
+    const { tasks } = await fetchTasks({ mine: 1, limit: 100 }, { token: tok });
+    if (res.token !== tok) return; // signed in or out meanwhile: that token's list is not ours
     res.mine = new Map(tasks.map((x) => [x.id, newer(res.mine.get(x.id), x)]));
     renderMine();
   } catch (err) {
+    if (res.token !== tok) return;
     if (err instanceof HttpError && err.status === 401) {
       setToken('');
       res.mine.clear();
