@@ -48,7 +48,8 @@ func staffCall(t *testing.T, b *bridgeProc, method, path string, body, out any) 
 // (notifications allowed) when staff dispatch a task to the worker: the page
 // raises a system notification, vibrates and shows the count in its title;
 // left unclaimed past claim_within, the task calls again; opened, the count
-// goes.
+// goes. A phone not asked yet is asked for the permission once, on its
+// first tap.
 func TestChromiumWorkerIsAlertedOfANewTask(t *testing.T) {
 	b := startPhoneBridge(t, "{claim_within: 3s}")
 	var res struct {
@@ -63,7 +64,14 @@ func TestChromiumWorkerIsAlertedOfANewTask(t *testing.T) {
 		MsToNotify    int    `json:"ms_to_notify"`
 		Overdue       bool
 		Task          string
-		Errors        []string
+		Ask           struct {
+			Offered            bool
+			Asked              int
+			HiddenAfter        bool `json:"hidden_after"`
+			OfferedAfterReload bool `json:"offered_after_reload"`
+			AskedAfterReload   int  `json:"asked_after_reload"`
+		}
+		Errors []string
 	}
 	runScenario(t, &res, "workeralert", b.URL, artifacts(t), "worker1:worker-pw", staffToken, "cam1", "hexia-01")
 	t.Logf("workeralert: %+v", res)
@@ -94,6 +102,10 @@ func TestChromiumWorkerIsAlertedOfANewTask(t *testing.T) {
 	}
 	if strings.HasPrefix(res.TitleOpened, "(") {
 		t.Errorf("title %q once the task is opened, want the count gone", res.TitleOpened)
+	}
+	// permission asked once, from the first tap, and not again
+	if a := res.Ask; a.Asked != 1 || !a.HiddenAfter || a.OfferedAfterReload || a.AskedAfterReload != 0 {
+		t.Errorf("a phone not asked yet: %+v; want one request from the first tap, then no 开启提醒 button and no request, also after a reload", a)
 	}
 }
 

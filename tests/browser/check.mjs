@@ -816,6 +816,28 @@ async function workeralert(browser, [base, outDir, workerCred, staffToken, camer
     out.vibrate = seen.vibrate.length;
     out.overdue = seen.notifications.some((n) => n.title.includes('超时'));
     out.task = id;
+
+    // A phone that was not asked yet is asked once, on its first tap (here
+    // the sign-in; else the 开启提醒 button), and never again, also after a
+    // reload and more taps.
+    const other = await newPage(browser, { width: 390, height: 844 }, true);
+    await other.page.addInitScript(() => {
+      window.__asked = 0;
+      const real = Notification.requestPermission.bind(Notification);
+      Notification.requestPermission = () => { window.__asked++; return real(); };
+    });
+    await other.page.goto(`${base}/worker`);
+    await signInForm(other.page, user, pw);
+    await other.page.locator('#list-view:not([hidden])').waitFor({ timeout: 15000 });
+    out.ask = { offered: await other.page.isVisible('#alerts-on') };
+    if (out.ask.offered) await other.page.click('#alerts-on');
+    out.ask.asked = await other.page.evaluate(() => window.__asked);
+    out.ask.hidden_after = !(await other.page.isVisible('#alerts-on'));
+    await other.page.reload();
+    await other.page.locator('#list-view:not([hidden])').waitFor({ timeout: 15000 });
+    out.ask.offered_after_reload = await other.page.isVisible('#alerts-on');
+    await other.page.tap('#todo-count');
+    out.ask.asked_after_reload = await other.page.evaluate(() => window.__asked);
     out.ok = true;
   } catch (err) {
     out.failed = err.message;
