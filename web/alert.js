@@ -9,9 +9,9 @@
 // tap: arm() is called on every tap (cheap once done) and by the
 // 开启提醒 button; the permission is asked once, the browser keeps the
 // answer, and that it was asked is kept in localStorage so a refusal is not
-// asked again. Notifications use the Notifications API of the page
-// (Chrome on Android shows them only through a service worker, which this
-// page does not have: there the beep, the vibration and the title remain).
+// asked again. Notifications use the Notifications API of the page; where
+// the page may not make one itself (Chrome on Android), a service worker
+// (sw.js) shows it, and a tap on it opens the task.
 
 import { t } from './i18n.js';
 import { taskTitle, overdue } from './tasks.js';
@@ -37,6 +37,15 @@ export class Alerts {
     this.unread = new Set(); // ids of tasks sent to me and not seen yet
     this.called = new Map(); // id → when an overdue task last called (ms)
     this.audio = null;
+    // the service worker's registration (a promise), which shows the
+    // notifications a page may not make itself; no tap needed for it
+    this.sw = null;
+    if ('serviceWorker' in navigator) {
+      this.sw = navigator.serviceWorker.register('/web/sw.js', { scope: '/web/' }).catch(() => null);
+      navigator.serviceWorker.addEventListener('message', (ev) => {
+        if (ev.data && ev.data.open) this.open(ev.data.open);
+      });
+    }
   }
 
   /** canAsk says whether the 开启提醒 button has something to do. */
@@ -51,6 +60,7 @@ export class Alerts {
       try { this.audio = new AC(); } catch { this.audio = null; }
     }
     if (this.audio && this.audio.state === 'suspended') this.audio.resume().catch(() => {});
+
     if (this.canAsk()) {
       rememberAsked();
       Promise.resolve(Notification.requestPermission()).catch(() => {});
@@ -97,14 +107,18 @@ export class Alerts {
       try { navigator.vibrate(pattern); } catch { /* not on this device */ }
     }
     if (!('Notification' in window) || Notification.permission !== 'granted') return;
+    const opts = { body: taskTitle(task), tag: `qly-${task.id}`, renotify: true, data: { task: task.id } };
     try {
-      const n = new Notification(heading, { body: taskTitle(task), tag: `qly-${task.id}`, renotify: true });
+      const n = new Notification(heading, opts);
       n.onclick = () => {
         window.focus();
         this.open(task.id);
         n.close();
       };
-    } catch { /* a browser that shows notifications only from a service worker */ }
+    } catch {
+      // Chrome on Android: "Illegal constructor", only a service worker may
+      Promise.resolve(this.sw).then((reg) => reg && reg.showNotification(heading, opts)).catch(() => {});
+    }
   }
 
   // beep plays n short 880 Hz tones; silent until a tap has unlocked the audio.

@@ -71,6 +71,10 @@ func TestChromiumWorkerIsAlertedOfANewTask(t *testing.T) {
 			OfferedAfterReload bool `json:"offered_after_reload"`
 			AskedAfterReload   int  `json:"asked_after_reload"`
 		}
+		ServiceWorker struct {
+			Shown []struct{ Title, Body, Task, Scope string }
+			Task  string
+		} `json:"service_worker"`
 		Errors []string
 	}
 	runScenario(t, &res, "workeralert", b.URL, artifacts(t), "worker1:worker-pw", staffToken, "cam1", "hexia-01")
@@ -102,6 +106,11 @@ func TestChromiumWorkerIsAlertedOfANewTask(t *testing.T) {
 	}
 	if strings.HasPrefix(res.TitleOpened, "(") {
 		t.Errorf("title %q once the task is opened, want the count gone", res.TitleOpened)
+	}
+	// where the page may not make a notification (Chrome on Android), the
+	// service worker shows it
+	if sw := res.ServiceWorker; len(sw.Shown) == 0 || sw.Shown[0].Title != "新工单" || sw.Shown[0].Task != sw.Task || !strings.HasSuffix(sw.Shown[0].Scope, "/web/") {
+		t.Errorf("through the service worker: %+v, want 新工单 of task %s from the /web/ registration", sw.Shown, sw.Task)
 	}
 	// permission asked once, from the first tap, and not again
 	if a := res.Ask; a.Asked != 1 || !a.HiddenAfter || a.OfferedAfterReload || a.AskedAfterReload != 0 {

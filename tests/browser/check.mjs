@@ -778,7 +778,7 @@ async function workeralert(browser, [base, outDir, workerCred, staffToken, camer
     window.Notification = Counted;
     Object.defineProperty(Navigator.prototype, 'vibrate', { configurable: true, value: (p) => { seen.vibrate.push(p); return true; } });
   });
-  const out = { ok: false, failed: '', permission: '', alerts_button: false, notifications: [], vibrate: 0, title_before: '', title_new: '', title_opened: '', ms_to_notify: null, overdue: false, errors: [] };
+  const out = { ok: false, failed: '', permission: '', alerts_button: false, notifications: [], vibrate: 0, title_before: '', title_new: '', title_opened: '', ms_to_notify: null, overdue: false, service_worker: {}, errors: [] };
   page.on('pageerror', (err) => out.errors.push(err.message));
   try {
     await page.goto(`${base}/worker`);
@@ -838,6 +838,37 @@ async function workeralert(browser, [base, outDir, workerCred, staffToken, camer
     out.ask.offered_after_reload = await other.page.isVisible('#alerts-on');
     await other.page.tap('#todo-count');
     out.ask.asked_after_reload = await other.page.evaluate(() => window.__asked);
+
+    // A browser that makes notifications only through a service worker
+    // (Chrome on Android: the page's constructor throws): sw.js shows it.
+    const android = await newPage(browser, { width: 390, height: 844 }, true);
+    await android.context.grantPermissions(['notifications'], { origin: base });
+    await android.page.addInitScript(() => {
+      window.__sw = [];
+      const Real = window.Notification;
+      window.Notification = class {
+        constructor() { throw new TypeError("Failed to construct 'Notification': Illegal constructor. Use ServiceWorkerRegistration.showNotification() instead."); }
+        static get permission() { return Real.permission; }
+        static requestPermission() { return Real.requestPermission(); }
+      };
+      ServiceWorkerRegistration.prototype.showNotification = function showNotification(title, opts) {
+        window.__sw.push({ title, body: opts.body, task: opts.data && opts.data.task, scope: this.scope });
+        return Promise.resolve();
+      };
+    });
+    await android.page.goto(`${base}/worker`);
+    await signInForm(android.page, user, pw);
+    await android.page.locator('#list-view:not([hidden])').waitFor({ timeout: 15000 });
+    const second = await api(base, 'POST', '/api/tasks', staffToken, { title: '路灯不亮', camera, accept: true });
+    await api(base, 'POST', `/api/tasks/${second.task.id}/dispatch`, staffToken, { worker: user, grid });
+    const until = Date.now() + 10000;
+    let sw = [];
+    while (Date.now() < until) {
+      sw = await android.page.evaluate(() => window.__sw);
+      if (sw.length) break;
+      await sleep(100);
+    }
+    out.service_worker = { shown: sw, task: second.task.id };
     out.ok = true;
   } catch (err) {
     out.failed = err.message;
