@@ -338,14 +338,17 @@ type TokenResponse struct {
 	Role      string   `json:"role"`
 	Grids     []string `json:"grids"`
 	ExpiresMS int64    `json:"expires_ms"`
+	// Adopted is how many reports of the device token a resident sent
+	// with the login (device) became the account's.
+	Adopted int `json:"adopted,omitempty"`
 }
 
-func (s *Server) respondToken(c *gin.Context, code int, p Principal, u *configs.User, ttl time.Duration) error {
+func (s *Server) respondToken(c *gin.Context, code int, p Principal, u *configs.User, ttl time.Duration, adopted int) error {
 	tok, cl, err := s.issue(c.Request.Context(), p, u, ttl)
 	if err != nil {
 		return err
 	}
-	c.JSON(code, TokenResponse{Token: tok, User: cl.Sub, Name: cl.Name, Role: cl.Role, Grids: cl.Grids, ExpiresMS: cl.Exp})
+	c.JSON(code, TokenResponse{Token: tok, User: cl.Sub, Name: cl.Name, Role: cl.Role, Grids: cl.Grids, ExpiresMS: cl.Exp, Adopted: adopted})
 	return nil
 }
 
@@ -358,12 +361,10 @@ var dummyHash = []byte("$2a$10$JeRVGRxFfh/hKtsj79GZy.hTPxW80ZS48Ou3.Bek5LFd9suLf
 // throttled per user name and per client address (limit.go): after five,
 // each further attempt waits, 1 s doubling with each failure; a throttled
 // attempt is refused (429) before bcrypt runs. Each failed or refused login
-// is a log line.
+// is a log line. A resident who sends the device token they used as a
+// guest (device) gets that device's reports in their account (adoptDevice).
 func (s *Server) login(c *gin.Context) error {
-	var body struct {
-		User     string `json:"user"`
-		Password string `json:"password"`
-	}
+	var body loginBody
 	if err := bindJSON(c, &body, `{"user": "worker1", "password": "…"}`, false); err != nil {
 		return err
 	}
@@ -398,7 +399,51 @@ func (s *Server) login(c *gin.Context) error {
 	if name == "" {
 		name = u.Name
 	}
-	return s.respondToken(c, http.StatusOK, Principal{ID: u.Name, Name: name, Role: u.Role, Grids: u.Grids}, u, s.cfg.Auth.TokenTTL.D())
+	adopted := 0
+	if body.Device != "" && u.Role == RoleResident {
+		var err error
+		if adopted, err = s.adoptDevice(c, body.Device, u.Name); err != nil {
+			return err
+		}
+	}
+	return s.respondToken(c, http.StatusOK, Principal{ID: u.Name, Name: name, Role: u.Role, Grids: u.Grids}, u, s.cfg.Auth.TokenTTL.D(), adopted)
+}
+
+// adoptDevice gives the reports of the device token tok to the resident
+// user who just signed in with it (task.Store.Adopt) and logs the token
+// out: the device now acts as the account. A token that does not check
+// out (expired, logged out, not a device's) adopts nothing and does not
+// stop the login; a store that fails does, so the reports are not left
+// behind with a token the page forgets.
+func (s *Server) adoptDevice(c *gin.Context, tok, user string) (int, error) {
+	ctx := c.Request.Context()
+	cl, err := s.verify(ctx, tok)
+	sig := tokenSig(tok)
+	reason := ""
+	switch {
+	case err != nil:
+		reason = err.Error()
+	case !strings.HasPrefix(cl.Sub, configs.DevicePrefix):
+		reason = "not a device token"
+	case s.revoked.revoked(ctx, sig):
+		reason = "logged out"
+	}
+	if reason != "" {
+		s.log.Info("login: device token not adopted", "user", user, "reason", reason)
+		return 0, nil
+	}
+	if s.tasks == nil {
+		return 0, nil
+	}
+	n, err := s.tasks.Adopt(ctx, cl.Sub, user)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.revoked.revoke(ctx, sig, cl.Exp, s.now()); err != nil {
+		s.log.Warn("login: adopted device token not logged out", "user", user, "device", cl.Sub, "err", err)
+	}
+	s.log.Info("login: device reports adopted", "user", user, "device", cl.Sub, "reports", n)
+	return n, nil
 }
 
 // device answers POST /api/device with a token for a resident without an
@@ -412,7 +457,7 @@ func (s *Server) device(c *gin.Context) error {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	p := Principal{ID: configs.DevicePrefix + hex.EncodeToString(b), Role: RoleResident}
-	return s.respondToken(c, http.StatusCreated, p, nil, s.cfg.Auth.DeviceTTL.D())
+	return s.respondToken(c, http.StatusCreated, p, nil, s.cfg.Auth.DeviceTTL.D(), 0)
 }
 
 // plainName is a login name as sent, for a sentence: as is when it could be

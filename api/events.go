@@ -20,6 +20,8 @@ type events struct {
 	subs map[*eventSub]struct{}
 	last map[string]string // camera id → what was last published about it
 	all  map[string][]byte // camera id → its latest event data
+	// center gives a resident's view of a task event (nil: as it is).
+	center *task.Center
 }
 
 type eventSub struct {
@@ -99,16 +101,26 @@ func (e *events) publishTask(ev task.Event) {
 	grid, reporter := ev.Task.Grid, ev.Task.Reporter
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var msg *eventMsg // made for the first subscriber who gets it: often nobody listens
+	// made for the first subscriber who gets each: often nobody listens
+	var msg, residentMsg *eventMsg
 	for sub := range e.subs {
 		if !seesTaskEvent(sub.who, grid, reporter) {
 			continue
 		}
-		if msg == nil {
-			msg = &eventMsg{name: "task", data: mustJSON(ev)}
+		m := &msg
+		if sub.who.Role == RoleResident && e.center != nil {
+			m = &residentMsg // the reporter: no logins, no GPS (task.Center.Redact)
+		}
+		if *m == nil {
+			out := ev
+			if m == &residentMsg {
+				a := actorOf(sub.who)
+				out.Task, out.Entry = e.center.Redact(a, ev.Task), e.center.RedactEntry(a, ev.Task, ev.Entry)
+			}
+			*m = &eventMsg{name: "task", data: mustJSON(out)}
 		}
 		select {
-		case sub.ch <- *msg:
+		case sub.ch <- **m:
 		default: // as in sendLocked: a stuck client misses a change
 		}
 	}

@@ -85,13 +85,16 @@ type healthBody struct {
 type loginBody struct {
 	User     string `json:"user"`
 	Password string `json:"password"`
+	// Device is the device token a resident used as a guest on this
+	// phone: its reports become the account's (TokenResponse.Adopted).
+	Device string `json:"device,omitempty"`
 }
 
 // apiRoutes lists every route New registers but the pages.
 var apiRoutes = []apiRoute{
 	{method: "GET", path: "/healthz", summary: "Health of the bridge: cameras online, Redis", who: "anyone", ok: 200, resp: healthBody{}, errors: []int{503}},
 	{method: "GET", path: "/api/openapi.json", summary: "This document", who: "anyone", ok: 200, resp: map[string]any{}},
-	{method: "POST", path: "/api/login", summary: "Log in: a signed token for the user's role; after 5 failures of a user or from an address, each attempt waits (429, Retry-After)", who: "anyone", body: loginBody{}, ok: 200, resp: TokenResponse{}, errors: []int{400, 401, 413, 429, 503}},
+	{method: "POST", path: "/api/login", summary: "Log in: a signed token for the user's role (a resident sending the device token used as a guest gets its reports); after 5 failures of a user or from an address, each attempt waits (429, Retry-After)", who: "anyone", body: loginBody{}, ok: 200, resp: TokenResponse{}, errors: []int{400, 401, 413, 429, 503}},
 	{method: "POST", path: "/api/device", summary: "A resident's device token (no account); 10 at once per address, then one every 6 s", who: "anyone", ok: 201, resp: TokenResponse{}, errors: []int{429, 503}},
 	{method: "GET", path: "/api/me", summary: "The caller's claims", who: whoToken, ok: 200, resp: Claims{}, errors: []int{401}},
 	{method: "POST", path: "/api/logout", summary: "Log out: the token is refused from now on, by every bridge on the store", who: "anyone with a token but the staff token", ok: 200, resp: struct {
@@ -171,6 +174,15 @@ var apiRoutes = []apiRoute{
 	{method: "GET", path: "/api/stats", summary: "The center's figures over the tasks created in a period (default: today, Asia/Shanghai)", who: whoCenter, query: []apiParam{
 		{"from_ms", "integer", "created at or after (Unix ms)"}, {"to_ms", "integer", "created before (Unix ms)"}, {"grid", "string", "tasks of this grid"},
 	}, ok: 200, resp: task.Stats{}, errors: []int{400, 401, 403, 503}},
+	{method: "GET", path: "/api/webhooks/dead", summary: "Webhook deliveries that failed every try, newest first: id, url (without its query), event, task, body, attempts, last_status, last_error, created_ms, dead_ms", who: whoCenter,
+		ok: 200, resp: struct {
+			Dead []map[string]any `json:"dead"`
+		}{}, errors: []int{401, 403, 503}},
+	{method: "POST", path: "/api/webhooks/dead/:id/retry", summary: "Queue a dead webhook delivery again, with its id and body; it is tried at once", who: whoCenter,
+		ok: 202, resp: struct {
+			Status   string `json:"status"`
+			Delivery string `json:"delivery"`
+		}{}, errors: []int{401, 403, 404, 503}},
 }
 
 var (

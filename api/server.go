@@ -61,6 +61,9 @@ type Deps struct {
 	Recorder *record.Recorder
 	// Now is the clock tokens are issued and checked by; nil is time.Now.
 	Now func() time.Time
+	// Webhooks is the outbound webhooks' dead-letter list; nil: its routes
+	// answer 503.
+	Webhooks Webhooks
 	// HTTP bounds what one client may hold of the HTTP servers; zero
 	// fields take their defaults (see HTTPLimits).
 	HTTP HTTPLimits
@@ -87,6 +90,7 @@ type Server struct {
 	center    *task.Center // where tasks land, who sees what of them
 	uploadDir string
 	rec       *record.Recorder
+	webhooks  Webhooks
 
 	secret  *secret
 	revoked *revocations
@@ -102,6 +106,7 @@ func New(d Deps) *Server {
 	s.tasks, s.uploadDir = d.Tasks, filepath.Join(d.Config.DataDir, "uploads")
 	s.center = task.NewCenter(d.Config)
 	s.rec = d.Recorder
+	s.webhooks = d.Webhooks
 	s.secret, s.now = newSecret(d.Config, d.Redis), d.Now
 	s.revoked, s.limits = newRevocations(d.Redis, d.Config.Redis.Prefix), newLimiter(d.Redis, d.Config.Redis.Prefix, d.Log)
 	s.http = d.HTTP.withDefaults()
@@ -109,6 +114,7 @@ func New(d Deps) *Server {
 		s.now = time.Now
 	}
 	s.events = newEvents()
+	s.events.center = s.center
 	if s.incidents != nil {
 		s.incidents.OnChange(s.events.publishIncident)
 	}
@@ -163,6 +169,8 @@ func New(d Deps) *Server {
 	a.GET("/api/cameras/:id/recording/:name", center, s.wrap(s.recordingSegment))
 	t.GET("/api/workers", center, s.wrap(s.listWorkers))
 	t.GET("/api/stats", center, s.wrap(s.stats))
+	a.GET("/api/webhooks/dead", center, s.wrap(s.deadWebhooks))
+	a.POST("/api/webhooks/dead/:id/retry", center, s.wrap(s.retryWebhook))
 	a.POST("/whep/:camera", s.wrap(s.whepOffer))
 	// The rest of WHEP needs no token: the session's URL is its secret, and
 	// a viewer whose token expired while watching must still be able to leave.

@@ -192,7 +192,7 @@ func (s *Server) listTasks(c *gin.Context) error {
 		return taskError(err)
 	}
 	for i := range ts {
-		ts[i] = task.Redact(a, ts[i])
+		ts[i] = s.center.Redact(a, ts[i])
 	}
 	c.JSON(http.StatusOK, TaskList{Tasks: ts, Total: total})
 	return nil
@@ -215,8 +215,8 @@ func (s *Server) getTask(c *gin.Context) error {
 		return taskError(err)
 	}
 	a := actorOf(p)
-	task.RedactDetail(a, t, timeline, ratings)
-	c.JSON(http.StatusOK, TaskDetail{Task: task.Redact(a, t), Timeline: timeline, Ratings: ratings, Allowed: actionNames(t.Allowed(a))})
+	s.center.RedactDetail(a, t, timeline, ratings)
+	c.JSON(http.StatusOK, TaskDetail{Task: s.center.Redact(a, t), Timeline: timeline, Ratings: ratings, Allowed: actionNames(t.Allowed(a))})
 	return nil
 }
 
@@ -344,7 +344,7 @@ func (s *Server) transition(c *gin.Context) error {
 	if req.Evidence != nil {
 		s.linkPhoto(c.Request.Context(), req.Evidence.Photo, t.ID)
 	}
-	c.JSON(http.StatusOK, TaskChange{Task: task.Redact(actorOf(p), t), Entry: entry})
+	c.JSON(http.StatusOK, TaskChange{Task: s.center.Redact(actorOf(p), t), Entry: s.center.RedactEntry(actorOf(p), t, entry)})
 	return nil
 }
 
@@ -382,6 +382,6 @@ func (s *Server) rate(c *gin.Context) error {
 	if err != nil {
 		return taskError(err)
 	}
-	c.JSON(http.StatusCreated, TaskChange{Task: task.Redact(actorOf(p), t), Entry: e})
+	c.JSON(http.StatusCreated, TaskChange{Task: s.center.Redact(actorOf(p), t), Entry: s.center.RedactEntry(actorOf(p), t, e)})
 	return nil
 }

@@ -31,6 +31,8 @@ type Config struct {
 	Record  Record   `yaml:"record"`
 	DataDir string   `yaml:"data_dir"` // default "data"
 	Cameras []Camera `yaml:"cameras"`
+	// Webhooks are called on task events (see Webhook); none by default.
+	Webhooks []Webhook `yaml:"webhooks"`
 }
 
 // Server is the HTTP side of the bridge: where it listens and how it is reached.
@@ -133,6 +135,10 @@ type Tasks struct {
 	ArriveRadiusM float64  `yaml:"arrive_radius_m"` // how near the task's place a worker's GPS check-in must be, default 50 m, 1..5000
 	VerifyHold    Duration `yaml:"verify_hold"`     // how long a zone must match its reference before verification is proposed, default 10s; > 0
 	ReopenWithin  Duration `yaml:"reopen_within"`   // an incident of the same camera, zone and kind this soon after its task closed reopens it, default 1h; 0: never
+	// WorkerNameForResidents is how a resident sees the worker of a task:
+	// "full" (the display name), "surname" (default: 王师傅 for 王五, else
+	// 网格员) or "none" (网格员); never the login.
+	WorkerNameForResidents string `yaml:"worker_name_for_residents"`
 }
 
 // Record sets the rolling recording of every camera (fragmented MP4
@@ -145,6 +151,9 @@ type Record struct {
 	After        Duration `yaml:"after"`         // and ends this long after it, default 20s; 1s..5m
 	EvidenceDays int      `yaml:"evidence_days"` // how many days clips are kept, default 180; 1..3650
 }
+
+// WorkerNameShows are the values of tasks.worker_name_for_residents.
+var WorkerNameShows = []string{"full", "surname", "none"}
 
 // Ingest tunes how camera streams are pulled over RTSP and fanned out.
 type Ingest struct {
@@ -214,6 +223,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	setDefaults(cfg)
 	d := newDecoder(name)
 	d.decodeFile(data, cfg)
+	webhookDefaults(cfg.Webhooks)
 	if !d.fatal {
 		validate(cfg, d)
 	}

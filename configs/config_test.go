@@ -49,7 +49,7 @@ func defaults() *Config {
 		Detect: Detect{Mode: ModeAuto, StepDown: Duration(10 * time.Second), Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
 			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second), LoiterAfter: Duration(30 * time.Second), PersonMinPx: 50, PersonMaxPx: 400, Model: Model{Size: 320, Score: 0.5}},
 		Tasks: Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),
-			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second), ReopenWithin: Duration(time.Hour)},
+			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second), ReopenWithin: Duration(time.Hour), WorkerNameForResidents: "surname"},
 		Record:  Record{Keep: Duration(30 * time.Minute), Before: Duration(10 * time.Second), After: Duration(20 * time.Second), EvidenceDays: 180},
 		DataDir: "data",
 		Cameras: []Camera{{ID: "cam1", Name: "花巷口", Grid: "hexia-01", URL: "rtsp://127.0.0.1:8554/cam/1"}},
@@ -280,7 +280,7 @@ var badFiles = []struct {
 	{
 		name: "unknown field at the top",
 		yaml: oneCamera + "servr:\n  addr: \":8080\"\n",
-		want: "bad.yaml:6:1: servr: unknown field (known: server, auth, users, redis, webrtc, ingest, detect, tasks, record, data_dir, cameras)",
+		want: "bad.yaml:6:1: servr: unknown field (known: server, auth, users, redis, webrtc, ingest, detect, tasks, record, data_dir, cameras, webhooks)",
 	},
 	{
 		name: "unknown field in a section",
@@ -336,7 +336,7 @@ var badFiles = []struct {
 	{
 		name: "whole file is a list",
 		yaml: "- cam1\n- cam2\n",
-		want: "bad.yaml:1:1: must be a mapping of fields (server, auth, users, redis, webrtc, ingest, detect, tasks, record, data_dir, cameras), not a list",
+		want: "bad.yaml:1:1: must be a mapping of fields (server, auth, users, redis, webrtc, ingest, detect, tasks, record, data_dir, cameras, webhooks), not a list",
 	},
 	{
 		name: "syntax error",
@@ -719,6 +719,35 @@ var badFiles = []struct {
 		want: "bad.yaml:7:3: users: must be a list, not a mapping",
 	},
 	{
+		name: "webhooks: bad url, short secret, unknown and repeated events, bounds",
+		yaml: oneCamera + "webhooks:\n" +
+			"  - url: ftp://sms.example.org/qly?key=s3cret\n" +
+			"    secret: short\n" +
+			"    events: [created, dispached, created]\n" +
+			"    attempts: 50\n" +
+			"    backoff: 2h\n" +
+			"  - url: https://sms.example.org/qly\n" +
+			"    timeout: 500ms\n" +
+			"  - url: https://sms.example.org/qly\n" +
+			"    secret: 0123456789abcdef\n" +
+			"    events: [closed]\n",
+		want: "bad.yaml:7:10: webhooks[0].url: must be an absolute http:// or https:// URL, like https://sms.example.org/qly\n" +
+			"bad.yaml:8:13: webhooks[0].secret: is 5 bytes long; it must be 16 to 256\n" +
+			`bad.yaml:9:23: webhooks[0].events[1]: "dispached" is not one of created, accepted, rejected, dispatched, claimed, arrived, submitted, verified, reworked, closed, merged, overdue, rated, recurred, reopened, proposed` + "\n" +
+			`bad.yaml:9:34: webhooks[0].events[2]: "created" is listed twice (first at line 9)` + "\n" +
+			"bad.yaml:10:15: webhooks[0].attempts: 50 is outside 1..20\n" +
+			"bad.yaml:11:14: webhooks[0].backoff: 2h is outside 10ms..1h\n" +
+			"bad.yaml:12:5: webhooks[1].secret: is required: 16 to 256 bytes the receiver checks X-Qly-Signature with\n" +
+			"bad.yaml:12:5: webhooks[1].events: needs at least one of created, accepted, rejected, dispatched, claimed, arrived, submitted, verified, reworked, closed, merged, overdue, rated, recurred, reopened, proposed\n" +
+			"bad.yaml:13:14: webhooks[1].timeout: 500ms is outside 1s..2m\n" +
+			`bad.yaml:14:10: webhooks[2].url: "https://sms.example.org/qly" is used twice (first at line 12)`,
+	},
+	{
+		name: "tasks.worker_name_for_residents is one of full, surname, none",
+		yaml: oneCamera + "tasks:\n  worker_name_for_residents: login\n",
+		want: `bad.yaml:7:30: tasks.worker_name_for_residents: "login" is not one of full, surname, none`,
+	},
+	{
 		name: "several problems at once, all reported in file order",
 		yaml: "server:\n" +
 			"  addr: \":8080\"\n" +
@@ -934,5 +963,23 @@ func TestScaleConfigIsADistrict(t *testing.T) {
 	if len(cfg.Cameras) != 128 || len(grids) != 8 || subs != 126 || scenes != 2 || cfg.Detect.Mode != ModeAuto {
 		t.Errorf("scale.yaml: %d cameras in %d grids, %d with a sub-stream, %d scenes, mode %s; want 128, 8, 126, 2, auto",
 			len(cfg.Cameras), len(grids), subs, scenes, cfg.Detect.Mode)
+	}
+}
+
+func TestWebhookTakesDefaultsAndKeepsWhatItSets(t *testing.T) {
+	cfg, err := Parse("good.yaml", []byte(oneCamera+"webhooks:\n"+
+		"  - {url: \"https://sms.example.org/qly?key=k\", secret: 0123456789abcdef, events: [created, overdue]}\n"+
+		"  - {url: \"http://10.0.0.5:8080/12345\", secret: 0123456789abcdef, events: [closed], attempts: 3, backoff: 250ms, timeout: 30s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Webhook{
+		{URL: "https://sms.example.org/qly?key=k", Secret: "0123456789abcdef", Events: []string{"created", "overdue"},
+			Attempts: 6, Backoff: Duration(time.Second), Timeout: Duration(10 * time.Second)},
+		{URL: "http://10.0.0.5:8080/12345", Secret: "0123456789abcdef", Events: []string{"closed"},
+			Attempts: 3, Backoff: Duration(250 * time.Millisecond), Timeout: Duration(30 * time.Second)},
+	}
+	if !reflect.DeepEqual(cfg.Webhooks, want) {
+		t.Errorf("webhooks\n got %+v\nwant %+v", cfg.Webhooks, want)
 	}
 }

@@ -42,6 +42,7 @@ func validate(c *Config, d *decoder) {
 		d.unique(first, cam.ID, path, "id", "")
 	}
 	validateUsers(d, "users", c.Users, cameraGrids(c.Cameras))
+	validateWebhooks(d, "webhooks", c.Webhooks)
 }
 
 func validateServer(d *decoder, path string, s *Server) {
@@ -211,20 +212,7 @@ func validateTasks(d *decoder, path string, t *Tasks) {
 			d.check(path+"."+l.field, "must not be negative; 0 turns the limit off")
 		}
 	}
-	first := map[string]string{} // kind → path of the entry that lists it first
-	for i, k := range t.AutoAccept {
-		p := fmt.Sprintf("%s.auto_accept[%d]", path, i)
-		if !slices.Contains(IncidentKinds, k) {
-			d.check(p, fmt.Sprintf("%s is not one of %s", quote(k), strings.Join(IncidentKinds, ", ")))
-			continue
-		}
-		if fp, dup := first[k]; dup {
-			line, _ := d.pos(fp)
-			d.check(p, fmt.Sprintf("%s is listed twice (first at line %d)", quote(k), line))
-			continue
-		}
-		first[k] = p
-	}
+	d.eachOnce(path+".auto_accept", t.AutoAccept, IncidentKinds)
 	if !inRange(t.ArriveRadiusM, 1, 5000) {
 		d.check(path+".arrive_radius_m", formatFloat(t.ArriveRadiusM)+" is outside 1..5000 metres")
 	}
@@ -233,6 +221,9 @@ func validateTasks(d *decoder, path string, t *Tasks) {
 	}
 	if t.ReopenWithin < 0 {
 		d.check(path+".reopen_within", "must not be negative; 0 never reopens a closed task")
+	}
+	if !slices.Contains(WorkerNameShows, t.WorkerNameForResidents) {
+		d.check(path+".worker_name_for_residents", fmt.Sprintf("%s is not one of %s", quote(t.WorkerNameForResidents), strings.Join(WorkerNameShows, ", ")))
 	}
 }
 
@@ -389,6 +380,25 @@ func validateZone(d *decoder, path string, z *Zone) {
 	// A point that could not be read is zero here; its own problem says so.
 	if inside && !d.badBelow(path+".polygon") && area(z.Polygon) == 0 {
 		d.check(path+".polygon", "has no area: its points are on one line")
+	}
+}
+
+// eachOnce checks that every entry of list (at path[i]) is one of known
+// and is listed once.
+func (d *decoder) eachOnce(path string, list, known []string) {
+	first := map[string]string{} // name → path of the entry that lists it first
+	for i, k := range list {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if !slices.Contains(known, k) {
+			d.check(p, fmt.Sprintf("%s is not one of %s", quote(k), strings.Join(known, ", ")))
+			continue
+		}
+		if fp, dup := first[k]; dup {
+			line, _ := d.pos(fp)
+			d.check(p, fmt.Sprintf("%s is listed twice (first at line %d)", quote(k), line))
+			continue
+		}
+		first[k] = p
 	}
 }
 

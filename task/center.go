@@ -151,36 +151,6 @@ func (c *Center) ListFilter(a Actor, f Filter, mine bool) (_ Filter, none bool, 
 	return f, false, nil
 }
 
-// Redact gives a's view of t: a resident sees who reported only their own
-// tasks.
-func Redact(a Actor, t *Task) *Task {
-	if a.Role != Resident || t.Reporter == a.ID {
-		return t
-	}
-	c := *t
-	c.Reporter = ""
-	return &c
-}
-
-// RedactDetail hides, in place, the names of other residents in the
-// timeline and ratings of t from a resident who did not report it:
-// residents see each other's steps and ratings, not each other's names.
-func RedactDetail(a Actor, t *Task, timeline []Entry, ratings []Rating) {
-	if a.Role != Resident || t.Reporter == a.ID {
-		return
-	}
-	for i := range timeline {
-		if timeline[i].Role == Resident && timeline[i].By != a.ID {
-			timeline[i].By = ""
-		}
-	}
-	for i := range ratings {
-		if ratings[i].By != a.ID {
-			ratings[i].By = ""
-		}
-	}
-}
-
 // CheckDispatch checks that worker is a configured grid worker of grid. An
 // empty worker or grid is left to Store.Transition, which says what is
 // missing.

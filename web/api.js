@@ -113,9 +113,14 @@ export async function sendJSON(method, path, body, { token = '', signal } = {}) 
   return text ? JSON.parse(text) : {};
 }
 
-/** login posts a user name and password; returns {token, user, name, role, grids, expires_ms}. */
-export function login(user, password) {
-  return sendJSON('POST', '/api/login', { user, password });
+/**
+ * login posts a user name and password; returns {token, user, name, role,
+ * grids, expires_ms, adopted}. device is the resident's guest (device)
+ * token on this phone, whose reports then become the account's (adopted
+ * says how many).
+ */
+export function login(user, password, device = '') {
+  return sendJSON('POST', '/api/login', device ? { user, password, device } : { user, password });
 }
 
 /** device gets a resident's device token (same shape as login's answer). */

@@ -294,6 +294,13 @@ const TABLE = {
   'app.rate.need.stars': ['请选择星级', 'Choose the stars'],
   'app.live.tasks': ['此处已办结的工单', 'Closed tasks here'],
   'app.account': ['账号登录', 'Sign in'],
+
+  // issue 15: the worker's alerts, the resident's account (wt/notify)
+  'alert.new': ['新工单', 'New task'],
+  'alert.overdue': ['工单超时未签收', 'Task overdue, not claimed'],
+  'alert.enable': ['开启新工单提醒（声音、振动、通知）', 'Turn on task alerts (sound, vibration, notifications)'],
+  'app.signout.as': ['退出（{name}）', 'Sign out ({name})'],
+  'app.adopted': ['本机以游客身份上报的 {n} 条已转入您的账号', '{n} reports made on this phone as a guest are now in your account'],
 };
 
 const LANGS = ['zh-CN', 'en'];

@@ -50,9 +50,11 @@ export async function session(page, roles, { token = storedToken(page), onRetry 
  * role is not in roles is refused with a sentence saying so. On success the
  * token is stored for the page and onLogin({token, me}) is called. note is
  * a sentence shown above the form (why it is asked for again), or ''.
+ * device() gives the guest (device) token to hand over with the login, so
+ * its reports follow the resident into the account.
  * Hooks: form.login, input[name=user], input[name=password], .login-error.
  */
-export function loginForm(host, { page, roles, onLogin, note = '' }) {
+export function loginForm(host, { page, roles, onLogin, note = '', device = () => '' }) {
   const form = document.createElement('form');
   form.className = 'card login';
   form.autocomplete = 'on';
@@ -80,14 +82,14 @@ export function loginForm(host, { page, roles, onLogin, note = '' }) {
     button.textContent = t('login.busy');
     say('');
     try {
-      const ans = await login(user, password);
+      const ans = await login(user, password, device());
       if (!roles.includes(ans.role)) {
         say(t('login.role', { role: roleText(ans.role), want: roles.map(roleText).join(' / ') }));
         return;
       }
       storeToken(ans.token, page);
       form.elements.password.value = '';
-      onLogin({ token: ans.token, me: { sub: ans.user, name: ans.name, role: ans.role, grids: ans.grids || [], exp: ans.expires_ms } });
+      onLogin({ token: ans.token, me: { sub: ans.user, name: ans.name, role: ans.role, grids: ans.grids || [], exp: ans.expires_ms }, adopted: ans.adopted || 0 });
     } catch (err) {
       say(err instanceof HttpError && err.status === 401 ? t('login.bad') : t('login.failed', { error: err.message }));
     } finally {

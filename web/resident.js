@@ -15,7 +15,7 @@
 
 import { t, applyI18n } from './i18n.js';
 import { device, me, storedToken, storeToken, tasks as fetchTasks, task as fetchTask, rate, report, upload, HttpError } from './api.js';
-import { loginForm } from './login.js';
+import { loginForm, logout, nameOf } from './login.js';
 import { OPEN, stateBadge, taskTitle, at, timeline, newer, coords, pictures, thumb } from './tasks.js';
 
 const PAGE = 'resident';
@@ -42,6 +42,7 @@ const res = {
   liveCam: '',
   liveTimer: 0,
   liveTasks: [],
+  adopted: 0, // how many guest reports the last sign-in brought into the account
   detail: null, // {id, data}
   rating: null, // {id, stars}
   loc: null, // {lat, lng, accuracy}
@@ -71,10 +72,48 @@ async function ensureToken() {
   return res.token;
 }
 
+// A guest is a resident on a device token ('dev-…'), or on none yet.
+const signedIn = () => Boolean(res.me && res.me.sub && !res.me.sub.startsWith('dev-'));
+
+// renderWho shows in the bar who is signed in, with 退出, or 账号登录 for a guest.
+function renderWho() {
+  const whoEl = $('res-who');
+  const on = signedIn();
+  whoEl.hidden = !on;
+  whoEl.textContent = on ? nameOf(res.me) : '';
+  $('res-signout').hidden = !on;
+  $('res-signin').hidden = on;
+  // the sheets cover the bar: 我的上报 says it again
+  $('account').textContent = on ? t('app.signout.as', { name: nameOf(res.me) }) : t('app.account');
+}
+
+function openSignIn() {
+  const host = $('account-host');
+  host.hidden = false;
+  loginForm(host, {
+    page: PAGE,
+    roles: ['resident'],
+    // the guest's reports follow them into the account
+    device: () => (res.token && res.me && res.me.sub.startsWith('dev-') ? res.token : ''),
+    onLogin: (s) => {
+      host.hidden = true;
+      res.me = s.me;
+      res.mine.clear();
+      setToken(s.token);
+      renderWho();
+      res.adopted = s.adopted || 0;
+      renderMine();
+      loadMine();
+    },
+  });
+}
+
 function setToken(tok) {
   res.token = tok;
+  if (!tok) res.me = null;
   storeToken(tok, PAGE);
   res.onToken(tok);
+  renderWho();
 }
 
 // withToken runs fn(token); on a 401 it gets a new device token once and tries again.
@@ -116,21 +155,16 @@ export function initResident({ cams, onToken, nav, back }) {
     if (f) img.src = URL.createObjectURL(f);
   });
   $('account').addEventListener('click', () => {
-    const host = $('account-host');
-    host.hidden = !host.hidden;
-    if (!host.hidden) {
-      loginForm(host, {
-        page: PAGE,
-        roles: ['resident'],
-        onLogin: (s) => {
-          host.hidden = true;
-          res.me = s.me;
-          setToken(s.token);
-          loadMine();
-        },
-      });
-    }
+    if (signedIn()) logout(PAGE);
+    else if ($('account-host').hidden) openSignIn();
+    else $('account-host').hidden = true;
   });
+  $('res-signin').addEventListener('click', () => {
+    res.nav('?view=mine');
+    openSignIn();
+  });
+  // as on the wall: the token is logged out on the server, then forgotten
+  $('res-signout').addEventListener('click', () => logout(PAGE));
   // The rating dialog.
   $('rate-stars').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-stars]');
@@ -156,11 +190,13 @@ export function initResident({ cams, onToken, nav, back }) {
     if (li) res.nav(`?task=${encodeURIComponent(li.dataset.id)}`);
   });
   if (res.token) {
-    me(res.token).then((c) => { res.me = c; }).catch((err) => {
+    me(res.token).then((c) => { res.me = c; renderWho(); }).catch((err) => {
       if (err instanceof HttpError && err.status === 401) setToken('');
+      renderWho();
     });
     loadMine();
   }
+  renderWho();
   setInterval(() => { if (res.liveCam && document.visibilityState === 'visible') loadLiveTasks(); }, LIVE_TASKS_MS);
 }
 
@@ -265,11 +301,14 @@ async function loadMine() {
     renderMine();
     return;
   }
+  const tok = res.token;
   try {
-    const { tasks } = await fetchTasks({ mine: 1, limit: 100 }, { token: res.token });
+    const { tasks } = await fetchTasks({ mine: 1, limit: 100 }, { token: tok });
+    if (res.token !== tok) return; // signed in or out meanwhile: that token's list is not ours
     res.mine = new Map(tasks.map((x) => [x.id, newer(res.mine.get(x.id), x)]));
     renderMine();
   } catch (err) {
+    if (res.token !== tok) return;
     if (err instanceof HttpError && err.status === 401) {
       setToken('');
       res.mine.clear();
@@ -284,8 +323,8 @@ async function loadMine() {
 function renderMine() {
   const list = [...res.mine.values()].sort((a, b) => b.created_ms - a.created_ms);
   const note = $('mine-note');
-  note.hidden = list.length > 0;
-  note.textContent = t('app.mine.none');
+  note.hidden = list.length > 0 && !res.adopted;
+  note.textContent = res.adopted ? t('app.adopted', { n: res.adopted }) : t('app.mine.none');
   const given = rated();
   $('mine-list').replaceChildren(...list.map((task) => {
     const li = el('li', 'mcard');
@@ -504,6 +543,7 @@ async function sendRating() {
 /** relabel re-renders the text after a language change. */
 export function relabel() {
   applyI18n($('rate-dialog'));
+  renderWho();
   renderLoc();
   renderMine();
   renderLiveTasks();

@@ -267,7 +267,8 @@ export function timeline(ol, entries, { token = '', names, cameras, clips = fals
     src.dataset.source = e.source || '';
     if (e.source) head.append(src);
     body.append(head);
-    body.append(span2('tl-who', who(e.by, { names, cameras })));
+    // a resident gets no logins: staff come without a name, a worker as the center names them
+    body.append(span2('tl-who', who(e.by, { names, cameras }) || (e.role && e.role !== 'system' ? t(`role.${e.role}`) : '')));
     if (e.action === 'overdue' && e.stage) body.append(span2('tl-note', t('task.overdue.stage', { stage: known(`stage.${e.stage}`, e.stage) })));
     const note = e.action === 'overdue' ? '' : noteText(e.note || '', { cameras });
     if (note) body.append(span2('tl-note', note));

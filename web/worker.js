@@ -7,15 +7,20 @@
 //
 // URL: /worker?task=T… opens that task.
 //
+// A task sent to me beeps, vibrates, shows a system notification and counts
+// in the title until opened or claimed; one unclaimed past its limit calls
+// again every few minutes (alert.js).
+//
 // Hooks for the browser tests: li.wcard[data-id][data-state] in #todo or
 // #done; #task-view[data-id][data-state]; button[data-action=claim|arrive|
 // submit]; input#photo; textarea#submit-note; #tv-video[data-camera]; the
-// timeline's li.tl-entry.
+// timeline's li.tl-entry; button#alerts-on.
 
 import { t, applyI18n, langToggle } from './i18n.js';
 import { tasks as fetchTasks, task as fetchTask, act, upload, events, storeToken, HttpError } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
 import { loginForm, session, nameOf, logout } from './login.js';
+import { Alerts } from './alert.js';
 import {
   OPEN, stateBadge, taskTitle, sourceText, at, timer, startTicker, overdue, overdueText, coords, timeline, newer,
 } from './tasks.js';
@@ -40,6 +45,8 @@ const w = {
 };
 
 const isMine = (task) => task.worker === w.me.sub;
+
+const alerts = new Alerts({ title: () => t('worker.title'), open: (id) => go(id) });
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -150,7 +157,12 @@ function renderList() {
 
 function onTask(msg) {
   const task = msg.task;
-  if (!isMine(task)) {
+  const mine = isMine(task);
+  const action = msg.entry && msg.entry.action;
+  if (mine && task.state === 'dispatched' && (action === 'dispatch' || action === 'rework')) alerts.arrived(task);
+  else if (mine && task.state === 'dispatched' && msg.type === 'overdue') alerts.late(task);
+  if (!mine || task.state !== 'dispatched') alerts.seen(task.id);
+  if (!mine) {
     // sent to someone else: it leaves my list
     if (w.tasks.delete(task.id)) renderList();
   } else {
@@ -200,6 +212,7 @@ function openView(id) {
   $('list-view').hidden = true;
   $('task-view').hidden = false;
   $('task-view').dataset.id = id;
+  alerts.seen(id);
   scrollTo(0, 0);
   loadView();
 }
@@ -454,6 +467,7 @@ function started(s) {
   $('logout').hidden = false;
   $('who').textContent = `${nameOf(s.me)} · ${t('worker.sub')}`;
   $('list-view').hidden = false;
+  $('alerts-on').hidden = !alerts.canAsk();
   route();
   loadTasks();
   w.feed = events(onCamera, {
@@ -472,6 +486,12 @@ async function init() {
   langToggle($('lang'));
   startTicker();
   $('logout').addEventListener('click', () => logout(PAGE));
+  // sound and notifications need a tap first (alert.js)
+  document.addEventListener('pointerdown', () => alerts.arm(), { passive: true });
+  $('alerts-on').addEventListener('click', () => {
+    alerts.arm();
+    $('alerts-on').hidden = true;
+  });
   $('back').addEventListener('click', back);
   $('tv-actions').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-action]');
@@ -504,7 +524,7 @@ async function init() {
   });
   document.addEventListener('visibilitychange', syncLive);
   addEventListener('langchange', () => {
-    document.title = t('worker.title');
+    alerts.renderTitle();
     if (w.me) $('who').textContent = `${nameOf(w.me)} · ${t('worker.sub')}`;
     renderList();
     renderView();
@@ -512,6 +532,7 @@ async function init() {
   });
   setInterval(() => { if (w.me) loadTasks(); }, FALLBACK_MS);
   setInterval(() => { if (w.me) renderList(); }, 15000);
+  setInterval(() => { if (w.me) alerts.remind([...w.tasks.values()]); }, 20000);
 
   const s = await session(PAGE, ROLES, { onRetry: (err) => { $('list-note').hidden = false; $('list-note').textContent = t('msg.load.failed', { error: err.message }); } });
   if (s) started(s);

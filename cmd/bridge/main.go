@@ -30,6 +30,7 @@ import (
 	"qianliyan/detect"
 	"qianliyan/ingest"
 	"qianliyan/internal/redislog"
+	"qianliyan/notify"
 	"qianliyan/record"
 	"qianliyan/relay"
 	"qianliyan/task"
@@ -135,6 +136,11 @@ func run() error {
 	// 7. tasks: work orders in Redis; Run marks the overdue ones
 	tasks := task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, time.Now)
 	deps.Tasks = tasks
+	// their events go out to the configured webhooks (SMS gateway, 12345),
+	// queued in Redis
+	hooks := notify.New(cfg, rdb, notify.Options{Log: log})
+	tasks.OnChange(hooks.OnEvent)
+	deps.Webhooks = hooks
 
 	// 8. confirmed on camera: incidents become tasks, cameras watch the
 	// zones of their tasks and confirm arrival and the fix, each with a clip
@@ -167,6 +173,7 @@ func run() error {
 	wg.Go(func() { _ = mirror.Run(ctx) })
 	wg.Go(func() { _ = apiSrv.Run(ctx) })
 	wg.Go(func() { _ = tasks.Run(ctx) })
+	wg.Go(func() { _ = hooks.Run(ctx) })
 	if detector != nil {
 		wg.Go(func() { _ = detector.Run(ctx) })
 		wg.Go(func() { _ = conf.Run(ctx) })

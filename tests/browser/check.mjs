@@ -11,6 +11,9 @@
 //   node check.mjs wallfps <baseURL> <token> <tiles>               (decoded frames a second of each tile)
 //   node check.mjs substream <baseURL> <outDir> <token> <camera>
 //   node check.mjs recplay <baseURL> <outDir> <token> <task> <camera>  (a timeline entry's clip, then look back and live)
+//   node check.mjs workeralert <baseURL> <outDir> <worker:pw> <staffToken> <camera> <grid>
+//   node check.mjs phone   <baseURL> <outDir> <worker:pw> <taskId> <camera>   (tap targets and text sizes at 390x844)
+//   node check.mjs account <baseURL> <outDir> <resident:pw> <camera>  (a guest reports, signs in, signs out)
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -728,7 +731,278 @@ async function recplay(browser, [base, outDir, token, taskID, camera]) {
   print(out);
 }
 
-const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay };
+// signIn fills the sign-in form the pages share.
+async function signInForm(page, user, pw) {
+  await page.fill('form.login input[name=user]', user);
+  await page.fill('form.login input[name=password]', pw);
+  await page.click('form.login button[type=submit]');
+}
+
+// api calls the bridge as the harness (not as a page): JSON in and out.
+async function api(base, method, p, token, body) {
+  const res = await fetch(`${base}${p}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : {};
+}
+
+// workeralert: the worker's phone page (390x844, notifications allowed)
+// while staff dispatch a task to the worker: the Notification calls (the
+// page's Notification is wrapped to count them), navigator.vibrate calls,
+// the title's count; then, the task unclaimed past tasks.claim_within, the
+// overdue call; then the count cleared once the task is opened.
+async function workeralert(browser, [base, outDir, workerCred, staffToken, camera, grid]) {
+  if (!base || !outDir || !workerCred || !staffToken || !camera || !grid) {
+    throw new UsageError('workeralert <baseURL> <outDir> <worker:pw> <staffToken> <camera> <grid>');
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  const [user, pw] = workerCred.split(':');
+  const { context, page } = await newPage(browser, { width: 390, height: 844 }, true);
+  await context.grantPermissions(['notifications'], { origin: base });
+  await page.addInitScript(() => {
+    const seen = { notifications: [], vibrate: [], asked: 0 };
+    window.__alerts = seen;
+    const Real = window.Notification;
+    class Counted {
+      constructor(title, opts = {}) {
+        seen.notifications.push({ title, body: opts.body || '', tag: opts.tag || '', at: Date.now() });
+      }
+      close() {}
+      static get permission() { return Real ? Real.permission : 'denied'; }
+      static requestPermission() { seen.asked++; return Real ? Real.requestPermission() : Promise.resolve('denied'); }
+    }
+    window.Notification = Counted;
+    Object.defineProperty(Navigator.prototype, 'vibrate', { configurable: true, value: (p) => { seen.vibrate.push(p); return true; } });
+  });
+  const out = { ok: false, failed: '', permission: '', alerts_button: false, notifications: [], vibrate: 0, title_before: '', title_new: '', title_opened: '', ms_to_notify: null, overdue: false, service_worker: {}, errors: [] };
+  page.on('pageerror', (err) => out.errors.push(err.message));
+  try {
+    await page.goto(`${base}/worker`);
+    await signInForm(page, user, pw);
+    await page.locator('#list-view:not([hidden])').waitFor({ timeout: 15000 });
+    out.alerts_button = await page.isVisible('#alerts-on');
+    await page.tap('#todo-count'); // a tap unlocks the page's sound
+    out.permission = await page.evaluate(() => Notification.permission);
+    out.title_before = await page.title();
+
+    const made = await api(base, 'POST', '/api/tasks', staffToken, { title: '井盖松动', camera, accept: true });
+    const id = made.task.id;
+    const t0 = Date.now();
+    await api(base, 'POST', `/api/tasks/${id}/dispatch`, staffToken, { worker: user, grid });
+    const deadline = t0 + 15000;
+    for (;;) {
+      const a = await page.evaluate(() => window.__alerts.notifications.length);
+      if (a > 0 || Date.now() > deadline) break;
+      await sleep(50);
+    }
+    out.ms_to_notify = Date.now() - t0;
+    out.title_new = await page.title();
+    await page.screenshot({ path: path.join(outDir, 'worker-alert.png') });
+    // unclaimed past its limit: the overdue call
+    for (;;) {
+      const n = await page.evaluate(() => window.__alerts.notifications.length);
+      if (n > 1 || Date.now() > deadline + 10000) break;
+      await sleep(100);
+    }
+    await page.click(`li.wcard[data-id="${id}"] button`);
+    await page.locator(`#task-view[data-id="${id}"]`).waitFor({ timeout: 10000 });
+    out.title_opened = await page.title();
+    const seen = await page.evaluate(() => window.__alerts);
+    out.notifications = seen.notifications.map(({ title, body, tag }) => ({ title, body, tag }));
+    out.vibrate = seen.vibrate.length;
+    out.overdue = seen.notifications.some((n) => n.title.includes('超时'));
+    out.task = id;
+
+    // A phone that was not asked yet is asked once, on its first tap (here
+    // the sign-in; else the 开启提醒 button), and never again, also after a
+    // reload and more taps.
+    const other = await newPage(browser, { width: 390, height: 844 }, true);
+    await other.page.addInitScript(() => {
+      window.__asked = 0;
+      const real = Notification.requestPermission.bind(Notification);
+      Notification.requestPermission = () => { window.__asked++; return real(); };
+    });
+    await other.page.goto(`${base}/worker`);
+    await signInForm(other.page, user, pw);
+    await other.page.locator('#list-view:not([hidden])').waitFor({ timeout: 15000 });
+    out.ask = { offered: await other.page.isVisible('#alerts-on') };
+    if (out.ask.offered) await other.page.click('#alerts-on');
+    out.ask.asked = await other.page.evaluate(() => window.__asked);
+    out.ask.hidden_after = !(await other.page.isVisible('#alerts-on'));
+    await other.page.reload();
+    await other.page.locator('#list-view:not([hidden])').waitFor({ timeout: 15000 });
+    out.ask.offered_after_reload = await other.page.isVisible('#alerts-on');
+    await other.page.tap('#todo-count');
+    out.ask.asked_after_reload = await other.page.evaluate(() => window.__asked);
+
+    // A browser that makes notifications only through a service worker
+    // (Chrome on Android: the page's constructor throws): sw.js shows it.
+    const android = await newPage(browser, { width: 390, height: 844 }, true);
+    await android.context.grantPermissions(['notifications'], { origin: base });
+    await android.page.addInitScript(() => {
+      window.__sw = [];
+      const Real = window.Notification;
+      window.Notification = class {
+        constructor() { throw new TypeError("Failed to construct 'Notification': Illegal constructor. Use ServiceWorkerRegistration.showNotification() instead."); }
+        static get permission() { return Real.permission; }
+        static requestPermission() { return Real.requestPermission(); }
+      };
+      ServiceWorkerRegistration.prototype.showNotification = function showNotification(title, opts) {
+        window.__sw.push({ title, body: opts.body, task: opts.data && opts.data.task, scope: this.scope });
+        return Promise.resolve();
+      };
+    });
+    await android.page.goto(`${base}/worker`);
+    await signInForm(android.page, user, pw);
+    await android.page.locator('#list-view:not([hidden])').waitFor({ timeout: 15000 });
+    const second = await api(base, 'POST', '/api/tasks', staffToken, { title: '路灯不亮', camera, accept: true });
+    await api(base, 'POST', `/api/tasks/${second.task.id}/dispatch`, staffToken, { worker: user, grid });
+    const until = Date.now() + 10000;
+    let sw = [];
+    while (Date.now() < until) {
+      sw = await android.page.evaluate(() => window.__sw);
+      if (sw.length) break;
+      await sleep(100);
+    }
+    out.service_worker = { shown: sw, task: second.task.id };
+    out.ok = true;
+  } catch (err) {
+    out.failed = err.message;
+  }
+  print(out);
+}
+
+// In the page: every visible button, link, input, select, textarea and
+// summary shorter than minH px, and every visible element whose own text is
+// smaller than minFont px.
+function tooSmall([minH, minFont]) {
+  const shown = (el) => {
+    const r = el.getBoundingClientRect();
+    const cs = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && Number(cs.opacity) > 0;
+  };
+  const name = (el) => {
+    const cls = typeof el.className === 'string' && el.className.trim() ? `.${el.className.trim().split(/\s+/).join('.')}` : '';
+    const text = (el.textContent || el.value || el.placeholder || '').trim().replace(/\s+/g, ' ').slice(0, 24);
+    return `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${cls}${text ? ` "${text}"` : ''}`;
+  };
+  const targets = [];
+  const texts = [];
+  let measured = 0;
+  for (const el of document.querySelectorAll('button, a[href], input, select, textarea, summary, .button')) {
+    if (!shown(el)) continue;
+    measured++;
+    const h = el.getBoundingClientRect().height;
+    if (h < minH - 0.5) targets.push({ el: name(el), height: Math.round(h * 10) / 10 });
+  }
+  for (const el of document.querySelectorAll('body *')) {
+    if (!shown(el) || !['', 'visible'].includes(getComputedStyle(el).visibility)) continue;
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    measured++;
+    const fs = parseFloat(getComputedStyle(el).fontSize);
+    if (fs < minFont - 0.01) texts.push({ el: name(el), font_px: fs });
+  }
+  return { measured, targets, texts };
+}
+
+// phone: the phone pages at 390x844, each view in turn, measured with
+// tooSmall(44, 12); a screenshot of each.
+async function phone(browser, [base, outDir, workerCred, taskId, camera]) {
+  if (!base || !outDir || !workerCred || !taskId || !camera) throw new UsageError('phone <baseURL> <outDir> <worker:pw> <taskId> <camera>');
+  fs.mkdirSync(outDir, { recursive: true });
+  const [user, pw] = workerCred.split(':');
+  const views = {};
+  const measure = async (page, name) => {
+    await sleep(300);
+    views[name] = await page.evaluate(tooSmall, [44, 12]);
+    await page.screenshot({ path: path.join(outDir, `phone-${name}.png`) });
+  };
+  const res = await newPage(browser, { width: 390, height: 844 }, true);
+  let p = res.page;
+  await p.goto(`${base}/app`);
+  await p.locator('#cam-list li').first().waitFor({ timeout: 15000 });
+  await measure(p, 'app-list');
+  await p.goto(`${base}/app?view=report`);
+  await p.locator('#report-view:not([hidden])').waitFor();
+  await measure(p, 'app-report');
+  await p.goto(`${base}/app`);
+  await p.click('#res-signin');
+  await p.locator('#account-host form.login').waitFor();
+  await measure(p, 'app-mine-signin');
+  await p.goto(`${base}/app?camera=${encodeURIComponent(camera)}`);
+  await p.locator('#live-view:not([hidden])').waitFor();
+  await measure(p, 'app-live');
+
+  const wk = await newPage(browser, { width: 390, height: 844 }, true);
+  p = wk.page;
+  await p.goto(`${base}/worker`);
+  await p.locator('form.login').waitFor({ timeout: 15000 });
+  await measure(p, 'worker-signin');
+  await signInForm(p, user, pw);
+  await p.locator('#list-view:not([hidden]) li.wcard').first().waitFor({ timeout: 15000 });
+  await measure(p, 'worker-list');
+  await p.goto(`${base}/worker?task=${encodeURIComponent(taskId)}`);
+  await p.locator('#act-claim:not([hidden])').waitFor({ timeout: 15000 });
+  await measure(p, 'worker-task');
+  print({ views });
+}
+
+// account: a resident on /app (390x844) reports as a guest, signs in from
+// the bar and finds the report in 我的上报, then signs out.
+async function account(browser, [base, outDir, cred, camera]) {
+  if (!base || !outDir || !cred || !camera) throw new UsageError('account <baseURL> <outDir> <resident:pw> <camera>');
+  fs.mkdirSync(outDir, { recursive: true });
+  const [user, pw] = cred.split(':');
+  const { page } = await newPage(browser, { width: 390, height: 844 }, true);
+  const out = { ok: false, failed: '', guest_bar: {}, report: '', who: '', sheet_account: '', mine: [], note: '', token_after_signout: '', me_after_signout: 0, bar_after_signout: {}, errors: [] };
+  page.on('pageerror', (err) => out.errors.push(err.message));
+  const bar = () => page.evaluate(() => ({
+    who: document.getElementById('res-who').hidden ? '' : document.getElementById('res-who').textContent,
+    signin: !document.getElementById('res-signin').hidden,
+    signout: !document.getElementById('res-signout').hidden,
+  }));
+  try {
+    await page.goto(`${base}/app`);
+    await page.locator('#cam-list li').first().waitFor({ timeout: 15000 });
+    await page.click('#open-report');
+    await page.locator('#report-view:not([hidden])').waitFor({ timeout: 15000 });
+    await page.fill('#report-form input[name=title]', '楼道堆物');
+    await page.locator(`#report-camera option[value="${camera}"]`).waitFor({ state: 'attached', timeout: 15000 });
+    await page.selectOption('#report-camera', camera);
+    await page.click('#report-form button[type=submit]');
+    await page.locator('#report-detail:not([hidden])[data-id]').waitFor({ timeout: 15000 });
+    out.report = await page.getAttribute('#report-detail', 'data-id');
+    await page.goto(`${base}/app`);
+    await page.locator('#res-signin:not([hidden])').waitFor({ timeout: 15000 });
+    out.guest_bar = await bar();
+    await page.click('#res-signin');
+    await signInForm(page, user, pw);
+    await page.locator('#res-who:not([hidden])').waitFor({ timeout: 15000 });
+    await page.locator(`#mine-list li.mcard[data-id="${out.report}"]`).waitFor({ timeout: 15000 });
+    out.who = await page.textContent('#res-who');
+    out.mine = await page.$$eval('#mine-list li.mcard', (lis) => lis.map((li) => li.dataset.id));
+    out.note = (await page.textContent('#mine-note')).trim();
+    out.sheet_account = (await page.textContent('#account')).trim();
+    await page.screenshot({ path: path.join(outDir, 'account-mine.png') });
+    const token = await page.evaluate(() => localStorage.getItem('qly.token.resident'));
+    await page.goto(`${base}/app`);
+    await page.click('#res-signout');
+    await page.locator('#res-signin:not([hidden])').waitFor({ timeout: 15000 });
+    out.bar_after_signout = await bar();
+    out.token_after_signout = await page.evaluate(() => localStorage.getItem('qly.token.resident') || '');
+    out.me_after_signout = (await fetch(`${base}/api/me`, { headers: { Authorization: `Bearer ${token}` } })).status;
+    out.ok = true;
+  } catch (err) {
+    out.failed = err.message;
+  }
+  print(out);
+}
+
+const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
