@@ -151,7 +151,9 @@ func (tr *Tracker) Follow(img *image.YCbCr, found []Person, moved []image.Rectan
 				continue
 			}
 			if d := dist(centre(p), centre(f.Box)) / float64(max(1, p.Dy(), f.Box.Dy())); d < gate && similarSize(p, f.Box) {
-				cost[i][j] = d - iou(p, f.Box)
+				// in maxMatch units: a find at the edge of a wider gate
+				// must still cost less than leaving both alone
+				cost[i][j] = maxMatch*d/gate - iou(p, f.Box)
 			}
 		}
 	}
@@ -337,7 +339,7 @@ func (t *Track) found(f Person, now time.Time) {
 // scale step or two; a near and a far person differ more).
 func similarSize(a, b image.Rectangle) bool {
 	ha, hb := max(1, a.Dy()), max(1, b.Dy())
-	return 5*ha <= 7*hb && 5*hb <= 7*ha
+	return 5*ha <= 8*hb && 5*hb <= 8*ha
 }
 
 type point struct{ X, Y float64 }
@@ -413,7 +415,7 @@ type stay struct {
 	score       float64
 }
 
-// outsideTimes is how many analyses in a row someone's feet must be seen
+// outsideTimes is how many finds in a row must show someone's feet
 // outside the zone before they count as having left it: a box jitters.
 const outsideTimes = 2
 
@@ -480,6 +482,11 @@ func (z *ZonePeople) Update(tracks, gone []*Track, inside func(image.Point) bool
 			}
 			s.last, s.out, s.box, s.score = now, 0, t.Box, t.Score
 		case s != nil:
+			// counted on finds only: a track kept where it stands keeps
+			// the box of its last find, seen once however long it stays
+			if !t.LastFound.Equal(now) {
+				break
+			}
 			if s.out++; s.out >= outsideTimes {
 				leave(t.ID, s)
 			}
