@@ -40,9 +40,10 @@ func (t *Track) predicted(now time.Time) image.Rectangle {
 // Tracker follows the people the detector finds: each find goes to the
 // track whose predicted box is nearest (overlap first, then centre
 // distance against the person's height); tracks not found coast on their
-// velocity for PersonGone; a confirmed track nobody moved near stays where
-// it is (the detector misses people standing still as often as it finds
-// them). It is not safe for concurrent use.
+// velocity for PersonGone; a confirmed track that still looks as at its
+// last find (Follow), or nobody moved near (Update), stays where it is (the
+// detector misses people standing still as often as it finds them). It is
+// not safe for concurrent use.
 type Tracker struct {
 	next   int
 	tracks []*Track
@@ -90,10 +91,10 @@ const maxMatch = 0.7
 
 // runSpeed is how far a person may go in a second, in heights of their
 // box, as far as a track without a velocity (found once, or standing) is
-// concerned: a run. A walker crossing the picture moves further between two analyses
-// (half a second apart) than maxMatch alone allows for anyone small; each
-// of their finds would start a new track and none would be confirmed
-// before they stop.
+// concerned: a run. A walker crossing the picture moves further between
+// two analyses (half a second apart) than maxMatch alone allows for anyone
+// small; each of their finds would start a new track and none would be
+// confirmed before they stop.
 const runSpeed = 2.0
 
 // stillFor is how long a track kept by its look alone (Follow) may go
