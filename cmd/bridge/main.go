@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
-	"github.com/redis/go-redis/v9"
 
 	"qianliyan/api"
 	"qianliyan/configs"
@@ -58,6 +57,7 @@ func run() error {
 	verbose := flag.Bool("v", false, "log debug events")
 	debugAddr := flag.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
 	hashPassword := flag.Bool("hash-password", false, "read a password on stdin, print its bcrypt hash (for users[].password_hash) and exit")
+	member := addMemberFlags(flag.CommandLine)
 	flag.Parse()
 	if *hashPassword {
 		return printHash(os.Stdin, os.Stdout)
@@ -75,7 +75,7 @@ func run() error {
 	}
 
 	// 1. configuration
-	cfg, err := configs.Load(*cfgPath)
+	cfg, err := configs.Load(*cfgPath, member.apply)
 	if err != nil {
 		return err
 	}
@@ -83,16 +83,15 @@ func run() error {
 	defer stop()
 
 	// 2. the store
-	ropts, err := redis.ParseURL(cfg.Redis.URL)
+	rdb, redisAt, err := newRedis(*cfgPath, cfg.Redis)
 	if err != nil {
-		return fmt.Errorf("%s: redis.url: %w", *cfgPath, err)
+		return err
 	}
-	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	if err := rdb.Ping(pingCtx).Err(); err != nil {
 		// Video keeps flowing without Redis; health writes retry every second.
-		log.Warn("redis unreachable; continuing, will retry", "url", ropts.Addr, "err", err)
+		log.Warn("redis unreachable; continuing, will retry", "redis", redisAt, "err", err)
 	}
 	cancel()
 
