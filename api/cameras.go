@@ -48,7 +48,7 @@ func (s *Server) camera(cam *configs.Camera, viewers map[string]int, sessions []
 		}
 		out.Zones = append(out.Zones, pz)
 	}
-	out.Health, _ = s.cams.Health(cam.ID)
+	out.Health = s.health(cam.ID)
 	// a sub-stream's viewers are the camera's too
 	sub := ingest.SubID(cam.ID)
 	out.Viewers = viewers[cam.ID] + viewers[sub]

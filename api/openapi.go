@@ -136,7 +136,7 @@ var apiRoutes = []apiRoute{
 		body: struct {
 			Mode detect.Mode `json:"mode"` // auto, idle, active or watch
 		}{}, ok: 200, resp: detect.WatcherStats{}, errors: []int{400, 401, 403, 404, 503}},
-	{method: "POST", path: "/whep/:camera", summary: "WHEP: play the camera over WebRTC (SDP offer in, answer out, Location of the session); X-Stream says which stream plays, X-Stream-Fallback why not the sub-stream asked for", who: whoAnyone + "; non-public cameras: the center and the camera's grid workers",
+	{method: "POST", path: "/whep/:camera", summary: "WHEP: play the camera over WebRTC (SDP offer in, answer out, Location of the session); X-Stream says which stream plays, X-Stream-Fallback why not the sub-stream asked for; a camera another cluster member reads is a 307 to the same path there", who: whoAnyone + "; non-public cameras: the center and the camera's grid workers",
 		query: []apiParam{streamQuery}, enums: map[string][]string{"stream": {"main", "sub"}},
 		body: mediaSDP, bodyType: mediaSDP, ok: 201, resp: mediaSDP, errors: []int{400, 401, 403, 404, 413, 415, 422, 503}},
 	{method: "OPTIONS", path: "/whep/:camera", summary: "WHEP: the ICE servers as Link headers", who: "anyone", ok: 204},
@@ -183,6 +183,7 @@ var apiRoutes = []apiRoute{
 			Status   string `json:"status"`
 			Delivery string `json:"delivery"`
 		}{}, errors: []int{401, 403, 404, 503}},
+	{method: "GET", path: "/api/cluster", summary: "The live members of the cluster: each one's URL, lease and cameras", who: whoCenter, ok: 200, resp: ClusterView{}, errors: []int{401, 403, 503}},
 }
 
 var (
