@@ -3,12 +3,15 @@ package main
 import (
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 
 	"github.com/redis/go-redis/v9"
 
+	"qianliyan/cluster"
 	"qianliyan/configs"
+	"qianliyan/ingest"
 )
 
 // memberFlags are the flags that let several bridges run from one config
@@ -86,4 +89,15 @@ func newRedis(cfgPath string, r configs.Redis) (redis.UniversalClient, string, e
 	}
 	// a unix socket too, which UniversalOptions cannot name
 	return redis.NewClient(o), o.Addr, nil
+}
+
+// joinCluster makes this bridge a member of the cluster on rdb: the hub
+// reads only the cameras the membership gives it, from its first reading
+// of the members on. A bridge alone is a cluster of one and reads every
+// camera.
+func joinCluster(cfg *configs.Config, rdb redis.UniversalClient, hub *ingest.Hub, log *slog.Logger) *cluster.Cluster {
+	m := cluster.New(rdb, cfg, nil, log)
+	hub.Gated = true
+	m.OnChange(hub.Own)
+	return m
 }
