@@ -81,9 +81,11 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.start(id)
 			continue
 		}
-		h.readers[id].setIdle(releasedReason)
+		// quietly: at start nobody has read it yet, nothing changed
+		waiting := func(hl *Health) { hl.Idle, hl.LastError = true, waitReason }
+		h.readers[id].update(waiting)
 		if det := h.detects[id]; det != nil {
-			det.setIdle(releasedReason)
+			det.update(waiting)
 		}
 		if d := h.subs[id]; d != nil {
 			d.release(true)

@@ -41,7 +41,7 @@ func TestGatedHubReadsOnlyTheCamerasItOwns(t *testing.T) {
 		t.Errorf("cam2's sub-stream wanted on a member that does not own cam2: %+v, want not read", h)
 	}
 	h, _ := hub.Health("cam2")
-	if h.Online || !h.Idle || h.Frames != 0 || !strings.Contains(h.LastError, "another member of the cluster reads it") || hub.Reads("cam2") {
+	if h.Online || !h.Idle || h.Frames != 0 || !strings.Contains(h.LastError, "not read by this bridge") || hub.Reads("cam2") {
 		t.Errorf("cam2, not owned: %+v, want idle, never read, saying another member reads it", h)
 	}
 	if hs := hub.ReadHealths(); len(hs) != 1 || hs[0].Camera != "cam1" {

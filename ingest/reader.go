@@ -139,6 +139,10 @@ const idleReason = "not read while nobody watches it (started on demand)"
 // the cluster reads.
 const releasedReason = "not read by this bridge: another member of the cluster reads it"
 
+// waitReason is the health's LastError of a camera of a gated hub before
+// the cluster has said whether this bridge reads it.
+const waitReason = "not read by this bridge until the cluster says it owns it"
+
 // stopped records why Run ends: nobody needs the stream (see demand),
 // another member reads it (Hub.Own), or the bridge shuts down.
 func (r *Reader) stopped(ctx context.Context) {

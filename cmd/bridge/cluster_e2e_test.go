@@ -54,18 +54,24 @@ func startMember(t *testing.T, bin, cfg string, m *member) {
 	})
 }
 
+// staffJSON decodes what GET path answers the center into out; out stays
+// as it is when m does not answer.
+func (m *member) staffJSON(path string, out any) {
+	req, _ := http.NewRequest("GET", m.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+staffToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return
+	}
+	defer res.Body.Close()
+	_ = json.NewDecoder(res.Body).Decode(out)
+}
+
 // view is the cluster as m sees it, or an empty view when m does not
 // answer.
 func (m *member) view() api.ClusterView {
 	var v api.ClusterView
-	req, _ := http.NewRequest("GET", m.URL+"/api/cluster", nil)
-	req.Header.Set("Authorization", "Bearer "+staffToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return v
-	}
-	defer res.Body.Close()
-	_ = json.NewDecoder(res.Body).Decode(&v)
+	m.staffJSON("/api/cluster", &v)
 	return v
 }
 
@@ -83,14 +89,7 @@ func owners(v api.ClusterView) map[string]string {
 // onlineHere are the cameras m reads itself and has online.
 func (m *member) onlineHere(own map[string]string) map[string]bool {
 	var list struct{ Cameras []api.Camera }
-	req, _ := http.NewRequest("GET", m.URL+"/api/cameras", nil)
-	req.Header.Set("Authorization", "Bearer "+staffToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil
-	}
-	defer res.Body.Close()
-	_ = json.NewDecoder(res.Body).Decode(&list)
+	m.staffJSON("/api/cameras", &list)
 	out := map[string]bool{}
 	for _, c := range list.Cameras {
 		if own[c.ID] == m.node && c.Health.Online && c.Health.Frames > 0 {
