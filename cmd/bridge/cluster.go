@@ -17,8 +17,8 @@ import (
 // memberFlags are the flags that let several bridges run from one config
 // file on one host: each overrides its field of the file when set.
 type memberFlags struct {
-	addr, metricsAddr, node *string
-	udpPort                 *int
+	addr, metricsAddr, node, dataDir *string
+	udpPort                          *int
 }
 
 func addMemberFlags(fs *flag.FlagSet) memberFlags {
@@ -26,6 +26,7 @@ func addMemberFlags(fs *flag.FlagSet) memberFlags {
 		addr:        fs.String("addr", "", "listen on this host:port, overriding server.addr"),
 		metricsAddr: fs.String("metrics-addr", "", "serve /metrics on this host:port, overriding server.metrics_addr"),
 		node:        fs.String("node", "", "this bridge's name in the cluster, overriding cluster.node"),
+		dataDir:     fs.String("data-dir", "", "keep snapshots, recordings and uploads here, overriding data_dir (two bridges on one host must not share one)"),
 		udpPort:     fs.Int("udp-port", 0, "WebRTC UDP port, overriding webrtc.udp_port (and tcp_port when it is the same port)"),
 	}
 }
@@ -46,6 +47,9 @@ func (f memberFlags) apply(c *configs.Config) {
 	}
 	if *f.node != "" {
 		c.Cluster.Node = *f.node
+	}
+	if *f.dataDir != "" {
+		c.DataDir = *f.dataDir
 	}
 	if *f.udpPort != 0 {
 		if c.WebRTC.TCPPort == c.WebRTC.UDPPort {

@@ -43,7 +43,8 @@ type member struct {
 func startMember(t *testing.T, bin, cfg string, m *member) {
 	t.Helper()
 	m.cmd = exec.Command(bin, "-config", cfg, "-node", m.node, "-addr", fmt.Sprintf("127.0.0.1:%d", m.httpPort),
-		"-udp-port", strconv.Itoa(m.udpPrt), "-metrics-addr", fmt.Sprintf("127.0.0.1:%d", m.metrics))
+		"-udp-port", strconv.Itoa(m.udpPrt), "-metrics-addr", fmt.Sprintf("127.0.0.1:%d", m.metrics),
+		"-data-dir", filepath.Join(filepath.Dir(cfg), "data-"+m.node))
 	testenv.Run(t, m.cmd, filepath.Join(filepath.Dir(cfg), fmt.Sprintf("%s-%d.log", m.node, time.Now().UnixNano())))
 	testenv.WaitFor(t, m.node+" answering", 20*time.Second, func() bool {
 		res, err := http.Get(m.URL + "/healthz")
@@ -140,7 +141,7 @@ func TestThreeBridgesOnRedisClusterShareAndTakeOverCameras(t *testing.T) {
 	fmt.Fprintf(&y, "redis: {url: \"redis://127.0.0.1/0\", addrs: [%s], prefix: \"qly:e2e:\"}\n", strings.Join(addrs, ", "))
 	y.WriteString("webrtc: {tcp_port: 0, max_sessions_per_client: 1000}\ndetect: {mode: off}\n")
 	fmt.Fprintf(&y, "cluster: {lease: %v, hold_down: %v}\n", clusterLease, clusterHold)
-	fmt.Fprintf(&y, "data_dir: %q\ncameras:\n", filepath.Join(dir, "data"))
+	y.WriteString("cameras:\n")
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(&y, "  - {id: cam%d, name: \"测试街巷%d号\", grid: hexia-01, url: %q, public: true, transport: tcp}\n", i, i, cam.URL(i))
 	}

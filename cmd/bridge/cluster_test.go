@@ -13,18 +13,18 @@ import (
 func TestMemberFlagsOverrideTheConfig(t *testing.T) {
 	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
 	f := addMemberFlags(fs)
-	if err := fs.Parse([]string{"-addr", ":8081", "-udp-port", "8190", "-node", "b2", "-metrics-addr", "127.0.0.1:9091"}); err != nil {
+	if err := fs.Parse([]string{"-addr", ":8081", "-udp-port", "8190", "-node", "b2", "-metrics-addr", "127.0.0.1:9091", "-data-dir", "data2"}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := configs.Load("../../configs/demo.yaml", f.apply)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []any{cfg.Server.Addr, cfg.WebRTC.UDPPort, cfg.WebRTC.TCPPort, cfg.Cluster.Node, cfg.Server.MetricsAddr, cfg.MemberURL()}
-	want := []any{":8081", 8190, 8190, "b2", "127.0.0.1:9091", "http://localhost:8081"}
+	got := []any{cfg.Server.Addr, cfg.WebRTC.UDPPort, cfg.WebRTC.TCPPort, cfg.Cluster.Node, cfg.Server.MetricsAddr, cfg.MemberURL(), cfg.DataDir}
+	want := []any{":8081", 8190, 8190, "b2", "127.0.0.1:9091", "http://localhost:8081", "data2"}
 	for i := range want {
 		if got[i] != want[i] {
-			t.Errorf("addr, udp, tcp, node, metrics, member URL = %v, want %v", got, want)
+			t.Errorf("addr, udp, tcp, node, metrics, member URL, data dir = %v, want %v", got, want)
 			break
 		}
 	}
