@@ -39,10 +39,10 @@ func (s *Server) getCluster(c *gin.Context) error {
 	return nil
 }
 
-// redirectToOwner answers a WHEP offer for a camera another member owns
-// with 307 to the same path and query at the owner's URL (a 307 keeps
-// the method and the body: WHEP clients post the offer again there). It
-// reports whether it answered.
+// redirectToOwner answers a request about a camera another member owns
+// (a WHEP offer, a snapshot) with 307 to the same path and query at the
+// owner's URL (a 307 keeps the method and the body: WHEP clients post the
+// offer again there). It reports whether it answered.
 func (s *Server) redirectToOwner(c *gin.Context, camera string) bool {
 	if s.cluster == nil || s.cluster.Owns(camera) {
 		return false

@@ -93,6 +93,21 @@ func TestAnyMemberAnswersAndSendsViewersToTheOwner(t *testing.T) {
 		var c api.Camera
 		return json.Unmarshal([]byte(body), &c) == nil && c.Health.Online && c.Health.Width == 1280 && c.Health.FPS > 0
 	})
+	// so does its snapshot, which is where the camera is read; a token in
+	// the query (an <img>) goes along
+	res, err = noFollow.Get(a.url + "/api/cameras/cam1/snapshot.jpg?token=" + staffToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if want := b.url + "/api/cameras/cam1/snapshot.jpg?token=" + staffToken; res.StatusCode != 307 || res.Header.Get("Location") != want {
+		t.Errorf("GET cam1's snapshot on a = %d, Location %q; want 307 to %s", res.StatusCode, res.Header.Get("Location"), want)
+	}
+	if res, err := http.Get(a.url + "/api/cameras/cam1/snapshot.jpg"); err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
+		t.Errorf("cam1's snapshot asked of a, followed to b: %v %v, want a JPEG", res, err)
+	} else {
+		res.Body.Close()
+	}
 	// a WHEP client follows it and plays from b
 	v, err := whepclient.Play(whepclient.HTTP(a.url+"/whep/cam1", ""), 0)
 	if err != nil {

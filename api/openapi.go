@@ -105,7 +105,7 @@ var apiRoutes = []apiRoute{
 			Cameras []Camera `json:"cameras"`
 		}{}, errors: []int{401}},
 	{method: "GET", path: "/api/cameras/:id", summary: "One camera", who: whoAnyone + "; non-public cameras: the center and the camera's grid workers", ok: 200, resp: Camera{}, errors: []int{401, 403, 404}},
-	{method: "GET", path: "/api/cameras/:id/snapshot.jpg", summary: "The camera's latest key frame as a JPEG", who: whoAnyone + "; as for the camera", query: []apiParam{tokenQuery}, ok: 200, resp: "image/jpeg", errors: []int{401, 403, 404, 503}},
+	{method: "GET", path: "/api/cameras/:id/snapshot.jpg", summary: "The camera's latest key frame as a JPEG; a camera another cluster member reads is a 307 there", who: whoAnyone + "; as for the camera", query: []apiParam{tokenQuery}, ok: 200, resp: "image/jpeg", errors: []int{401, 403, 404, 503}},
 	{method: "GET", path: "/api/thumbs", summary: "The pictures of several cameras at once (the wall's overview), each as /api/cameras/{id}/thumb.jpg gives it", who: whoAnyone + "; the cameras the caller may watch",
 		query: []apiParam{{"cameras", "string", "camera ids, comma-separated, 1 to 200"}}, ok: 200, resp: Thumbs{}, errors: []int{400, 401}},
 	{method: "GET", path: "/api/cameras/:id/thumb.jpg", summary: "The camera's last analysed picture, 320 pixels wide (the wall's overview); X-Picture-At gives its time in Unix ms", who: whoAnyone + "; as for the camera", query: []apiParam{tokenQuery}, ok: 200, resp: "image/jpeg", errors: []int{401, 403, 404, 503}},
