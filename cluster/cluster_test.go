@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"qianliyan/configs"
 	"qianliyan/internal/redistest"
 	"qianliyan/internal/testenv"
@@ -166,4 +168,22 @@ func ownedBy(m *Cluster, node string) int {
 		}
 	}
 	return 0
+}
+
+func TestRunGivesTheLeaseUpAndLeavesNoGoroutine(t *testing.T) {
+	rdb, prefix := redistest.Client(t, "cluster")
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	m := New(rdb, config(prefix, "a", 0), nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = m.Run(ctx) }()
+	testenv.WaitFor(t, "a live", time.Second, func() bool { return len(m.Members()) == 1 })
+	cancel()
+	<-done
+	if n, err := rdb.Exists(context.Background(), prefix+"{cluster}:member:a").Result(); n != 0 || err != nil {
+		t.Errorf("after Run ended the member's key exists: %d %v, want it given up", n, err)
+	}
+	if ok, _ := rdb.SIsMember(context.Background(), prefix+"{cluster}:members", "a").Result(); ok {
+		t.Error("after Run ended the member is still in the set of members")
+	}
 }
