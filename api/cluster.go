@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -61,28 +60,42 @@ func (s *Server) redirectToOwner(c *gin.Context, camera string) bool {
 // is believed after the owner last wrote it (it writes every second).
 const ownerSilentAfter = 5 * time.Second
 
-// health is the camera's health: this bridge's own for a camera it reads,
-// else what its owner last wrote in Redis.
-func (s *Server) health(id string) ingest.Health {
-	if s.cluster == nil || s.cluster.Owns(id) {
-		h, _ := s.cams.Health(id)
-		return h
+// healths returns the health of cameras: this bridge's own for those it
+// reads, else what their owners last wrote in Redis (one round trip for
+// all of them).
+func (s *Server) healths(cameras []string) map[string]ingest.Health {
+	out := make(map[string]ingest.Health, len(cameras))
+	var others []string
+	for _, id := range cameras {
+		if s.cluster == nil || s.cluster.Owns(id) {
+			out[id], _ = s.cams.Health(id)
+		} else {
+			others = append(others, id)
+		}
+	}
+	if len(others) == 0 {
+		return out
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	owner, _ := s.cluster.Owner(id)
-	h, at, err := ingest.ReadHealth(ctx, s.rdb, s.cfg.Redis.Prefix, id)
-	switch {
-	case errors.Is(err, ingest.ErrNoHealth):
-		h = ingest.Health{Camera: id, Since: s.started, LastError: "no member of the cluster has read this camera yet"}
-	case err != nil:
-		h = ingest.Health{Camera: id, Since: s.started, LastError: "its health cannot be read from Redis: " + err.Error()}
-	case owner.Node == "":
-		h.Online, h.FPS, h.Bitrate = false, 0, 0
-		h.LastError = "no live member of the cluster reads this camera"
-	case s.now().Sub(at) > ownerSilentAfter:
-		h.Online, h.FPS, h.Bitrate = false, 0, 0
-		h.LastError = fmt.Sprintf("member %s, which reads this camera, has not reported its health for %d s", owner.Node, int(s.now().Sub(at).Seconds()))
+	written, at, err := ingest.ReadHealths(ctx, s.rdb, s.cfg.Redis.Prefix, others)
+	now := s.now()
+	for _, id := range others {
+		owner, _ := s.cluster.Owner(id)
+		h, ok := written[id]
+		switch {
+		case err != nil:
+			h = ingest.Health{Camera: id, Since: s.started, LastError: "its health cannot be read from Redis: " + err.Error()}
+		case !ok:
+			h = ingest.Health{Camera: id, Since: s.started, LastError: "no member of the cluster has read this camera yet"}
+		case owner.Node == "":
+			h.Online, h.FPS, h.Bitrate = false, 0, 0
+			h.LastError = "no live member of the cluster reads this camera"
+		case now.Sub(at[id]) > ownerSilentAfter:
+			h.Online, h.FPS, h.Bitrate = false, 0, 0
+			h.LastError = fmt.Sprintf("member %s, which reads this camera, has not reported its health for %d s", owner.Node, int(now.Sub(at[id]).Seconds()))
+		}
+		out[id] = h
 	}
-	return h
+	return out
 }

@@ -26,6 +26,9 @@ type member struct {
 	url  string
 	cl   *cluster.Cluster
 	deps api.Deps
+	// stopMirror stops writing its cameras' health to Redis, as a member
+	// that hangs would.
+	stopMirror context.CancelFunc
 }
 
 // startMember serves the API of member node over cfg (cam1 pinned to b,
@@ -57,8 +60,10 @@ func startMember(t *testing.T, base *configs.Config, node string, video bool) *m
 	wg.Go(func() { _ = m.cl.Run(ctx) })
 	if video {
 		mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: 200 * time.Millisecond, Source: hub.Healths}
+		var mctx context.Context
+		mctx, m.stopMirror = context.WithCancel(ctx)
 		wg.Go(func() { _ = hub.Run(ctx) })
-		wg.Go(func() { _ = mirror.Run(ctx) })
+		wg.Go(func() { _ = mirror.Run(mctx) })
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close(); rl.Close(); cancel(); wg.Wait() })
@@ -156,4 +161,14 @@ func TestAnyMemberAnswersAndSendsViewersToTheOwner(t *testing.T) {
 	if code, body := call(t, "GET", a.url+"/api/cluster", "", ""); code != 401 {
 		t.Errorf("GET /api/cluster without a token = %d %s, want 401 (the center's only)", code, body)
 	}
+
+	// an owner that stops reporting: a says so instead of showing its
+	// last word as the truth
+	b.stopMirror()
+	testenv.WaitFor(t, "cam1 offline on a, its owner silent", 8*time.Second, func() bool {
+		_, body := call(t, "GET", a.url+"/api/cameras", staffToken, "")
+		var list struct{ Cameras []api.Camera }
+		return json.Unmarshal([]byte(body), &list) == nil && len(list.Cameras) == 2 && !list.Cameras[0].Health.Online &&
+			strings.HasPrefix(list.Cameras[0].Health.LastError, "member b, which reads this camera, has not reported its health for ")
+	})
 }
