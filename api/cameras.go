@@ -39,7 +39,7 @@ type Zone struct {
 	Polygon [][2]float64 `json:"polygon"`
 }
 
-func (s *Server) camera(cam *configs.Camera, viewers map[string]int, sessions []relay.SessionStats) Camera {
+func (s *Server) camera(cam *configs.Camera, health ingest.Health, viewers map[string]int, sessions []relay.SessionStats) Camera {
 	out := Camera{ID: cam.ID, Name: cam.Name, Grid: cam.Grid, Location: Location(cam.Location), Public: cam.Public, Zones: []Zone{}}
 	for _, z := range cam.Zones {
 		pz := Zone{Name: z.Name, Kind: z.Kind}
@@ -48,7 +48,7 @@ func (s *Server) camera(cam *configs.Camera, viewers map[string]int, sessions []
 		}
 		out.Zones = append(out.Zones, pz)
 	}
-	out.Health, _ = s.cams.Health(cam.ID)
+	out.Health = health
 	// a sub-stream's viewers are the camera's too
 	sub := ingest.SubID(cam.ID)
 	out.Viewers = viewers[cam.ID] + viewers[sub]
@@ -72,11 +72,17 @@ func (s *Server) cameraList(who Principal) []Camera {
 	if who.SeesAll() {
 		sessions = s.relay.Sessions()
 	}
-	out := make([]Camera, 0, len(s.cfg.Cameras))
+	var cams []*configs.Camera
+	var ids []string
 	for i := range s.cfg.Cameras {
 		if cam := &s.cfg.Cameras[i]; who.MayWatch(cam) {
-			out = append(out, s.camera(cam, viewers, sessions))
+			cams, ids = append(cams, cam), append(ids, cam.ID)
 		}
+	}
+	healths := s.healths(ids)
+	out := make([]Camera, 0, len(cams))
+	for _, cam := range cams {
+		out = append(out, s.camera(cam, healths[cam.ID], viewers, sessions))
 	}
 	return out
 }
@@ -95,7 +101,7 @@ func (s *Server) getCamera(c *gin.Context) error {
 	if principal(c).SeesAll() {
 		sessions = s.relay.Sessions()
 	}
-	c.JSON(http.StatusOK, s.camera(cam, s.relay.Viewers(), sessions))
+	c.JSON(http.StatusOK, s.camera(cam, s.healths([]string{cam.ID})[cam.ID], s.relay.Viewers(), sessions))
 	return nil
 }
 

@@ -105,7 +105,7 @@ var apiRoutes = []apiRoute{
 			Cameras []Camera `json:"cameras"`
 		}{}, errors: []int{401}},
 	{method: "GET", path: "/api/cameras/:id", summary: "One camera", who: whoAnyone + "; non-public cameras: the center and the camera's grid workers", ok: 200, resp: Camera{}, errors: []int{401, 403, 404}},
-	{method: "GET", path: "/api/cameras/:id/snapshot.jpg", summary: "The camera's latest key frame as a JPEG", who: whoAnyone + "; as for the camera", query: []apiParam{tokenQuery}, ok: 200, resp: "image/jpeg", errors: []int{401, 403, 404, 503}},
+	{method: "GET", path: "/api/cameras/:id/snapshot.jpg", summary: "The camera's latest key frame as a JPEG; a camera another cluster member reads is a 307 there", who: whoAnyone + "; as for the camera", query: []apiParam{tokenQuery}, ok: 200, resp: "image/jpeg", errors: []int{401, 403, 404, 503}},
 	{method: "GET", path: "/api/thumbs", summary: "The pictures of several cameras at once (the wall's overview), each as /api/cameras/{id}/thumb.jpg gives it", who: whoAnyone + "; the cameras the caller may watch",
 		query: []apiParam{{"cameras", "string", "camera ids, comma-separated, 1 to 200"}}, ok: 200, resp: Thumbs{}, errors: []int{400, 401}},
 	{method: "GET", path: "/api/cameras/:id/thumb.jpg", summary: "The camera's last analysed picture, 320 pixels wide (the wall's overview); X-Picture-At gives its time in Unix ms", who: whoAnyone + "; as for the camera", query: []apiParam{tokenQuery}, ok: 200, resp: "image/jpeg", errors: []int{401, 403, 404, 503}},
@@ -136,7 +136,7 @@ var apiRoutes = []apiRoute{
 		body: struct {
 			Mode detect.Mode `json:"mode"` // auto, idle, active or watch
 		}{}, ok: 200, resp: detect.WatcherStats{}, errors: []int{400, 401, 403, 404, 503}},
-	{method: "POST", path: "/whep/:camera", summary: "WHEP: play the camera over WebRTC (SDP offer in, answer out, Location of the session); X-Stream says which stream plays, X-Stream-Fallback why not the sub-stream asked for", who: whoAnyone + "; non-public cameras: the center and the camera's grid workers",
+	{method: "POST", path: "/whep/:camera", summary: "WHEP: play the camera over WebRTC (SDP offer in, answer out, Location of the session); X-Stream says which stream plays, X-Stream-Fallback why not the sub-stream asked for; a camera another cluster member reads is a 307 to the same path there", who: whoAnyone + "; non-public cameras: the center and the camera's grid workers",
 		query: []apiParam{streamQuery}, enums: map[string][]string{"stream": {"main", "sub"}},
 		body: mediaSDP, bodyType: mediaSDP, ok: 201, resp: mediaSDP, errors: []int{400, 401, 403, 404, 413, 415, 422, 503}},
 	{method: "OPTIONS", path: "/whep/:camera", summary: "WHEP: the ICE servers as Link headers", who: "anyone", ok: 204},
@@ -183,6 +183,7 @@ var apiRoutes = []apiRoute{
 			Status   string `json:"status"`
 			Delivery string `json:"delivery"`
 		}{}, errors: []int{401, 403, 404, 503}},
+	{method: "GET", path: "/api/cluster", summary: "The live members of the cluster: each one's URL, lease and cameras", who: whoCenter, ok: 200, resp: ClusterView{}, errors: []int{401, 403, 503}},
 }
 
 var (

@@ -67,6 +67,9 @@ type Deps struct {
 	// HTTP bounds what one client may hold of the HTTP servers; zero
 	// fields take their defaults (see HTTPLimits).
 	HTTP HTTPLimits
+	// Cluster says which member owns each camera; nil: this bridge reads
+	// every camera itself.
+	Cluster Cluster
 }
 
 // Server is the bridge's HTTP API.
@@ -96,6 +99,7 @@ type Server struct {
 	revoked *revocations
 	limits  *limiter
 	now     func() time.Time
+	cluster Cluster
 }
 
 // New builds the API; Run must run for server-sent events to flow.
@@ -110,6 +114,7 @@ func New(d Deps) *Server {
 	s.secret, s.now = newSecret(d.Config, d.Redis), d.Now
 	s.revoked, s.limits = newRevocations(d.Redis, d.Config.Redis.Prefix), newLimiter(d.Redis, d.Config.Redis.Prefix, d.Log)
 	s.http = d.HTTP.withDefaults()
+	s.cluster = d.Cluster
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -171,6 +176,7 @@ func New(d Deps) *Server {
 	t.GET("/api/stats", center, s.wrap(s.stats))
 	a.GET("/api/webhooks/dead", center, s.wrap(s.deadWebhooks))
 	a.POST("/api/webhooks/dead/:id/retry", center, s.wrap(s.retryWebhook))
+	a.GET("/api/cluster", center, s.wrap(s.getCluster))
 	a.POST("/whep/:camera", s.wrap(s.whepOffer))
 	// The rest of WHEP needs no token: the session's URL is its secret, and
 	// a viewer whose token expired while watching must still be able to leave.

@@ -61,6 +61,9 @@ func (s *Server) snapshot(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.redirectToOwner(c, cam.ID) {
+		return nil // the picture is where the camera is read
+	}
 	key := s.cams.Stream(cam.ID).LastKeyFrame()
 	if key == nil {
 		return Errorf(http.StatusServiceUnavailable, "camera %q has no picture yet (offline or connecting)", cam.ID)
@@ -149,6 +152,9 @@ func (s *Server) thumbnail(c *gin.Context) error {
 	cam, err := s.visibleCamera(c, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if s.redirectToOwner(c, cam.ID) {
+		return nil
 	}
 	w := s.watcher(cam.ID)
 	if w == nil {

@@ -86,6 +86,9 @@ func (s *Server) whepOffer(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.redirectToOwner(c, camera) {
+		return nil
+	}
 	offer, err := readSDP(c, "application/sdp")
 	if err != nil {
 		return err

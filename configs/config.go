@@ -29,6 +29,7 @@ type Config struct {
 	Detect  Detect   `yaml:"detect"`
 	Tasks   Tasks    `yaml:"tasks"`
 	Record  Record   `yaml:"record"`
+	Cluster Cluster  `yaml:"cluster"`
 	DataDir string   `yaml:"data_dir"` // default "data"
 	Cameras []Camera `yaml:"cameras"`
 	// Webhooks are called on task events (see Webhook); none by default.
@@ -68,10 +69,46 @@ type User struct {
 	Phone        string   `yaml:"phone"`         // optional
 }
 
-// Redis is where tasks and their timelines are stored.
+// Redis is where tasks and their timelines are stored. One Redis is
+// reached by URL; a Redis Cluster by Addrs, a primary watched by Sentinel by
+// Sentinel; with either, the URL's user, password and TLS (rediss://)
+// still apply.
 type Redis struct {
 	URL    string `yaml:"url"`    // default "redis://127.0.0.1:6379/0"; scheme redis, rediss or unix
 	Prefix string `yaml:"prefix"` // default "qly:"; must end with ':'
+	// Addrs are seed nodes of a Redis Cluster, each host:port; the URL's
+	// database must then be 0 (a cluster has no other).
+	Addrs    []string `yaml:"addrs"`
+	Sentinel Sentinel `yaml:"sentinel"` // not with addrs
+}
+
+// Sentinel names a Redis primary watched by Redis Sentinel: the bridge
+// asks the sentinels where the primary is and follows its failovers.
+type Sentinel struct {
+	Master string   `yaml:"master"` // the primary's name in the sentinels' config; required with addrs
+	Addrs  []string `yaml:"addrs"`  // the sentinels, each host:port; required with master
+}
+
+// Cluster makes several bridges on one Redis one: each is a member with a
+// lease in Redis, each camera is read by one member (its owner) and every
+// member answers the API.
+type Cluster struct {
+	Node      string   `yaml:"node"`       // this member's name, default the host name; ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$
+	Lease     Duration `yaml:"lease"`      // a member is gone this long after its last renewal, default 5s; 100ms..1m
+	HoldDown  Duration `yaml:"hold_down"`  // a member that comes back takes its cameras back after being live this long, default 30s; 0 or more
+	PublicURL string   `yaml:"public_url"` // this member's URL, where others send viewers of its cameras; default server.public_url
+	// ProxyWHEP would have a member relay WHEP for cameras it does not
+	// own instead of redirecting; not implemented: it must stay false.
+	ProxyWHEP bool `yaml:"proxy_whep"`
+}
+
+// MemberURL is where this member is reached: cluster.public_url, else
+// server.public_url.
+func (c *Config) MemberURL() string {
+	if c.Cluster.PublicURL != "" {
+		return c.Cluster.PublicURL
+	}
+	return c.Server.PublicURL
 }
 
 // WebRTC holds the ports and ICE settings used to send video to browsers.
@@ -179,6 +216,7 @@ type Camera struct {
 	Transport string   `yaml:"transport"`  // optional per-camera override: "", "auto", "udp", "tcp"
 	Record    string   `yaml:"record"`     // what is recorded: "" or "main" (default), "sub" (the sub-stream; needs sub_url), "off"
 	Zones     []Zone   `yaml:"zones"`
+	Node      string   `yaml:"node"` // optional: the cluster member that reads it while live (cluster.node's rules)
 }
 
 // Location is where a camera stands on the map.
@@ -201,8 +239,10 @@ type Zone struct {
 // clear), "restricted" (nobody should enter) and "watch" (just watched).
 var ZoneKinds = []string{"bin", "dumping", "passage", "restricted", "watch"}
 
-// Load reads, defaults and validates the file at path.
-func Load(path string) (*Config, error) {
+// Load reads, defaults and validates the file at path. Each override, such
+// as a command-line flag's value, is applied after the file is read and
+// before validation.
+func Load(path string, overrides ...func(*Config)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		// The path goes first, once; PathError would repeat it.
@@ -212,18 +252,21 @@ func Load(path string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("%s: cannot read the config file: %w", path, err)
 	}
-	return Parse(path, data)
+	return Parse(path, data, overrides...)
 }
 
 // Parse does the same as Load for bytes already read; name is used in error
 // messages. Fields the file leaves out keep their defaults; the result is
 // either a valid *Config or an *Error listing every problem.
-func Parse(name string, data []byte) (*Config, error) {
+func Parse(name string, data []byte, overrides ...func(*Config)) (*Config, error) {
 	cfg := &Config{}
 	setDefaults(cfg)
 	d := newDecoder(name)
 	d.decodeFile(data, cfg)
 	webhookDefaults(cfg.Webhooks)
+	for _, o := range overrides {
+		o(cfg)
+	}
 	if !d.fatal {
 		validate(cfg, d)
 	}

@@ -1,6 +1,9 @@
 package configs
 
-import "time"
+import (
+	"os"
+	"time"
+)
 
 // setDefaults fills a fresh Config with the default of every field. Parse
 // calls it before decoding the file over it, so a field the file leaves out (or
@@ -34,6 +37,10 @@ func setDefaults(c *Config) {
 	c.Ingest.BackoffMax = Duration(30 * time.Second)
 	c.Ingest.QueueLen = 128
 	c.Ingest.GOPMaxBytes = 8 << 20
+
+	c.Cluster.Node, _ = os.Hostname() // validation says so when there is none
+	c.Cluster.Lease = Duration(5 * time.Second)
+	c.Cluster.HoldDown = Duration(30 * time.Second)
 
 	c.DataDir = "data"
 }

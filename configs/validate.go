@@ -27,6 +27,7 @@ func validate(c *Config, d *decoder) {
 	validateDetect(d, "detect", &c.Detect)
 	validateTasks(d, "tasks", &c.Tasks)
 	validateRecord(d, "record", &c.Record)
+	validateCluster(d, "cluster", &c.Cluster)
 	if strings.TrimSpace(c.DataDir) == "" {
 		d.check("data_dir", "must not be empty")
 	}
@@ -40,6 +41,9 @@ func validate(c *Config, d *decoder) {
 		cam := &c.Cameras[i]
 		validateCamera(d, path, cam)
 		d.unique(first, cam.ID, path, "id", "")
+		if cam.Node != "" && !nodeName.MatchString(cam.Node) {
+			d.check(path+".node", fmt.Sprintf("%s is not a member's name: %s", quote(cam.Node), nodeRule))
+		}
 	}
 	validateUsers(d, "users", c.Users, cameraGrids(c.Cameras))
 	validateWebhooks(d, "webhooks", c.Webhooks)
@@ -83,6 +87,54 @@ func validateRedis(d *decoder, path string, r *Redis) {
 	}
 	if !strings.HasSuffix(r.Prefix, ":") {
 		d.check(path+".prefix", fmt.Sprintf("%s must end with ':'", quote(r.Prefix)))
+	}
+	checkAddrs := func(p string, addrs []string) {
+		for i, a := range addrs {
+			if _, port, err := net.SplitHostPort(a); err != nil || port == "" || !validHostPort(a) {
+				d.check(fmt.Sprintf("%s[%d]", p, i), fmt.Sprintf("%s must be host:port, like 10.0.0.5:6379", quote(a)))
+			}
+		}
+	}
+	checkAddrs(path+".addrs", r.Addrs)
+	checkAddrs(path+".sentinel.addrs", r.Sentinel.Addrs)
+	sentinel := r.Sentinel.Master != "" || len(r.Sentinel.Addrs) > 0
+	switch {
+	case len(r.Addrs) > 0 && sentinel:
+		d.check(path+".sentinel", "cannot go with redis.addrs: give a Redis Cluster's nodes (addrs) or Sentinel (sentinel), not both")
+	case sentinel && r.Sentinel.Master == "":
+		d.check(path+".sentinel.master", "is required with sentinel.addrs: the primary's name in the sentinels' config, like mymaster")
+	case sentinel && len(r.Sentinel.Addrs) == 0:
+		d.check(path+".sentinel.addrs", "needs at least one sentinel, like [10.0.0.5:26379]")
+	}
+	if len(r.Addrs) > 0 && err == nil && strings.Trim(u.Path, "/") != "" && strings.Trim(u.Path, "/") != "0" {
+		d.check(path+".url", "names a database other than 0, which a Redis Cluster (redis.addrs) does not have")
+	}
+}
+
+var nodeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+const nodeRule = "1 to 64 of A-Z, a-z, 0-9, '.', '-' and '_', starting with a letter or digit"
+
+func validateCluster(d *decoder, path string, c *Cluster) {
+	switch {
+	case c.Node == "":
+		d.check(path+".node", "is required: the host has no name to default to")
+	case !nodeName.MatchString(c.Node):
+		d.check(path+".node", fmt.Sprintf("%s must be %s", quote(c.Node), nodeRule))
+	}
+	if c.Lease.D() < 100*time.Millisecond || c.Lease.D() > time.Minute {
+		d.check(path+".lease", fmt.Sprintf("%s is outside 100ms..1m", c.Lease.text()))
+	}
+	if c.HoldDown < 0 {
+		d.check(path+".hold_down", "must not be negative; 0 gives cameras back at once")
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+			d.check(path+".public_url", "must be an absolute http:// or https:// URL, like https://bridge2.example.org")
+		}
+	}
+	if c.ProxyWHEP {
+		d.check(path+".proxy_whep", "is not implemented yet: a member sends viewers of another's camera to it with a 307; leave it false")
 	}
 }
 

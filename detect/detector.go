@@ -67,7 +67,9 @@ func (d *Detector) checkOffline(ctx context.Context) {
 	now := d.now()
 	for _, id := range d.order {
 		h, ok := d.cams.Health(id)
-		if !ok {
+		// an idle camera is not read on purpose (another member of the
+		// cluster reads it): its owner judges it
+		if !ok || h.Idle {
 			continue
 		}
 		if h.Online {

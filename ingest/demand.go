@@ -19,6 +19,9 @@ type demand struct {
 	r      *Reader
 	linger atomic.Int64 // a time.Duration; set by Hub.Run
 	wake   chan struct{}
+	// released: another member of the cluster reads the camera, so this
+	// one does not, whoever asks (Hub.Own)
+	released atomic.Bool
 
 	mu    sync.Mutex
 	until time.Time // wanted at least until then (Want, the linger)
@@ -29,6 +32,15 @@ func newDemand(r *Reader, linger time.Duration) *demand {
 	d := &demand{r: r, wake: make(chan struct{}, 1)}
 	d.linger.Store(int64(linger))
 	return d
+}
+
+// release stops (true) or allows again (false) reading the stream.
+func (d *demand) release(released bool) {
+	d.released.Store(released)
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Want asks for the stream for at least the linger from now (a viewer is
@@ -65,7 +77,8 @@ func (d *demand) Run(ctx context.Context) {
 		until := d.until
 		d.mu.Unlock()
 		hadSubs = subs
-		wanted := subs || now.Before(until)
+		released := d.released.Load()
+		wanted := (subs || now.Before(until)) && !released
 		switch {
 		case wanted && stop == nil:
 			var rctx context.Context
@@ -76,7 +89,11 @@ func (d *demand) Run(ctx context.Context) {
 				_ = d.r.Run(rctx)
 			}()
 		case !wanted && stop != nil:
-			stop(errIdle)
+			if released {
+				stop(errReleased)
+			} else {
+				stop(errIdle)
+			}
 			<-done
 			stop = nil
 		}

@@ -25,17 +25,32 @@ type Hub struct {
 	// SubLinger is how long a sub-stream is still read after its last
 	// reader left (DefaultSubLinger); set it before Run.
 	SubLinger time.Duration
+	// Gated, set before Run, has Run read only the cameras Own names (a
+	// member of a cluster reads the cameras it owns); otherwise Run reads
+	// every camera.
+	Gated bool
 
 	order   []string
 	readers map[string]*Reader
 	subs    map[string]*demand // sub-streams by camera id
 	detects map[string]*Reader // detection streams by camera id
+
+	mu      sync.Mutex
+	ctx     context.Context     // Run's, while it runs
+	owned   map[string]bool     // as Own last said
+	running map[string]*running // the cameras read now, by id
+}
+
+// running is one camera's readers (main and detection) while they run.
+type running struct {
+	stop context.CancelCauseFunc
+	done chan struct{}
 }
 
 // NewHub builds the readers of every camera in cfg; Run starts them.
 func NewHub(cfg *configs.Config, log *slog.Logger) *Hub {
 	h := &Hub{SubLinger: DefaultSubLinger, readers: make(map[string]*Reader, len(cfg.Cameras)),
-		subs: map[string]*demand{}, detects: map[string]*Reader{}}
+		subs: map[string]*demand{}, detects: map[string]*Reader{}, owned: map[string]bool{}, running: map[string]*running{}}
 	for _, cam := range cfg.Cameras {
 		s := NewStream(cam.ID, cfg.Ingest.GOPMaxBytes)
 		h.readers[cam.ID] = NewReader(cam, cfg.Ingest, s, log)
@@ -54,20 +69,41 @@ func NewHub(cfg *configs.Config, log *slog.Logger) *Hub {
 	return h
 }
 
-// Run reads every camera until ctx ends, then closes their streams. A
-// sub-stream is read only while it has subscribers or was wanted (Want)
-// within SubLinger.
+// Run reads every camera (only those Own names when Gated) until ctx
+// ends, then closes their streams. A sub-stream is read only while it has
+// subscribers or was wanted (Want) within SubLinger.
 func (h *Hub) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, rs := range []map[string]*Reader{h.readers, h.detects} {
-		for _, r := range rs {
-			wg.Go(func() { _ = r.Run(ctx) })
+	h.mu.Lock()
+	h.ctx = ctx
+	for _, id := range h.order {
+		if !h.Gated || h.owned[id] {
+			h.start(id)
+			continue
+		}
+		// quietly: at start nobody has read it yet, nothing changed
+		waiting := func(hl *Health) { hl.Idle, hl.LastError = true, waitReason }
+		h.readers[id].update(waiting)
+		if det := h.detects[id]; det != nil {
+			det.update(waiting)
+		}
+		if d := h.subs[id]; d != nil {
+			d.release(true)
 		}
 	}
+	h.mu.Unlock()
 	for _, d := range h.subs {
 		d.linger.Store(int64(h.SubLinger))
 		wg.Go(func() { d.Run(ctx) })
 	}
+	<-ctx.Done()
+	h.mu.Lock()
+	h.ctx = nil
+	for id, r := range h.running {
+		<-r.done
+		delete(h.running, id)
+	}
+	h.mu.Unlock()
 	wg.Wait()
 	for _, rs := range []map[string]*Reader{h.readers, h.detects} {
 		for _, r := range rs {
@@ -78,6 +114,84 @@ func (h *Hub) Run(ctx context.Context) error {
 		d.r.stream.Close()
 	}
 	return nil
+}
+
+// Own makes cameras the ones this hub reads, when it is Gated: it starts
+// the readers of those it did not read and stops those of the others,
+// whose health then says another member reads them. The streams stay, so
+// their subscribers (viewers, detection) carry on when a camera comes
+// back. Own may be called before Run.
+func (h *Hub) Own(cameras []string) {
+	owned := make(map[string]bool, len(cameras))
+	for _, id := range cameras {
+		owned[id] = true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.owned = owned
+	if h.ctx == nil || !h.Gated {
+		return
+	}
+	for _, id := range h.order {
+		r := h.running[id]
+		switch {
+		case owned[id] && r == nil:
+			h.start(id)
+		case !owned[id] && r != nil:
+			// under the lock: a camera given back at once must not have two
+			// runs of one reader
+			r.stop(errReleased)
+			<-r.done
+			delete(h.running, id)
+			if d := h.subs[id]; d != nil {
+				d.release(true)
+			}
+		}
+	}
+}
+
+// start runs the camera's readers under Run's context; h.mu is held.
+func (h *Hub) start(id string) {
+	ctx, stop := context.WithCancelCause(h.ctx)
+	r := &running{stop: stop, done: make(chan struct{})}
+	h.running[id] = r
+	main, det := h.readers[id], h.detects[id]
+	main.starting()
+	if det != nil {
+		det.starting()
+	}
+	go func() {
+		defer close(r.done)
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = main.Run(ctx) })
+		if det != nil {
+			wg.Go(func() { _ = det.Run(ctx) })
+		}
+		wg.Wait()
+	}()
+	if d := h.subs[id]; d != nil {
+		d.release(false)
+	}
+}
+
+// Reads reports whether the hub reads the camera now.
+func (h *Hub) Reads(camera string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.running[camera] != nil
+}
+
+// ReadHealths returns the health of the cameras the hub reads now, in
+// config order: what a member of a cluster reports to the others.
+func (h *Hub) ReadHealths() []Health {
+	out := make([]Health, 0, len(h.order))
+	for _, id := range h.order {
+		if h.Reads(id) {
+			hl, _ := h.Health(id)
+			out = append(out, hl)
+		}
+	}
+	return out
 }
 
 // HasSub reports whether the camera has a sub-stream.

@@ -127,23 +127,38 @@ func (r *Reader) setOnline(codec Codec, width, height int, transport string, aud
 // errIdle is the cause of a sub-stream reader's stop when nobody needs it.
 var errIdle = errors.New("nobody needs the stream")
 
+// errReleased is the cause of a reader's stop when another member of the
+// cluster reads the camera (Hub.Own).
+var errReleased = errors.New("another member of the cluster reads the camera")
+
 // idleReason is the health's LastError of a stream not read for want of
 // readers.
 const idleReason = "not read while nobody watches it (started on demand)"
 
-// stopped records why Run ends: nobody needs the stream (see demand), or
-// the bridge shuts down.
+// releasedReason is the health's LastError of a camera another member of
+// the cluster reads.
+const releasedReason = "not read by this bridge: another member of the cluster reads it"
+
+// waitReason is the health's LastError of a camera of a gated hub before
+// the cluster has said whether this bridge reads it.
+const waitReason = "not read by this bridge until the cluster says it owns it"
+
+// stopped records why Run ends: nobody needs the stream (see demand),
+// another member reads it (Hub.Own), or the bridge shuts down.
 func (r *Reader) stopped(ctx context.Context) {
-	if errors.Is(context.Cause(ctx), errIdle) {
-		r.setIdle()
-		return
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errIdle):
+		r.setIdle(idleReason)
+	case errors.Is(cause, errReleased):
+		r.setIdle(releasedReason)
+	default:
+		r.setOffline("the bridge is shutting down")
 	}
-	r.setOffline("the bridge is shutting down")
 }
 
-// setIdle marks the stream as not read on purpose: not a fault, so no
-// warning.
-func (r *Reader) setIdle() {
+// setIdle marks the stream as not read on purpose, saying why: not a
+// fault, so no warning.
+func (r *Reader) setIdle(reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := &r.health
@@ -151,11 +166,20 @@ func (r *Reader) setIdle() {
 		h.Online = false
 		h.Since = r.now()
 	}
-	if !h.Idle {
-		r.log.Info("stream idle", "reason", idleReason)
+	if !h.Idle || h.LastError != reason {
+		r.log.Info("stream idle", "reason", reason)
 	}
-	h.Idle, h.LastError = true, idleReason
+	h.Idle, h.LastError = true, reason
 	h.FPS, h.Bitrate = 0, 0
+}
+
+// starting marks an idle stream as connecting again.
+func (r *Reader) starting() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.health.Idle {
+		r.health.Idle, r.health.LastError, r.health.Since = false, "connecting", r.now()
+	}
 }
 
 func (r *Reader) setOffline(reason string) {

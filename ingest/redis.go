@@ -101,24 +101,45 @@ var ErrNoHealth = errors.New("no health recorded for this camera")
 // ReadHealth reads a camera's health as another process wrote it, with the
 // time it was written, and its sub-stream's in Sub when it has one.
 func ReadHealth(ctx context.Context, rdb redis.UniversalClient, prefix, camera string) (Health, time.Time, error) {
-	var main, sub *redis.MapStringStringCmd
+	hs, at, err := ReadHealths(ctx, rdb, prefix, []string{camera})
+	if err != nil {
+		return Health{}, time.Time{}, err
+	}
+	h, ok := hs[camera]
+	if !ok {
+		return Health{}, time.Time{}, ErrNoHealth
+	}
+	return h, at[camera], nil
+}
+
+// ReadHealths is ReadHealth for several cameras in one round trip; a
+// camera never written is left out of both maps.
+func ReadHealths(ctx context.Context, rdb redis.UniversalClient, prefix string, cameras []string) (map[string]Health, map[string]time.Time, error) {
+	mains := make([]*redis.MapStringStringCmd, len(cameras))
+	subs := make([]*redis.MapStringStringCmd, len(cameras))
 	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		main = p.HGetAll(ctx, HealthKey(prefix, camera))
-		sub = p.HGetAll(ctx, SubHealthKey(prefix, camera))
+		for i, cam := range cameras {
+			mains[i] = p.HGetAll(ctx, HealthKey(prefix, cam))
+			subs[i] = p.HGetAll(ctx, SubHealthKey(prefix, cam))
+		}
 		return nil
 	})
 	if err != nil {
-		return Health{}, time.Time{}, fmt.Errorf("read camera %s health: %w", camera, err)
+		return nil, nil, fmt.Errorf("read the health of %d cameras: %w", len(cameras), err)
 	}
-	if len(main.Val()) == 0 {
-		return Health{}, time.Time{}, ErrNoHealth
+	hs, at := make(map[string]Health, len(cameras)), make(map[string]time.Time, len(cameras))
+	for i, cam := range cameras {
+		if len(mains[i].Val()) == 0 {
+			continue
+		}
+		h, t := healthFromFields(cam, mains[i].Val())
+		if len(subs[i].Val()) > 0 {
+			sub, _ := healthFromFields(SubID(cam), subs[i].Val())
+			h.Sub = &sub
+		}
+		hs[cam], at[cam] = h, t
 	}
-	h, at := healthFromFields(camera, main.Val())
-	if len(sub.Val()) > 0 {
-		s, _ := healthFromFields(SubID(camera), sub.Val())
-		h.Sub = &s
-	}
-	return h, at, nil
+	return hs, at, nil
 }
 
 // healthFromFields reads what healthFields wrote.

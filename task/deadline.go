@@ -153,9 +153,11 @@ func (s *Store) markOverdue(ctx context.Context, id string, stage Stage, member 
 	return d, nil
 }
 
-// Run checks the deadlines every second until ctx ends. A failed check (Redis
-// away) is tried again at the next tick.
+// Run moves the keys of an older layout (Migrate), then checks the
+// deadlines every second until ctx ends. A failed check (Redis away) is
+// tried again at the next tick.
 func (s *Store) Run(ctx context.Context) error {
+	_, _ = s.Migrate(ctx)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {

@@ -137,7 +137,7 @@ func TestOverdueOncePerStageAndAcrossRestarts(t *testing.T) {
 	if got := overdueEntries(t, s2, c.ID); len(got) != 0 {
 		t.Errorf("C was in time, but has %q", got)
 	}
-	due, err := e.rdb.ZRange(ctx, e.prefix+"tasks:due", 0, -1).Result()
+	due, err := e.rdb.ZRange(ctx, e.prefix+"{t}:tasks:due", 0, -1).Result()
 	if err != nil || len(due) != 0 {
 		t.Errorf("deadlines left: %v %v, want none (A arrive-overdue, B dispatched with spent limits, C submitted)", due, err)
 	}
@@ -161,7 +161,7 @@ func TestStageDoneInTimeDropsItsDeadline(t *testing.T) {
 	e := newEnv(t, defaultLimits)
 	tk := inState(t, e.Store, task.Dispatched)
 	dueOf := func() []string {
-		m, err := e.rdb.ZRangeWithScores(ctx, e.prefix+"tasks:due", 0, -1).Result()
+		m, err := e.rdb.ZRangeWithScores(ctx, e.prefix+"{t}:tasks:due", 0, -1).Result()
 		if err != nil {
 			t.Fatal(err)
 		}

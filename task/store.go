@@ -18,7 +18,8 @@ import (
 	"qianliyan/configs"
 )
 
-// Store keeps tasks in Redis. Under the prefix (e.g. "qly:"):
+// Store keeps tasks in Redis. Under the prefix (e.g. "qly:") and the hash
+// tag {t}, so "qly:{t}:task:{ID}":
 //
 //	task:{ID}            hash, field "json": the task (one HGET reads it)
 //	task:{ID}:timeline   stream of its entries, field "json"
@@ -30,9 +31,11 @@ import (
 //	tasks:due            sorted set of "<ID>|<stage>", scored by deadline
 //	tasks:incident       hash, incident id → task id
 //
-// The braces make a task's own keys share a Redis Cluster slot. Every change
-// is one MULTI/EXEC under WATCH of the task's hash, so of two conflicting
-// changes one wins and the other sees the new state.
+// Every change is one MULTI/EXEC under WATCH of the task's hash, so of two
+// conflicting changes one wins and the other sees the new state. A change
+// touches the task's keys and the shared indexes in one transaction, which
+// Redis Cluster allows only within one slot: the {t} tag puts every task
+// key in one slot (the braces of {ID}, after it, no longer choose it).
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -50,7 +53,7 @@ func NewStore(rdb redis.UniversalClient, prefix string, limits configs.Tasks, cl
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Store{rdb: rdb, prefix: prefix, limits: limits, clock: clock}
+	return &Store{rdb: rdb, prefix: prefix + slotTag, limits: limits, clock: clock}
 }
 
 // OnChange adds fn to the functions called after every stored change, in
@@ -70,6 +73,9 @@ func (s *Store) emit(typ string, t *Task, e *Entry) {
 		fn(Event{Type: typ, Task: t, Entry: e})
 	}
 }
+
+// slotTag follows the prefix of every task key (see Store).
+const slotTag = "{t}:"
 
 // The keys; the layout is in Store's comment.
 func (s *Store) taskKey(id string) string       { return s.prefix + "task:{" + id + "}" }

@@ -26,7 +26,7 @@ var start = time.Date(2025, 6, 1, 9, 10, 0, 0, time.UTC)
 // the events it emitted.
 type env struct {
 	*task.Store
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	limits configs.Tasks
 	clock  *testenv.Clock
@@ -42,7 +42,11 @@ var defaultLimits = configs.Tasks{
 
 func newEnv(t *testing.T, limits configs.Tasks) *env {
 	t.Helper()
+	var rdb redis.UniversalClient
 	rdb, prefix := redistest.Client(t, "ttest")
+	if onCluster != nil {
+		rdb = onCluster
+	}
 	e := &env{rdb: rdb, prefix: prefix, limits: limits, clock: testenv.NewClock(start)}
 	e.Store = e.restart()
 	return e
@@ -429,7 +433,7 @@ func TestRetryWithTheSameRequestIDGivesTheFirstResult(t *testing.T) {
 	if want := "request phone-42-dispatch was already used to dispatch task " + tk.ID; !errors.Is(err, task.ErrConflict) || err.Error() != want {
 		t.Errorf("same request id, other action: got %v, want ErrConflict %q", err, want)
 	}
-	ttl, err := e.rdb.TTL(ctx, e.prefix+"task:{"+tk.ID+"}:req:phone-42-dispatch").Result()
+	ttl, err := e.rdb.TTL(ctx, e.prefix+"{t}:task:{"+tk.ID+"}:req:phone-42-dispatch").Result()
 	if err != nil || ttl < 23*time.Hour || ttl > 24*time.Hour {
 		t.Errorf("request id kept for %v (%v), want 24h", ttl, err)
 	}
@@ -884,13 +888,13 @@ func TestRestartLosesNothing(t *testing.T) {
 	if err != nil || entry.Seq != 5 || entry.AtMS != start.UnixMilli() {
 		t.Errorf("retry after restart: %+v %v, want the first arrival entry", entry, err)
 	}
-	// And the layout is the one documented, with the task's keys in one slot.
+	// And the layout is the one documented, every key in the slot of {t}.
 	for key, typ := range map[string]string{
 		"task:{" + open.ID + "}": "hash", "task:{" + open.ID + "}:timeline": "stream", "task:{" + open.ID + "}:req:arr-1": "string",
 		"task:{" + closed.ID + "}:ratings": "hash", "tasks:state:arrived": "zset", "tasks:grid:g1": "zset", "tasks:worker:w1": "zset",
 		"tasks:reporter:staff1": "zset", "tasks:camera:cam7": "zset", "tasks:created": "zset", "tasks:due": "zset",
 	} {
-		if got, err := e.rdb.Type(ctx, e.prefix+key).Result(); got != typ {
+		if got, err := e.rdb.Type(ctx, e.prefix+"{t}:"+key).Result(); got != typ {
 			t.Errorf("key %s is %q (%v), want %s", key, got, err, typ)
 		}
 	}

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
-	"github.com/redis/go-redis/v9"
 
 	"qianliyan/api"
 	"qianliyan/configs"
@@ -58,6 +57,7 @@ func run() error {
 	verbose := flag.Bool("v", false, "log debug events")
 	debugAddr := flag.String("debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
 	hashPassword := flag.Bool("hash-password", false, "read a password on stdin, print its bcrypt hash (for users[].password_hash) and exit")
+	overrides := addMemberFlags(flag.CommandLine)
 	flag.Parse()
 	if *hashPassword {
 		return printHash(os.Stdin, os.Stdout)
@@ -75,7 +75,7 @@ func run() error {
 	}
 
 	// 1. configuration
-	cfg, err := configs.Load(*cfgPath)
+	cfg, err := configs.Load(*cfgPath, overrides.apply)
 	if err != nil {
 		return err
 	}
@@ -83,22 +83,22 @@ func run() error {
 	defer stop()
 
 	// 2. the store
-	ropts, err := redis.ParseURL(cfg.Redis.URL)
+	rdb, redisAt, err := newRedis(*cfgPath, cfg.Redis)
 	if err != nil {
-		return fmt.Errorf("%s: redis.url: %w", *cfgPath, err)
+		return err
 	}
-	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	if err := rdb.Ping(pingCtx).Err(); err != nil {
 		// Video keeps flowing without Redis; health writes retry every second.
-		log.Warn("redis unreachable; continuing, will retry", "url", ropts.Addr, "err", err)
+		log.Warn("redis unreachable; continuing, will retry", "redis", redisAt, "err", err)
 	}
 	cancel()
 
 	// 3. ingest: one reader and one stream per camera
 	hub := ingest.NewHub(cfg, log)
-	mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: time.Second, Source: hub.Healths}
+	member := joinCluster(cfg, rdb, hub, log)
+	mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: time.Second, Source: hub.ReadHealths}
 
 	// 4. the WebRTC relay
 	rl, err := relay.NewServer(hub, relayOptions(cfg, log))
@@ -114,7 +114,7 @@ func run() error {
 	}
 
 	// 6. detection: every camera analysed, incidents into Redis
-	deps := api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log, Recorder: rec}
+	deps := api.Deps{Config: cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log, Recorder: rec, Cluster: member}
 	var detector *detect.Detector
 	if cfg.Detect.Mode != configs.ModeOff {
 		deps.Incidents = detect.NewStore(rdb, cfg.Redis.Prefix)
@@ -164,10 +164,11 @@ func run() error {
 		ln.Close()
 		return fmt.Errorf("listen on %s (server.metrics_addr): %w", cfg.Server.MetricsAddr, err)
 	}
-	log.Info("bridge started", "config", *cfgPath, "cameras", len(cfg.Cameras), "http", ln.Addr().String(),
+	log.Info("bridge started", "config", *cfgPath, "node", cfg.Cluster.Node, "cameras", len(cfg.Cameras), "http", ln.Addr().String(),
 		"metrics", mln.Addr().String(), "webrtc_udp", rl.UDPAddrs())
 
 	var wg sync.WaitGroup
+	wg.Go(func() { _ = member.Run(ctx) })
 	wg.Go(func() { _ = hub.Run(ctx) })
 	wg.Go(func() { _ = rec.Run(ctx) })
 	wg.Go(func() { _ = mirror.Run(ctx) })

@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -282,11 +281,11 @@ func HTTP(endpoint, token string) Exchange {
 		if res.StatusCode != http.StatusCreated {
 			return "", "", &HTTPError{Code: res.StatusCode, Body: string(body)}
 		}
+		// relative to the URL that answered: a redirect (a cluster member
+		// sending the viewer to the camera's owner) may have moved it
 		loc := res.Header.Get("Location")
-		if u, err := url.Parse(endpoint); err == nil && loc != "" {
-			if l, err := u.Parse(loc); err == nil {
-				loc = l.String()
-			}
+		if l, err := res.Request.URL.Parse(loc); err == nil && loc != "" {
+			loc = l.String()
 		}
 		return string(body), loc, nil
 	}

@@ -1,0 +1,174 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"qianliyan/api"
+	"qianliyan/cluster"
+	"qianliyan/configs"
+	"qianliyan/ingest"
+	"qianliyan/internal/redistest"
+	"qianliyan/internal/testenv"
+	"qianliyan/internal/whepclient"
+	"qianliyan/relay"
+)
+
+// member is one bridge of a two-member cluster in this process.
+type member struct {
+	url  string
+	cl   *cluster.Cluster
+	deps api.Deps
+	// stopMirror stops writing its cameras' health to Redis, as a member
+	// that hangs would.
+	stopMirror context.CancelFunc
+}
+
+// startMember serves the API of member node over cfg (cam1 pinned to b,
+// cam2 to a) on its own listener, with its membership running; with
+// video it reads its cameras and mirrors their health to Redis.
+func startMember(t *testing.T, base *configs.Config, node string, video bool) *member {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := *base
+	cfg.Cameras = append([]configs.Camera(nil), base.Cameras...)
+	cfg.Cameras[0].Node, cfg.Cameras[1].Node = "b", "a"
+	cfg.Cluster = configs.Cluster{Node: node, Lease: configs.Duration(600 * time.Millisecond), PublicURL: "http://" + ln.Addr().String()}
+	log := slog.New(slog.DiscardHandler)
+	rdb := redistest.Connect(t)
+	hub := ingest.NewHub(&cfg, log)
+	rl, err := relay.NewServer(hub, relay.Options{TCPPort: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &member{url: cfg.Cluster.PublicURL, cl: cluster.New(rdb, &cfg, nil, log)}
+	m.deps = api.Deps{Config: &cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log, Cluster: m.cl}
+	a := api.New(m.deps)
+	srv := a.HTTPServer("")
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = m.cl.Run(ctx) })
+	if video {
+		mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: 200 * time.Millisecond, Source: hub.Healths}
+		var mctx context.Context
+		mctx, m.stopMirror = context.WithCancel(ctx)
+		wg.Go(func() { _ = hub.Run(ctx) })
+		wg.Go(func() { _ = mirror.Run(mctx) })
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close(); rl.Close(); cancel(); wg.Wait() })
+	return m
+}
+
+func TestAnyMemberAnswersAndSendsViewersToTheOwner(t *testing.T) {
+	cfg := liveConfig(t)
+	a := startMember(t, cfg, "a", false)
+	b := startMember(t, cfg, "b", true) // owns cam1 (pinned)
+	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
+		return len(a.cl.Members()) == 2 && len(b.cl.Members()) == 2
+	})
+
+	// the member that does not own cam1 sends its viewer to the owner,
+	// keeping the path and query
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("POST", a.url+"/whep/cam1?stream=main&x=1", strings.NewReader("v=0"))
+	req.Header.Set("Content-Type", "application/sdp")
+	res, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if want := b.url + "/whep/cam1?stream=main&x=1"; res.StatusCode != 307 || res.Header.Get("Location") != want || res.Header.Get("X-Owner") != "b" {
+		t.Errorf("POST /whep/cam1 on a = %d, Location %q, X-Owner %q; want 307 to %s from b",
+			res.StatusCode, res.Header.Get("Location"), res.Header.Get("X-Owner"), want)
+	}
+	// a, which does not read cam1, shows its health from what b wrote
+	testenv.WaitFor(t, "cam1 online on a", 10*time.Second, func() bool {
+		_, body := call(t, "GET", a.url+"/api/cameras/cam1", staffToken, "")
+		var c api.Camera
+		return json.Unmarshal([]byte(body), &c) == nil && c.Health.Online && c.Health.Width == 1280 && c.Health.FPS > 0
+	})
+	// so does its snapshot, which is where the camera is read; a token in
+	// the query (an <img>) goes along
+	res, err = noFollow.Get(a.url + "/api/cameras/cam1/snapshot.jpg?token=" + staffToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if want := b.url + "/api/cameras/cam1/snapshot.jpg?token=" + staffToken; res.StatusCode != 307 || res.Header.Get("Location") != want {
+		t.Errorf("GET cam1's snapshot on a = %d, Location %q; want 307 to %s", res.StatusCode, res.Header.Get("Location"), want)
+	}
+	if res, err := http.Get(a.url + "/api/cameras/cam1/snapshot.jpg"); err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
+		t.Errorf("cam1's snapshot asked of a, followed to b: %v %v, want a JPEG", res, err)
+	} else {
+		res.Body.Close()
+	}
+	// a WHEP client follows it and plays from b
+	v, err := whepclient.Play(whepclient.HTTP(a.url+"/whep/cam1", ""), 0)
+	if err != nil {
+		t.Fatalf("a viewer of cam1 sent by a to b: %v", err)
+	}
+	defer v.Close()
+	if !strings.HasPrefix(v.Location, b.url+"/whep/cam1/sessions/") {
+		t.Errorf("session Location = %q, want it at b (%s)", v.Location, b.url)
+	}
+	if err := v.WaitPackets(100, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// the owner serves its own camera; an unknown camera is still a 404 on a
+	req, _ = http.NewRequest("POST", b.url+"/whep/cam1", strings.NewReader("v=0"))
+	req.Header.Set("Content-Type", "application/sdp")
+	if res, err := noFollow.Do(req); err != nil || res.StatusCode == 307 {
+		t.Errorf("POST /whep/cam1 on its owner b = %v %v, want no redirect", res.StatusCode, err)
+	} else {
+		res.Body.Close()
+	}
+	if code, body := call(t, "POST", a.url+"/whep/nope", "", "v=0"); code != 404 {
+		t.Errorf("POST /whep/nope on a = %d %s, want 404", code, body)
+	}
+
+	// GET /api/cluster on either member: both members, their URLs,
+	// leases and cameras
+	for _, m := range []*member{a, b} {
+		code, body := call(t, "GET", m.url+"/api/cluster", staffToken, "")
+		var view api.ClusterView
+		if err := json.Unmarshal([]byte(body), &view); code != 200 || err != nil {
+			t.Fatalf("GET /api/cluster = %d %s", code, body)
+		}
+		if len(view.Members) != 2 {
+			t.Fatalf("GET /api/cluster on %s: %s, want 2 members", view.Node, body)
+		}
+		for i, want := range []struct {
+			node, url, cams string
+		}{{"a", a.url, "cam2"}, {"b", b.url, "cam1"}} {
+			got := view.Members[i]
+			if got.Node != want.node || got.URL != want.url || strings.Join(got.Cameras, ",") != want.cams ||
+				time.Until(got.Expires) <= 0 || time.Until(got.Expires) > 600*time.Millisecond {
+				t.Errorf("on %s, member %d = %+v; want %s at %s with %s, its lease ending within 600ms", view.Node, i, got, want.node, want.url, want.cams)
+			}
+		}
+	}
+	if code, body := call(t, "GET", a.url+"/api/cluster", "", ""); code != 401 {
+		t.Errorf("GET /api/cluster without a token = %d %s, want 401 (the center's only)", code, body)
+	}
+
+	// an owner that stops reporting: a says so instead of showing its
+	// last word as the truth
+	b.stopMirror()
+	testenv.WaitFor(t, "cam1 offline on a, its owner silent", 8*time.Second, func() bool {
+		_, body := call(t, "GET", a.url+"/api/cameras", staffToken, "")
+		var list struct{ Cameras []api.Camera }
+		return json.Unmarshal([]byte(body), &list) == nil && len(list.Cameras) == 2 && !list.Cameras[0].Health.Online &&
+			strings.HasPrefix(list.Cameras[0].Health.LastError, "member b, which reads this camera, has not reported its health for ")
+	})
+}

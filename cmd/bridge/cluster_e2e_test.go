@@ -1,0 +1,259 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"qianliyan/api"
+	"qianliyan/cluster"
+	"qianliyan/internal/camsimproc"
+	"qianliyan/internal/redistest"
+	"qianliyan/internal/testenv"
+	"qianliyan/internal/whepclient"
+)
+
+// clusterLease and clusterHold are the e2e cluster's lease and hold-down:
+// short, so that a takeover and a return take seconds.
+const (
+	clusterLease = 2 * time.Second
+	clusterHold  = 6 * time.Second
+)
+
+// member is one bridge process of the e2e cluster.
+type member struct {
+	node                      string
+	httpPort, metrics, udpPrt int
+	URL                       string
+	cmd                       *exec.Cmd
+}
+
+// startMember runs bin with the shared config and the flags that make it
+// member node (-addr, -udp-port, -metrics-addr, -node), and waits until
+// it answers.
+func startMember(t *testing.T, bin, cfg string, m *member) {
+	t.Helper()
+	m.cmd = exec.Command(bin, "-config", cfg, "-node", m.node, "-addr", fmt.Sprintf("127.0.0.1:%d", m.httpPort),
+		"-udp-port", strconv.Itoa(m.udpPrt), "-metrics-addr", fmt.Sprintf("127.0.0.1:%d", m.metrics),
+		"-data-dir", filepath.Join(filepath.Dir(cfg), "data-"+m.node))
+	testenv.Run(t, m.cmd, filepath.Join(filepath.Dir(cfg), fmt.Sprintf("%s-%d.log", m.node, time.Now().UnixNano())))
+	testenv.WaitFor(t, m.node+" answering", 20*time.Second, func() bool {
+		res, err := http.Get(m.URL + "/healthz")
+		if err == nil {
+			res.Body.Close()
+		}
+		return err == nil
+	})
+}
+
+// staffJSON decodes what GET path answers the center into out; out stays
+// as it is when m does not answer.
+func (m *member) staffJSON(path string, out any) {
+	req, _ := http.NewRequest("GET", m.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+staffToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return
+	}
+	defer res.Body.Close()
+	_ = json.NewDecoder(res.Body).Decode(out)
+}
+
+// view is the cluster as m sees it, or an empty view when m does not
+// answer.
+func (m *member) view() api.ClusterView {
+	var v api.ClusterView
+	m.staffJSON("/api/cluster", &v)
+	return v
+}
+
+// owners is camera → node in v.
+func owners(v api.ClusterView) map[string]string {
+	out := map[string]string{}
+	for _, m := range v.Members {
+		for _, c := range m.Cameras {
+			out[c] = m.Node
+		}
+	}
+	return out
+}
+
+// onlineHere are the cameras m reads itself and has online.
+func (m *member) onlineHere(own map[string]string) map[string]bool {
+	var list struct{ Cameras []api.Camera }
+	m.staffJSON("/api/cameras", &list)
+	out := map[string]bool{}
+	for _, c := range list.Cameras {
+		if own[c.ID] == m.node && c.Health.Online && c.Health.Frames > 0 {
+			out[c.ID] = true
+		}
+	}
+	return out
+}
+
+// settled reports whether every member of ms sees exactly ms, the same
+// owner for each of n cameras, and each camera online on its owner; it
+// returns the owners.
+func settled(ms []*member, n int) (map[string]string, bool) {
+	var first map[string]string
+	for _, m := range ms {
+		v := m.view()
+		if len(v.Members) != len(ms) {
+			return nil, false
+		}
+		o := owners(v)
+		if first == nil {
+			first = o
+		} else if !maps.Equal(first, o) {
+			return nil, false
+		}
+	}
+	if len(first) != n {
+		return nil, false
+	}
+	online := 0
+	for _, m := range ms {
+		online += len(m.onlineHere(first))
+	}
+	return first, online == n
+}
+
+func TestThreeBridgesOnRedisClusterShareAndTakeOverCameras(t *testing.T) {
+	const n = 24
+	addrs := redistest.StartCluster(t, 3)
+	cam := camsimproc.Start(t, "-cameras", strconv.Itoa(n), "-size", "160x120", "-gop", "1s", "-loop", "2s", "-variants", "2")
+	bin := testenv.Build(t, "./cmd/bridge")
+	dir := t.TempDir()
+
+	// one config for the three, as the README runs two: the flags give
+	// each its addresses and name
+	var y strings.Builder
+	fmt.Fprintf(&y, "server: {public_url: \"http://127.0.0.1:8080\", staff_token: %q}\n", staffToken)
+	fmt.Fprintf(&y, "redis: {url: \"redis://127.0.0.1/0\", addrs: [%s], prefix: \"qly:e2e:\"}\n", strings.Join(addrs, ", "))
+	y.WriteString("webrtc: {tcp_port: 0, max_sessions_per_client: 1000}\ndetect: {mode: off}\n")
+	fmt.Fprintf(&y, "cluster: {lease: %v, hold_down: %v}\n", clusterLease, clusterHold)
+	y.WriteString("cameras:\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&y, "  - {id: cam%d, name: \"测试街巷%d号\", grid: hexia-01, url: %q, public: true, transport: tcp}\n", i, i, cam.URL(i))
+	}
+	cfg := filepath.Join(dir, "bridge.yaml")
+	if err := os.WriteFile(cfg, []byte(y.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ms []*member
+	began := time.Now()
+	for _, node := range []string{"b1", "b2", "b3"} {
+		m := &member{node: node, httpPort: testenv.FreePort(t, "tcp"), metrics: testenv.FreePort(t, "tcp"), udpPrt: testenv.FreePort(t, "udp")}
+		m.URL = fmt.Sprintf("http://127.0.0.1:%d", m.httpPort)
+		startMember(t, bin, cfg, m)
+		ms = append(ms, m)
+	}
+
+	// 1. the cameras split across the three, each read by its owner alone
+	var first map[string]string
+	testenv.WaitFor(t, "24 cameras split over 3 members, each online on its owner", 30*time.Second, func() bool {
+		var ok bool
+		first, ok = settled(ms, n)
+		return ok
+	})
+	share := map[string]int{}
+	for _, node := range first {
+		share[node]++
+	}
+	t.Logf("cameras per member: %v", share)
+	for _, m := range ms {
+		if share[m.node] < 3 {
+			t.Errorf("member %s owns %d of %d cameras, want its share (3 at least): %v", m.node, share[m.node], n, share)
+		}
+		v := m.view()
+		i := slices.IndexFunc(v.Members, func(x cluster.Member) bool { return x.Node == m.node })
+		if want := fmt.Sprintf("http://127.0.0.1:%d", m.httpPort); v.Node != m.node || i < 0 || v.Members[i].URL != want {
+			t.Errorf("member %s: /api/cluster names it %q with members %+v, want its URL %s (-addr's port)", m.node, v.Node, v.Members, want)
+		}
+	}
+
+	// 2. kill -9 one: its cameras online on the others within 10 s
+	b3 := ms[2]
+	if err := b3.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	var after map[string]string
+	testenv.WaitFor(t, "b3's cameras online on b1 and b2", 15*time.Second, func() bool {
+		var ok bool
+		after, ok = settled(ms[:2], n)
+		return ok
+	})
+	took := time.Since(killed)
+	t.Logf("b3 killed: its %d cameras online on the others after %v (lease %v)", share["b3"], took.Round(10*time.Millisecond), clusterLease)
+	if took > 10*time.Second {
+		t.Errorf("takeover took %v, want within 10 s", took)
+	}
+	var moved string
+	for c, node := range first {
+		if node != "b3" && after[c] != node {
+			t.Errorf("%s moved from %s to %s, though only b3 left", c, node, after[c])
+		}
+		if node == "b3" && moved == "" {
+			moved = c
+		}
+	}
+	// a viewer of one of them, asking b1, plays (from b1, or sent to b2)
+	v, err := whepclient.Play(whepclient.HTTP(ms[0].URL+"/whep/"+moved, ""), 0)
+	if err != nil {
+		t.Fatalf("a viewer of %s after the takeover: %v", moved, err)
+	}
+	if err := v.WaitPackets(20, 5*time.Second); err != nil {
+		t.Errorf("viewer of %s after the takeover: %v", moved, err)
+	}
+	v.Close()
+
+	// 3. b3 comes back: it takes its cameras back once, after the
+	// hold-down. (Members that join within the hold-down of the first
+	// share at once, as at the start: b3 comes back later than that.)
+	time.Sleep(time.Until(began.Add(clusterHold + time.Second)))
+	startMember(t, bin, cfg, b3)
+	back := time.Now()
+	changes := map[string][]string{} // camera → owners in the order b1 saw them
+	for c, node := range after {
+		changes[c] = []string{node}
+	}
+	for time.Since(back) < clusterHold+10*time.Second {
+		o := owners(ms[0].view())
+		for c, node := range o {
+			if h := changes[c]; h[len(h)-1] != node {
+				changes[c] = append(h, node)
+				if node == "b3" && time.Since(back) < clusterHold {
+					t.Errorf("%s back to b3 %v after it came back, before the hold-down of %v", c, time.Since(back), clusterHold)
+				}
+			}
+		}
+		if maps.Equal(o, first) && time.Since(back) > clusterHold {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for c, h := range changes {
+		want := []string{after[c]}
+		if first[c] == "b3" {
+			want = append(want, "b3")
+		}
+		if !slices.Equal(h, want) {
+			t.Errorf("%s's owners after b3 came back: %v, want %v (no flapping)", c, h, want)
+		}
+	}
+	testenv.WaitFor(t, "the cameras settled back on the three", 15*time.Second, func() bool {
+		o, ok := settled(ms, n)
+		return ok && maps.Equal(o, first)
+	})
+	t.Logf("b3 back: its cameras settled %v after it came back (hold-down %v)", time.Since(back).Round(10*time.Millisecond), clusterHold)
+}
