@@ -421,5 +421,31 @@ func TestZoneLeavesPeopleOutButSeesTheBin(t *testing.T) {
 				t.Fatalf("t=%.1fs after they left, the bin still down: change %d, want none", s, c)
 			}
 		}
+		// a box reaching over it from someone whose feet are just outside the
+		// zone (or kept after they went: a track outlives its last find),
+		// hiding the bin, then gone: the bin still down all along
+		front := image.Rect(under.Min.X-2, under.Min.Y-2, 160, 179)
+		if foot := (Person{Box: front}).Foot(); z.Contains(foot) {
+			t.Fatalf("the box's feet %v are in the zone: the test shows nothing", foot)
+		}
+		for end := s + 12; s < end; s += 0.5 {
+			if c, _ := z.Update(down, nil, at(s), th, front); c != NoChange {
+				t.Fatalf("t=%.1fs a box in front hides the change: change %d, want none", s, c)
+			}
+		}
+		if c, _ := z.Update(down, nil, at(s), th); c != NoChange || !z.Changed() {
+			t.Fatalf("t=%.1fs the box gone, the bin still down: change %d, changed %v; want it still up", s, c, z.Changed())
+		}
+		// the bin back, nobody there: cleared after the hold
+		cleared := -1.0
+		for end := s + 5; s < end; s += 0.5 {
+			if c, _ := z.Update(empty, nil, at(s), th); c == Cleared {
+				cleared = s
+				break
+			}
+		}
+		if cleared < 0 {
+			t.Fatal("the bin back and nobody there: zone_changed not cleared within 5 s")
+		}
 	})
 }

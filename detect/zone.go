@@ -35,6 +35,7 @@ type Zone struct {
 	changed     bool      // zone_changed is up
 	differSince time.Time // zero while it matches
 	matchSince  time.Time // zero while it differs
+	clearSince  time.Time // while changed: since when it matches with nobody left out and nothing moving
 }
 
 // NewZone makes the configured zone (its polygon in 0–1 picture
@@ -62,7 +63,7 @@ func (z *Zone) SetReference(gray gocv.Mat) {
 	}
 	z.ref = gray.Clone()
 	z.hasRef = true
-	z.changed, z.differSince, z.matchSince = false, time.Time{}, time.Time{}
+	z.changed, z.differSince, z.matchSince, z.clearSince = false, time.Time{}, time.Time{}, time.Time{}
 }
 
 // Diff is the mean luma difference from the reference inside the zone,
@@ -199,7 +200,9 @@ func (z *Zone) Changed() bool { return z.changed }
 // Update judges gray at now, the boxes of the people tracked (analysis
 // pixels) left out: the zone must differ from its reference for ZoneHold
 // with no motion in it and nobody standing in it to raise (someone walking
-// through is not a change), and match it for ZoneHold to clear.
+// through is not a change). To clear, it must match for ZoneHold with
+// nothing moving and nobody left out: a person in front of a fallen bin
+// hides it, and the rest of the zone matching then is no sign it is back.
 func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t Thresholds, people ...image.Rectangle) (Change, float64) {
 	d := z.Diff(gray, people...)
 	z.lastDiff = d
@@ -219,7 +222,7 @@ func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t 
 		}
 	}
 	if d >= t.ZoneDiff {
-		z.matchSince = time.Time{}
+		z.matchSince, z.clearSince = time.Time{}, time.Time{}
 		if moving || z.differSince.IsZero() {
 			z.differSince = now // the hold counts from when things settle
 		}
@@ -233,12 +236,27 @@ func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t 
 	if z.matchSince.IsZero() {
 		z.matchSince = now
 	}
-	// A person standing over the change hides it from the comparison (their
-	// box is left out): zone_changed is not cleared while anyone is in the
-	// zone or something moves there, else each visit would end the incident
-	// and raise a new one when they leave.
-	if z.changed && !moving && now.Sub(z.matchSince) >= t.ZoneHold {
-		z.changed = false
+	if !z.changed {
+		return NoChange, d
+	}
+	// A person over the change hides it from the comparison (their box is
+	// left out): zone_changed is not cleared while anyone is in the zone,
+	// something moves there, or the zone differs with their pixels counted,
+	// else each visit would end the incident and raise a new one when they
+	// leave.
+	full := d
+	if len(people) > 0 {
+		full = z.Diff(gray)
+	}
+	if moving || full >= t.ZoneDiff {
+		z.clearSince = time.Time{}
+		return NoChange, d
+	}
+	if z.clearSince.IsZero() {
+		z.clearSince = now
+	}
+	if now.Sub(z.clearSince) >= t.ZoneHold {
+		z.changed, z.clearSince = false, time.Time{}
 		return Cleared, d
 	}
 	return NoChange, d
