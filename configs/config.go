@@ -10,6 +10,7 @@
 package configs
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,11 +53,12 @@ type Server struct {
 	TimeZone string `yaml:"time_zone"`
 }
 
-// Location is the center's time zone (server.time_zone), loaded; UTC when
-// the name does not load, which validation refuses.
+// Location is the center's time zone (server.time_zone), loaded: the
+// default, Asia/Shanghai, when it is empty, and UTC when the name does not
+// load (which validation refuses).
 func (s Server) Location() *time.Location {
-	loc, err := time.LoadLocation(s.TimeZone)
-	if err != nil || s.TimeZone == "" {
+	loc, err := time.LoadLocation(cmp.Or(s.TimeZone, "Asia/Shanghai"))
+	if err != nil {
 		return time.UTC
 	}
 	return loc
