@@ -280,7 +280,9 @@ func sortedGroups(groups map[string]*Figures) []Group {
 		f.rates()
 		out = append(out, Group{Key: k, Figures: *f})
 	}
-	slices.SortFunc(out, func(a, b Group) int { return cmp.Or(cmp.Compare(b.Received, a.Received), strings.Compare(a.Key, b.Key)) })
+	slices.SortFunc(out, func(a, b Group) int {
+		return cmp.Or(cmp.Compare(b.Received, a.Received), strings.Compare(a.Key, b.Key))
+	})
 	return out
 }
 
