@@ -482,3 +482,33 @@ func TestStatsExportsMatchThePage(t *testing.T) {
 	}
 	checkTables(t, "csv", tables, st, month)
 }
+
+// TestGridFiguresAreMetrics: /metrics on the operators' address has today's
+// figures per grid (the center's day), labelled by grid alone.
+func TestGridFiguresAreMetrics(t *testing.T) {
+	b, _ := statsServer(t)
+	b.clock.Set(time.Date(2026, 11, 29, 23, 59, 0, 0, shanghai))
+	code, body := call(t, "GET", b.metrics+"/metrics", "", "")
+	if code != 200 {
+		t.Fatalf("GET /metrics = %d %s", code, body)
+	}
+	// 2026-11-29 has tasks 56 (g1, closed on time), 57 (g2, claimed) and
+	// 58 (g2, rejected)
+	for _, want := range []string{
+		`qly_grid_tasks_received_today{grid="g1"} 1`, `qly_grid_tasks_received_today{grid="g2"} 2`,
+		`qly_grid_tasks_closed_today{grid="g1"} 1`, `qly_grid_tasks_closed_today{grid="g2"} 0`,
+		`qly_grid_tasks_closed_on_time_today{grid="g1"} 1`, `qly_grid_tasks_open_today{grid="g2"} 1`,
+		`qly_grid_tasks_rejected_today{grid="g2"} 1`, `qly_grid_dispatch_rate_today{grid="g2"} 0.5`,
+		`qly_grid_closing_rate_today{grid="g1"} 1`, `qly_grid_closing_rate_today{grid="g2"} 0`,
+		"# TYPE qly_grid_closing_rate_today gauge",
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "qly_grid_") && !strings.Contains(line, `{grid="`) || strings.Count(line, "=") > 1 && strings.HasPrefix(line, "qly_grid_") {
+			t.Errorf("series %q has another label than grid", line)
+		}
+	}
+}
