@@ -13,11 +13,12 @@ import (
 
 // StatsQuery selects the tasks Stats counts: those created in [FromMS, ToMS)
 // (0: no bound), in Grid when it is given. Zone is the time zone of the
-// days of the daily trend (nil: UTC).
+// days of the daily trend (nil: UTC). Its JSON keeps the field names the
+// first GET /api/stats had (FromMS, ToMS, Grid).
 type StatsQuery struct {
-	FromMS int64          `json:"from_ms"`
-	ToMS   int64          `json:"to_ms"`
-	Grid   string         `json:"grid"`
+	FromMS int64
+	ToMS   int64
+	Grid   string
 	Zone   *time.Location `json:"-"`
 }
 
