@@ -351,6 +351,8 @@ const TABLE = {
   'st.nobody': ['未派单', 'Not dispatched'],
   'st.none': ['（无）', '(none)'],
   'st.empty': ['此期间没有工单', 'No tasks in this period'],
+  'st.bad.order': ['起始日期晚于结束日期', 'The first day is after the last day'],
+  'st.bad.long': ['时间范围最长 366 天', 'A period is at most 366 days long'],
 };
 
 const LANGS = ['zh-CN', 'en'];

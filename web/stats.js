@@ -313,6 +313,17 @@ $('ranges').addEventListener('click', (ev) => {
 });
 $('range-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
+  // the server says the same, in English; say it here in the page's language
+  const from = Date.parse($('from').value);
+  const to = Date.parse($('to').value);
+  if (from > to) {
+    say(t('st.bad.order'), true);
+    return;
+  }
+  if ((to - from) / 86400000 + 1 > 366) {
+    say(t('st.bad.long'), true);
+    return;
+  }
   const q = query();
   q.set('range', 'custom');
   q.set('from', $('from').value);

@@ -111,6 +111,12 @@ func TestChromiumStatsPageShowsFiguresAndCharts(t *testing.T) {
 	}
 	var res struct {
 		Zh, En view
+		// Custom is the page after a period the wrong way round (Refused:
+		// what it said) and then today alone as a custom period.
+		Custom struct {
+			view
+			Refused, Address string
+		}
 		Ink    map[string]struct{ Canvases, Ink int }
 		// Download is the Excel file the export button saved, or nil.
 		Download *struct {
@@ -154,6 +160,13 @@ func TestChromiumStatsPageShowsFiguresAndCharts(t *testing.T) {
 	}
 	if res.Download == nil || !strings.HasSuffix(res.Download.Name, ".xlsx") || res.Download.Bytes < 5000 {
 		t.Errorf("the Excel export saved %+v", res.Download)
+	}
+	if res.Custom.Refused != "起始日期晚于结束日期" {
+		t.Errorf("a period from after to says %q, want 起始日期晚于结束日期", res.Custom.Refused)
+	}
+	today := time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
+	if got := res.Custom.Figures["received"].Value; got != "2" || !strings.Contains(res.Custom.Address, "range=custom&from="+today+"&to="+today) {
+		t.Errorf("custom period today: %s received at %s; want 2 and the period in the address", got, res.Custom.Address)
 	}
 	for _, name := range []string{"stats.png", "stats-en.png"} {
 		if fi, err := os.Stat(filepath.Join(artifacts(t), name)); err != nil || fi.Size() < 10000 {

@@ -1060,7 +1060,23 @@ async function stats(browser, [base, outDir, token, query]) {
   await sleep(300);
   const en = await read();
   await page.screenshot({ path: path.join(outDir, 'stats-en.png') });
-  print({ zh, en, ink, download });
+  // a custom period: first one the wrong way round, then today alone
+  await page.click('#lang');
+  await page.click('#ranges button[data-range=custom]');
+  await page.fill('#from', '2026-11-30');
+  await page.fill('#to', '2026-11-01');
+  await page.click('#custom button[type=submit]');
+  const refused = (await page.textContent('#st-msg')).trim();
+  const today = await page.evaluate(() => {
+    const d = new Date(Date.now() + 8 * 3600000); // the day in Asia/Shanghai
+    return d.toISOString().slice(0, 10);
+  });
+  await page.fill('#from', today);
+  await page.fill('#to', today);
+  await Promise.all([page.waitForResponse((r) => r.url().includes('/api/stats?')), page.click('#custom button[type=submit]')]);
+  await sleep(300);
+  const custom = { refused, ...(await read()), address: page.url() };
+  print({ zh, en, ink, download, custom });
 }
 
 const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account, stats };
