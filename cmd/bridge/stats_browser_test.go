@@ -117,7 +117,7 @@ func TestChromiumStatsPageShowsFiguresAndCharts(t *testing.T) {
 			view
 			Refused, Address string
 		}
-		Ink    map[string]struct{ Canvases, Ink int }
+		Ink map[string]struct{ Canvases, Ink int }
 		// Download is the Excel file the export button saved, or nil.
 		Download *struct {
 			Name  string
