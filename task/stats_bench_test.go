@@ -20,8 +20,9 @@ func BenchmarkStatsMonth(b *testing.B) {
 	clock := testenv.NewClock(start)
 	s := task.NewStore(rdb, prefix, defaultLimits, clock.Now)
 	const days, perDay = 30, 100
+	day0 := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
 	for i := range days * perDay {
-		clock.Set(start.Add(time.Duration(i/perDay)*24*time.Hour + time.Duration(i%perDay)*10*time.Minute))
+		clock.Set(day0.Add(time.Duration(i/perDay)*24*time.Hour + 8*time.Hour + time.Duration(i%perDay)*8*time.Minute)) // 08:00 to 21:12
 		grid := fmt.Sprintf("g%d", i%8)
 		tk, err := s.Create(ctx, staff, task.NewTask{Title: "垃圾桶倒了", Grid: grid, Location: place})
 		if err != nil {
@@ -62,7 +63,7 @@ func BenchmarkStatsMonth(b *testing.B) {
 			}
 		}
 	}
-	q := task.StatsQuery{FromMS: start.UnixMilli(), ToMS: start.AddDate(0, 0, days).UnixMilli(), Zone: time.UTC}
+	q := task.StatsQuery{FromMS: day0.UnixMilli(), ToMS: day0.AddDate(0, 0, days).UnixMilli(), Zone: time.UTC}
 	b.ResetTimer()
 	for b.Loop() {
 		st, err := s.Stats(ctx, q)
