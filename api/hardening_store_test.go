@@ -46,6 +46,7 @@ func TestStoreRoutesSay503WhileRedisIsDownAndRecover(t *testing.T) {
 		{"POST", b.url + "/api/tasks/" + tk.ID + "/accept", "staff", ""},
 		{"POST", b.url + "/api/reports", "resident", `{"title": "路灯不亮", "camera": "cam1"}`},
 		{"GET", b.url + "/api/stats", "staff", ""},
+		{"GET", b.url + "/api/stats/export?format=xlsx&range=7d", "staff", ""},
 		{"GET", b.url + "/api/workers", "staff", ""},
 		{"GET", inc.URL + "/api/incidents", "@staff_token", ""},
 	}

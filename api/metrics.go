@@ -2,22 +2,27 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"qianliyan/ingest"
 	"qianliyan/internal/schedlat"
 	"qianliyan/record"
+	"qianliyan/task"
 )
 
 // metrics writes the Prometheus text format by hand: a few dozen series
 // do not need a client library. Series are per camera (and the process's
-// own); never per session or per user: their number has no bound, and a
+// own) and per grid; never per session or per user: their number has no bound, and a
 // session's id in a label told strangers who watched what. A session's
 // figures are in GET /api/cameras/{id} for staff.
 func (s *Server) metrics(c *gin.Context) error {
@@ -53,6 +58,7 @@ func (s *Server) metrics(c *gin.Context) error {
 	if s.rec != nil {
 		s.recordMetrics(w)
 	}
+	s.gridMetrics(c.Request.Context(), w)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	gauge(w, "go_goroutines", "goroutines that currently exist", float64(runtime.NumGoroutine()))
@@ -80,6 +86,59 @@ func (s *Server) recordMetrics(w *bufio.Writer) {
 		for _, id := range s.rec.Cameras() {
 			st, _ := s.rec.Stats(id)
 			fmt.Fprintf(w, "%s{camera=%q} %s\n", m.name, id, num(m.v(st)))
+		}
+	}
+}
+
+// gridMetrics writes the figures of GET /api/stats per grid for today
+// (the center's day, server.time_zone): one gauge per figure, labelled by
+// grid only. Every grid of a camera has its series, zero or not; a grid
+// only tasks name joins them while it has tasks today.
+func (s *Server) gridMetrics(ctx context.Context, w *bufio.Writer) {
+	if s.tasks == nil {
+		return
+	}
+	zone := s.cfg.Server.Location()
+	now := s.now().In(zone)
+	from := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, zone)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := s.tasks.Stats(ctx, task.StatsQuery{FromMS: from.UnixMilli(), ToMS: from.AddDate(0, 0, 1).UnixMilli(), Zone: zone})
+	if err != nil {
+		s.log.Warn("metrics: the grids' figures of today", "err", err)
+		return
+	}
+	byGrid := map[string]task.Figures{}
+	for _, g := range st.ByGrid {
+		byGrid[g.Key] = g.Figures
+	}
+	for _, cam := range s.cfg.Cameras {
+		if _, ok := byGrid[cam.Grid]; !ok && cam.Grid != "" {
+			byGrid[cam.Grid] = task.Figures{}
+		}
+	}
+	grids := slices.Sorted(maps.Keys(byGrid))
+	series := []struct {
+		name, help string
+		v          func(f task.Figures) float64
+	}{
+		{"qly_grid_tasks_received_today", "tasks received (受理) today in the grid", func(f task.Figures) float64 { return float64(f.Received) }},
+		{"qly_grid_tasks_dispatched_today", "of today's tasks, those dispatched (交办)", func(f task.Figures) float64 { return float64(f.Dispatched) }},
+		{"qly_grid_tasks_closed_today", "of today's tasks, those closed (办结)", func(f task.Figures) float64 { return float64(f.Closed) }},
+		{"qly_grid_tasks_closed_on_time_today", "of today's tasks, those closed on time", func(f task.Figures) float64 { return float64(f.ClosedOnTime) }},
+		{"qly_grid_tasks_open_today", "of today's tasks, those still open", func(f task.Figures) float64 { return float64(f.Open) }},
+		{"qly_grid_tasks_rejected_today", "of today's tasks, those rejected", func(f task.Figures) float64 { return float64(f.Rejected) }},
+		{"qly_grid_ratings_today", "of today's tasks, those rated", func(f task.Figures) float64 { return float64(f.Rated) }},
+		{"qly_grid_ratings_satisfied_today", "of today's tasks, those rated 4 or 5 stars", func(f task.Figures) float64 { return float64(f.Satisfied) }},
+		{"qly_grid_dispatch_rate_today", "交办率: dispatched / received", func(f task.Figures) float64 { return f.DispatchRate }},
+		{"qly_grid_closing_rate_today", "办结率: closed / received", func(f task.Figures) float64 { return f.ClosingRate }},
+		{"qly_grid_on_time_rate_today", "按时办结率: closed on time / closed", func(f task.Figures) float64 { return f.OnTimeRate }},
+		{"qly_grid_satisfaction_rate_today", "回访满意度: satisfied / rated", func(f task.Figures) float64 { return f.SatisfactionRate }},
+	}
+	for _, m := range series {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", m.name, m.help, m.name)
+		for _, g := range grids {
+			fmt.Fprintf(w, "%s{grid=%q} %s\n", m.name, g, num(m.v(byGrid[g])))
 		}
 	}
 }

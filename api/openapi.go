@@ -55,6 +55,14 @@ const (
 	mediaEvents = "text/event-stream"
 )
 
+// statsParams are the query of GET /api/stats and of its export.
+var statsParams = []apiParam{
+	{"range", "string", "today (default), 7d, 30d (today and the days before) or custom"},
+	{"from", "string", "custom: the first day, YYYY-MM-DD in server.time_zone"}, {"to", "string", "custom: the last day, included"},
+	{"from_ms", "integer", "instead of range: created at or after (Unix ms)"}, {"to_ms", "integer", "instead of range: created before (Unix ms)"},
+	{"grid", "string", "tasks of this grid"},
+}
+
 var (
 	taskQuery = []apiParam{
 		{"state", "string", "one of reported, accepted, rejected, dispatched, claimed, arrived, submitted, verified, closed"},
@@ -171,9 +179,10 @@ var apiRoutes = []apiRoute{
 		ok: 200, resp: struct {
 			Workers []Worker `json:"workers"`
 		}{}, errors: []int{400, 401, 403, 503}},
-	{method: "GET", path: "/api/stats", summary: "The center's figures over the tasks created in a period (default: today, Asia/Shanghai)", who: whoCenter, query: []apiParam{
-		{"from_ms", "integer", "created at or after (Unix ms)"}, {"to_ms", "integer", "created before (Unix ms)"}, {"grid", "string", "tasks of this grid"},
-	}, ok: 200, resp: task.Stats{}, errors: []int{400, 401, 403, 503}},
+	{method: "GET", path: "/api/stats", summary: "The center's figures over the tasks created in a period (default: today in server.time_zone): summary with definitions, per grid, worker and kind, times per stage, daily trend", who: whoCenter, query: statsParams,
+		ok: 200, resp: StatsResponse{}, errors: []int{400, 401, 403, 503}},
+	{method: "GET", path: "/api/stats/export", summary: "The figures of GET /api/stats as a CSV file, or an XLSX workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)", who: whoCenter,
+		query: append([]apiParam{{"format", "string", "csv or xlsx (required)"}}, statsParams...), ok: 200, resp: "text/csv", errors: []int{400, 401, 403, 503}},
 	{method: "GET", path: "/api/webhooks/dead", summary: "Webhook deliveries that failed every try, newest first: id, url (without its query), event, task, body, attempts, last_status, last_error, created_ms, dead_ms", who: whoCenter,
 		ok: 200, resp: struct {
 			Dead []map[string]any `json:"dead"`

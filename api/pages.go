@@ -9,7 +9,8 @@ import (
 	"qianliyan/web"
 )
 
-// pages serves the embedded pages: /, /screen, /worker, /app and /web/*.
+// pages serves the embedded pages: /, /screen, /worker, /app, /stats and
+// /web/*.
 func (s *Server) pages(e *gin.Engine) {
 	page := func(name string) gin.HandlerFunc {
 		return s.wrap(func(c *gin.Context) error {
@@ -26,5 +27,6 @@ func (s *Server) pages(e *gin.Engine) {
 	e.GET("/screen", page("screen.html"))
 	e.GET("/worker", page("worker.html"))
 	e.GET("/app", page("app.html"))
+	e.GET("/stats", page("stats.html"))
 	e.StaticFS("/web", http.FS(web.Files))
 }

@@ -174,6 +174,7 @@ func New(d Deps) *Server {
 	a.GET("/api/cameras/:id/recording/:name", center, s.wrap(s.recordingSegment))
 	t.GET("/api/workers", center, s.wrap(s.listWorkers))
 	t.GET("/api/stats", center, s.wrap(s.stats))
+	t.GET("/api/stats/export", center, s.wrap(s.statsExport))
 	a.GET("/api/webhooks/dead", center, s.wrap(s.deadWebhooks))
 	a.POST("/api/webhooks/dead/:id/retry", center, s.wrap(s.retryWebhook))
 	a.GET("/api/cluster", center, s.wrap(s.getCluster))

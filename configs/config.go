@@ -10,12 +10,15 @@
 package configs
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // server.time_zone loads where the machine has no zone database
 )
 
 // Config is the whole bridge configuration.
@@ -45,6 +48,21 @@ type Server struct {
 	// names every camera, private ones too. Default "127.0.0.1:9090";
 	// host:port, not the same as addr.
 	MetricsAddr string `yaml:"metrics_addr"`
+	// TimeZone is the center's time zone, an IANA name (default
+	// "Asia/Shanghai"): the days of the statistics and the times the pages
+	// and the server's sentences show. Location gives it loaded.
+	TimeZone string `yaml:"time_zone"`
+}
+
+// Location is the center's time zone (server.time_zone), loaded: the
+// default, Asia/Shanghai, when it is empty, and UTC when the name does not
+// load (which validation refuses).
+func (s Server) Location() *time.Location {
+	loc, err := time.LoadLocation(cmp.Or(s.TimeZone, "Asia/Shanghai"))
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // Auth is how the bridge signs the tokens it gives at login, and how long

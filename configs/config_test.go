@@ -35,7 +35,7 @@ func user(fields string) string {
 // defaults is what Parse gives for oneCamera.
 func defaults() *Config {
 	return &Config{
-		Server: Server{Addr: ":8080", PublicURL: "http://localhost:8080", MetricsAddr: "127.0.0.1:9090"},
+		Server: Server{Addr: ":8080", PublicURL: "http://localhost:8080", MetricsAddr: "127.0.0.1:9090", TimeZone: "Asia/Shanghai"},
 		Auth:   Auth{TokenTTL: Duration(12 * time.Hour), DeviceTTL: Duration(8760 * time.Hour)},
 		Redis:  Redis{URL: "redis://127.0.0.1:6379/0", Prefix: "qly:"},
 		WebRTC: WebRTC{UDPPort: 8189, TCPPort: 8189, MaxSessions: 1000, MaxSessionsPerClient: 50},
@@ -66,7 +66,7 @@ func TestGoodFilesLoad(t *testing.T) {
 	}
 	loc := Location{Lat: 33.50012, Lng: 119.13921, Address: "淮安区河下古镇花巷口"}
 	full := &Config{
-		Server: Server{Addr: "127.0.0.1:9090", PublicURL: "https://video.example.org/qly", StaffToken: "s3cret-staff", MetricsAddr: "10.0.0.5:9191"},
+		Server: Server{Addr: "127.0.0.1:9090", PublicURL: "https://video.example.org/qly", StaffToken: "s3cret-staff", MetricsAddr: "10.0.0.5:9191", TimeZone: "Asia/Urumqi"},
 		Auth:   Auth{Secret: "0123456789abcdef0123456789abcdef", TokenTTL: Duration(8 * time.Hour), DeviceTTL: Duration(720 * time.Hour)},
 		Users: []User{
 			{Name: "wang.min", DisplayName: "值班员 王敏", Role: "staff", PasswordHash: testHash},
@@ -339,7 +339,7 @@ var badFiles = []struct {
 	{
 		name: "unknown field in a section",
 		yaml: "server:\n  addr: \":8080\"\n  public_url: http://localhost:8080\n  adress: \":9090\"\n" + oneCamera,
-		want: "bad.yaml:4:3: server.adress: unknown field (known: addr, public_url, staff_token, metrics_addr)",
+		want: "bad.yaml:4:3: server.adress: unknown field (known: addr, public_url, staff_token, metrics_addr, time_zone)",
 	},
 	{
 		name: "unknown field in a camera, and the field it was meant to be",
@@ -380,7 +380,7 @@ var badFiles = []struct {
 	{
 		name: "list where a section goes",
 		yaml: oneCamera + "server: [\":8080\"]\n",
-		want: "bad.yaml:6:9: server: must be a mapping of fields (addr, public_url, staff_token, metrics_addr), not a list",
+		want: "bad.yaml:6:9: server: must be a mapping of fields (addr, public_url, staff_token, metrics_addr, time_zone), not a list",
 	},
 	{
 		name: "list where text goes",
@@ -676,6 +676,11 @@ var badFiles = []struct {
 		name: "metrics_addr the API's address",
 		yaml: oneCamera + "server:\n  addr: \"127.0.0.1:8080\"\n  metrics_addr: \"127.0.0.1:8080\"\n",
 		want: `bad.yaml:8:17: server.metrics_addr: "127.0.0.1:8080" is the API's address too: metrics go on an address of their own`,
+	},
+	{
+		name: "time_zone not an IANA name",
+		yaml: oneCamera + "server:\n  time_zone: Beijing\n",
+		want: `bad.yaml:7:14: server.time_zone: "Beijing" is not a time zone: give an IANA name, like Asia/Shanghai`,
 	},
 	{
 		name: "max_sessions 0",

@@ -13,6 +13,7 @@ func setDefaults(c *Config) {
 	c.Server.Addr = ":8080"
 	c.Server.PublicURL = "http://localhost:8080"
 	c.Server.MetricsAddr = "127.0.0.1:9090"
+	c.Server.TimeZone = "Asia/Shanghai"
 
 	c.Auth.TokenTTL = Duration(12 * time.Hour)
 	c.Auth.DeviceTTL = Duration(365 * 24 * time.Hour)

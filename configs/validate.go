@@ -59,6 +59,9 @@ func validateServer(d *decoder, path string, s *Server) {
 	case s.MetricsAddr == s.Addr:
 		d.check(path+".metrics_addr", fmt.Sprintf("%s is the API's address too: metrics go on an address of their own", quote(s.MetricsAddr)))
 	}
+	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" || s.TimeZone == "Local" {
+		d.check(path+".time_zone", fmt.Sprintf("%s is not a time zone: give an IANA name, like Asia/Shanghai", quote(s.TimeZone)))
+	}
 	if u, err := url.Parse(s.PublicURL); err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		d.check(path+".public_url", "must be an absolute http:// or https:// URL, like https://video.example.org")
 	}

@@ -114,8 +114,12 @@ func TestStatsByHand(t *testing.T) {
 	s := func(d time.Duration) int64 { return d.Milliseconds() }
 	want := task.Stats{
 		Query:    task.StatsQuery{FromMS: start.UnixMilli(), ToMS: start.Add(time.Hour).UnixMilli(), Grid: "g1"},
-		Reported: 7, Accepted: 5, Dispatched: 4, Closed: 3, Rejected: 2, Open: 2,
-		ClosingRate: 0.75, // 3 closed of the 4 accepted and not rejected (T1..T4)
+		TimeZone: "UTC",
+		Figures: task.Figures{Received: 7, Dispatched: 4, Closed: 3, ClosedOnTime: 3, Rejected: 2, Open: 2, Rated: 3, Satisfied: 2,
+			DispatchRate: 4.0 / 7,
+			ClosingRate:  3.0 / 7, // 3 closed of all 7 received: open and rejected ones count too (issue 15)
+			OnTimeRate:   1, SatisfactionRate: 2.0 / 3},
+		Reported: 7, Accepted: 5,
 		Stages: []task.StageTime{
 			{"accept", 5, s(2 * m), s(5 * m)},    // 1 1 2 3 5
 			{"dispatch", 4, s(3 * m), s(6 * m)},  // 1 2 4 6: median (2+4)/2
@@ -129,6 +133,13 @@ func TestStatsByHand(t *testing.T) {
 		Overdue:      map[task.Stage]int{task.StageClaim: 1},
 		Satisfaction: task.Satisfaction{Count: 3, Good: 2, Share: 2.0 / 3, Mean: 12.0 / 3}, // the last of each: 3 4 5
 	}
+	if g := got.ByGrid; len(g) != 1 || g[0].Key != "g1" || g[0].Figures != want.Figures {
+		t.Errorf("stats of g1 by grid = %+v, want the one grid with the figures of the whole", g)
+	}
+	if d := got.Daily; len(d) != 1 || d[0].Date != "2025-06-01" || d[0].Figures != want.Figures {
+		t.Errorf("daily trend of g1 = %+v, want one day 2025-06-01 with the figures of the whole", d)
+	}
+	got.ByGrid, got.ByWorker, got.ByKind, got.Daily = nil, nil, nil, nil // TestStatsOfASeededMonth checks them
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("stats of g1\n got: %+v\nwant: %+v", got, want)
 	}
@@ -137,9 +148,9 @@ func TestStatsByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if all.Reported != 8 || all.Closed != 4 || all.ClosingRate != 0.8 || all.Satisfaction.Count != 4 ||
+	if all.Reported != 8 || all.Closed != 4 || all.ClosingRate != 0.5 || all.Satisfaction.Count != 4 ||
 		math.Abs(all.Satisfaction.Mean-13.0/4) > 1e-12 || all.Stages[7].Count != 4 || all.Stages[7].MedianMS != s(34*m) {
-		t.Errorf("stats of every grid: %+v\nwant 8 reported, 4 closed, rate 0.8, 4 ratings of mean 13/4, total median (22+46)/2 = 34m", all)
+		t.Errorf("stats of every grid: %+v\nwant 8 reported, 4 closed, rate 4/8, 4 ratings of mean 13/4, total median (22+46)/2 = 34m", all)
 	}
 	everything, err := e.Stats(ctx, task.StatsQuery{})
 	if err != nil || everything.Reported != 9 || everything.Open != 3 {

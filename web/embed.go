@@ -3,7 +3,8 @@ package web
 
 import "embed"
 
-// Files are the pages, scripts and stylesheet.
+// Files are the pages, scripts and stylesheets, and the libraries
+// vendored under vendor/ (each with its LICENSE and VERSION).
 //
-//go:embed *.html *.js *.css
+//go:embed *.html *.js *.css vendor
 var Files embed.FS

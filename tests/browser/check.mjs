@@ -14,6 +14,7 @@
 //   node check.mjs workeralert <baseURL> <outDir> <worker:pw> <staffToken> <camera> <grid>
 //   node check.mjs phone   <baseURL> <outDir> <worker:pw> <taskId> <camera>   (tap targets and text sizes at 390x844)
 //   node check.mjs account <baseURL> <outDir> <resident:pw> <camera>  (a guest reports, signs in, signs out)
+//   node check.mjs stats   <baseURL> <outDir> <token> <query>      (the statistics page at 1920x1080)
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -1002,7 +1003,83 @@ async function account(browser, [base, outDir, cred, camera]) {
   print(out);
 }
 
-const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account };
+// In the page: the inked pixels (alpha > 0) of each chart's canvases.
+function chartInk() {
+  const out = {};
+  for (const id of ['trend', 'grid-bars']) {
+    let ink = 0;
+    let canvases = 0;
+    for (const c of document.querySelectorAll(`#${id} canvas`)) {
+      canvases++;
+      const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
+    }
+    out[id] = { canvases, ink };
+  }
+  return out;
+}
+
+// stats: /stats?<query> at 1920x1080: the summary figures with their
+// definitions, the tables, the charts' inked pixels, the Excel export's
+// download, then the page in English; screenshots stats.png and stats-en.png.
+async function stats(browser, [base, outDir, token, query]) {
+  if (!base || !outDir || !token || query === undefined) throw new UsageError('stats <baseURL> <outDir> <token> <query>');
+  fs.mkdirSync(outDir, { recursive: true });
+  const { page } = await newPage(browser, { width: 1920, height: 1080 });
+  await page.goto(`${base}/stats?${query}${tokenHash(token)}`);
+  await page.waitForSelector('#figures .fig[data-key=received]', { timeout: 15000 });
+  // the charts draw in the frame after setOption
+  await page.waitForFunction(() => document.querySelectorAll('#trend canvas, #grid-bars canvas').length >= 2, null, { timeout: 15000 });
+  await sleep(300);
+  const read = () => page.evaluate(() => ({
+    figures: Object.fromEntries([...document.querySelectorAll('#figures .fig')].map((f) => [f.dataset.key, {
+      name: f.querySelector('.fig-name').textContent.trim(),
+      value: f.querySelector('.fig-value').firstChild.textContent.trim(),
+      def: f.querySelector('.fig-def').textContent.trim(),
+    }])),
+    grids: [...document.querySelectorAll('#by-grid tbody tr[data-key]')].map((r) => [...r.children].map((c) => c.textContent.trim())),
+    workers: document.querySelectorAll('#by-worker tbody tr[data-key]').length,
+    kinds: document.querySelectorAll('#by-kind tbody tr[data-key]').length,
+    stages: [...document.querySelectorAll('#stages tbody tr[data-key]')].map((r) => [...r.children].map((c) => c.textContent.trim())),
+    period: document.getElementById('period').textContent.trim(),
+    fits: document.documentElement.scrollWidth <= innerWidth,
+  }));
+  const zh = await read();
+  const ink = await page.evaluate(chartInk);
+  await page.screenshot({ path: path.join(outDir, 'stats.png') });
+  let download = null;
+  try {
+    const [d] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.click('#exports button[data-format=xlsx]')]);
+    const file = path.join(outDir, d.suggestedFilename());
+    await d.saveAs(file);
+    download = { name: d.suggestedFilename(), bytes: fs.statSync(file).size };
+  } catch (err) {
+    process.stderr.write(`export: ${err.message}\n`);
+  }
+  await page.click('#lang');
+  await sleep(300);
+  const en = await read();
+  await page.screenshot({ path: path.join(outDir, 'stats-en.png') });
+  // a custom period: first one the wrong way round, then today alone
+  await page.click('#lang');
+  await page.click('#ranges button[data-range=custom]');
+  await page.fill('#from', '2026-11-30');
+  await page.fill('#to', '2026-11-01');
+  await page.click('#custom button[type=submit]');
+  const refused = (await page.textContent('#st-msg')).trim();
+  const today = await page.evaluate(() => {
+    const d = new Date(Date.now() + 8 * 3600000); // the day in Asia/Shanghai
+    return d.toISOString().slice(0, 10);
+  });
+  await page.fill('#from', today);
+  await page.fill('#to', today);
+  await Promise.all([page.waitForResponse((r) => r.url().includes('/api/stats?')), page.click('#custom button[type=submit]')]);
+  await sleep(300);
+  const custom = { refused, ...(await read()), address: page.url() };
+  print({ zh, en, ink, download, custom });
+}
+
+const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account, stats };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
