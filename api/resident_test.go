@@ -40,10 +40,10 @@ func TestGuestReportsFollowTheResidentIntoTheAccount(t *testing.T) {
 	}
 	// in Redis: the reporter index moved
 	ctx := t.Context()
-	if n, _ := b.rdb.ZCard(ctx, b.cfg.Redis.Prefix+"tasks:reporter:"+dev.User).Result(); n != 0 {
+	if n, _ := b.rdb.ZCard(ctx, b.cfg.Redis.Prefix+"{t}:tasks:reporter:"+dev.User).Result(); n != 0 {
 		t.Errorf("the device still indexes %d reports", n)
 	}
-	if n, _ := b.rdb.ZCard(ctx, b.cfg.Redis.Prefix+"tasks:reporter:resident").Result(); n != 2 {
+	if n, _ := b.rdb.ZCard(ctx, b.cfg.Redis.Prefix+"{t}:tasks:reporter:resident").Result(); n != 2 {
 		t.Errorf("the account indexes %d reports, want 2", n)
 	}
 	if code, body := call(t, "GET", b.url+"/api/me", dev.Token, ""); code != 401 {
