@@ -437,7 +437,7 @@ func (w *Watcher) watchPeople(ctx context.Context, a *analysis, img *image.YCbCr
 	default:
 		found = a.people.Find(img, regions, th.PersonScore)
 	}
-	gone := a.tracker.Update(found, moved, now, th)
+	gone := a.tracker.Follow(img, found, moved, now, th)
 	sx := float64(img.Rect.Dx()) / float64(AnalysisSize.X)
 	sy := float64(img.Rect.Dy()) / float64(AnalysisSize.Y)
 	for i, z := range a.zones {
