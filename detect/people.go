@@ -93,17 +93,27 @@ func (p *People) Close() {
 // about the size of one person or group) and returns those scoring at least
 // minScore, best first, with overlapping finds merged.
 func (p *People) Find(img *image.YCbCr, regions []image.Rectangle, minScore float64) []Person {
-	regions = mergeRegions(regions)
-	if len(regions) > maxRegions {
-		slices.SortFunc(regions, func(a, b image.Rectangle) int { return area(b) - area(a) })
-		regions = regions[:maxRegions]
+	merged := mergePieces(regions)
+	if len(merged) > maxRegions {
+		slices.SortFunc(merged, func(a, b region) int { return area(b.box) - area(a.box) })
+		merged = merged[:maxRegions]
 	}
 	bounds := image.Rect(0, 0, img.Rect.Dx(), img.Rect.Dy())
 	var out []Person
-	for _, r := range regions {
+	for _, m := range merged {
 		// A person is at least twice as tall as wide; search a window
 		// with room around them.
+		r := m.box
 		h := p.height(r)
+		if r.Dx() > r.Dy() && m.piece < r.Dy() {
+			// People side by side (a group): the union of their motion
+			// is as tall as the nearest one's feet and the furthest
+			// one's head; scaled for that, the detector would see each
+			// of them smaller than its window and find nobody. Each is
+			// about as tall as the tallest piece that moved, a little
+			// less (the motion of a walker spans a step).
+			h = min(max(5*m.piece/6, p.minPx), p.maxPx)
+		}
 		pad := h / 4
 		win := image.Rect(r.Min.X-pad-max(0, h/2-r.Dx())/2, r.Min.Y-pad, r.Max.X+pad+max(0, h/2-r.Dx())/2, r.Max.Y+pad).Intersect(bounds)
 		found := p.search(img, win, float64(personHeight)/float64(h), minScore)
@@ -144,17 +154,36 @@ func (p *People) search(img *image.YCbCr, win image.Rectangle, scale, minScore f
 	return out
 }
 
+// region is a box of merged motion and the height of the tallest piece
+// in it.
+type region struct {
+	box   image.Rectangle
+	piece int
+}
+
 // mergeRegions joins regions that touch or nearly touch: a walking person's
 // motion often comes as separate pieces (head, arms, legs).
 func mergeRegions(rs []image.Rectangle) []image.Rectangle {
-	out := slices.Clone(rs)
+	var out []image.Rectangle
+	for _, r := range mergePieces(rs) {
+		out = append(out, r.box)
+	}
+	return out
+}
+
+// mergePieces is mergeRegions keeping the tallest piece of each.
+func mergePieces(rs []image.Rectangle) []region {
+	out := make([]region, len(rs))
+	for i, r := range rs {
+		out[i] = region{r, r.Dy()}
+	}
 	for merged := true; merged; {
 		merged = false
 		for i := 0; i < len(out); i++ {
 			for j := i + 1; j < len(out); j++ {
-				gap := max(out[i].Dy(), out[j].Dy()) / 4
-				if out[i].Inset(-gap).Overlaps(out[j]) {
-					out[i] = out[i].Union(out[j])
+				gap := max(out[i].box.Dy(), out[j].box.Dy()) / 4
+				if out[i].box.Inset(-gap).Overlaps(out[j].box) {
+					out[i] = region{out[i].box.Union(out[j].box), max(out[i].piece, out[j].piece)}
 					out = slices.Delete(out, j, j+1)
 					merged = true
 					j--

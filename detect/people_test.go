@@ -20,6 +20,24 @@ func frameWithPerson(t testing.TB, foot image.Point, h int) *image.YCbCr {
 // of its height down).
 func frameOfSize(t testing.TB, size image.Point, foot image.Point, h int) *image.YCbCr {
 	t.Helper()
+	if foot.X < 0 {
+		return frameOfPeople(t, size)
+	}
+	return frameOfPeople(t, size, placed{"c0", foot, h})
+}
+
+// placed is a cut-out person of camsim's (c0, d3...) with their feet at
+// foot, h pixels tall.
+type placed struct {
+	name string
+	foot image.Point
+	h    int
+}
+
+// frameOfPeople is frameOfSize with any number of people, pasted in order
+// (the later ones in front).
+func frameOfPeople(t testing.TB, size image.Point, people ...placed) *image.YCbCr {
+	t.Helper()
 	img := image.NewYCbCr(image.Rect(0, 0, size.X, size.Y), image.YCbCrSubsampleRatio420)
 	r := rand.New(rand.NewPCG(3, 4))
 	for y := range size.Y {
@@ -37,29 +55,32 @@ func frameOfSize(t testing.TB, size image.Point, foot image.Point, h int) *image
 	for i := range img.Cb {
 		img.Cb[i], img.Cr[i] = 128, 128
 	}
-	if foot.X < 0 {
+	if len(people) == 0 {
 		return img
-	}
-	f, err := os.Open("../cmd/camsim/people/c0.png")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	src, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := h * src.Bounds().Dx() / src.Bounds().Dy()
-	scaled := image.NewNRGBA(image.Rect(0, 0, w, h))
-	// nearest-neighbour is enough here: the detector sees edges
-	for y := range h {
-		for x := range w {
-			scaled.Set(x, y, src.At(src.Bounds().Min.X+x*src.Bounds().Dx()/w, src.Bounds().Min.Y+y*src.Bounds().Dy()/h))
-		}
 	}
 	rgba := image.NewRGBA(img.Rect)
 	draw.Draw(rgba, rgba.Rect, img, image.Point{}, draw.Src)
-	draw.Draw(rgba, image.Rect(foot.X-w/2, foot.Y-h, foot.X-w/2+w, foot.Y), scaled, image.Point{}, draw.Over)
+	for _, p := range people {
+		f, err := os.Open("../cmd/camsim/people/" + p.name + ".png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		foot, h := p.foot, p.h
+		w := h * src.Bounds().Dx() / src.Bounds().Dy()
+		scaled := image.NewNRGBA(image.Rect(0, 0, w, h))
+		// nearest-neighbour is enough here: the detector sees edges
+		for y := range h {
+			for x := range w {
+				scaled.Set(x, y, src.At(src.Bounds().Min.X+x*src.Bounds().Dx()/w, src.Bounds().Min.Y+y*src.Bounds().Dy()/h))
+			}
+		}
+		draw.Draw(rgba, image.Rect(foot.X-w/2, foot.Y-h, foot.X-w/2+w, foot.Y), scaled, image.Point{}, draw.Over)
+	}
 	for y := range size.Y {
 		for x := range size.X {
 			c := rgba.RGBAAt(x, y)
@@ -128,6 +149,39 @@ func TestPeopleFindsSmallAndLargePeople(t *testing.T) {
 	p.SetSizes(120, 400)
 	if f := p.Find(frameOfSize(t, size, image.Pt(500, 160), 60), []image.Rectangle{image.Rect(490, 130, 510, 160)}, th.PersonScore); len(f) != 0 {
 		t.Errorf("a 60 px person found with person_min_px 120: %v", f)
+	}
+}
+
+func TestPeopleFindsEachPersonOfAGroup(t *testing.T) {
+	p, err := NewPeople()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	th := DefaultThresholds()
+	// four people side by side, a step apart and a little deeper each
+	// (as eval-groups stands): their motion pieces touch and merge into
+	// one region as tall as the nearest one's feet to the furthest one's
+	// head
+	var group []placed
+	var moved []image.Rectangle
+	for i, name := range []string{"c0", "d0", "b0", "d3"} {
+		foot, h := image.Pt(450+110*i, 620-15*i), 150
+		group = append(group, placed{name, foot, h})
+		moved = append(moved, image.Rect(foot.X-h/4, foot.Y-h-h/20, foot.X+h/4, foot.Y+h/10))
+	}
+	img := frameOfPeople(t, image.Pt(1280, 720), group...)
+	found := p.Find(img, moved, th.PersonScore)
+	for _, g := range group {
+		n := 0
+		for _, f := range found {
+			if d := f.Foot().Sub(g.foot); d.X*d.X+d.Y*d.Y <= 40*40 {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("person %s with feet at %v found %d times, want once (found %v)", g.name, g.foot, n, found)
+		}
 	}
 }
 

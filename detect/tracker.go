@@ -3,6 +3,7 @@ package detect
 import (
 	"image"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -20,6 +21,7 @@ type Track struct {
 	vx, vy  float64 // the box's velocity, pixels a second
 	stirred bool    // something moved where they stand since their last find
 	seen    bool    // found or kept still at the last Update
+	look    look    // how the person looked in their last find's box (Follow only)
 }
 
 // Confirmed reports whether the track has been found often enough to be a
@@ -38,9 +40,10 @@ func (t *Track) predicted(now time.Time) image.Rectangle {
 // Tracker follows the people the detector finds: each find goes to the
 // track whose predicted box is nearest (overlap first, then centre
 // distance against the person's height); tracks not found coast on their
-// velocity for PersonGone; a confirmed track nobody moved near stays where
-// it is (the detector misses people standing still as often as it finds
-// them). It is not safe for concurrent use.
+// velocity for PersonGone; a confirmed track that still looks as at its
+// last find (Follow), or nobody moved near (Update), stays where it is (the
+// detector misses people standing still as often as it finds them). It is
+// not safe for concurrent use.
 type Tracker struct {
 	next   int
 	tracks []*Track
@@ -72,6 +75,11 @@ func (tr *Tracker) Look(now time.Time, th Thresholds) []image.Rectangle {
 			continue
 		}
 		b := t.predicted(now)
+		if !t.seen {
+			// unfound: between where they were and where they would be
+			// walking on (someone who stops overshoots the prediction)
+			b = b.Union(t.Box)
+		}
 		out = append(out, image.Rect(b.Min.X+b.Dx()/4, b.Min.Y+b.Dy()/8, b.Max.X-b.Dx()/4, b.Max.Y-b.Dy()/8))
 	}
 	return out
@@ -81,22 +89,72 @@ func (tr *Tracker) Look(now time.Time, th Thresholds) []image.Rectangle {
 // may be from a track's predicted box to be that person.
 const maxMatch = 0.7
 
+// runSpeed is how far a person may go in a second, in heights of their
+// box, as far as a track without a velocity (found once, or standing) is
+// concerned: a run. A walker crossing the picture moves further between
+// two analyses (half a second apart) than maxMatch alone allows for anyone
+// small; each of their finds would start a new track and none would be
+// confirmed before they stop.
+const runSpeed = 2.0
+
+// stillFor is how long a track kept by its look alone (Follow) may go
+// without a find by the detector, which looks at it again every recheck: a
+// false find on something that never moves must not be a person for ever.
+const stillFor = time.Minute
+
+// stillOverlap is the least overlap (intersection over union) of a find
+// with the box of someone standing still for it to be them: the detector's
+// boxes of one still person overlap more than that.
+const stillOverlap = 0.4
+
 // smoothing is the weight of a new find in the track's box.
 const smoothing = 0.6
 
 // Update takes the people found at now (full picture pixels) and the
 // regions that moved, and returns the tracks that ended: not found for
-// PersonGone.
+// PersonGone. A confirmed track that is not found stays where it is while
+// nothing moves there.
 func (tr *Tracker) Update(found []Person, moved []image.Rectangle, now time.Time, th Thresholds) (gone []*Track) {
+	return tr.Follow(nil, found, moved, now, th)
+}
+
+// Follow is Update with the picture the people were found in: a confirmed
+// track that is not found stays where it is while its box still looks as
+// it did at its last find (someone standing still, whether or not
+// something moved next to them: a passer-by, their own arm), for at most
+// stillFor since that find; one whose box looks otherwise (they walked
+// on, unseen) coasts and ends after PersonGone. With img nil it is Update.
+func (tr *Tracker) Follow(img *image.YCbCr, found []Person, moved []image.Rectangle, now time.Time, th Thresholds) (gone []*Track) {
+	// here[i]: track i's box still looks as at its last find
+	here := make([]bool, len(tr.tracks))
+	if img != nil {
+		for i, t := range tr.tracks {
+			here[i] = t.Confirmed(th) && t.look.alike(lookOf(img, t.look.box))
+		}
+	}
 	// cost[i][j]: how unlike find j is to track i's predicted box
 	cost := make([][]float64, len(tr.tracks))
 	for i, t := range tr.tracks {
 		p := t.predicted(now)
+		gate := maxMatch
+		if t.Hits == 1 || (t.vx == 0 && t.vy == 0) {
+			// no velocity to predict with: found once, or standing
+			// (someone setting off from where they stood)
+			gate += runSpeed * min(now.Sub(t.LastSeen).Seconds(), 1)
+		}
 		cost[i] = make([]float64, len(found))
 		for j, f := range found {
 			cost[i][j] = math.Inf(1)
-			if d := dist(centre(p), centre(f.Box)) / float64(max(1, p.Dy(), f.Box.Dy())); d < maxMatch {
-				cost[i][j] = d - iou(p, f.Box)
+			// Someone still standing where they were found is not a find
+			// beside them: that is another person, passing or coming to
+			// stand next to them (the detector missed the one standing).
+			if here[i] && iou(t.Box, f.Box) < stillOverlap {
+				continue
+			}
+			if d := dist(centre(p), centre(f.Box)) / float64(max(1, p.Dy(), f.Box.Dy())); d < gate && similarSize(p, f.Box) {
+				// in maxMatch units: a find at the edge of a wider gate
+				// must still cost less than leaving both alone
+				cost[i][j] = maxMatch*d/gate - iou(p, f.Box)
 			}
 		}
 	}
@@ -106,6 +164,9 @@ func (tr *Tracker) Update(found []Person, moved []image.Rectangle, now time.Time
 		if j >= 0 {
 			tookF[j] = true
 			tr.tracks[i].found(found[j], now)
+			if img != nil {
+				tr.tracks[i].look = lookOf(img, found[j].Box)
+			}
 		}
 	}
 	var alive []*Track
@@ -115,8 +176,12 @@ func (tr *Tracker) Update(found []Person, moved []image.Rectangle, now time.Time
 			if overlapsAny(t.predicted(now), moved) {
 				t.stirred = true
 			}
+			still := t.Confirmed(th) && !t.stirred
+			if img != nil {
+				still = here[i] && now.Sub(t.LastFound) < stillFor
+			}
 			switch {
-			case t.Confirmed(th) && !t.stirred:
+			case still:
 				// standing still where they were found
 				t.LastSeen, t.vx, t.vy, t.seen = now, 0, 0, true
 			case now.Sub(t.LastSeen) >= th.PersonGone:
@@ -128,12 +193,56 @@ func (tr *Tracker) Update(found []Person, moved []image.Rectangle, now time.Time
 	}
 	for j, f := range found {
 		if !tookF[j] {
-			alive = append(alive, &Track{ID: tr.next, Box: f.Box, Score: f.Score, FirstSeen: now, LastSeen: now, LastFound: now, Hits: 1, seen: true})
+			t := &Track{ID: tr.next, Box: f.Box, Score: f.Score, FirstSeen: now, LastSeen: now, LastFound: now, Hits: 1, seen: true}
+			if img != nil {
+				t.look = lookOf(img, f.Box)
+			}
+			alive = append(alive, t)
 			tr.next++
 		}
 	}
-	tr.tracks = alive
+	tr.tracks, gone = rejoin(alive, gone, now, th)
 	return gone
+}
+
+// rejoin gives a track confirmed at now the id of a confirmed track lost
+// near it (unfound at now, or ended at now) and ends the new one: a person
+// setting off from where they stood, or coming out from behind someone,
+// whose first finds were too far from their track, or too unlike in size,
+// to be theirs. Without it they would leave and come in again as someone
+// new. The nearest lost track within what a run covers since it was last
+// found takes them.
+func rejoin(alive, gone []*Track, now time.Time, th Thresholds) ([]*Track, []*Track) {
+	for i := 0; i < len(alive); i++ {
+		n := alive[i]
+		if n.Hits != th.PersonHits || !n.LastFound.Equal(now) {
+			continue
+		}
+		var best *Track
+		bestD := math.Inf(1)
+		for _, o := range slices.Concat(alive, gone) {
+			if o == n || o.seen || o.ID > n.ID || !o.Confirmed(th) {
+				continue
+			}
+			h := float64(max(1, o.Box.Dy(), n.Box.Dy()))
+			d := dist(centre(o.Box), centre(n.Box)) / h
+			if d < maxMatch+runSpeed*min(now.Sub(o.LastFound).Seconds(), 2) && d < bestD {
+				best, bestD = o, d
+			}
+		}
+		if best == nil {
+			continue
+		}
+		best.Box, best.Score, best.vx, best.vy, best.look = n.Box, n.Score, n.vx, n.vy, n.look
+		best.LastSeen, best.LastFound, best.Hits, best.stirred, best.seen = now, now, best.Hits+n.Hits, false, true
+		alive = slices.Delete(alive, i, i+1)
+		i--
+		if j := slices.Index(gone, best); j >= 0 {
+			gone = slices.Delete(gone, j, j+1)
+			alive = append(alive, best)
+		}
+	}
+	return alive, gone
 }
 
 // assign pairs tracks with finds (match[track] = find, -1 for none) for
@@ -213,14 +322,25 @@ func assign(cost [][]float64, finds int) []int {
 func (t *Track) found(f Person, now time.Time) {
 	if dt := now.Sub(t.LastSeen).Seconds(); dt > 0 {
 		c0, c1 := centre(t.Box), centre(f.Box)
-		t.vx = (t.vx + (c1.X-c0.X)/dt) / 2
-		t.vy = (t.vy + (c1.Y-c0.Y)/dt) / 2
+		vx, vy := (c1.X-c0.X)/dt, (c1.Y-c0.Y)/dt
+		if t.Hits > 1 { // the first velocity is measured, not halved
+			vx, vy = (t.vx+vx)/2, (t.vy+vy)/2
+		}
+		t.vx, t.vy = vx, vy
 	}
 	p := t.predicted(now)
 	mix := func(a, b int) int { return int(math.Round((1-smoothing)*float64(a) + smoothing*float64(b))) }
 	t.Box = image.Rect(mix(p.Min.X, f.Box.Min.X), mix(p.Min.Y, f.Box.Min.Y), mix(p.Max.X, f.Box.Max.X), mix(p.Max.Y, f.Box.Max.Y))
 	t.Score, t.LastSeen, t.LastFound, t.stirred, t.seen = f.Score, now, now, false, true
 	t.Hits++
+}
+
+// similarSize reports whether two boxes can be the same person: heights
+// within a factor of 1.6 (the detector's box of one person varies by a
+// scale step or two; a near and a far person differ more).
+func similarSize(a, b image.Rectangle) bool {
+	ha, hb := max(1, a.Dy()), max(1, b.Dy())
+	return 5*ha <= 8*hb && 5*hb <= 8*ha
 }
 
 type point struct{ X, Y float64 }
@@ -238,6 +358,23 @@ func iou(a, b image.Rectangle) float64 {
 	}
 	return float64(in) / float64(area(a)+area(b)-in)
 }
+
+// deepInside reports whether t's feet are inside by a sixth of its box's
+// height up and down: about how far the detector's box bottom wanders
+// from one find to the next (walkers' boxes sit higher than those of
+// people standing). Feet found only just inside must be found inside
+// again (insideTimes) before the person counts as in: someone passing
+// with their feet just outside a zone's edge does not come in. Once in,
+// the plain edge counts, so a person standing on it does not leave and
+// come back.
+func deepInside(t *Track, inside func(image.Point) bool) bool {
+	f, m := t.Foot(), t.Box.Dy()/6
+	return inside(f.Add(image.Pt(0, m))) && inside(f.Add(image.Pt(0, -m)))
+}
+
+// insideTimes is how many analyses in a row feet not deepInside must be
+// seen inside a zone to come in.
+const insideTimes = 2
 
 // PresenceEvent is what a zone's people update reports.
 type PresenceEvent int
@@ -262,11 +399,13 @@ type ZoneEvent struct {
 }
 
 // ZonePeople counts the tracked people in one zone: each confirmed track
-// whose feet are in it came in (once), and leaves when its feet are seen
+// whose feet are well in it, or in it twice in a row (deepInside), came
+// in (once), and leaves when its feet are seen
 // outside twice in a row or it is lost; every Entered gets exactly one Left.
 type ZonePeople struct {
 	restricted bool
 	in         map[int]*stay
+	edge       map[int]int // tracks not in: analyses in a row with their feet inside
 	loitering  bool
 }
 
@@ -277,14 +416,14 @@ type stay struct {
 	score       float64
 }
 
-// outsideTimes is how many analyses in a row someone's feet must be seen
+// outsideTimes is how many finds in a row must show someone's feet
 // outside the zone before they count as having left it: a box jitters.
 const outsideTimes = 2
 
 // NewZonePeople returns the people count of a zone; restricted zones
 // report loitering.
 func NewZonePeople(restricted bool) *ZonePeople {
-	return &ZonePeople{restricted: restricted, in: map[int]*stay{}}
+	return &ZonePeople{restricted: restricted, in: map[int]*stay{}, edge: map[int]int{}}
 }
 
 // Count is how many people are in the zone.
@@ -315,6 +454,7 @@ func (z *ZonePeople) Update(tracks, gone []*Track, inside func(image.Point) bool
 		ev = append(ev, ZoneEvent{Kind: Left, Track: id, Since: s.since, Dwell: s.last.Sub(s.since), Box: s.box, Score: s.score})
 	}
 	for _, t := range gone {
+		delete(z.edge, t.ID)
 		if s := z.in[t.ID]; s != nil {
 			leave(t.ID, s)
 		}
@@ -328,9 +468,11 @@ func (z *ZonePeople) Update(tracks, gone []*Track, inside func(image.Point) bool
 			}
 		case inside(t.Foot()):
 			if s == nil {
-				if !t.Confirmed(th) {
+				z.edge[t.ID]++
+				if !t.Confirmed(th) || (z.edge[t.ID] < insideTimes && !deepInside(t, inside)) {
 					continue
 				}
+				delete(z.edge, t.ID)
 				since := now
 				if t.Hits == th.PersonHits { // just confirmed: in since first seen
 					since = t.FirstSeen
@@ -341,9 +483,16 @@ func (z *ZonePeople) Update(tracks, gone []*Track, inside func(image.Point) bool
 			}
 			s.last, s.out, s.box, s.score = now, 0, t.Box, t.Score
 		case s != nil:
+			// counted on finds only: a track kept where it stands keeps
+			// the box of its last find, seen once however long it stays
+			if !t.LastFound.Equal(now) {
+				break
+			}
 			if s.out++; s.out >= outsideTimes {
 				leave(t.ID, s)
 			}
+		default:
+			delete(z.edge, t.ID)
 		}
 	}
 	if z.restricted {

@@ -271,3 +271,165 @@ func TestTrackerRechecksAStillTrack(t *testing.T) {
 		t.Errorf("count %d while standing, want 1", sc.zone.Count())
 	}
 }
+
+// detBox is the detector's box of a person h pixels tall with their feet
+// at foot: a third taller than them, half as wide as tall.
+func detBox(foot image.Point, h int) image.Rectangle {
+	return image.Rect(foot.X-h/3, foot.Y-h-h/6, foot.X+h/3, foot.Y+h/6)
+}
+
+func TestTrackerKeepsSomeoneStandingWhileAPasserByHidesThem(t *testing.T) {
+	th := DefaultThresholds()
+	tr, zone := NewTracker(), NewZonePeople(false)
+	t0 := time.Date(2026, 11, 24, 17, 12, 0, 0, time.UTC)
+	size := image.Pt(1280, 720)
+	me := placed{"c0", image.Pt(900, 600), 160}
+	var events []ZoneEvent
+	step := func(s float64, img *image.YCbCr, found []Person, moved []image.Rectangle) {
+		now := t0.Add(time.Duration(s * float64(time.Second)))
+		gone := tr.Follow(img, found, moved, now, th)
+		events = append(events, zone.Update(tr.Tracks(), gone, inRightHalf, now, th)...)
+	}
+	// found twice standing, then never again: the detector misses them
+	still := frameOfPeople(t, size, me)
+	step(0, still, []Person{{Box: detBox(me.foot, me.h), Score: 2}}, nil)
+	step(0.5, still, []Person{{Box: detBox(me.foot, me.h), Score: 2}}, nil)
+	if len(events) != 1 || events[0].Kind != Entered {
+		t.Fatalf("events %+v after two finds, want one entry", events)
+	}
+	id := events[0].Track
+	// someone walks past in front of them, 80 px every half second, found
+	// each time; their motion covers the one standing
+	for i := range 14 {
+		w := placed{"d0", image.Pt(500+80*i, 650), 175}
+		wb := detBox(w.foot, w.h)
+		step(1+float64(i)/2, frameOfPeople(t, size, me, w), []Person{{Box: wb, Score: 2}}, []image.Rectangle{wb})
+	}
+	for _, e := range events {
+		if e.Track == id && e.Kind != Entered {
+			t.Fatalf("the person standing still: %+v while someone passed, want nothing (events %+v)", e, events)
+		}
+	}
+	// they go while nobody looks (no find, nothing moved where they
+	// stood): the street where they stood is not them
+	empty := frameOfPeople(t, size)
+	for s := 8.0; s < 11; s += 0.5 {
+		step(s, empty, nil, nil)
+	}
+	left := false
+	for _, e := range events {
+		left = left || (e.Track == id && e.Kind == Left)
+	}
+	if !left {
+		t.Errorf("gone unseen: no Left of track %d after 3 s (events %+v)", id, events)
+	}
+}
+
+func TestTrackerFollowsARunnerFromTheirSecondFind(t *testing.T) {
+	sc := newScene(t, false)
+	// a person 50 px tall (box 66) running 100 px every half second: two
+	// box heights a second
+	ids := map[int]bool{}
+	for i := range 6 {
+		foot := image.Pt(300+100*i, 400)
+		b := detBox(foot, 50)
+		sc.step(float64(i)/2, []Person{{Box: b, Score: 2}}, []image.Rectangle{b})
+		for _, tk := range sc.tr.Tracks() {
+			if tk.Seen() {
+				ids[tk.ID] = true
+			}
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("tracks %v for one runner, want one", ids)
+	}
+	var ev []PresenceEvent
+	for _, e := range sc.events {
+		ev = append(ev, e.Kind)
+	}
+	if len(ev) != 1 || ev[0] != Entered {
+		t.Errorf("events %v as they ran into the right half, want one Entered", ev)
+	}
+}
+
+func TestTrackerRejoinsSomeoneSettingOff(t *testing.T) {
+	sc := newScene(t, false)
+	for s := 0.0; s <= 3; s += 0.5 {
+		sc.step(s, []Person{walker(900)}, nil)
+	}
+	id := sc.trackAt(900).ID
+	// they set off: their motion covers them; the detector's first finds
+	// are of a smaller box (the legs, a half-turned body), too unlike
+	// their track to be them
+	small := func(x int) Person {
+		return Person{Box: image.Rect(x-25, 480, x+25, 604), Score: 1}
+	}
+	sc.step(3.5, []Person{small(930)}, []image.Rectangle{walker(900).Box})
+	sc.step(4, []Person{small(970)}, []image.Rectangle{walker(950).Box})
+	for _, e := range sc.events[1:] {
+		t.Errorf("setting off gave %+v, want nothing (still in the zone)", e)
+	}
+	if got := sc.trackAt(970).ID; got != id {
+		t.Errorf("after setting off they are track %d, want %d", got, id)
+	}
+	if n := len(sc.tr.Tracks()); n != 1 {
+		t.Errorf("%d tracks, want 1: %+v", n, sc.tr.Tracks())
+	}
+}
+
+func TestZonePeopleFeetJustInsideMustBeSeenTwice(t *testing.T) {
+	th := DefaultThresholds()
+	above := func(p image.Point) bool { return p.Y < 600 } // a zone's bottom edge at y=600
+	t0 := time.Date(2026, 11, 24, 17, 12, 0, 0, time.UTC)
+	play := func(feet ...int) []PresenceEvent {
+		tr, z := NewTracker(), NewZonePeople(false)
+		var got []PresenceEvent
+		for i, y := range feet {
+			now := t0.Add(time.Duration(i) * 500 * time.Millisecond)
+			b := detBox(image.Pt(400+20*i, y), 150) // walking along the edge
+			gone := tr.Update([]Person{{Box: b, Score: 2}}, []image.Rectangle{b}, now, th)
+			got = append(got, kinds(z.Update(tr.Tracks(), gone, above, now, th))...)
+		}
+		return got
+	}
+	// 150 px tall: a sixth of the box (200) is 33 px
+	if got := play(620, 590, 615, 620); len(got) != 0 {
+		t.Errorf("feet 10 px inside once, between outside: %v, want nothing", got)
+	}
+	if got := play(620, 590, 585, 590); len(got) != 1 || got[0] != Entered {
+		t.Errorf("feet just inside twice: %v, want Entered", got)
+	}
+	if got := play(540, 540); len(got) != 1 || got[0] != Entered {
+		t.Errorf("feet well inside from the second find: %v, want Entered at once", got)
+	}
+}
+
+func TestLookTellsSomeoneStandingFromTheStreetTheyLeft(t *testing.T) {
+	size := image.Pt(1280, 720)
+	me := placed{"c0", image.Pt(700, 600), 160}
+	box := detBox(me.foot, me.h)
+	img := frameOfPeople(t, size, me)
+	l := lookOf(img, box)
+	brighter := frameOfPeople(t, size, me)
+	for i, v := range brighter.Y {
+		brighter.Y[i] = uint8(min(255, int(v)*6/5+10))
+	}
+	moved := frameOfPeople(t, size, placed{me.name, me.foot.Add(image.Pt(3, 2)), me.h})
+	for name, c := range map[string]struct {
+		img  *image.YCbCr
+		want bool
+	}{
+		"the same picture":              {img, true},
+		"brighter (the light changed)":  {brighter, true},
+		"swayed 3 px":                   {moved, true},
+		"the street without them":       {frameOfPeople(t, size), false},
+		"someone else there":            {frameOfPeople(t, size, placed{"b3", me.foot, me.h}), false},
+		"someone else passing in front": {frameOfPeople(t, size, me, placed{"d0", me.foot.Add(image.Pt(10, 30)), 190}), false},
+	} {
+		if got := l.alike(lookOf(c.img, box)); got != c.want {
+			o := lookOf(c.img, box)
+			r, _, _ := correlation(l.cells[:], o.cells[:])
+			t.Errorf("%s: alike %v (correlation %.2f), want %v", name, got, r, c.want)
+		}
+	}
+}

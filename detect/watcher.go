@@ -425,19 +425,26 @@ func (w *Watcher) watchPeople(ctx context.Context, a *analysis, img *image.YCbCr
 	// Someone tracked leaves only by moving: while nothing has moved where
 	// they were since they were last found, they are still there (the
 	// detector misses people who stand still as often as it finds them).
-	regions = append(regions, a.tracker.Look(now, th)...)
+	looks := a.tracker.Look(now, th)
 	var found []Person
 	switch {
-	case len(regions) == 0:
+	case len(regions) == 0 && len(looks) == 0:
 	case w.opts.Objects != nil:
 		var err error
 		if found, err = w.opts.Objects.People(img); err != nil {
 			w.opts.Log.Warn("object model failed", "camera", w.cam.ID, "err", err)
 		}
 	default:
+		// Motion and the tracked people's boxes are searched apart: merged,
+		// a tracked box (a big false find kept by its look) set the scale
+		// for a new person's motion beside it, and the detector, looking
+		// for someone of that size, found nobody walking in.
 		found = a.people.Find(img, regions, th.PersonScore)
+		if len(looks) > 0 {
+			found = suppress(append(found, a.people.Find(img, looks, th.PersonScore)...))
+		}
 	}
-	gone := a.tracker.Update(found, moved, now, th)
+	gone := a.tracker.Follow(img, found, moved, now, th)
 	sx := float64(img.Rect.Dx()) / float64(AnalysisSize.X)
 	sy := float64(img.Rect.Dy()) / float64(AnalysisSize.Y)
 	for i, z := range a.zones {
