@@ -198,6 +198,11 @@ func (r *Recorder) cutDue() {
 			continue
 		}
 		c := r.cams[cl.Camera]
+		if c == nil { // asked before a restart whose config stopped recording the camera
+			cp := *cl
+			due = append(due, &cp)
+			continue
+		}
 		c.mu.Lock()
 		reached := c.open != nil && c.open.flushedMS >= cl.EndMS
 		stopped := c.open == nil
@@ -261,6 +266,9 @@ func msOf(startMS int64, dts uint64) int64 { return startMS + int64(dts*1000/tim
 // an error means there was nothing to cut.
 func (r *Recorder) cut(cl *Clip) error {
 	c := r.cams[cl.Camera]
+	if c == nil {
+		return fmt.Errorf("camera %s: %w any more (record: off, or gone from the config)", cl.Camera, ErrNotRecorded)
+	}
 	srcs := c.sources(cl.StartMS, cl.EndMS)
 	var (
 		init    *fmp4.Init

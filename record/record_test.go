@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -375,5 +376,39 @@ func TestRepairKeepsTheWholeFragmentsOfAHalfWrittenSegment(t *testing.T) {
 	p := ffprobe(t, path)
 	if got := p.duration(); got <= 0 || got >= time.Duration(s.EndMS-s.StartMS)*time.Millisecond {
 		t.Errorf("repaired segment lasts %v, want less than the %d ms it was cut from", got, s.EndMS-s.StartMS)
+	}
+}
+
+// A clip still waiting when the bridge stopped, of a camera the new config
+// no longer records, fails with a note that says so; the recorder goes on.
+func TestPendingClipOfACameraNoLongerRecordedFails(t *testing.T) {
+	dir := t.TempDir()
+	y := fmt.Sprintf("data_dir: %s\ncameras:\n  - {id: cam1, name: 一, grid: g, url: \"rtsp://127.0.0.1:1/x\", record: off}\n", dir)
+	cfg, err := configs.Parse("test.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	before := &Recorder{clipDir: filepath.Join(dir, "clips")}
+	if err := os.MkdirAll(before.clipDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	waiting := &Clip{ID: newClipID(now), Camera: "cam1", Task: "T1", State: ClipPending,
+		StartMS: now.Add(-time.Minute).UnixMilli(), EndMS: now.Add(-30 * time.Second).UnixMilli(), CreatedMS: now.UnixMilli()}
+	if err := before.saveClip(waiting); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := New(cfg, ingest.NewHub(cfg, log), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.cutDue()
+	got, ok := rec.ClipInfo(waiting.ID)
+	if !ok || got.State != ClipFailed || !strings.Contains(got.Note, "not recorded any more") {
+		t.Fatalf("clip = %+v, %v; want failed, with a note that the camera is not recorded any more", got, ok)
+	}
+	if _, err := rec.Clip("cam1", "T2", "incident", now); !errors.Is(err, ErrNotRecorded) {
+		t.Errorf("a new clip of the camera: %v, want ErrNotRecorded", err)
 	}
 }
