@@ -433,3 +433,26 @@ func TestLookTellsSomeoneStandingFromTheStreetTheyLeft(t *testing.T) {
 		}
 	}
 }
+
+// Someone found once is looked at again within a quarter of the interval,
+// for a second at most; once confirmed, or with nobody new, the camera
+// goes back to its rate.
+func TestAnalysisHurriesOnlyToConfirmSomeoneNew(t *testing.T) {
+	sc := newScene(t, false)
+	a := &analysis{tracker: sc.tr}
+	const rate = 2
+	if got := a.interval(rate, sc.t0, sc.th); got != 500*time.Millisecond {
+		t.Fatalf("nobody tracked: next analysis in %v, want 500ms", got)
+	}
+	sc.step(0, []Person{walker(300)}, []image.Rectangle{walker(300).Box})
+	if got := a.interval(rate, sc.t0.Add(100*time.Millisecond), sc.th); got != 125*time.Millisecond {
+		t.Fatalf("someone found once: next analysis in %v, want 125ms", got)
+	}
+	if got := a.interval(rate, sc.t0.Add(1500*time.Millisecond), sc.th); got != 500*time.Millisecond {
+		t.Errorf("a find never repeated, 1.5 s on: next analysis in %v, want 500ms", got)
+	}
+	sc.step(0.125, []Person{walker(310)}, []image.Rectangle{walker(310).Box})
+	if got := a.interval(rate, sc.t0.Add(200*time.Millisecond), sc.th); got != 500*time.Millisecond {
+		t.Errorf("confirmed: next analysis in %v, want 500ms", got)
+	}
+}

@@ -253,7 +253,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		if mode == Watch {
 			rate = w.opts.WatchRate
 		}
-		if !keyOnly && now.Sub(last) < time.Duration(float64(time.Second)/rate) {
+		if !keyOnly && now.Sub(last) < a.interval(rate, now, w.opts.Thresholds) {
 			continue
 		}
 		last = now
@@ -576,6 +576,24 @@ func newAnalysis(cam configs.Camera, th Thresholds, log *slog.Logger) *analysis 
 		}
 	}
 	return a
+}
+
+// confirmEvery is how much faster than its rate a camera is analysed while
+// someone found once waits for the find that confirms them: the second
+// find comes a fraction of a second later instead of a whole interval, and
+// that interval was most of an arrival's latency.
+const confirmEvery = 4
+
+// interval is the time from one analysis to the next at rate: shorter
+// while a track found in the last second is not confirmed yet.
+func (a *analysis) interval(rate float64, now time.Time, th Thresholds) time.Duration {
+	d := time.Duration(float64(time.Second) / rate)
+	for _, t := range a.tracker.Tracks() {
+		if !t.Confirmed(th) && now.Sub(t.FirstSeen) < time.Second {
+			return d / confirmEvery
+		}
+	}
+	return d
 }
 
 func (a *analysis) close() {
