@@ -83,7 +83,7 @@ var (
 		{"cursor", "string", "board: next of the page before"},
 	}
 	boardCountQuery = []apiParam{taskQuery[0], taskQuery[1], taskQuery[9], taskQuery[10], taskQuery[11], taskQuery[12], taskQuery[13]}
-	tokenQuery = apiParam{"token", "string", "the token, for EventSource and <img> which cannot send headers"}
+	tokenQuery      = apiParam{"token", "string", "the token, for EventSource and <img> which cannot send headers"}
 	// streamQuery picks the camera's stream; the session's Location keeps it.
 	streamQuery = apiParam{"stream", "string", "main (default) or sub: the camera's low-resolution sub-stream, main when it has none"}
 )
