@@ -63,6 +63,9 @@ var statsParams = []apiParam{
 	{"grid", "string", "tasks of this grid"},
 }
 
+// boardCountQuery is the query of GET /api/tasks/counts: the board's filters.
+var boardCountQuery = []apiParam{taskQuery[0], taskQuery[1], taskQuery[9], taskQuery[10], taskQuery[11], taskQuery[12], taskQuery[13]}
+
 var (
 	taskQuery = []apiParam{
 		{"state", "string", "one of reported, accepted, rejected, dispatched, claimed, arrived, submitted, verified, closed"},
@@ -82,8 +85,7 @@ var (
 		{"sort", "string", "board: newest (default) or urgent (overdue first, then higher priority, then older first)"},
 		{"cursor", "string", "board: next of the page before"},
 	}
-	boardCountQuery = []apiParam{taskQuery[0], taskQuery[1], taskQuery[9], taskQuery[10], taskQuery[11], taskQuery[12], taskQuery[13]}
-	tokenQuery      = apiParam{"token", "string", "the token, for EventSource and <img> which cannot send headers"}
+	tokenQuery = apiParam{"token", "string", "the token, for EventSource and <img> which cannot send headers"}
 	// streamQuery picks the camera's stream; the session's Location keeps it.
 	streamQuery = apiParam{"stream", "string", "main (default) or sub: the camera's low-resolution sub-stream, main when it has none"}
 )
