@@ -15,6 +15,7 @@
 //   node check.mjs phone   <baseURL> <outDir> <worker:pw> <taskId> <camera>   (tap targets and text sizes at 390x844)
 //   node check.mjs account <baseURL> <outDir> <resident:pw> <camera>  (a guest reports, signs in, signs out)
 //   node check.mjs stats   <baseURL> <outDir> <token> <query>      (the statistics page at 1920x1080)
+//   node check.mjs board   <baseURL> <outDir> <token> <ids.json>   (the duty officer's board, then the wall's ticker, at 1920x1080)
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -1079,7 +1080,119 @@ async function stats(browser, [base, outDir, token, query]) {
   print({ zh, en, ink, download, custom });
 }
 
-const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account, stats };
+// In the page: each column of /board with its count and its cards in order.
+function boardColumns() {
+  return Object.fromEntries([...document.querySelectorAll('#board .col')].map((c) => [c.dataset.state, {
+    count: Number(c.querySelector('.count').textContent),
+    ids: [...c.querySelectorAll('li.tcard')].map((li) => li.dataset.id),
+  }]));
+}
+
+// board: /board at 1920x1080 over seeded tasks (ids.json names them:
+// {"reported": [...], "bulk": [a, b], "open": id}): the columns in the
+// newest order, then the urgent order; a filter (source resident) narrows
+// them; a bulk reject (误报) of two ticked cards moves them off the
+// reported column; a task opened is in the address, a reload keeps it
+// open, back closes it. Then the wall (/screen, 4 tiles): its tiles decode
+// frames, its ticker lists the open tasks newest first, a click on one
+// opens it with ?task= and a reload keeps it. Prints what it saw.
+async function board(browser, [base, outDir, token, idsFile]) {
+  if (!base || !outDir || !token || !idsFile) throw new UsageError('board <baseURL> <outDir> <token> <ids.json>');
+  fs.mkdirSync(outDir, { recursive: true });
+  const ids = JSON.parse(fs.readFileSync(idsFile, 'utf8'));
+  const out = { errors: [] };
+  const { page } = await newPage(browser, { width: 1920, height: 1080 });
+  page.on('pageerror', (err) => out.errors.push(err.message));
+  const cards = (state) => `#board .col[data-state="${state}"] li.tcard`;
+  const waitCount = (state, n) => page.waitForFunction(([sel, k]) => document.querySelectorAll(sel).length === k, [cards(state), n], { timeout: 10000 });
+  const waitOrder = (state, want) => page.waitForFunction(([sel, w]) => [...document.querySelectorAll(sel)].map((li) => li.dataset.id).join() === w.join(), [cards(state), want], { timeout: 10000 }).catch(() => {});
+
+  await page.goto(`${base}/board${tokenHash(token)}`);
+  await waitCount('reported', ids.reported.length);
+  out.newest = await page.evaluate(boardColumns);
+  out.fits = await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth && document.documentElement.scrollHeight <= innerHeight);
+  out.stats = await page.evaluate(() => document.querySelectorAll('#stats .stat').length);
+  await page.screenshot({ path: path.join(outDir, 'board.png') });
+
+  await page.click('#f-sort button[data-sort="urgent"]');
+  await waitOrder('reported', ids.urgent);
+  out.urgent = await page.evaluate(boardColumns);
+  out.urgent_address = page.url();
+
+  await page.selectOption('#f-source', 'resident');
+  await waitCount('reported', 1).catch(() => {});
+  out.filtered = await page.evaluate(boardColumns);
+  out.filtered_address = page.url();
+  await page.screenshot({ path: path.join(outDir, 'board-filtered.png') });
+  await page.selectOption('#f-source', '');
+  await waitCount('reported', ids.reported.length);
+
+  for (const id of ids.bulk) await page.check(`li.tcard[data-id="${id}"] input.tcard-check`);
+  out.bulk_count = await page.textContent('#bulk-count');
+  await page.click('#bulk button[data-bulk="false_alarm"]');
+  await page.waitForSelector('#bulk-note[data-done]', { timeout: 10000 });
+  out.bulk_note = (await page.textContent('#bulk-note')).trim();
+  await waitCount('reported', ids.reported.length - ids.bulk.length).catch(() => {});
+  out.after_bulk = await page.evaluate(boardColumns);
+  await page.screenshot({ path: path.join(outDir, 'board-bulk.png') });
+
+  await page.click(`li.tcard[data-id="${ids.open}"] .tcard-open`);
+  await page.waitForSelector(`#task-detail[data-id="${ids.open}"] .td-panel`, { timeout: 10000 });
+  out.opened_address = page.url();
+  await page.reload();
+  out.reopened = await page.waitForSelector(`#task-detail[data-id="${ids.open}"] .td-panel`, { timeout: 10000 }).then(() => true).catch(() => false);
+  out.reopened_filters = await page.evaluate(() => document.querySelector('#f-sort button[aria-pressed="true"]')?.dataset.sort || '');
+  await page.screenshot({ path: path.join(outDir, 'board-task.png') });
+  await page.goBack();
+  out.back_closed = await page.waitForSelector('#task-detail', { state: 'hidden', timeout: 5000 }).then(() => true).catch(() => false);
+  out.back_address = page.url();
+  await page.close();
+
+  // The wall: video first, the ticker under it.
+  const wall = (await newPage(browser, { width: 1920, height: 1080 })).page;
+  wall.on('pageerror', (err) => out.errors.push(`wall: ${err.message}`));
+  await wall.goto(`${base}/screen?layout=4&rotate=0${tokenHash(token)}`);
+  const t0 = Date.now();
+  let tiles = [];
+  for (;;) {
+    tiles = await wall.evaluate(videosInPage);
+    if ((tiles.length && tiles.every((x) => x.frames > FRAMES_WANTED)) || Date.now() - t0 > PLAY_WAIT_MS) break;
+    await sleep(250);
+  }
+  out.wall_tiles = tiles.map(({ camera, frames, width, status }) => ({ camera, frames, width, status }));
+  await wall.waitForSelector('#ticker li.tick', { timeout: 10000 }).catch(() => {});
+  out.ticker = await wall.evaluate(() => ({
+    ids: [...document.querySelectorAll('#ticker li.tick')].map((li) => li.dataset.id),
+    count: Number(document.querySelector('#ticker .ticker-link .count').textContent),
+    link: document.querySelector('#ticker .ticker-link').getAttribute('href'),
+    height: document.getElementById('ticker').getBoundingClientRect().height,
+    wall_height: document.getElementById('wall').getBoundingClientRect().height,
+  }));
+  // the status badge keeps off the camera's own label and clock (top left)
+  // and a tile wider than 16:9 (the incident panel closed) is filled, one narrower is not
+  const badges = () => wall.evaluate(() => [...document.querySelectorAll('.wall .tile:not(.empty)')].map((tile) => {
+    const t = tile.getBoundingClientRect();
+    const b = tile.querySelector('.badge').getBoundingClientRect();
+    const v = getComputedStyle(tile.querySelector('video'));
+    return { left: (b.left - t.left) / t.width, aspect: t.width / t.height, fit: v.objectFit, position: v.objectPosition };
+  }));
+  out.badges = await badges();
+  await wall.screenshot({ path: path.join(outDir, 'board-wall.png') });
+  await wall.click('#incidents-toggle');
+  await sleep(300);
+  out.badges_wide = await badges();
+  await wall.screenshot({ path: path.join(outDir, 'board-wall-wide.png') });
+  await wall.click('#incidents-toggle');
+  await wall.click(`#ticker li.tick[data-id="${ids.open}"] button`);
+  out.wall_opened = await wall.waitForSelector(`#task-detail[data-id="${ids.open}"] .td-panel`, { timeout: 10000 }).then(() => true).catch(() => false);
+  out.wall_address = wall.url();
+  await wall.reload();
+  out.wall_reopened = await wall.waitForSelector(`#task-detail[data-id="${ids.open}"] .td-panel`, { timeout: 10000 }).then(() => true).catch(() => false);
+  await wall.screenshot({ path: path.join(outDir, 'board-wall-task.png') });
+  print(out);
+}
+
+const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account, stats, board };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
