@@ -17,6 +17,20 @@ import (
 	"qianliyan/task"
 )
 
+// storeUnder is a task store on the bridge's Redis keys under prefix, for
+// seeding them; the keys go when the test ends.
+func storeUnder(t *testing.T, prefix string, limits configs.Tasks, clock *testenv.Clock) *task.Store {
+	t.Helper()
+	rdb := redistest.Connect(t)
+	t.Cleanup(func() {
+		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
+		if len(keys) > 0 {
+			rdb.Del(context.Background(), keys...)
+		}
+	})
+	return task.NewStore(rdb, prefix, limits, clock.Now)
+}
+
 // boardTasks are the tasks seedBoard writes, a few minutes apart up to now.
 type boardTasks struct {
 	staff, resident, loiter, tamper, late, accepted string
@@ -29,16 +43,9 @@ type boardTasks struct {
 // claim limit of 5 min) and one accepted 8 min ago.
 func seedBoard(t *testing.T, prefix string) boardTasks {
 	t.Helper()
-	rdb := redistest.Connect(t)
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-	})
 	now := time.Now()
 	clock := testenv.NewClock(now)
-	s := task.NewStore(rdb, prefix, configs.Tasks{ClaimWithin: configs.Duration(5 * time.Minute)}, clock.Now)
+	s := storeUnder(t, prefix, configs.Tasks{ClaimWithin: configs.Duration(5 * time.Minute)}, clock)
 	ctx := context.Background()
 	staff := task.Actor{ID: "staff1", Role: task.Staff}
 	create := func(ago time.Duration, a task.Actor, n task.NewTask) string {

@@ -304,9 +304,10 @@ async function incidents(browser, [base, outDir, token, camera, msArg]) {
 // story3 plays DESIGN.md's story through the three pages at once, over the
 // real bridge and camsim's scripted bin scene (a 60 s loop from originMs,
 // epoch ms): the bin falls at 20 s, a person stands in its zone from about
-// 39.6 s to 50 s, the bin stands again at 55 s. Staff sign in on /screen and
-// see the incident's task come, accept it and dispatch it to the worker with
-// the picker; the worker, signed in on /worker with the phone's position
+// 39.6 s to 50 s, the bin stands again at 55 s. Staff sign in on /screen
+// and work on the board (/board) in a second tab: they see the incident's
+// task come on the board and in the wall's ticker, accept it and dispatch
+// it to the worker with the picker; the worker, signed in on /worker with the phone's position
 // granted, sees it come, claims it, is seen arriving by the camera (or
 // checks in by GPS if the camera has not by 6 s after the person came),
 // and after the bin is back submits with a photo; staff see the camera's
@@ -333,6 +334,7 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
   const shots = async () => {
     await Promise.all([
       staff.page.screenshot({ path: path.join(outDir, 'story3-screen.png') }),
+      desk.screenshot({ path: path.join(outDir, 'story3-board.png') }),
       worker.page.screenshot({ path: path.join(outDir, 'story3-worker.png'), fullPage: true }),
       resident.page.screenshot({ path: path.join(outDir, 'story3-app.png') }),
     ].map((p) => p.catch((e) => out.errors.push(`screenshot: ${e.message}`))));
@@ -345,6 +347,9 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
   }, sel);
 
   const staff = await newPage(browser, { width: 1920, height: 1080 });
+  // the duty officer works on the board (/board) beside the wall, in the same browser (one sign-in)
+  const desk = await staff.context.newPage();
+  desk.on('pageerror', (err) => out.errors.push(`board: ${err.message}`));
   const worker = await newPage(browser, { width: 390, height: 844 }, true);
   const resident = await newPage(browser, { width: 390, height: 844 }, true);
   for (const [who, p] of [['screen', staff.page], ['worker', worker.page], ['app', resident.page]]) {
@@ -369,37 +374,41 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
       signIn(worker.page, '/worker', workerUser, workerPw),
       resident.page.goto(`${base}/app?camera=${encodeURIComponent(camera)}`),
     ]);
-    await staff.page.locator('#board .col[data-state="reported"]').waitFor({ timeout: 15000 });
+    await staff.page.locator('#ticker').waitFor({ timeout: 15000 });
+    await desk.goto(`${base}/board`);
+    await desk.locator('#board .col[data-state="reported"]').waitFor({ timeout: 15000 });
     await worker.page.locator('#list-view:not([hidden])').waitFor({ timeout: 15000 });
     step('signed in');
 
     // The incident's task comes to the wall (the bin falls at 20 s).
     out.failed = 'incident task on the wall';
-    const card = staff.page.locator(`#board .col[data-state="reported"] li.tcard[data-camera="${camera}"][data-source="incident"]`).first();
+    const card = desk.locator(`#board .col[data-state="reported"] li.tcard[data-camera="${camera}"][data-source="incident"]`).first();
     await card.waitFor({ timeout: until(40000) });
     const id = await card.getAttribute('data-id');
     out.task = id;
-    step('task on the wall', { task: id, picture: await card.locator('.tcard-pic img').evaluate((i) => i.naturalWidth).catch(() => 0) });
+    step('task on the board', { task: id, picture: await card.locator('.tcard-pic img').evaluate((i) => i.naturalWidth).catch(() => 0) });
+    await staff.page.locator(`#ticker li.tick[data-id="${id}"][data-camera="${camera}"]`).waitFor({ timeout: 10000 });
+    step('task in the wall\'s ticker');
 
     // Accept on the card, then dispatch with the picker in the detail.
     out.failed = 'accept';
     await card.locator('button[data-act="accept"]').click();
-    const accepted = staff.page.locator(`#board .col[data-state="accepted"] li.tcard[data-id="${id}"]`);
+    const accepted = desk.locator(`#board .col[data-state="accepted"] li.tcard[data-id="${id}"]`);
     await accepted.waitFor({ timeout: 10000 });
     step('accepted');
-    await staff.page.screenshot({ path: path.join(outDir, 'story3-screen-board.png') });
+    await desk.screenshot({ path: path.join(outDir, 'story3-screen-board.png') });
     out.failed = 'dispatch';
     await accepted.locator('button[data-act="dispatch"]').click();
-    const pick = staff.page.locator(`#task-detail input[name="worker"][value="${workerUser}"]`);
+    const pick = desk.locator(`#task-detail input[name="worker"][value="${workerUser}"]`);
     await pick.waitFor({ timeout: 10000 });
     await pick.check();
-    await staff.page.click('#task-detail button[data-confirm="dispatch"]');
-    await staff.page.locator(`#task-detail[data-id="${id}"][data-state="dispatched"]`).waitFor({ timeout: 10000 });
+    await desk.click('#task-detail button[data-confirm="dispatch"]');
+    await desk.locator(`#task-detail[data-id="${id}"][data-state="dispatched"]`).waitFor({ timeout: 10000 });
     step('dispatched');
     // The time in the state ticks each second.
     out.timer_samples = [];
     for (let i = 0; i < 6 && new Set(out.timer_samples).size < 3; i++) {
-      out.timer_samples.push(await staff.page.textContent('#task-detail .td-since'));
+      out.timer_samples.push(await desk.textContent('#task-detail .td-since'));
       await sleep(500);
     }
     out.timer_ticks = new Set(out.timer_samples.filter(Boolean)).size >= 2;
@@ -442,24 +451,24 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
 
     // The wall shows the camera's proposal (before and after); verify with one click, then close.
     out.failed = 'verify';
-    const prop = staff.page.locator(`#task-detail[data-id="${id}"] .td-proposal:not([hidden])`);
+    const prop = desk.locator(`#task-detail[data-id="${id}"] .td-proposal:not([hidden])`);
     try {
       await prop.waitFor({ timeout: until(70000) });
       out.proposal = true;
-      await staff.page.waitForFunction(() => [...document.querySelectorAll('#task-detail .td-ba img')].filter((i) => i.complete && i.naturalWidth > 0).length >= 2, null, { timeout: 5000 }).catch(() => {});
-      out.proposal_pictures = await staff.page.evaluate(() => [...document.querySelectorAll('#task-detail .td-ba img')].filter((i) => i.complete && i.naturalWidth > 0).length);
+      await desk.waitForFunction(() => [...document.querySelectorAll('#task-detail .td-ba img')].filter((i) => i.complete && i.naturalWidth > 0).length >= 2, null, { timeout: 5000 }).catch(() => {});
+      out.proposal_pictures = await desk.evaluate(() => [...document.querySelectorAll('#task-detail .td-ba img')].filter((i) => i.complete && i.naturalWidth > 0).length);
       step('proposal on the wall', { pictures: out.proposal_pictures });
-      await staff.page.screenshot({ path: path.join(outDir, 'story3-screen-proposal.png') });
-      await staff.page.click('#task-detail .td-verify-one');
+      await desk.screenshot({ path: path.join(outDir, 'story3-screen-proposal.png') });
+      await desk.click('#task-detail .td-verify-one');
     } catch {
       step('no proposal: verifying by hand');
-      await staff.page.click('#task-detail .td-actions button[data-action="verify"]');
+      await desk.click('#task-detail .td-actions button[data-action="verify"]');
     }
-    await staff.page.locator(`#task-detail[data-state="verified"]`).waitFor({ timeout: 10000 });
+    await desk.locator(`#task-detail[data-state="verified"]`).waitFor({ timeout: 10000 });
     step('verified');
     out.failed = 'close';
-    await staff.page.click('#task-detail .td-actions button[data-action="close"]');
-    await staff.page.locator(`#task-detail[data-state="closed"]`).waitFor({ timeout: 10000 });
+    await desk.click('#task-detail .td-actions button[data-action="close"]');
+    await desk.locator(`#task-detail[data-state="closed"]`).waitFor({ timeout: 10000 });
     step('closed');
 
     // The resident watching the camera sees it closed but does not rate
@@ -469,26 +478,26 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
     await resident.page.locator(`#live-tasks li[data-id="${id}"]`).waitFor({ timeout: 25000 });
     out.resident_may_rate = await resident.page.locator(`#live-tasks li[data-id="${id}"] button[data-rate]`).count();
     out.failed = 'rating';
-    await staff.page.click('#task-detail .td-followup button[data-fu-stars="5"]');
-    await staff.page.fill('#task-detail .td-fu-comment', '电话回访：处理得很快，点赞');
-    await staff.page.click('#task-detail .td-fu-send');
+    await desk.click('#task-detail .td-followup button[data-fu-stars="5"]');
+    await desk.fill('#task-detail .td-fu-comment', '电话回访：处理得很快，点赞');
+    await desk.click('#task-detail .td-fu-send');
     step('rated');
 
     // The wall's timeline has every step with its time; the stats count it.
     out.failed = 'timeline';
-    await staff.page.locator('#task-detail li.tl-entry[data-action="rate"]').waitFor({ timeout: 10000 });
-    out.timeline = await staff.page.evaluate(() => [...document.querySelectorAll('#task-detail li.tl-entry')].map((li) => ({
+    await desk.locator('#task-detail li.tl-entry[data-action="rate"]').waitFor({ timeout: 10000 });
+    out.timeline = await desk.evaluate(() => [...document.querySelectorAll('#task-detail li.tl-entry')].map((li) => ({
       action: li.dataset.action,
       source: li.dataset.source,
       time: (li.querySelector('time') || {}).textContent || '',
       datetime: (li.querySelector('time') || {}).dateTime || '',
       pictures: [...li.querySelectorAll('.tl-pics img')].filter((i) => i.complete && i.naturalWidth > 0).length,
     })));
-    await staff.page.waitForFunction(() => {
+    await desk.waitForFunction(() => {
       const dd = document.querySelector('#stats .stat[data-key="satisfaction"] dd');
       return dd && /%/.test(dd.textContent);
     }, null, { timeout: 8000 }).catch(() => {});
-    out.stats = await staff.page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#stats .stat')].map((d) => [d.dataset.key, (d.querySelector('dd') || {}).textContent || ''])));
+    out.stats = await desk.evaluate(() => Object.fromEntries([...document.querySelectorAll('#stats .stat')].map((d) => [d.dataset.key, (d.querySelector('dd') || {}).textContent || ''])));
     await worker.page.locator('#tv-timeline li.tl-entry[data-action="rate"]').waitFor({ timeout: 5000 }).catch(() => {});
     out.worker_timeline = await worker.page.locator('#tv-timeline li.tl-entry').count();
     out.failed = '';
@@ -499,7 +508,7 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
   } finally {
     out.frames = {
       screen_wall: await frames(staff.page, `.wall .tile[data-camera="${camera}"] video`).catch(() => ({})),
-      screen_detail: await frames(staff.page, '#task-detail .td-live video').catch(() => ({})),
+      screen_detail: await frames(desk, '#task-detail .td-live video').catch(() => ({})),
       worker: await frames(worker.page, '#tv-video').catch(() => ({})),
       app: await frames(resident.page, '#live').catch(() => ({})),
     };
