@@ -375,7 +375,11 @@ export class Board {
       li.classList.toggle('picked', check.checked);
       this.renderBulk();
     });
-    li.querySelector('img').addEventListener('error', (ev) => { ev.target.closest('.tcard-pic').hidden = true; });
+    // a picture that failed stays hidden through the card's later renders
+    li.querySelector('img').addEventListener('error', (ev) => {
+      ev.target.dataset.failed = ev.target.dataset.src || '';
+      ev.target.closest('.tcard-pic').hidden = true;
+    });
     li.querySelector('.tcard-acts').addEventListener('click', (ev) => {
       const b = ev.target.closest('button[data-act]');
       if (!b) return;
@@ -425,8 +429,8 @@ export class Board {
     li.querySelector('.tcard-overdue').textContent = late(task) ? (marks.length ? overdueText(marks) : t('bd.overdue')) : '';
     const pic = li.querySelector('.tcard-pic');
     const src = task.state === 'reported' || task.state === 'accepted' ? this.picture(task) : '';
-    pic.hidden = !src;
     const img = pic.querySelector('img');
+    pic.hidden = !src || img.dataset.failed === src;
     if (src && img.dataset.src !== src) {
       img.dataset.src = src;
       img.src = src;

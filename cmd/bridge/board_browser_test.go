@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -119,6 +120,7 @@ func TestChromiumBoardOrdersFiltersAndRejectsInBulk(t *testing.T) {
 		ReopenedFilters          string `json:"reopened_filters"`
 		BackClosed               bool   `json:"back_closed"`
 		BackAddress              string `json:"back_address"`
+		En                       struct{ Reported, Bars string }
 		WallTiles                []struct {
 			Camera        string
 			Frames, Width int
@@ -176,6 +178,9 @@ func TestChromiumBoardOrdersFiltersAndRejectsInBulk(t *testing.T) {
 	}
 	if !res.BackClosed || strings.Contains(res.BackAddress, "task=") {
 		t.Errorf("back closed the task: %v (address %s); want closed and no task in the address", res.BackClosed, res.BackAddress)
+	}
+	if res.En.Reported != "To review" || regexp.MustCompile(`\p{Han}`).MatchString(res.En.Bars) {
+		t.Errorf("the board in English: column %q, bars %q; want To review and no Chinese", res.En.Reported, res.En.Bars)
 	}
 
 	// the wall

@@ -1155,6 +1155,15 @@ async function board(browser, [base, outDir, token, idsFile]) {
   await page.goBack();
   out.back_closed = await page.waitForSelector('#task-detail', { state: 'hidden', timeout: 5000 }).then(() => true).catch(() => false);
   out.back_address = page.url();
+  // in English: the columns, the filters and the bulk bar
+  await page.click('#lang');
+  await sleep(300);
+  out.en = await page.evaluate(() => ({
+    reported: document.querySelector('#board .col[data-state="reported"] .col-name').textContent,
+    // the page's own words (the tasks' titles and the cameras' names are data)
+    bars: [...document.querySelectorAll('#filters, #bulk, #board .col-head, #board .tcard-acts, #board .tcard-prio, #board .tcard-overdue, #stats')].map((e) => e.innerText).join(' | '),
+  }));
+  await page.screenshot({ path: path.join(outDir, 'board-en.png') });
   await page.close();
 
   // The wall: video first, the ticker under it.
