@@ -63,6 +63,9 @@ var statsParams = []apiParam{
 	{"grid", "string", "tasks of this grid"},
 }
 
+// boardCountQuery is the query of GET /api/tasks/counts: the board's filters.
+var boardCountQuery = []apiParam{taskQuery[0], taskQuery[1], taskQuery[9], taskQuery[10], taskQuery[11], taskQuery[12], taskQuery[13]}
+
 var (
 	taskQuery = []apiParam{
 		{"state", "string", "one of reported, accepted, rejected, dispatched, claimed, arrived, submitted, verified, closed"},
@@ -74,6 +77,13 @@ var (
 		{"to_ms", "integer", "created before (Unix ms)"},
 		{"limit", "integer", "1 to 500, default 50"},
 		{"offset", "integer", "how many to skip, default 0"},
+		{"states", "string", "board (staff, admins): any of these states, a comma list (state takes one too); the answer is then a board page (tasks with overdue and priority, total, counts per state, next)"},
+		{"kind", "string", "board: the incident kind (zone_changed, loitering, camera_tampered, camera_offline)"},
+		{"source", "string", "board: incident, resident, patrol or staff"},
+		{"overdue", "string", "board: 1 for the tasks with a running stage past its time limit"},
+		{"q", "string", "board: text in the id, title, description, address, camera id or camera name"},
+		{"sort", "string", "board: newest (default) or urgent (overdue first, then higher priority, then older first)"},
+		{"cursor", "string", "board: next of the page before"},
 	}
 	tokenQuery = apiParam{"token", "string", "the token, for EventSource and <img> which cannot send headers"}
 	// streamQuery picks the camera's stream; the session's Location keeps it.
@@ -154,6 +164,8 @@ var apiRoutes = []apiRoute{
 
 	{method: "GET", path: "/api/tasks", summary: "Tasks the caller may see, newest first", who: whoTasks, query: taskQuery, ok: 200, resp: TaskList{}, errors: []int{400, 401, 403, 503}},
 	{method: "POST", path: "/api/tasks", summary: "Create a task by hand (grid and location default to the camera's)", who: whoCenter, body: createBody{}, ok: 201, resp: TaskEnvelope{}, errors: []int{400, 401, 403, 503}},
+	{method: "GET", path: "/api/tasks/counts", summary: "How many tasks the board's filters select, in all and per state (the board's columns)", who: whoCenter, query: boardCountQuery, ok: 200, resp: TaskCounts{}, errors: []int{400, 401, 403, 503}},
+	{method: "POST", path: "/api/tasks/bulk", summary: "Reject several tasks (reason false_alarm or duplicate) or merge several into one (into, default the oldest): each task takes its own transition and the answer says per id what happened", who: whoCenter, body: bulkBody{}, ok: 200, resp: BulkAnswer{}, errors: []int{400, 401, 403, 404, 503}},
 	{method: "GET", path: "/api/tasks/:id", summary: "One task with its timeline, ratings and the transitions the caller may make now", who: whoTasks + "; a task the caller may not see is 404", ok: 200, resp: TaskDetail{}, errors: []int{401, 404, 503}},
 	{method: "POST", path: "/api/tasks/:id/:action", summary: "A transition: action is accept, reject, dispatch, claim, arrive, submit, verify, rework or close; a retry with the same request_id (or Idempotency-Key header) gives the first answer", who: "by the rules of task.Rules: the center accepts, rejects, dispatches, verifies, sends back and closes; the task's worker claims, arrives and submits",
 		header: []apiParam{{"Idempotency-Key", "string", "the request id when the body has no request_id"}},

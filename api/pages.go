@@ -9,8 +9,8 @@ import (
 	"qianliyan/web"
 )
 
-// pages serves the embedded pages: /, /screen, /worker, /app, /stats and
-// /web/*.
+// pages serves the embedded pages: /, /screen, /board, /worker, /app,
+// /stats and /web/*.
 func (s *Server) pages(e *gin.Engine) {
 	page := func(name string) gin.HandlerFunc {
 		return s.wrap(func(c *gin.Context) error {
@@ -28,5 +28,6 @@ func (s *Server) pages(e *gin.Engine) {
 	e.GET("/worker", page("worker.html"))
 	e.GET("/app", page("app.html"))
 	e.GET("/stats", page("stats.html"))
+	e.GET("/board", page("board.html"))
 	e.StaticFS("/web", http.FS(web.Files))
 }

@@ -161,6 +161,8 @@ func New(d Deps) *Server {
 	t := a.Group("", s.wrap(s.taskGate))
 	t.GET("/api/tasks", s.wrap(s.listTasks))
 	t.POST("/api/tasks", center, s.wrap(s.createTask))
+	t.GET("/api/tasks/counts", center, s.wrap(s.taskCounts))
+	t.POST("/api/tasks/bulk", center, s.wrap(s.bulk))
 	t.GET("/api/tasks/:id", s.wrap(s.getTask))
 	t.GET("/api/tasks/:id/dossier", center, s.wrap(s.dossier))
 	t.POST("/api/tasks/:id/rating", s.wrap(s.rate))

@@ -171,7 +171,13 @@ func taskFilter(c *gin.Context) (task.Filter, error) {
 // with the tasks the caller may see, newest first. mine=1 is, for a worker,
 // the tasks dispatched to the worker; for anyone else, the tasks the caller
 // reported. A worker naming a grid that is not theirs gets 403.
+//
+// With a board parameter (states, kind, source, overdue, q, sort, cursor),
+// it is the board's query instead, for staff and admins (see listBoard).
 func (s *Server) listTasks(c *gin.Context) error {
+	if isBoardQuery(c) {
+		return s.listBoard(c)
+	}
 	p := principal(c)
 	f, err := taskFilter(c)
 	if err != nil {
@@ -270,7 +276,8 @@ type transitionBody struct {
 	RequestID string        `json:"request_id"`
 	Worker    string        `json:"worker"` // dispatch: to whom
 	Grid      string        `json:"grid"`   // dispatch: in which grid (default: the task's)
-	Note      string        `json:"note"`   // a reason (required to reject), a remark
+	Note      string        `json:"note"`   // a reason (required to reject without reason), a remark
+	Reason    string        `json:"reason"` // reject: false_alarm or duplicate
 	Into      string        `json:"into"`   // merge: the task this one duplicates
 	Evidence  *evidenceBody `json:"evidence"`
 }
@@ -304,7 +311,7 @@ func (s *Server) transition(c *gin.Context) error {
 	if err := bindJSON(c, &b, transitionLike, true); err != nil {
 		return err
 	}
-	req := task.Request{RequestID: cmp.Or(b.RequestID, c.GetHeader("Idempotency-Key")), Worker: b.Worker, Grid: b.Grid, Note: b.Note, Into: b.Into}
+	req := task.Request{RequestID: cmp.Or(b.RequestID, c.GetHeader("Idempotency-Key")), Worker: b.Worker, Grid: b.Grid, Note: b.Note, Into: b.Into, Reason: b.Reason}
 	if req.RequestID == "" {
 		req.RequestID = newRequestID()
 	}

@@ -239,7 +239,14 @@ type Entry struct {
 	RequestID string    `json:"request_id,omitempty"`
 	Incident  string    `json:"incident,omitempty"` // create, recur, reopen: the incident
 	Other     string    `json:"other,omitempty"`    // merge: the task merged into; join: the duplicate
+	Reason    string    `json:"reason,omitempty"`   // reject: RejectFalseAlarm or RejectDuplicate
 }
+
+// The reasons of a rejection (Entry.Reason), chosen on the board.
+const (
+	RejectFalseAlarm = "false_alarm" // 误报
+	RejectDuplicate  = "duplicate"   // 重复
+)
 
 // Event is what OnChange subscribers get after every stored change.
 type Event struct {

@@ -25,7 +25,8 @@ type Request struct {
 	RequestID string
 	Worker    string // dispatch: the worker to send (required)
 	Grid      string // dispatch: the grid (default: the task's grid)
-	Note      string // why, in words: required to reject; at most 1000 characters
+	Note      string // why, in words: required to reject without a Reason; at most 1000 characters
+	Reason    string // reject: RejectFalseAlarm or RejectDuplicate
 	Into      string // merge: the task this one duplicates (required)
 	Evidence  *Evidence
 }
@@ -202,7 +203,11 @@ func (s *Store) apply(old *Task, a Actor, act Action, req Request, at int64) (*T
 	}
 	switch act {
 	case Reject:
-		if e.Note == "" {
+		if r := req.Reason; r != "" && r != RejectFalseAlarm && r != RejectDuplicate {
+			return nil, nil, refuse(ErrInvalid, "the reason of a rejection is %s or %s, not %q", RejectFalseAlarm, RejectDuplicate, r)
+		}
+		e.Reason = req.Reason
+		if e.Note == "" && e.Reason == "" {
 			return nil, nil, refuse(ErrInvalid, "a rejection needs a reason: a false alarm, or a duplicate of which task")
 		}
 	case Dispatch:

@@ -144,6 +144,23 @@ export async function tasks(query, opts) {
   return { tasks: Array.isArray(body.tasks) ? body.tasks : [], total: Number(body.total) || 0 };
 }
 
+/**
+ * board gets a page of the duty officer's board (GET /api/tasks with the
+ * board's filters): query is {states, grid, kind, source, overdue, q, sort,
+ * limit, cursor} (empty ones left out); returns {tasks, total, counts, next}.
+ */
+export async function board(query, opts) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query || {})) if (v !== undefined && v !== null && v !== '' && v !== false) q.set(k, v === true ? '1' : String(v));
+  const body = await getJSON(`/api/tasks?${q}`, opts);
+  return { tasks: Array.isArray(body.tasks) ? body.tasks : [], total: Number(body.total) || 0, counts: body.counts || {}, next: body.next || '' };
+}
+
+/** bulk makes one action on several tasks (POST /api/tasks/bulk); returns {action, into, done, failed, results}. */
+export function bulk(body, opts) {
+  return sendJSON('POST', '/api/tasks/bulk', body, opts);
+}
+
 /** task returns {task, timeline, ratings, allowed} of one task. */
 export async function task(id, opts) {
   const body = await getJSON(`/api/tasks/${encodeURIComponent(id)}`, opts);

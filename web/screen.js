@@ -1,26 +1,26 @@
 // screen: the command center's wall. A grid of live tiles (1/4/9/16/25/36),
 // pages of them with automatic rotation, status from /api/events, the
 // incident panel (open incidents from /api/incidents, then `incident` events)
-// and the task board (taskboard.js: tasks by state, dispatch, the detail
-// with the camera beside the timeline, today's statistics). From 9 tiles a
+// and the tasks (taskboard.js): a slim ticker of the newest open tasks, a
+// link to the duty officer's board (/board), and a task's detail with the
+// camera beside the timeline. From 9 tiles a
 // page up, tiles play the cameras' sub-streams and an enlarged tile the main
 // stream; the switch plays the new stream on a second <video> under the
 // first and swaps them at its first frame, so the picture never goes black. Staff and admin
 // sign in (login.js); the static staff token still opens it.
 //
-// URL: /screen?layout=4&camera=cam7&rotate=0&board=0&task=T…#token=...
+// URL: /screen?layout=4&camera=cam7&rotate=0&task=T…#token=...
 //   layout  tiles per page (default 9)
 //   camera  start on the page that holds this camera; turns rotation off
 //   rotate  0 starts with rotation off
-//   board   0 starts with the task board hidden, 1 shown (default: shown on wide screens)
-//   task    open this task's detail
+//   task    open this task's detail (kept there while it is open; back closes it)
 //   #token  a staff token (the static one, or a login's): stored, then removed from the address bar
 
 import { t, applyI18n, langToggle } from './i18n.js';
 import { storedToken, storeToken, tokenFromHash, cameras as fetchCameras, events, HttpError, openIncidents, incident as fetchIncident, incidentSnapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
 import { loginForm, session, nameOf, logout } from './login.js';
-import { Board } from './taskboard.js';
+import { Board, Ticker } from './taskboard.js';
 import { Overview } from './overview.js';
 import { Playback } from './playback.js';
 
@@ -51,8 +51,8 @@ const wall = {
   feed: null,
   eventsLive: true,
   me: null, // the signed-in person's claims (/api/me)
-  board: null,
-  boardOpen: params.has('board') ? params.get('board') !== '0' : !NARROW.matches,
+  board: null, // the task detail
+  ticker: null,
 };
 
 // The incident panel's state.
@@ -624,8 +624,7 @@ function showLogin(note, badToken = false) {
   $('logout').hidden = true;
   $('incidents').hidden = true;
   $('incidents-toggle').hidden = true;
-  $('tasks-toggle').hidden = true;
-  $('board').hidden = true;
+  $('ticker').hidden = true;
   $('who').textContent = '';
   $('token-view').hidden = false;
   $('token-error').hidden = !badToken;
@@ -639,12 +638,6 @@ function showLogin(note, badToken = false) {
       start(s);
     },
   });
-}
-
-function setBoard(open) {
-  wall.boardOpen = open;
-  document.body.classList.toggle('board-open', open);
-  $('tasks-toggle').setAttribute('aria-expanded', String(open));
 }
 
 // Loads the camera list, retrying on network and server errors; a refused
@@ -666,7 +659,7 @@ async function load() {
 }
 
 // start checks the token (unless a fresh login brings its claims), then
-// shows the wall, the incidents and the task board.
+// shows the wall, the incidents and the tasks ticker.
 async function start(signedIn = null, { viaToken = false } = {}) {
   $('token-view').hidden = true;
   const s = signedIn || await session('screen', CENTER, {
@@ -696,43 +689,35 @@ async function start(signedIn = null, { viaToken = false } = {}) {
   wall.cams = list;
   $('incidents').hidden = false;
   $('incidents-toggle').hidden = false;
-  $('tasks-toggle').hidden = false;
   setPanel(inc.panelOpen);
-  setBoard(wall.boardOpen);
   const want = params.get('camera');
   const at = want ? wall.cams.findIndex((c) => c.id === want) : -1;
   if (at >= 0 && wall.layout !== ALL) wall.page = Math.floor(at / wall.layout);
   const first = renderWall();
   restartRotation();
   renderIncidents();
-  // The overview's first pictures go before the board's lists: a browser
-  // has six connections to the bridge, and ten list requests ahead of
-  // them held 128 pictures back by seconds.
+  // The overview's first pictures go before the ticker's list: a browser
+  // has six connections to the bridge, and list requests ahead of them
+  // held 128 pictures back by seconds.
   if (first) await Promise.race([first, new Promise((r) => { setTimeout(r, 3000); })]);
-  wall.board = new Board({
-    token: wall.token,
-    me: s.me,
-    cameras: () => wall.cams,
-    onCount: (n) => {
-      const c = $('tasks-count');
-      c.textContent = String(n);
-      c.classList.toggle('hot', n > 0);
-      $('tasks-toggle').classList.toggle('hot', n > 0);
-    },
-  });
-  wall.board.start();
-  if (params.get('task')) wall.board.open(params.get('task'));
+  wall.board = new Board({ token: wall.token, me: s.me, cameras: () => wall.cams });
+  wall.ticker = new Ticker({ token: wall.token, cameras: () => wall.cams, onOpen: (id) => wall.board.open(id) });
+  wall.ticker.start();
+  if (params.get('task')) wall.board.open(params.get('task'), '', { push: false });
   wall.feed = events(onCamera, {
     token: wall.token,
     onIncident,
-    onTask: (m) => wall.board.onTask(m),
+    onTask: (m) => {
+      wall.board.onTask(m);
+      wall.ticker.onTask(m);
+    },
     // The stream replays neither incidents nor tasks: (re)load both on each connect.
     onStatus: (st) => {
       wall.eventsLive = st === 'open';
       renderControls();
       if (st === 'open') {
         loadIncidents();
-        wall.board.reload();
+        wall.ticker.reload();
       }
     },
   });
@@ -755,8 +740,6 @@ function init() {
   $('incidents-toggle').title = t('inc.toggle.title');
   $('incidents-toggle').addEventListener('click', () => setPanel(!inc.panelOpen));
   $('incidents-head').addEventListener('click', () => setPanel(!inc.panelOpen));
-  $('tasks-toggle').title = t('board.toggle.title');
-  $('tasks-toggle').addEventListener('click', () => setBoard(!wall.boardOpen));
 
   $('layouts').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-layout]');
@@ -791,8 +774,8 @@ function init() {
     if (!$('wall').hidden) renderControls();
     if (!$('incidents').hidden) renderIncidents();
     $('incidents-toggle').title = t('inc.toggle.title');
-    $('tasks-toggle').title = t('board.toggle.title');
     if (wall.board) wall.board.relabel();
+    if (wall.ticker) wall.ticker.render();
     if (wall.me) $('who').textContent = nameOf(wall.me);
     document.title = t('screen.title');
     tick();

@@ -1,29 +1,42 @@
-// taskboard: the wall's part of the tasks (工单): a board of the tasks by
-// state with running timers and overdue marks, accept/reject of what the
-// cameras and residents reported, dispatch to a worker picked from the
-// task's grid, a task's detail (its camera live beside its timeline, the
-// allowed actions, one-click verify of the camera's proposal) and today's
-// statistics. Live from the `task` events; a slow reload only as a fallback.
+// taskboard: the center's part of the tasks (工单). Board is the duty
+// officer's board (/board, board.js): a column per state with its count,
+// newest or most urgent first, filtered by grid, kind, source, overdue and
+// a search, fed by the board's API (GET /api/tasks?states=…&sort=…) and kept
+// live by the `task` events; bulk reject (误报/重复) and merge of the cards
+// ticked; accept/reject of what the cameras and residents reported,
+// dispatch to a worker picked from the task's grid, a task's detail (its
+// camera live beside its timeline, the allowed actions, one-click verify of
+// the camera's proposal) and today's statistics. The wall (screen.js) uses
+// the same detail without the columns, and Ticker: the newest open tasks in
+// one row. The open task is in the address (?task=ID): a reload keeps it
+// open, the browser's back closes it.
 //
 // Hooks for the browser tests (tests/browser/check.mjs):
 //   #board .col[data-state=S] holds li.tcard[data-id][data-state][data-camera]
-//   (data-overdue when late), its quick buttons button[data-act=accept|reject|
-//   dispatch|verify|close] and its .timer; #stats has .stat[data-key];
+//   [data-source] (data-overdue when late), in the column's order, its quick
+//   buttons button[data-act=accept|reject|dispatch|verify|close], its
+//   input.tcard-check (board page) and its .timer; the column's .count is
+//   how many match; #stats has .stat[data-key];
+//   #bulk (board page) has #bulk-count and button[data-bulk=false_alarm|
+//   duplicate|merge], #bulk-note says what a bulk action did;
 //   #task-detail[data-id][data-state] has button[data-action=A] for each
 //   allowed action, the dispatch picker's input[name=worker][value=USER] and
 //   button[data-confirm=dispatch], .td-proposal with the camera's before and
-//   after, video[data-camera] in .td-live, and the timeline's li.tl-entry.
+//   after, video[data-camera] in .td-live, and the timeline's li.tl-entry;
+//   #ticker (the wall) holds li.tick[data-id][data-state][data-camera].
 
 import { t } from './i18n.js';
-import { tasks as fetchTasks, task as fetchTask, act, rate, workers as fetchWorkers, stats as fetchStats, HttpError, pictureURL, incidentSnapshotURL } from './api.js';
+import { board as fetchBoard, bulk as sendBulk, task as fetchTask, act, rate, workers as fetchWorkers, stats as fetchStats, HttpError, pictureURL, incidentSnapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
 import {
-  BOARD, stateText, actionText, taskTitle, sourceText, at, span, timer, startTicker, overdue, overdueText,
+  BOARD, OPEN, stateText, actionText, taskTitle, sourceText, at, span, timer, startTicker, overdue, overdueText,
   place, who, timeline, newer, stateBadge, startOfToday, thumb,
 } from './tasks.js';
 
 const FALLBACK_MS = 120000; // a full reload now and then, in case an event was missed
 const STATS_MS = 60000;
+const SETTLE_MS = 1500; // after events, the columns are reloaded for their counts and order
+const PER_COLUMN = 100; // cards a column shows; its count says how many match
 const CLOSED_SHOWN = 30; // the closed column shows the latest ones only
 // Actions a card offers without opening the task; the others need a choice
 // (a worker, a reason), made in the detail.
@@ -37,36 +50,144 @@ const el = (tag, cls, text) => {
   return e;
 };
 
-/** Board is the wall's task board, stats and detail. */
+/** priority is how much a task matters by what it is (task.Priority in Go, for tasks that came by event). */
+export function priority(task) {
+  let p = 1;
+  if (task.kind === 'camera_tampered') p = 3;
+  else if (task.kind === 'loitering' || task.kind === 'camera_offline' || task.source === 'resident') p = 2;
+  return p + Math.min(task.repeats || 0, 2);
+}
+
+/** late reports whether a running stage of the task is past its limit (the board's answer, or the marks). */
+export function late(task) {
+  return overdue(task).length > 0 || (task.overdue === true && task.state !== 'closed' && task.state !== 'rejected');
+}
+
+/** order compares two tasks in the board's order sort ('newest' or 'urgent'), as the API sorts them. */
+export function order(sort) {
+  if (sort === 'urgent') {
+    return (a, b) => (late(b) - late(a)) || (priority(b) - priority(a)) || (a.created_ms - b.created_ms) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  }
+  return (a, b) => (b.created_ms - a.created_ms) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/**
+ * Filter is what the board shows, as the address holds it:
+ * ?states=a,b&grid=&kind=&source=&overdue=1&q=&sort=newest|urgent.
+ */
+export class Filter {
+  constructor(params = new URLSearchParams(location.search)) {
+    const states = (params.get('states') || '').split(',').filter((s) => BOARD.includes(s) || s === 'rejected');
+    this.states = states.length ? states : [...BOARD];
+    this.grid = params.get('grid') || '';
+    this.kind = params.get('kind') || '';
+    this.source = params.get('source') || '';
+    this.overdue = params.get('overdue') === '1';
+    this.q = params.get('q') || '';
+    this.sort = params.get('sort') === 'urgent' ? 'urgent' : 'newest';
+  }
+
+  /** query is the API's query for one column. */
+  query(state) {
+    return { states: state, grid: this.grid, kind: this.kind, source: this.source, overdue: this.overdue, q: this.q.trim(), sort: this.sort };
+  }
+
+  /** params writes the filter into p (the address's query). */
+  params(p) {
+    const set = (k, v) => (v ? p.set(k, v) : p.delete(k));
+    set('states', this.states.join(',') === BOARD.join(',') ? '' : this.states.join(','));
+    set('grid', this.grid);
+    set('kind', this.kind);
+    set('source', this.source);
+    set('overdue', this.overdue ? '1' : '');
+    set('q', this.q.trim());
+    set('sort', this.sort === 'newest' ? '' : this.sort);
+    return p;
+  }
+
+  /** match reports whether a task (from an event) belongs on the board as filtered; names gives a camera's name. */
+  match(task, name = () => '') {
+    if (!this.states.includes(task.state)) return false;
+    if ((this.grid && task.grid !== this.grid) || (this.kind && task.kind !== this.kind) || (this.source && task.source !== this.source)) return false;
+    if (this.overdue && !late(task)) return false;
+    const q = this.q.trim().toLowerCase();
+    if (!q) return true;
+    const l = task.location || {};
+    return [task.id, task.title, task.description, l.address, task.camera, task.camera ? name(task.camera) : '']
+      .some((f) => (f || '').toLowerCase().includes(q));
+  }
+}
+
+/**
+ * setTaskParam puts the open task into the address: push adds a history
+ * entry (so back closes it), otherwise the entry is replaced.
+ */
+function setTaskParam(id, push) {
+  const p = new URLSearchParams(location.search);
+  if (id) p.set('task', id);
+  else p.delete('task');
+  const url = `${location.pathname}${p.toString() ? `?${p}` : ''}${location.hash}`;
+  if (push) history.pushState({ qlyTask: id }, '', url);
+  else history.replaceState(id ? { qlyTask: id } : null, '', url);
+}
+
+/** Board is the center's task board, stats and detail; without #board-cols (the wall), the detail alone. */
 export class Board {
   /**
-   * @param {{token: string, me: object, cameras: () => Array, onCount?: (n: number) => void}} opts
-   *   cameras gives the wall's camera list (for names); onCount the number waiting for review (待核单).
+   * @param {{token: string, me: object, cameras: () => Array, onCount?: (n: number) => void, filter?: Filter}} opts
+   *   cameras gives the camera list (for names); onCount the number waiting for review (待核单).
    */
-  constructor({ token, me, cameras, onCount = () => {} }) {
+  constructor({ token, me, cameras, onCount = () => {}, filter = new Filter() }) {
     this.token = token;
     this.me = me;
     this.cameras = cameras;
     this.onCount = onCount;
+    this.filter = filter;
     this.tasks = new Map();
     this.cards = new Map();
+    this.counts = {}; // state → how many match, from the last reload, moved by events since
+    this.selected = new Set(); // ticked cards, for bulk actions
     this.names = new Map();
     if (me && me.sub) this.names.set(me.sub, me.name || me.sub);
     this.off = false;
     this.error = '';
+    this.bulkBusy = false;
     this.loading = 0;
+    this.settle = 0;
     this.statsTimer = 0;
     this.statsSoon = 0;
     this.detail = null; // {id, data, player, form, busy, error, reloadTimer}
     this.root = document.getElementById('board');
     this.cols = document.getElementById('board-cols');
     this.pane = document.getElementById('task-detail');
+    // the browser's back and forward open and close the task the address names
+    addEventListener('popstate', () => {
+      const id = new URLSearchParams(location.search).get('task') || '';
+      if (!id) this.hide();
+      else if (!this.detail || this.detail.id !== id) this.open(id, '', { push: false });
+    });
+    addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && this.detail && !(ev.target instanceof HTMLInputElement)) this.close();
+    });
   }
 
-  /** start draws the columns and loads the tasks, the workers' names and the stats. */
+  /** start draws the columns of the filter's states and loads the tasks, the workers' names and the stats. */
   start() {
     this.root.hidden = false;
-    this.cols.replaceChildren(...BOARD.map((s) => {
+    this.drawColumns();
+    startTicker();
+    setInterval(() => this.renderCards(), 1000 * 15); // overdue marks and 'today' move with the clock
+    setInterval(() => this.reload(), FALLBACK_MS);
+    this.reload();
+    this.loadNames();
+    this.statsTimer = setInterval(() => this.loadStats(), STATS_MS);
+    this.loadStats();
+  }
+
+  drawColumns() {
+    this.cards.clear();
+    this.cols.style.setProperty('--ncols', String(this.filter.states.length));
+    this.cols.replaceChildren(...this.filter.states.map((s) => {
       const col = el('section', 'col');
       col.dataset.state = s;
       const h = el('h3', 'col-head');
@@ -76,16 +197,17 @@ export class Board {
       col.append(h, list);
       return col;
     }));
-    startTicker();
-    setInterval(() => this.renderCards(), 1000 * 15); // overdue marks and 'today' move with the clock
-    setInterval(() => this.reload(), FALLBACK_MS);
+  }
+
+  /** refilter shows the board as filter f says: new columns, a new load. */
+  refilter(f) {
+    this.filter = f;
+    this.tasks = new Map();
+    this.counts = {};
+    this.selected.clear();
+    this.drawColumns();
+    this.renderBulk();
     this.reload();
-    this.loadNames();
-    this.statsTimer = setInterval(() => this.loadStats(), STATS_MS);
-    this.loadStats();
-    addEventListener('keydown', (ev) => {
-      if (ev.key === 'Escape' && this.detail && !(ev.target instanceof HTMLInputElement)) this.close();
-    });
   }
 
   cam(id) {
@@ -96,21 +218,34 @@ export class Board {
     return new Map((this.cameras() || []).map((c) => [c.id, c]));
   }
 
-  /** reload fetches the tasks of every column (at start, on each reconnect of the events, and slowly as a fallback). */
+  camName(id) {
+    const c = this.cam(id);
+    return (c && c.name) || '';
+  }
+
+  /** reload fetches each column of the board (at start, on each reconnect of the events, after events settle, and slowly as a fallback). */
   async reload() {
+    if (!this.cols) return;
     const my = ++this.loading;
     let delay = 2000;
+    const f = this.filter;
     for (;;) {
       try {
-        const lists = await Promise.all(BOARD.map((s) => fetchTasks({ state: s, limit: s === 'closed' ? CLOSED_SHOWN : 200 }, { token: this.token })));
-        if (my !== this.loading) return;
+        const lists = await Promise.all(f.states.map((s) => fetchBoard({ ...f.query(s), limit: s === 'closed' || s === 'rejected' ? CLOSED_SHOWN : PER_COLUMN }, { token: this.token })));
+        if (my !== this.loading || f !== this.filter) return;
         this.off = false;
         this.error = '';
         const fresh = new Map();
-        for (const { tasks } of lists) for (const task of tasks) fresh.set(task.id, newer(this.tasks.get(task.id), task));
-        // Tasks we hold that no list has any more left the board (rejected, or old closed ones).
+        this.counts = {};
+        f.states.forEach((s, i) => {
+          this.counts[s] = lists[i].counts[s] ?? lists[i].total;
+          for (const task of lists[i].tasks) fresh.set(task.id, newer(this.tasks.get(task.id), task));
+        });
+        // Tasks we hold that no list has any more left the board (filtered out, or old closed ones).
         this.tasks = fresh;
+        for (const id of this.selected) if (!fresh.has(id)) this.selected.delete(id);
         this.renderCards();
+        this.renderBulk();
         return;
       } catch (err) {
         if (my !== this.loading) return;
@@ -127,6 +262,12 @@ export class Board {
     }
   }
 
+  reloadSoon() {
+    if (!this.cols) return;
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => this.reload(), SETTLE_MS);
+  }
+
   async loadNames() {
     try {
       for (const w of await fetchWorkers('', { token: this.token })) this.names.set(w.user, w.name || w.user);
@@ -137,9 +278,23 @@ export class Board {
   /** onTask takes a `task` event: the board and an open detail follow it. */
   onTask(msg) {
     const task = msg.task;
-    const kept = newer(this.tasks.get(task.id), task);
-    this.tasks.set(task.id, kept);
-    this.renderCards();
+    const old = this.tasks.get(task.id);
+    const kept = newer(old, task);
+    if (this.cols) {
+      const name = (id) => this.camName(id);
+      const was = old && this.filter.match(old, name) ? old.state : '';
+      const is = this.filter.match(kept, name) ? kept.state : '';
+      if (was !== is) {
+        if (was) this.counts[was] = Math.max(0, (this.counts[was] || 0) - 1);
+        if (is) this.counts[is] = (this.counts[is] || 0) + 1;
+      }
+      if (is) this.tasks.set(task.id, kept);
+      else this.tasks.delete(task.id);
+      this.renderCards();
+      this.reloadSoon();
+    } else {
+      this.tasks.set(task.id, kept);
+    }
     if (this.detail && this.detail.id === task.id) this.reloadDetailSoon();
     clearTimeout(this.statsSoon);
     this.statsSoon = setTimeout(() => this.loadStats(), 1500);
@@ -148,24 +303,26 @@ export class Board {
   // ---------- the board ----------
 
   renderCards() {
+    if (!this.cols) return;
     const note = document.getElementById('board-note');
     note.hidden = !(this.off || this.error);
     note.textContent = this.off ? t('board.off') : this.error ? t('board.failed', { error: this.error }) : '';
     note.classList.toggle('error', Boolean(this.error) && !this.off);
     this.cols.hidden = this.off;
-    const byState = new Map(BOARD.map((s) => [s, []]));
+    const byState = new Map(this.filter.states.map((s) => [s, []]));
     for (const task of this.tasks.values()) if (byState.has(task.state)) byState.get(task.state).push(task);
     const keep = new Set();
+    const cmp = order(this.filter.sort);
     for (const [state, list] of byState) {
-      // Waiting longest first; the closed column newest first.
-      list.sort((a, b) => (state === 'closed' ? b.state_ms - a.state_ms : a.state_ms - b.state_ms));
-      const shown = state === 'closed' ? list.slice(0, CLOSED_SHOWN) : list;
+      list.sort(cmp);
+      const shown = list.slice(0, state === 'closed' || state === 'rejected' ? CLOSED_SHOWN : PER_COLUMN);
       const col = this.cols.querySelector(`.col[data-state="${state}"]`);
       if (!col) continue;
       col.querySelector('.col-name').textContent = stateText(state);
       const count = col.querySelector('.count');
-      count.textContent = String(list.length);
-      count.classList.toggle('hot', state === 'reported' && list.length > 0);
+      const n = Math.max(this.counts[state] || 0, list.length);
+      count.textContent = String(n);
+      count.classList.toggle('hot', state === 'reported' && n > 0);
       const ol = col.querySelector('.col-list');
       shown.forEach((task, i) => {
         keep.add(task.id);
@@ -177,11 +334,13 @@ export class Board {
         this.fillCard(li, task);
         if (ol.children[i] !== li) ol.insertBefore(li, ol.children[i] || null);
       });
+      for (const e of ol.querySelectorAll('.col-more')) e.remove();
       if (!shown.length) {
         if (!ol.querySelector('.col-empty')) ol.append(el('li', 'col-empty', t('board.empty')));
         ol.querySelector('.col-empty').textContent = t('board.empty');
       } else {
         for (const e of ol.querySelectorAll('.col-empty')) e.remove();
+        if (n > shown.length) ol.append(el('li', 'col-more', t('bd.more', { n: n - shown.length })));
       }
     }
     for (const [id, li] of this.cards) {
@@ -190,24 +349,37 @@ export class Board {
         this.cards.delete(id);
       }
     }
-    this.onCount(byState.get('reported').length);
+    this.onCount(this.counts.reported || 0);
   }
 
   card(task) {
     const li = el('li', 'tcard');
     li.dataset.id = task.id;
     li.innerHTML = `
+      <label class="tcard-pick"><input type="checkbox" class="tcard-check"></label>
       <button type="button" class="tcard-open">
         <span class="tcard-pic"><img alt="" decoding="async" loading="lazy"></span>
         <span class="tcard-text">
           <span class="tcard-title"></span>
           <span class="tcard-meta"></span>
-          <span class="tcard-foot"><span class="tcard-timer"></span><span class="tcard-overdue"></span></span>
+          <span class="tcard-foot"><span class="tcard-timer"></span><span class="tcard-prio"></span><span class="tcard-overdue"></span></span>
         </span>
       </button>
       <div class="tcard-acts"></div>`;
     li.querySelector('.tcard-open').addEventListener('click', () => this.open(li.dataset.id));
-    li.querySelector('img').addEventListener('error', (ev) => { ev.target.closest('.tcard-pic').hidden = true; });
+    const check = li.querySelector('.tcard-check');
+    check.dataset.id = task.id;
+    check.addEventListener('change', () => {
+      if (check.checked) this.selected.add(li.dataset.id);
+      else this.selected.delete(li.dataset.id);
+      li.classList.toggle('picked', check.checked);
+      this.renderBulk();
+    });
+    // a picture that failed stays hidden through the card's later renders
+    li.querySelector('img').addEventListener('error', (ev) => {
+      ev.target.dataset.failed = ev.target.dataset.src || '';
+      ev.target.closest('.tcard-pic').hidden = true;
+    });
     li.querySelector('.tcard-acts').addEventListener('click', (ev) => {
       const b = ev.target.closest('button[data-act]');
       if (!b) return;
@@ -228,28 +400,37 @@ export class Board {
     li.dataset.state = task.state;
     li.dataset.camera = task.camera || '';
     li.dataset.source = task.source || '';
-    const late = overdue(task);
-    if (late.length) li.dataset.overdue = late.join(' ');
+    const marks = overdue(task);
+    if (late(task)) li.dataset.overdue = marks.join(' ') || 'overdue';
     else delete li.dataset.overdue;
+    const prio = priority(task);
+    li.dataset.priority = String(prio);
+    const check = li.querySelector('.tcard-check');
+    check.checked = this.selected.has(task.id);
+    li.classList.toggle('picked', check.checked);
+    check.setAttribute('aria-label', t('bd.pick', { title: taskTitle(task) }));
     const cam = task.camera ? this.cam(task.camera) : null;
     // a problem that came back: its count of sightings
     li.querySelector('.tcard-title').textContent = taskTitle(task) + (task.repeats ? ` ×${task.repeats + 1}` : '');
-    const meta = [sourceText(task.source), cam ? cam.name || cam.id : task.camera || place(task)];
+    const meta = [sourceText(task.source), cam ? cam.name || cam.id : task.camera || place(task), task.grid];
     if (task.worker) meta.push(who(task.worker, { names: this.names }));
     li.querySelector('.tcard-meta').textContent = meta.filter(Boolean).join(' · ');
     const tm = li.querySelector('.tcard-timer');
-    if (task.state === 'closed') {
+    if (task.state === 'closed' || task.state === 'rejected') {
       tm.classList.remove('timer');
       delete tm.dataset.since;
       tm.textContent = at(task.state_ms);
     } else {
       timer(tm, task.state_ms);
     }
-    li.querySelector('.tcard-overdue').textContent = late.length ? overdueText(late) : '';
+    const pr = li.querySelector('.tcard-prio');
+    pr.textContent = prio >= 2 && task.state !== 'closed' && task.state !== 'rejected' ? t('bd.prio', { n: prio }) : '';
+    pr.dataset.priority = String(prio);
+    li.querySelector('.tcard-overdue').textContent = late(task) ? (marks.length ? overdueText(marks) : t('bd.overdue')) : '';
     const pic = li.querySelector('.tcard-pic');
     const src = task.state === 'reported' || task.state === 'accepted' ? this.picture(task) : '';
-    pic.hidden = !src;
     const img = pic.querySelector('img');
+    pic.hidden = !src || img.dataset.failed === src;
     if (src && img.dataset.src !== src) {
       img.dataset.src = src;
       img.src = src;
@@ -283,10 +464,51 @@ export class Board {
     }
   }
 
+  // ---------- bulk actions ----------
+
+  /** renderBulk shows how many cards are ticked and what may be done to them. */
+  renderBulk() {
+    const bar = document.getElementById('bulk');
+    if (!bar) return;
+    const n = this.selected.size;
+    bar.dataset.count = String(n);
+    document.getElementById('bulk-count').textContent = t('bd.selected', { n });
+    for (const b of bar.querySelectorAll('button[data-bulk]')) b.disabled = n === 0 || (b.dataset.bulk === 'merge' && n < 2) || this.bulkBusy;
+  }
+
+  /** runBulk rejects the ticked tasks (reason false_alarm or duplicate) or merges them into the oldest. */
+  async runBulk(what) {
+    const ids = [...this.selected];
+    if (!ids.length || this.bulkBusy) return;
+    const body = what === 'merge' ? { ids, action: 'merge', note: t('bd.merge.note') } : { ids, action: 'reject', reason: what, note: t(what === 'duplicate' ? 'td.reason.dup' : 'td.reason.false') };
+    const note = document.getElementById('bulk-note');
+    this.bulkBusy = true;
+    this.renderBulk();
+    try {
+      const res = await sendBulk(body, { token: this.token });
+      const failed = (res.results || []).filter((r) => !r.ok);
+      note.textContent = t('bd.done', { done: res.done || 0, failed: res.failed || 0 }) + (failed.length ? ` — ${failed.map((r) => `${r.id}: ${r.error}`).join('; ')}` : '');
+      note.classList.toggle('error', failed.length > 0);
+      note.dataset.done = String(res.done || 0);
+      note.dataset.failed = String(res.failed || 0);
+      this.selected.clear();
+    } catch (err) {
+      note.textContent = t('td.failed', { error: err.message });
+      note.classList.add('error');
+    } finally {
+      this.bulkBusy = false;
+      note.hidden = false;
+    }
+    this.renderCards();
+    this.renderBulk();
+    this.reload();
+  }
+
   // ---------- statistics ----------
 
   async loadStats() {
     const box = document.getElementById('stats');
+    if (!box) return;
     let st;
     try {
       st = await fetchStats({ fromMS: startOfToday(), toMS: Date.now() + 60000 }, { token: this.token });
@@ -331,10 +553,15 @@ export class Board {
 
   // ---------- the detail ----------
 
-  /** open shows task id in the detail pane; form opens the choice an action needs ('dispatch', 'reject', 'rework'). */
-  async open(id, form = '') {
+  /**
+   * open shows task id in the detail pane; form opens the choice an action
+   * needs ('dispatch', 'reject', 'rework'). The address names the task; push
+   * false when it already does (a reload, the browser's back or forward).
+   */
+  async open(id, form = '', { push = true } = {}) {
     if (!this.detail || this.detail.id !== id) {
-      this.close();
+      this.hide();
+      if (new URLSearchParams(location.search).get('task') !== id) setTaskParam(id, push);
       this.detail = { id, data: null, player: null, form, busy: false, error: '', reloadTimer: 0, workers: null };
       this.pane.hidden = false;
       this.pane.dataset.id = id;
@@ -346,8 +573,19 @@ export class Board {
     await this.loadDetail();
   }
 
-  /** close hides the detail and stops its video. */
+  /** close closes the detail: back in the history when open pushed the task there, else out of the address. */
   close() {
+    if (!this.detail) return;
+    if (history.state && history.state.qlyTask === this.detail.id) {
+      history.back(); // popstate hides it
+      return;
+    }
+    this.hide();
+    setTaskParam('', false);
+  }
+
+  /** hide hides the detail and stops its video, leaving the address alone. */
+  hide() {
     const d = this.detail;
     if (!d) return;
     if (d.player) d.player.stop();
@@ -373,7 +611,7 @@ export class Board {
       const data = await fetchTask(d.id, { token: this.token });
       if (this.detail !== d) return;
       d.data = data;
-      this.tasks.set(data.task.id, newer(this.tasks.get(data.task.id), data.task));
+      if (!this.cols || this.tasks.has(data.task.id)) this.tasks.set(data.task.id, newer(this.tasks.get(data.task.id), data.task));
       this.renderCards();
       if (d.form && !data.allowed.includes(d.form)) d.form = '';
       if (d.form === 'dispatch' && !d.workers) this.loadWorkers(data.task.grid);
@@ -676,6 +914,7 @@ export class Board {
       return;
     }
     form.dataset.key = key;
+    delete form.dataset.reason;
     const parts = [];
     if (d.form === 'dispatch') {
       const fs = el('fieldset', 'worker-pick');
@@ -712,10 +951,15 @@ export class Board {
       parts.push(label);
       if (d.form === 'reject') {
         const quick = el('div', 'td-reasons');
-        for (const k of ['td.reason.false', 'td.reason.dup']) {
+        for (const [k, reason] of [['td.reason.false', 'false_alarm'], ['td.reason.dup', 'duplicate']]) {
           const b = el('button', '', t(k));
           b.type = 'button';
-          b.addEventListener('click', () => { input.value = t(k); });
+          b.dataset.reason = reason;
+          // the reason goes as its code (the timeline names it in any language), the words as the note
+          b.addEventListener('click', () => {
+            input.value = t(k);
+            form.dataset.reason = reason;
+          });
           quick.append(b);
         }
         parts.push(quick);
@@ -755,7 +999,8 @@ export class Board {
     }
     const note = (form.querySelector('input[name=note]') || {}).value || '';
     if (d.form === 'reject' && !note.trim()) return;
-    this.run(d.form, { note: note.trim() });
+    const reason = d.form === 'reject' ? form.dataset.reason || '' : '';
+    this.run(d.form, reason ? { note: note.trim(), reason } : { note: note.trim() });
   }
 
   async run(action, body) {
@@ -803,4 +1048,86 @@ function pickOption(name, value, title, facts, checked) {
   text.append(el('strong', '', title), el('span', 'worker-meta', facts.filter(Boolean).join(' · ')));
   label.append(input, text);
   return label;
+}
+
+const TICKER_SHOWN = 12;
+
+/**
+ * Ticker is the wall's one row of the newest open tasks (incidents the
+ * cameras raised, reports, …): a click opens the task's detail; the link
+ * goes to the board (/board) with the count waiting for review (待核单).
+ * Live from the `task` events; reloaded on each reconnect.
+ */
+export class Ticker {
+  /** @param {{token: string, cameras: () => Array, onOpen: (id: string) => void}} opts */
+  constructor({ token, cameras, onOpen }) {
+    this.token = token;
+    this.cameras = cameras;
+    this.tasks = new Map();
+    this.reported = 0;
+    this.root = document.getElementById('ticker');
+    this.list = this.root.querySelector('.ticker-list');
+    this.list.addEventListener('click', (ev) => {
+      const b = ev.target.closest('li[data-id]');
+      if (b) onOpen(b.dataset.id);
+    });
+  }
+
+  start() {
+    this.root.hidden = false;
+    startTicker();
+    this.reload();
+    setInterval(() => this.render(), 15000); // overdue marks move with the clock
+  }
+
+  async reload() {
+    try {
+      const page = await fetchBoard({ states: OPEN.join(','), sort: 'newest', limit: TICKER_SHOWN }, { token: this.token });
+      this.tasks = new Map(page.tasks.map((x) => [x.id, x]));
+      this.reported = page.counts.reported || 0;
+      this.error = '';
+    } catch (err) {
+      this.error = err.message;
+    }
+    this.render();
+  }
+
+  /** onTask takes a `task` event: a new open task comes first, a closed or rejected one leaves. */
+  onTask(msg) {
+    const task = msg.task;
+    const old = this.tasks.get(task.id);
+    const kept = newer(old, task);
+    const wasReported = old ? old.state === 'reported' : false;
+    if (!old && msg.entry && msg.entry.action === 'create' && kept.state === 'reported') this.reported++;
+    else if (old && wasReported !== (kept.state === 'reported')) this.reported += kept.state === 'reported' ? 1 : -1;
+    if (OPEN.includes(kept.state)) this.tasks.set(task.id, kept);
+    else this.tasks.delete(task.id);
+    this.render();
+  }
+
+  render() {
+    const cams = new Map((this.cameras() || []).map((c) => [c.id, c]));
+    const shown = [...this.tasks.values()].sort(order('newest')).slice(0, TICKER_SHOWN);
+    const count = this.root.querySelector('.ticker-link .count');
+    count.textContent = String(Math.max(0, this.reported));
+    count.classList.toggle('hot', this.reported > 0);
+    const items = shown.map((task) => {
+      const li = el('li', 'tick');
+      li.dataset.id = task.id;
+      li.dataset.state = task.state;
+      li.dataset.camera = task.camera || '';
+      li.dataset.source = task.source || '';
+      if (late(task)) li.dataset.overdue = 'true';
+      const b = el('button', 'tick-btn');
+      b.type = 'button';
+      const cam = task.camera ? cams.get(task.camera) : null;
+      b.append(stateBadge(task.state), el('span', 'tick-title', taskTitle(task)),
+        el('span', 'tick-where', cam ? cam.name || cam.id : task.camera || place(task)), el('time', 'tick-time', at(task.created_ms)));
+      b.title = `${taskTitle(task)} · ${stateText(task.state)} · ${sourceText(task.source)}`;
+      li.append(b);
+      return li;
+    });
+    if (!items.length) items.push(el('li', 'tick-empty', this.error ? t('board.failed', { error: this.error }) : t('bd.ticker.none')));
+    this.list.replaceChildren(...items);
+  }
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"qianliyan/configs"
-	"qianliyan/internal/redistest"
 	"qianliyan/internal/testenv"
 	"qianliyan/task"
 )
@@ -23,17 +22,10 @@ import (
 // ago) goes the whole way to closed in 50 minutes and is rated 5 stars.
 func seedTenDays(t *testing.T, prefix string) {
 	t.Helper()
-	rdb := redistest.Connect(t)
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-	})
 	zone := time.FixedZone("CST", 8*3600)
 	now := time.Now().In(zone)
 	clock := testenv.NewClock(now)
-	s := task.NewStore(rdb, prefix, configs.Tasks{ResolveWithin: configs.Duration(24 * time.Hour), ArriveRadiusM: 50}, clock.Now)
+	s := storeUnder(t, prefix, configs.Tasks{ResolveWithin: configs.Duration(24 * time.Hour), ArriveRadiusM: 50}, clock)
 	ctx := context.Background()
 	staff := task.Actor{ID: "staff1", Role: task.Staff}
 	worker := task.Actor{ID: "worker1", Role: task.Worker, Grids: []string{"hexia-01"}}

@@ -15,6 +15,7 @@
 //   node check.mjs phone   <baseURL> <outDir> <worker:pw> <taskId> <camera>   (tap targets and text sizes at 390x844)
 //   node check.mjs account <baseURL> <outDir> <resident:pw> <camera>  (a guest reports, signs in, signs out)
 //   node check.mjs stats   <baseURL> <outDir> <token> <query>      (the statistics page at 1920x1080)
+//   node check.mjs board   <baseURL> <outDir> <token> <ids.json>   (the duty officer's board, then the wall's ticker, at 1920x1080)
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -303,9 +304,10 @@ async function incidents(browser, [base, outDir, token, camera, msArg]) {
 // story3 plays DESIGN.md's story through the three pages at once, over the
 // real bridge and camsim's scripted bin scene (a 60 s loop from originMs,
 // epoch ms): the bin falls at 20 s, a person stands in its zone from about
-// 39.6 s to 50 s, the bin stands again at 55 s. Staff sign in on /screen and
-// see the incident's task come, accept it and dispatch it to the worker with
-// the picker; the worker, signed in on /worker with the phone's position
+// 39.6 s to 50 s, the bin stands again at 55 s. Staff sign in on /screen
+// and work on the board (/board) in a second tab: they see the incident's
+// task come on the board and in the wall's ticker, accept it and dispatch
+// it to the worker with the picker; the worker, signed in on /worker with the phone's position
 // granted, sees it come, claims it, is seen arriving by the camera (or
 // checks in by GPS if the camera has not by 6 s after the person came),
 // and after the bin is back submits with a photo; staff see the camera's
@@ -332,6 +334,7 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
   const shots = async () => {
     await Promise.all([
       staff.page.screenshot({ path: path.join(outDir, 'story3-screen.png') }),
+      desk.screenshot({ path: path.join(outDir, 'story3-board.png') }),
       worker.page.screenshot({ path: path.join(outDir, 'story3-worker.png'), fullPage: true }),
       resident.page.screenshot({ path: path.join(outDir, 'story3-app.png') }),
     ].map((p) => p.catch((e) => out.errors.push(`screenshot: ${e.message}`))));
@@ -344,6 +347,9 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
   }, sel);
 
   const staff = await newPage(browser, { width: 1920, height: 1080 });
+  // the duty officer works on the board (/board) beside the wall, in the same browser (one sign-in)
+  const desk = await staff.context.newPage();
+  desk.on('pageerror', (err) => out.errors.push(`board: ${err.message}`));
   const worker = await newPage(browser, { width: 390, height: 844 }, true);
   const resident = await newPage(browser, { width: 390, height: 844 }, true);
   for (const [who, p] of [['screen', staff.page], ['worker', worker.page], ['app', resident.page]]) {
@@ -368,37 +374,41 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
       signIn(worker.page, '/worker', workerUser, workerPw),
       resident.page.goto(`${base}/app?camera=${encodeURIComponent(camera)}`),
     ]);
-    await staff.page.locator('#board .col[data-state="reported"]').waitFor({ timeout: 15000 });
+    await staff.page.locator('#ticker').waitFor({ timeout: 15000 });
+    await desk.goto(`${base}/board`);
+    await desk.locator('#board .col[data-state="reported"]').waitFor({ timeout: 15000 });
     await worker.page.locator('#list-view:not([hidden])').waitFor({ timeout: 15000 });
     step('signed in');
 
     // The incident's task comes to the wall (the bin falls at 20 s).
     out.failed = 'incident task on the wall';
-    const card = staff.page.locator(`#board .col[data-state="reported"] li.tcard[data-camera="${camera}"][data-source="incident"]`).first();
+    const card = desk.locator(`#board .col[data-state="reported"] li.tcard[data-camera="${camera}"][data-source="incident"]`).first();
     await card.waitFor({ timeout: until(40000) });
     const id = await card.getAttribute('data-id');
     out.task = id;
-    step('task on the wall', { task: id, picture: await card.locator('.tcard-pic img').evaluate((i) => i.naturalWidth).catch(() => 0) });
+    step('task on the board', { task: id, picture: await card.locator('.tcard-pic img').evaluate((i) => i.naturalWidth).catch(() => 0) });
+    await staff.page.locator(`#ticker li.tick[data-id="${id}"][data-camera="${camera}"]`).waitFor({ timeout: 10000 });
+    step('task in the wall\'s ticker');
 
     // Accept on the card, then dispatch with the picker in the detail.
     out.failed = 'accept';
     await card.locator('button[data-act="accept"]').click();
-    const accepted = staff.page.locator(`#board .col[data-state="accepted"] li.tcard[data-id="${id}"]`);
+    const accepted = desk.locator(`#board .col[data-state="accepted"] li.tcard[data-id="${id}"]`);
     await accepted.waitFor({ timeout: 10000 });
     step('accepted');
-    await staff.page.screenshot({ path: path.join(outDir, 'story3-screen-board.png') });
+    await desk.screenshot({ path: path.join(outDir, 'story3-screen-board.png') });
     out.failed = 'dispatch';
     await accepted.locator('button[data-act="dispatch"]').click();
-    const pick = staff.page.locator(`#task-detail input[name="worker"][value="${workerUser}"]`);
+    const pick = desk.locator(`#task-detail input[name="worker"][value="${workerUser}"]`);
     await pick.waitFor({ timeout: 10000 });
     await pick.check();
-    await staff.page.click('#task-detail button[data-confirm="dispatch"]');
-    await staff.page.locator(`#task-detail[data-id="${id}"][data-state="dispatched"]`).waitFor({ timeout: 10000 });
+    await desk.click('#task-detail button[data-confirm="dispatch"]');
+    await desk.locator(`#task-detail[data-id="${id}"][data-state="dispatched"]`).waitFor({ timeout: 10000 });
     step('dispatched');
     // The time in the state ticks each second.
     out.timer_samples = [];
     for (let i = 0; i < 6 && new Set(out.timer_samples).size < 3; i++) {
-      out.timer_samples.push(await staff.page.textContent('#task-detail .td-since'));
+      out.timer_samples.push(await desk.textContent('#task-detail .td-since'));
       await sleep(500);
     }
     out.timer_ticks = new Set(out.timer_samples.filter(Boolean)).size >= 2;
@@ -441,24 +451,24 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
 
     // The wall shows the camera's proposal (before and after); verify with one click, then close.
     out.failed = 'verify';
-    const prop = staff.page.locator(`#task-detail[data-id="${id}"] .td-proposal:not([hidden])`);
+    const prop = desk.locator(`#task-detail[data-id="${id}"] .td-proposal:not([hidden])`);
     try {
       await prop.waitFor({ timeout: until(70000) });
       out.proposal = true;
-      await staff.page.waitForFunction(() => [...document.querySelectorAll('#task-detail .td-ba img')].filter((i) => i.complete && i.naturalWidth > 0).length >= 2, null, { timeout: 5000 }).catch(() => {});
-      out.proposal_pictures = await staff.page.evaluate(() => [...document.querySelectorAll('#task-detail .td-ba img')].filter((i) => i.complete && i.naturalWidth > 0).length);
+      await desk.waitForFunction(() => [...document.querySelectorAll('#task-detail .td-ba img')].filter((i) => i.complete && i.naturalWidth > 0).length >= 2, null, { timeout: 5000 }).catch(() => {});
+      out.proposal_pictures = await desk.evaluate(() => [...document.querySelectorAll('#task-detail .td-ba img')].filter((i) => i.complete && i.naturalWidth > 0).length);
       step('proposal on the wall', { pictures: out.proposal_pictures });
-      await staff.page.screenshot({ path: path.join(outDir, 'story3-screen-proposal.png') });
-      await staff.page.click('#task-detail .td-verify-one');
+      await desk.screenshot({ path: path.join(outDir, 'story3-screen-proposal.png') });
+      await desk.click('#task-detail .td-verify-one');
     } catch {
       step('no proposal: verifying by hand');
-      await staff.page.click('#task-detail .td-actions button[data-action="verify"]');
+      await desk.click('#task-detail .td-actions button[data-action="verify"]');
     }
-    await staff.page.locator(`#task-detail[data-state="verified"]`).waitFor({ timeout: 10000 });
+    await desk.locator(`#task-detail[data-state="verified"]`).waitFor({ timeout: 10000 });
     step('verified');
     out.failed = 'close';
-    await staff.page.click('#task-detail .td-actions button[data-action="close"]');
-    await staff.page.locator(`#task-detail[data-state="closed"]`).waitFor({ timeout: 10000 });
+    await desk.click('#task-detail .td-actions button[data-action="close"]');
+    await desk.locator(`#task-detail[data-state="closed"]`).waitFor({ timeout: 10000 });
     step('closed');
 
     // The resident watching the camera sees it closed but does not rate
@@ -468,26 +478,26 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
     await resident.page.locator(`#live-tasks li[data-id="${id}"]`).waitFor({ timeout: 25000 });
     out.resident_may_rate = await resident.page.locator(`#live-tasks li[data-id="${id}"] button[data-rate]`).count();
     out.failed = 'rating';
-    await staff.page.click('#task-detail .td-followup button[data-fu-stars="5"]');
-    await staff.page.fill('#task-detail .td-fu-comment', '电话回访：处理得很快，点赞');
-    await staff.page.click('#task-detail .td-fu-send');
+    await desk.click('#task-detail .td-followup button[data-fu-stars="5"]');
+    await desk.fill('#task-detail .td-fu-comment', '电话回访：处理得很快，点赞');
+    await desk.click('#task-detail .td-fu-send');
     step('rated');
 
     // The wall's timeline has every step with its time; the stats count it.
     out.failed = 'timeline';
-    await staff.page.locator('#task-detail li.tl-entry[data-action="rate"]').waitFor({ timeout: 10000 });
-    out.timeline = await staff.page.evaluate(() => [...document.querySelectorAll('#task-detail li.tl-entry')].map((li) => ({
+    await desk.locator('#task-detail li.tl-entry[data-action="rate"]').waitFor({ timeout: 10000 });
+    out.timeline = await desk.evaluate(() => [...document.querySelectorAll('#task-detail li.tl-entry')].map((li) => ({
       action: li.dataset.action,
       source: li.dataset.source,
       time: (li.querySelector('time') || {}).textContent || '',
       datetime: (li.querySelector('time') || {}).dateTime || '',
       pictures: [...li.querySelectorAll('.tl-pics img')].filter((i) => i.complete && i.naturalWidth > 0).length,
     })));
-    await staff.page.waitForFunction(() => {
+    await desk.waitForFunction(() => {
       const dd = document.querySelector('#stats .stat[data-key="satisfaction"] dd');
       return dd && /%/.test(dd.textContent);
     }, null, { timeout: 8000 }).catch(() => {});
-    out.stats = await staff.page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#stats .stat')].map((d) => [d.dataset.key, (d.querySelector('dd') || {}).textContent || ''])));
+    out.stats = await desk.evaluate(() => Object.fromEntries([...document.querySelectorAll('#stats .stat')].map((d) => [d.dataset.key, (d.querySelector('dd') || {}).textContent || ''])));
     await worker.page.locator('#tv-timeline li.tl-entry[data-action="rate"]').waitFor({ timeout: 5000 }).catch(() => {});
     out.worker_timeline = await worker.page.locator('#tv-timeline li.tl-entry').count();
     out.failed = '';
@@ -498,7 +508,7 @@ async function story3(browser, [base, outDir, camera, originArg, photo, staffCre
   } finally {
     out.frames = {
       screen_wall: await frames(staff.page, `.wall .tile[data-camera="${camera}"] video`).catch(() => ({})),
-      screen_detail: await frames(staff.page, '#task-detail .td-live video').catch(() => ({})),
+      screen_detail: await frames(desk, '#task-detail .td-live video').catch(() => ({})),
       worker: await frames(worker.page, '#tv-video').catch(() => ({})),
       app: await frames(resident.page, '#live').catch(() => ({})),
     };
@@ -1079,7 +1089,128 @@ async function stats(browser, [base, outDir, token, query]) {
   print({ zh, en, ink, download, custom });
 }
 
-const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account, stats };
+// In the page: each column of /board with its count and its cards in order.
+function boardColumns() {
+  return Object.fromEntries([...document.querySelectorAll('#board .col')].map((c) => [c.dataset.state, {
+    count: Number(c.querySelector('.count').textContent),
+    ids: [...c.querySelectorAll('li.tcard')].map((li) => li.dataset.id),
+  }]));
+}
+
+// board: /board at 1920x1080 over seeded tasks (ids.json names them:
+// {"reported": [...], "bulk": [a, b], "open": id}): the columns in the
+// newest order, then the urgent order; a filter (source resident) narrows
+// them; a bulk reject (误报) of two ticked cards moves them off the
+// reported column; a task opened is in the address, a reload keeps it
+// open, back closes it. Then the wall (/screen, 4 tiles): its tiles decode
+// frames, its ticker lists the open tasks newest first, a click on one
+// opens it with ?task= and a reload keeps it. Prints what it saw.
+async function board(browser, [base, outDir, token, idsFile]) {
+  if (!base || !outDir || !token || !idsFile) throw new UsageError('board <baseURL> <outDir> <token> <ids.json>');
+  fs.mkdirSync(outDir, { recursive: true });
+  const ids = JSON.parse(fs.readFileSync(idsFile, 'utf8'));
+  const out = { errors: [] };
+  const { page } = await newPage(browser, { width: 1920, height: 1080 });
+  page.on('pageerror', (err) => out.errors.push(err.message));
+  const cards = (state) => `#board .col[data-state="${state}"] li.tcard`;
+  const waitCount = (state, n) => page.waitForFunction(([sel, k]) => document.querySelectorAll(sel).length === k, [cards(state), n], { timeout: 10000 });
+  const waitOrder = (state, want) => page.waitForFunction(([sel, w]) => [...document.querySelectorAll(sel)].map((li) => li.dataset.id).join() === w.join(), [cards(state), want], { timeout: 10000 }).catch(() => {});
+
+  await page.goto(`${base}/board${tokenHash(token)}`);
+  await waitCount('reported', ids.reported.length);
+  out.newest = await page.evaluate(boardColumns);
+  out.fits = await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth && document.documentElement.scrollHeight <= innerHeight);
+  out.stats = await page.evaluate(() => document.querySelectorAll('#stats .stat').length);
+  await page.screenshot({ path: path.join(outDir, 'board.png') });
+
+  await page.click('#f-sort button[data-sort="urgent"]');
+  await waitOrder('reported', ids.urgent);
+  out.urgent = await page.evaluate(boardColumns);
+  out.urgent_address = page.url();
+
+  await page.selectOption('#f-source', 'resident');
+  await waitCount('reported', 1).catch(() => {});
+  out.filtered = await page.evaluate(boardColumns);
+  out.filtered_address = page.url();
+  await page.screenshot({ path: path.join(outDir, 'board-filtered.png') });
+  await page.selectOption('#f-source', '');
+  await waitCount('reported', ids.reported.length);
+
+  for (const id of ids.bulk) await page.check(`li.tcard[data-id="${id}"] input.tcard-check`);
+  out.bulk_count = await page.textContent('#bulk-count');
+  await page.click('#bulk button[data-bulk="false_alarm"]');
+  await page.waitForSelector('#bulk-note[data-done]', { timeout: 10000 });
+  out.bulk_note = (await page.textContent('#bulk-note')).trim();
+  await waitCount('reported', ids.reported.length - ids.bulk.length).catch(() => {});
+  out.after_bulk = await page.evaluate(boardColumns);
+  await page.screenshot({ path: path.join(outDir, 'board-bulk.png') });
+
+  await page.click(`li.tcard[data-id="${ids.open}"] .tcard-open`);
+  await page.waitForSelector(`#task-detail[data-id="${ids.open}"] .td-panel`, { timeout: 10000 });
+  out.opened_address = page.url();
+  await page.reload();
+  out.reopened = await page.waitForSelector(`#task-detail[data-id="${ids.open}"] .td-panel`, { timeout: 10000 }).then(() => true).catch(() => false);
+  out.reopened_filters = await page.evaluate(() => document.querySelector('#f-sort button[aria-pressed="true"]')?.dataset.sort || '');
+  await page.screenshot({ path: path.join(outDir, 'board-task.png') });
+  await page.goBack();
+  out.back_closed = await page.waitForSelector('#task-detail', { state: 'hidden', timeout: 5000 }).then(() => true).catch(() => false);
+  out.back_address = page.url();
+  // in English: the columns, the filters and the bulk bar
+  await page.click('#lang');
+  await sleep(300);
+  out.en = await page.evaluate(() => ({
+    reported: document.querySelector('#board .col[data-state="reported"] .col-name').textContent,
+    // the page's own words (the tasks' titles and the cameras' names are data)
+    bars: [...document.querySelectorAll('#filters, #bulk, #board .col-head, #board .tcard-acts, #board .tcard-prio, #board .tcard-overdue, #stats')].map((e) => e.innerText).join(' | '),
+  }));
+  await page.screenshot({ path: path.join(outDir, 'board-en.png') });
+  await page.close();
+
+  // The wall: video first, the ticker under it.
+  const wall = (await newPage(browser, { width: 1920, height: 1080 })).page;
+  wall.on('pageerror', (err) => out.errors.push(`wall: ${err.message}`));
+  await wall.goto(`${base}/screen?layout=4&rotate=0${tokenHash(token)}`);
+  const t0 = Date.now();
+  let tiles = [];
+  for (;;) {
+    tiles = await wall.evaluate(videosInPage);
+    if ((tiles.length && tiles.every((x) => x.frames > FRAMES_WANTED)) || Date.now() - t0 > PLAY_WAIT_MS) break;
+    await sleep(250);
+  }
+  out.wall_tiles = tiles.map(({ camera, frames, width, status }) => ({ camera, frames, width, status }));
+  await wall.waitForSelector('#ticker li.tick', { timeout: 10000 }).catch(() => {});
+  out.ticker = await wall.evaluate(() => ({
+    ids: [...document.querySelectorAll('#ticker li.tick')].map((li) => li.dataset.id),
+    count: Number(document.querySelector('#ticker .ticker-link .count').textContent),
+    link: document.querySelector('#ticker .ticker-link').getAttribute('href'),
+    height: document.getElementById('ticker').getBoundingClientRect().height,
+    wall_height: document.getElementById('wall').getBoundingClientRect().height,
+  }));
+  // the status badge keeps off the camera's own label and clock (top left)
+  // and a tile wider than 16:9 (the incident panel closed) is filled, one narrower is not
+  const badges = () => wall.evaluate(() => [...document.querySelectorAll('.wall .tile:not(.empty)')].map((tile) => {
+    const t = tile.getBoundingClientRect();
+    const b = tile.querySelector('.badge').getBoundingClientRect();
+    const v = getComputedStyle(tile.querySelector('video'));
+    return { left: (b.left - t.left) / t.width, aspect: t.width / t.height, fit: v.objectFit, position: v.objectPosition };
+  }));
+  out.badges = await badges();
+  await wall.screenshot({ path: path.join(outDir, 'board-wall.png') });
+  await wall.click('#incidents-toggle');
+  await sleep(300);
+  out.badges_wide = await badges();
+  await wall.screenshot({ path: path.join(outDir, 'board-wall-wide.png') });
+  await wall.click('#incidents-toggle');
+  await wall.click(`#ticker li.tick[data-id="${ids.open}"] button`);
+  out.wall_opened = await wall.waitForSelector(`#task-detail[data-id="${ids.open}"] .td-panel`, { timeout: 10000 }).then(() => true).catch(() => false);
+  out.wall_address = wall.url();
+  await wall.reload();
+  out.wall_reopened = await wall.waitForSelector(`#task-detail[data-id="${ids.open}"] .td-panel`, { timeout: 10000 }).then(() => true).catch(() => false);
+  await wall.screenshot({ path: path.join(outDir, 'board-wall-task.png') });
+  print(out);
+}
+
+const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account, stats, board };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
