@@ -8,7 +8,7 @@
 //
 // For tests: #mapview[data-ready] once drawn; path.qmap-cam[data-camera]
 // per camera (.qmap-cam--offline, .qmap-cam--incident), .qmap-task[data-task],
-// .qmap-worker[data-worker].
+// .qmap-worker[data-worker][data-latlng].
 
 import { t } from './i18n.js';
 import { tasks as fetchTasks } from './api.js';
@@ -152,6 +152,7 @@ export class WallMap {
       }
       w.mark.setLatLng([p.lat, p.lng]);
       const e = w.mark.getElement();
+      e.dataset.latlng = `${p.lat},${p.lng}`;
       e.querySelector('.qmap-worker-name').textContent = p.name || worker;
       e.classList.toggle('qmap-worker--stale', Date.now() - p.at_ms > STALE_MS);
       w.mark.bindTooltip(t('map.worker.at', { name: p.name || worker, time: new Date(p.at_ms).toLocaleTimeString(document.documentElement.lang, { hour12: false }) }), { direction: 'top', offset: [0, -8] });

@@ -22,7 +22,8 @@ var mapCameras = []struct {
 // configured, (1) the worker's phone (390x844, geolocation scripted) claims
 // a task and reports its walk, one position per 15 s of the fixes' time;
 // (2) the wall at 1920x1080 opens its map with a marker per camera, the
-// worker's last position and the open task; the task's detail replays the
+// worker's last position (moved by the next one, live) and the open
+// task; the task's detail replays the
 // track in the order walked; (3) the resident's report at 390x844, placed
 // by the phone's position next to cam3, lists cam3 first with its
 // distance, and choosing cam5 says it is not nearby.
@@ -44,12 +45,13 @@ users:
 	walk := [][2]float64{{33.49900, 119.13800}, {33.49930, 119.13830}, {33.49960, 119.13860}, {33.49985, 119.13890}, {33.50005, 119.13915}}
 	walkJSON, _ := json.Marshal(walk)
 	var res struct {
-		OK      bool
-		Failed  string
-		Posted  int
-		Markers struct{ Cameras, Offline, Workers, Tasks int }
-		Worker  string
-		Replay  struct {
+		OK        bool
+		Failed    string
+		Posted    int
+		Markers   struct{ Cameras, Offline, Workers, Tasks int }
+		Worker    string
+		MovedLive bool `json:"moved_live"`
+		Replay    struct {
 			Points int
 			Seen   []string
 			Last   int
@@ -80,12 +82,16 @@ users:
 	if res.Worker != "李强" {
 		t.Errorf("the worker's marker is labelled %q, want 李强", res.Worker)
 	}
+	if !res.MovedLive {
+		t.Errorf("a position posted while the wall's map is open did not move the worker's marker (the position event)")
+	}
 	// the replay visits the walk's points in order
 	var want []string
 	for _, p := range walk {
 		want = append(want, fmt.Sprintf("%v,%v", p[0], p[1]))
 	}
-	if res.Replay.Points != len(walk) || res.Replay.Last != len(walk)-1 || strings.Join(res.Replay.Seen, " ") != strings.Join(want, " ") {
+	want = append(want, fmt.Sprintf("%v,%v", walk[len(walk)-1][0]+0.0001, walk[len(walk)-1][1]+0.0001)) // the live one
+	if res.Replay.Points != len(walk)+1 || res.Replay.Last != len(walk) || strings.Join(res.Replay.Seen, " ") != strings.Join(want, " ") {
 		t.Errorf("the replay of %d points went through %v (last step %d); want %v", res.Replay.Points, res.Replay.Seen, res.Replay.Last, want)
 	}
 	n := res.Picker.Nearest

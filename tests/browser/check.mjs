@@ -1244,7 +1244,7 @@ async function map(browser, [base, outDir, staffToken, workerCred, taskId, walkJ
   fs.mkdirSync(outDir, { recursive: true });
   const walk = JSON.parse(walkJSON);
   const [user, pw] = workerCred.split(':');
-  const out = { ok: false, failed: '', posted: 0, markers: {}, worker: '', replay: { points: 0, seen: [], last: -1 }, picker: { nearest: [], far: '' }, errors: [] };
+  const out = { ok: false, failed: '', posted: 0, markers: {}, worker: '', moved_live: false, replay: { points: 0, seen: [], last: -1 }, picker: { nearest: [], far: '' }, errors: [] };
   const watch = (page) => page.on('pageerror', (err) => out.errors.push(err.message));
   try {
     // (1) the worker's walk
@@ -1277,6 +1277,14 @@ async function map(browser, [base, outDir, staffToken, workerCred, taskId, walkJ
       tasks: document.querySelectorAll('#mapview .qmap-task').length,
     }));
     out.worker = await page.textContent('#mapview .qmap-worker .qmap-worker-name');
+    // a new position reaches the open map by the event stream
+    const workerToken = await tokenOf(base, user, pw);
+    const next = [walk[walk.length - 1][0] + 0.0001, walk[walk.length - 1][1] + 0.0001];
+    await api(base, 'POST', `/api/tasks/${taskId}/track`, workerToken, { lat: next[0], lng: next[1], accuracy: 5 });
+    try {
+      await page.locator(`#mapview .qmap-worker[data-latlng="${next[0]},${next[1]}"]`).waitFor({ timeout: 5000 });
+      out.moved_live = true;
+    } catch { out.moved_live = false; }
     await sleep(300);
     await page.screenshot({ path: path.join(outDir, 'map-wall.png') });
     await page.goto(`${base}/screen?task=${encodeURIComponent(taskId)}${tokenHash(staffToken)}`);
