@@ -113,6 +113,33 @@ func TestTrackKeepsTheWorkersPositionsInOrder(t *testing.T) {
 	wantError(t, "a point after the submission", code, body, 409, fmt.Sprintf("task %s is submitted: a track is kept only while a task is claimed or arrived", tk.ID))
 }
 
+// TestTrackIsReadInTheOrderWalked: two reports that crossed on the way
+// (the later fix stored first) are read back in the order of their times.
+func TestTrackIsReadInTheOrderWalked(t *testing.T) {
+	b := serve(t, taskConfig(t), withTasks(), withLogins())
+	tk := b.report(t, "resident", map[string]any{"title": "垃圾桶倒了", "camera": "cam1"})
+	b.move(t, "staff", tk.ID, "accept", nil)
+	b.move(t, "staff", tk.ID, "dispatch", map[string]any{"worker": "worker1"})
+	b.move(t, "worker1", tk.ID, "claim", nil)
+	now := b.clock.Now().UnixMilli()
+	for _, p := range []map[string]any{
+		{"lat": 33.512, "lng": 119.14, "at": now - 15000},
+		{"lat": 33.513, "lng": 119.14, "at": now},
+		{"lat": 33.511, "lng": 119.14, "at": now - 30000},
+	} {
+		b.must(t, 201, "POST", "/api/tasks/"+tk.ID+"/track", "worker1", p, nil)
+	}
+	var tr api.Track
+	b.must(t, 200, "GET", "/api/tasks/"+tk.ID+"/track", "staff", nil, &tr)
+	var got []string
+	for _, p := range tr.Points {
+		got = append(got, fmt.Sprintf("%.3f@%d", p.Lat, (p.AtMS-now)/1000))
+	}
+	if want := "33.511@-30 33.512@-15 33.513@0"; strings.Join(got, " ") != want {
+		t.Errorf("the track reads %v, want %s", got, want)
+	}
+}
+
 // TestTrackReportsAreRateLimited: a phone that sends positions in a
 // tight loop gets a 429 after the burst.
 func TestTrackReportsAreRateLimited(t *testing.T) {

@@ -112,7 +112,8 @@ func (s *Store) AppendTrack(ctx context.Context, a Actor, id string, p TrackPoin
 	return pos, nil
 }
 
-// Track returns the positions kept of task id, in the order they came.
+// Track returns the positions kept of task id in the order of their
+// times (at), which is the order they came unless two crossed on the way.
 func (s *Store) Track(ctx context.Context, id string) ([]TrackPoint, error) {
 	msgs, err := s.rdb.XRange(ctx, s.trackKey(id), "-", "+").Result()
 	if err != nil {
@@ -125,6 +126,8 @@ func (s *Store) Track(ctx context.Context, id string) ([]TrackPoint, error) {
 			out = append(out, p)
 		}
 	}
+	// in the order walked, should two reports have crossed on the way
+	slices.SortStableFunc(out, func(a, b TrackPoint) int { return cmp.Compare(a.AtMS, b.AtMS) })
 	return out, nil
 }
 

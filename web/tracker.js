@@ -20,6 +20,7 @@ export class Tracker {
     this.ids = [];
     this.watch = null;
     this.lastAt = 0; // the time of the last fix sent
+    this.sending = null; // the posts in flight, one after the other
   }
 
   /** sync takes the worker's tasks (an iterable) and starts or stops the watch. */
@@ -41,7 +42,9 @@ export class Tracker {
     this.lastAt = at;
     const c = pos.coords;
     const point = { lat: c.latitude, lng: c.longitude, accuracy: Math.round((c.accuracy || 0) * 10) / 10, at };
-    for (const id of this.ids) postTrack(id, point, { token: this.token }).catch(() => { /* refused or offline: the next fix goes */ });
+    // one after the other, so the track keeps the order walked
+    this.sending = (this.sending || Promise.resolve()).then(() => Promise.all(this.ids.map((id) => postTrack(id, point, { token: this.token })
+      .catch(() => { /* refused or offline: the next fix goes */ }))));
   }
 
   /** stop ends the watch (signing out, no tracked task left). */

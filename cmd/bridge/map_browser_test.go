@@ -20,7 +20,8 @@ var mapCameras = []struct {
 
 // TestChromiumMapShowsCamerasTrackAndNearestCamera: with no tile server
 // configured, (1) the worker's phone (390x844, geolocation scripted) claims
-// a task and reports its walk, one position per 15 s of the fixes' time;
+// a task, reports its walk, one position per 15 s of the fixes' time, and
+// checks in by GPS at its end;
 // (2) the wall at 1920x1080 opens its map with a marker per camera, the
 // worker's last position (moved by the next one, live) and the open
 // task; the task's detail replays the
@@ -48,6 +49,8 @@ users:
 		OK        bool
 		Failed    string
 		Posted    int
+		Arrived   bool
+		ArriveErr string `json:"arrive_error"`
 		Markers   struct{ Cameras, Offline, Workers, Tasks int }
 		Worker    string
 		MovedLive bool `json:"moved_live"`
@@ -75,6 +78,9 @@ users:
 	}
 	if res.Posted != len(walk) {
 		t.Errorf("the phone reported %d positions, want the %d of its walk", res.Posted, len(walk))
+	}
+	if !res.Arrived {
+		t.Errorf("the GPS check-in at the walk's end did not arrive: %q", res.ArriveErr)
 	}
 	if m := res.Markers; m.Cameras != len(mapCameras) || m.Offline != len(mapCameras) || m.Workers != 1 || m.Tasks != 1 {
 		t.Errorf("the wall's map shows %+v; want %d cameras (all offline), 1 worker, 1 task", m, len(mapCameras))

@@ -1221,7 +1221,7 @@ function geolocationStub(pts) {
   const geo = {
     watchPosition(ok) {
       const now = Date.now();
-      pts.forEach((p, i) => setTimeout(() => ok(fix(p, now - (pts.length - 1 - i) * 15000)), 150 * (i + 1)));
+      pts.forEach((p, i) => setTimeout(() => ok(fix(p, now - (pts.length - 1 - i) * 15000)), 50 * (i + 1))); // faster than a post: they queue
       return ++watches;
     },
     clearWatch() {},
@@ -1244,7 +1244,7 @@ async function map(browser, [base, outDir, staffToken, workerCred, taskId, walkJ
   fs.mkdirSync(outDir, { recursive: true });
   const walk = JSON.parse(walkJSON);
   const [user, pw] = workerCred.split(':');
-  const out = { ok: false, failed: '', posted: 0, markers: {}, worker: '', moved_live: false, replay: { points: 0, seen: [], last: -1 }, picker: { nearest: [], far: '' }, errors: [] };
+  const out = { ok: false, failed: '', posted: 0, arrived: false, arrive_error: '', markers: {}, worker: '', moved_live: false, replay: { points: 0, seen: [], last: -1 }, picker: { nearest: [], far: '' }, errors: [] };
   const watch = (page) => page.on('pageerror', (err) => out.errors.push(err.message));
   try {
     // (1) the worker's walk
@@ -1261,6 +1261,15 @@ async function map(browser, [base, outDir, staffToken, workerCred, taskId, walkJ
       out.posted = (await api(base, 'GET', `/api/tasks/${taskId}/track`, staffToken)).points.length;
       if (out.posted >= walk.length) break;
       await sleep(200);
+    }
+    // the GPS check-in at the walk's end (a fresh fix), 10 m from the camera
+    await wk.page.click('#task-view button[data-action="arrive"]');
+    try {
+      await wk.page.locator('#task-view[data-state="arrived"]').waitFor({ timeout: 15000 });
+      out.arrived = true;
+    } catch {
+      out.arrived = false;
+      out.arrive_error = (await wk.page.textContent('#act-error')) || '';
     }
     await wk.page.screenshot({ path: path.join(outDir, 'map-worker.png') });
 
