@@ -21,12 +21,18 @@ export class Tracker {
     this.watch = null;
     this.lastAt = 0; // the time of the last fix sent
     this.sending = null; // the posts in flight, one after the other
+    this.held = false; // the check-in has the phone's position
   }
 
   /** sync takes the worker's tasks (an iterable) and starts or stops the watch. */
   sync(tasks) {
     this.ids = [...tasks].filter((x) => TRACKED.includes(x.state)).map((x) => x.id);
-    const want = this.ids.length > 0 && 'geolocation' in navigator;
+    this.start();
+  }
+
+  // start watches the position while a task needs it and nothing holds it.
+  start() {
+    const want = this.ids.length > 0 && !this.held && 'geolocation' in navigator;
     if (want && this.watch === null) {
       this.watch = navigator.geolocation.watchPosition((p) => this.fix(p), () => { /* the next fix may come */ },
         { enableHighAccuracy: true, maximumAge: 5000, timeout: 60000 });
@@ -45,6 +51,22 @@ export class Tracker {
     // one after the other, so the track keeps the order walked
     this.sending = (this.sending || Promise.resolve()).then(() => Promise.all(this.ids.map((id) => postTrack(id, point, { token: this.token })
       .catch(() => { /* refused or offline: the next fix goes */ }))));
+  }
+
+  /**
+   * hold stops the watch while on (the GPS check-in asks for a fresh fix:
+   * with a watch running, Chromium answers such a request only at the
+   * watch's next fix, which a phone standing still, or an emulated
+   * position, may not give), and starts it again after.
+   */
+  hold(on) {
+    this.held = on;
+    if (on && this.watch !== null) {
+      navigator.geolocation.clearWatch(this.watch);
+      this.watch = null;
+    } else if (!on) {
+      this.start();
+    }
   }
 
   /** stop ends the watch (signing out, no tracked task left). */

@@ -378,7 +378,16 @@ async function run(action, body) {
   return ok;
 }
 
-function position() {
+async function position() {
+  if (w.tracker) w.tracker.hold(true);
+  try {
+    return await freshFix();
+  } finally {
+    if (w.tracker) w.tracker.hold(false);
+  }
+}
+
+function freshFix() {
   return new Promise((resolve, reject) => {
     if (!('geolocation' in navigator)) {
       reject(new Error(t('worker.geo.none')));

@@ -1212,20 +1212,24 @@ async function board(browser, [base, outDir, token, idsFile]) {
   print(out);
 }
 
-// geolocationStub replaces navigator.geolocation in a page: watchPosition
-// gives the fixes of pts ([[lat, lng], ...]) one after another, stamped 15 s
-// apart and ending now; getCurrentPosition the last one, fresh.
+// geolocationStub replaces navigator.geolocation's watch in a page:
+// watchPosition gives the fixes of pts ([[lat, lng], ...]) one after
+// another, stamped 15 s apart and ending now (to the first watch only; a
+// watch started again later sees the phone standing still), and keeps a
+// real watch running beside, so that getCurrentPosition, which goes to the
+// real one (the context's emulated position), meets what a phone's does.
 function geolocationStub(pts) {
+  const real = navigator.geolocation;
   const fix = (p, at) => ({ coords: { latitude: p[0], longitude: p[1], accuracy: 8, altitude: null, altitudeAccuracy: null, heading: null, speed: null }, timestamp: at });
   let watches = 0;
   const geo = {
-    watchPosition(ok) {
+    watchPosition(ok, fail, opts) {
       const now = Date.now();
-      pts.forEach((p, i) => setTimeout(() => ok(fix(p, now - (pts.length - 1 - i) * 15000)), 50 * (i + 1))); // faster than a post: they queue
-      return ++watches;
+      if (watches++ === 0) pts.forEach((p, i) => setTimeout(() => ok(fix(p, now - (pts.length - 1 - i) * 15000)), 50 * (i + 1))); // faster than a post: they queue
+      return real.watchPosition(() => {}, () => {}, opts);
     },
-    clearWatch() {},
-    getCurrentPosition(ok) { setTimeout(() => ok(fix(pts[pts.length - 1], Date.now())), 50); },
+    clearWatch(id) { real.clearWatch(id); },
+    getCurrentPosition(ok, fail, opts) { real.getCurrentPosition(ok, fail, opts); },
   };
   Object.defineProperty(Navigator.prototype, 'geolocation', { configurable: true, get: () => geo });
 }
@@ -1250,6 +1254,9 @@ async function map(browser, [base, outDir, staffToken, workerCred, taskId, walkJ
     // (1) the worker's walk
     const wk = await newPage(browser, { width: 390, height: 844 }, true);
     watch(wk.page);
+    const last = walk[walk.length - 1];
+    await wk.context.grantPermissions(['geolocation'], { origin: base });
+    await wk.context.setGeolocation({ latitude: last[0], longitude: last[1], accuracy: 8 });
     await wk.page.addInitScript(geolocationStub, walk);
     await wk.page.goto(`${base}/worker`);
     await signInForm(wk.page, user, pw);
@@ -1317,7 +1324,8 @@ async function map(browser, [base, outDir, staffToken, workerCred, taskId, walkJ
     const [lat, lng] = here.split(',').map(Number);
     const res = await newPage(browser, { width: 390, height: 844 }, true);
     watch(res.page);
-    await res.page.addInitScript(geolocationStub, [[lat, lng]]);
+    await res.context.grantPermissions(['geolocation'], { origin: base });
+    await res.context.setGeolocation({ latitude: lat, longitude: lng, accuracy: 8 });
     await res.page.goto(`${base}/app`);
     await res.page.locator('#cam-list li').first().waitFor({ timeout: 15000 });
     await res.page.click('#open-report');
