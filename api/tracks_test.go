@@ -113,14 +113,22 @@ func TestTrackKeepsTheWorkersPositionsInOrder(t *testing.T) {
 	wantError(t, "a point after the submission", code, body, 409, fmt.Sprintf("task %s is submitted: a track is kept only while a task is claimed or arrived", tk.ID))
 }
 
-// TestTrackIsReadInTheOrderWalked: two reports that crossed on the way
-// (the later fix stored first) are read back in the order of their times.
-func TestTrackIsReadInTheOrderWalked(t *testing.T) {
-	b := serve(t, taskConfig(t), withTasks(), withLogins())
+// claimedByWorker1 is a resident's report on cam1, accepted, dispatched to
+// worker1 and claimed.
+func (b *bridge) claimedByWorker1(t *testing.T) *task.Task {
+	t.Helper()
 	tk := b.report(t, "resident", map[string]any{"title": "垃圾桶倒了", "camera": "cam1"})
 	b.move(t, "staff", tk.ID, "accept", nil)
 	b.move(t, "staff", tk.ID, "dispatch", map[string]any{"worker": "worker1"})
 	b.move(t, "worker1", tk.ID, "claim", nil)
+	return tk
+}
+
+// TestTrackIsReadInTheOrderWalked: two reports that crossed on the way
+// (the later fix stored first) are read back in the order of their times.
+func TestTrackIsReadInTheOrderWalked(t *testing.T) {
+	b := serve(t, taskConfig(t), withTasks(), withLogins())
+	tk := b.claimedByWorker1(t)
 	now := b.clock.Now().UnixMilli()
 	for _, p := range []map[string]any{
 		{"lat": 33.512, "lng": 119.14, "at": now - 15000},
@@ -144,10 +152,7 @@ func TestTrackIsReadInTheOrderWalked(t *testing.T) {
 // tight loop gets a 429 after the burst.
 func TestTrackReportsAreRateLimited(t *testing.T) {
 	b := serve(t, taskConfig(t), withTasks(), withLogins())
-	tk := b.report(t, "resident", map[string]any{"title": "垃圾桶倒了", "camera": "cam1"})
-	b.move(t, "staff", tk.ID, "accept", nil)
-	b.move(t, "staff", tk.ID, "dispatch", map[string]any{"worker": "worker1"})
-	b.move(t, "worker1", tk.ID, "claim", nil)
+	tk := b.claimedByWorker1(t)
 	p := map[string]any{"lat": 33.51, "lng": 119.14}
 	for i := range 12 {
 		if code, body := b.do(t, "POST", "/api/tasks/"+tk.ID+"/track", "worker1", p); code != 201 {
