@@ -127,7 +127,7 @@ var apiRoutes = []apiRoute{
 	{method: "GET", path: "/api/thumbs", summary: "The pictures of several cameras at once (the wall's overview), each as /api/cameras/{id}/thumb.jpg gives it", who: whoAnyone + "; the cameras the caller may watch",
 		query: []apiParam{{"cameras", "string", "camera ids, comma-separated, 1 to 200"}}, ok: 200, resp: Thumbs{}, errors: []int{400, 401}},
 	{method: "GET", path: "/api/cameras/:id/thumb.jpg", summary: "The camera's last analysed picture, 320 pixels wide (the wall's overview); X-Picture-At gives its time in Unix ms", who: whoAnyone + "; as for the camera", query: []apiParam{tokenQuery}, ok: 200, resp: "image/jpeg", errors: []int{401, 403, 404, 503}},
-	{method: "GET", path: "/api/events", summary: "Server-sent events: camera (what the caller may watch), incident (the center), task (the center, the task's grid workers, its reporter)", who: whoAnyone, query: []apiParam{tokenQuery}, ok: 200, resp: mediaEvents, errors: []int{401}},
+	{method: "GET", path: "/api/events", summary: "Server-sent events: camera (what the caller may watch), incident (the center), task (the center, the task's grid workers, its reporter), position (a worker's new last position, from a task's track: the center)", who: whoAnyone, query: []apiParam{tokenQuery}, ok: 200, resp: mediaEvents, errors: []int{401}},
 	{method: "GET", path: "/api/webrtc", summary: "ICE servers for RTCPeerConnection", who: whoAnyone, ok: 200,
 		resp: struct {
 			ICEServers []struct {
