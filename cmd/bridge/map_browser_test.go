@@ -24,7 +24,7 @@ var mapCameras = []struct {
 // checks in by GPS at its end;
 // (2) the wall at 1920x1080 opens its map with a marker per camera, the
 // worker's last position (moved by the next one, live) and the open
-// task; the task's detail replays the
+// task, and a camera's marker opens the camera live; the task's detail replays the
 // track in the order walked; (3) the resident's report at 390x844, placed
 // by the phone's position next to cam3, lists cam3 first with its
 // distance, and choosing cam5 says it is not nearby.
@@ -54,7 +54,12 @@ users:
 		Markers   struct{ Cameras, Offline, Workers, Tasks int }
 		Worker    string
 		MovedLive bool `json:"moved_live"`
-		Replay    struct {
+		Opened    struct {
+			Camera    string
+			MapHidden bool `json:"map_hidden"`
+			Failed    bool
+		}
+		Replay struct {
 			Points int
 			Seen   []string
 			Last   int
@@ -90,6 +95,9 @@ users:
 	}
 	if !res.MovedLive {
 		t.Errorf("a position posted while the wall's map is open did not move the worker's marker (the position event)")
+	}
+	if o := res.Opened; o.Failed || !o.MapHidden || o.Camera == "" {
+		t.Errorf("a click on camera %q's marker: %+v; want the map hidden and its tile enlarged", o.Camera, o)
 	}
 	// the replay visits the walk's points in order
 	var want []string

@@ -1248,7 +1248,7 @@ async function map(browser, [base, outDir, staffToken, workerCred, taskId, walkJ
   fs.mkdirSync(outDir, { recursive: true });
   const walk = JSON.parse(walkJSON);
   const [user, pw] = workerCred.split(':');
-  const out = { ok: false, failed: '', posted: 0, arrived: false, arrive_error: '', markers: {}, worker: '', moved_live: false, replay: { points: 0, seen: [], last: -1 }, picker: { nearest: [], far: '' }, errors: [] };
+  const out = { ok: false, failed: '', posted: 0, arrived: false, arrive_error: '', markers: {}, worker: '', moved_live: false, opened: {}, replay: { points: 0, seen: [], last: -1 }, picker: { nearest: [], far: '' }, errors: [] };
   const watch = (page) => page.on('pageerror', (err) => out.errors.push(err.message));
   try {
     // (1) the worker's walk
@@ -1303,6 +1303,15 @@ async function map(browser, [base, outDir, staffToken, workerCred, taskId, walkJ
     } catch { out.moved_live = false; }
     await sleep(300);
     await page.screenshot({ path: path.join(outDir, 'map-wall.png') });
+    // a camera's marker opens it live: the map goes, its tile is enlarged
+    const camId = await page.getAttribute('#mapview path.qmap-cam >> nth=-1', 'data-camera');
+    await page.click(`#mapview path.qmap-cam[data-camera="${camId}"]`, { force: true });
+    try {
+      await page.locator(`#wall .tile.enlarged[data-camera="${camId}"]`).waitFor({ timeout: 5000 });
+      out.opened = { camera: camId, map_hidden: await page.evaluate(() => document.getElementById('mapview').hidden) };
+    } catch {
+      out.opened = { camera: camId, map_hidden: false, failed: true };
+    }
     await page.goto(`${base}/screen?task=${encodeURIComponent(taskId)}${tokenHash(staffToken)}`);
     await page.locator('.td-track[data-points]:not([hidden])').waitFor({ timeout: 20000 });
     out.replay.points = Number(await page.getAttribute('.td-track', 'data-points'));
