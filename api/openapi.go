@@ -127,7 +127,7 @@ var apiRoutes = []apiRoute{
 	{method: "GET", path: "/api/thumbs", summary: "The pictures of several cameras at once (the wall's overview), each as /api/cameras/{id}/thumb.jpg gives it", who: whoAnyone + "; the cameras the caller may watch",
 		query: []apiParam{{"cameras", "string", "camera ids, comma-separated, 1 to 200"}}, ok: 200, resp: Thumbs{}, errors: []int{400, 401}},
 	{method: "GET", path: "/api/cameras/:id/thumb.jpg", summary: "The camera's last analysed picture, 320 pixels wide (the wall's overview); X-Picture-At gives its time in Unix ms", who: whoAnyone + "; as for the camera", query: []apiParam{tokenQuery}, ok: 200, resp: "image/jpeg", errors: []int{401, 403, 404, 503}},
-	{method: "GET", path: "/api/events", summary: "Server-sent events: camera (what the caller may watch), incident (the center), task (the center, the task's grid workers, its reporter)", who: whoAnyone, query: []apiParam{tokenQuery}, ok: 200, resp: mediaEvents, errors: []int{401}},
+	{method: "GET", path: "/api/events", summary: "Server-sent events: camera (what the caller may watch), incident (the center), task (the center, the task's grid workers, its reporter), position (a worker's new last position, from a task's track: the center)", who: whoAnyone, query: []apiParam{tokenQuery}, ok: 200, resp: mediaEvents, errors: []int{401}},
 	{method: "GET", path: "/api/webrtc", summary: "ICE servers for RTCPeerConnection", who: whoAnyone, ok: 200,
 		resp: struct {
 			ICEServers []struct {
@@ -191,6 +191,14 @@ var apiRoutes = []apiRoute{
 		ok: 200, resp: struct {
 			Workers []Worker `json:"workers"`
 		}{}, errors: []int{400, 401, 403, 503}},
+	{method: "GET", path: "/api/workers/positions", summary: "Every worker's last position reported from a task's track (worker, name, task, lat, lng, accuracy_m, at_ms), the latest first; `position` events on GET /api/events follow it", who: whoCenter,
+		ok: 200, resp: struct {
+			Positions []WorkerPosition `json:"positions"`
+		}{}, errors: []int{401, 403, 503}},
+	{method: "POST", path: "/api/tasks/:id/track", summary: "The worker's phone reports where it is (every 15 s while the task is claimed or arrived); kept in order as the task's track, the last tasks.track_points points", who: "the worker the task is dispatched to (12 at once, then one every 5 s)",
+		body: trackBody{}, ok: 201, resp: TrackPosted{}, errors: []int{400, 401, 403, 404, 409, 429, 503}},
+	{method: "GET", path: "/api/tasks/:id/track", summary: "A task's track (轨迹), in the order the phone sent it, for the replay", who: "staff and admins; workers for the tasks they may see; never residents (403)", ok: 200, resp: Track{}, errors: []int{401, 403, 404, 503}},
+	{method: "GET", path: "/api/map", summary: "The pages' map settings (configs map): tile URL template (empty: a plain background from the cameras' coordinates), subdomains, attribution, center, zoom, max_zoom, nearby_m", who: whoAnyone, ok: 200, resp: MapSettings{}, errors: []int{}},
 	{method: "GET", path: "/api/stats", summary: "The center's figures over the tasks created in a period (default: today in server.time_zone): summary with definitions, per grid, worker and kind, times per stage, daily trend", who: whoCenter, query: statsParams,
 		ok: 200, resp: StatsResponse{}, errors: []int{400, 401, 403, 503}},
 	{method: "GET", path: "/api/stats/export", summary: "The figures of GET /api/stats as a CSV file, or an XLSX workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)", who: whoCenter,

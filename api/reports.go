@@ -1,12 +1,15 @@
 package api
 
 import (
+	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
+	"qianliyan/configs"
 	"qianliyan/task"
 )
 
@@ -73,6 +76,9 @@ func (s *Server) report(c *gin.Context) error {
 			return Errorf(http.StatusForbidden, "camera %q is not public: report on a public camera, or give the place (location) instead", cam.ID)
 		}
 		n.Camera = cam.ID
+		if err := s.checkNearby(p, cam, b.Location); err != nil {
+			return err
+		}
 	}
 	if err := s.center.Place(&n); err != nil {
 		return taskError(err)
@@ -100,4 +106,33 @@ func firstRunes(s string, n int) string {
 		n--
 	}
 	return s
+}
+
+// checkNearby refuses (400) a "nearby camera" farther than map.nearby_m
+// from the place the report gives: the task would go to that camera's grid
+// and show its street. The answer lists the nearest cameras the caller may
+// name, in "nearest" ({id, name, distance_m}). A report without a place,
+// or a camera without one, is not checked.
+func (s *Server) checkNearby(p Principal, cam *configs.Camera, l *task.Location) error {
+	if l == nil || l.Lat == 0 && l.Lng == 0 || cam.Location.Lat == 0 && cam.Location.Lng == 0 {
+		return nil
+	}
+	limit := s.cfg.Map.NearbyM
+	d := task.DistanceM(l.Lat, l.Lng, cam.Location.Lat, cam.Location.Lng)
+	if d <= limit {
+		return nil
+	}
+	nearest := s.center.NearestCameras(*l, 3, p.MayWatch)
+	return &HTTPError{Code: http.StatusBadRequest,
+		Msg: fmt.Sprintf("camera %s (%s) is %s from the place of the report; a nearby camera must be within %s of it: choose one of the nearest cameras, or leave the camera out",
+			cam.ID, cam.Name, metres(d), metres(limit)),
+		Fields: map[string]any{"nearest": nearest, "distance_m": math.Round(d)}}
+}
+
+// metres gives a distance in words: "820 m", "2.7 km".
+func metres(d float64) string {
+	if d < 1000 {
+		return fmt.Sprintf("%.0f m", d)
+	}
+	return fmt.Sprintf("%.1f km", d/1000)
 }

@@ -37,6 +37,8 @@ type Config struct {
 	Cameras []Camera `yaml:"cameras"`
 	// Webhooks are called on task events (see Webhook); none by default.
 	Webhooks []Webhook `yaml:"webhooks"`
+	// Map is the pages' map: tiles, where it opens, what counts as nearby.
+	Map Map `yaml:"map"`
 }
 
 // Server is the HTTP side of the bridge: where it listens and how it is reached.
@@ -194,6 +196,10 @@ type Tasks struct {
 	// "full" (the display name), "surname" (default: 王师傅 for 王五, else
 	// 网格员) or "none" (网格员); never the login.
 	WorkerNameForResidents string `yaml:"worker_name_for_residents"`
+	// TrackPoints caps the positions kept of one task's track (the worker's
+	// phone reports one every 15 s while the task is claimed or arrived):
+	// default 2880 (12 hours), 10..100000; the oldest go first.
+	TrackPoints int `yaml:"track_points"`
 }
 
 // Record sets the rolling recording of every camera (fragmented MP4

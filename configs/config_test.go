@@ -50,11 +50,12 @@ func defaults() *Config {
 		Detect: Detect{Mode: ModeAuto, StepDown: Duration(10 * time.Second), Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
 			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second), LoiterAfter: Duration(30 * time.Second), PersonMinPx: 50, PersonMaxPx: 400, Model: Model{Size: 320, Score: 0.5}},
 		Tasks: Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),
-			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second), ReopenWithin: Duration(time.Hour), WorkerNameForResidents: "surname"},
+			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second), ReopenWithin: Duration(time.Hour), WorkerNameForResidents: "surname", TrackPoints: 2880},
 		Record:  Record{Keep: Duration(30 * time.Minute), Before: Duration(10 * time.Second), After: Duration(20 * time.Second), EvidenceDays: 180},
 		Cluster: Cluster{Node: hostname(), Lease: Duration(5 * time.Second), HoldDown: Duration(30 * time.Second)},
 		DataDir: "data",
 		Cameras: []Camera{{ID: "cam1", Name: "花巷口", Grid: "hexia-01", URL: "rtsp://127.0.0.1:8554/cam/1"}},
+		Map:     Map{Subdomains: "abc", MaxZoom: 18, NearbyM: 500},
 	}
 }
 
@@ -101,6 +102,8 @@ func TestGoodFilesLoad(t *testing.T) {
 		Record:  defaults().Record,
 		Cluster: defaults().Cluster,
 		DataDir: "/var/lib/qianliyan",
+		Map: Map{Tiles: "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY",
+			Subdomains: "01234567", Attribution: "© 天地图", Center: LatLng{Lat: 33.5, Lng: 119.14}, Zoom: 16, MaxZoom: 18, NearbyM: 300},
 		Cameras: []Camera{
 			{
 				ID: "cam-01", Name: "河下古镇·花巷口", Grid: "hexia-01", Location: loc,
@@ -311,7 +314,7 @@ var badFiles = []struct {
 	{
 		name: "unknown field at the top",
 		yaml: oneCamera + "servr:\n  addr: \":8080\"\n",
-		want: "bad.yaml:6:1: servr: unknown field (known: server, auth, users, redis, webrtc, ingest, detect, tasks, record, cluster, data_dir, cameras, webhooks)",
+		want: "bad.yaml:6:1: servr: unknown field (known: server, auth, users, redis, webrtc, ingest, detect, tasks, record, cluster, data_dir, cameras, webhooks, map)",
 	},
 	{
 		name: "cluster: bad name, lease, hold-down, URL, proxy_whep; a camera pinned to a bad name",
@@ -322,6 +325,22 @@ var badFiles = []struct {
 			"bad.yaml:10:14: cluster.hold_down: must not be negative; 0 gives cameras back at once\n" +
 			"bad.yaml:11:15: cluster.public_url: must be an absolute http:// or https:// URL, like https://bridge2.example.org\n" +
 			"bad.yaml:12:15: cluster.proxy_whep: is not implemented yet: a member sends viewers of another's camera to it with a 307; leave it false",
+	},
+	{
+		name: "map: a tile URL without {y}, no subdomains for {s}, a center off the map, zooms and nearby_m out of range; track_points",
+		yaml: oneCamera + "map:\n  tiles: https://t{s}.example.org/{z}/{x}.png\n  subdomains: \"\"\n  center: {lat: 95, lng: 119}\n  zoom: 30\n  max_zoom: 0\n  nearby_m: 5\ntasks:\n  track_points: 5\n",
+		want: "bad.yaml:7:10: map.tiles: has no {y}: a tile URL template names {z}, {x} and {y}, like https://tile.example.org/{z}/{x}/{y}.png\n" +
+			"bad.yaml:8:15: map.subdomains: must not be empty when tiles uses {s}: the letters {s} stands for, like 01234567\n" +
+			"bad.yaml:9:11: map.center: 95,119 is not a place on the map: lat -90..90, lng -180..180\n" +
+			"bad.yaml:10:9: map.zoom: 30 is outside 0..max_zoom (0); 0 fits the cameras\n" +
+			"bad.yaml:11:13: map.max_zoom: 0 is outside 1..22\n" +
+			"bad.yaml:12:13: map.nearby_m: 5 is outside 10..5000 metres\n" +
+			"bad.yaml:14:17: tasks.track_points: 5 is outside 10..100000",
+	},
+	{
+		name: "map: a tile URL that is not http(s) or a path",
+		yaml: oneCamera + "map:\n  tiles: ftp://x/{z}/{x}/{y}\n",
+		want: "bad.yaml:7:10: map.tiles: must start with http://, https:// or / (a path on the bridge), like https://tile.example.org/{z}/{x}/{y}.png",
 	},
 	{
 		name: "redis: cluster nodes and sentinel together, bad addresses, a database a cluster lacks",
@@ -390,7 +409,7 @@ var badFiles = []struct {
 	{
 		name: "whole file is a list",
 		yaml: "- cam1\n- cam2\n",
-		want: "bad.yaml:1:1: must be a mapping of fields (server, auth, users, redis, webrtc, ingest, detect, tasks, record, cluster, data_dir, cameras, webhooks), not a list",
+		want: "bad.yaml:1:1: must be a mapping of fields (server, auth, users, redis, webrtc, ingest, detect, tasks, record, cluster, data_dir, cameras, webhooks, map), not a list",
 	},
 	{
 		name: "syntax error",

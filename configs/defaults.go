@@ -30,7 +30,7 @@ func setDefaults(c *Config) {
 		ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second),
 		LoiterAfter: Duration(30 * time.Second), PersonMinPx: 50, PersonMaxPx: 400, Model: Model{Size: 320, Score: 0.5}}
 	c.Tasks = Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),
-		ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second), ReopenWithin: Duration(time.Hour), WorkerNameForResidents: "surname"}
+		ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second), ReopenWithin: Duration(time.Hour), WorkerNameForResidents: "surname", TrackPoints: 2880}
 	c.Record = Record{Keep: Duration(30 * time.Minute), Before: Duration(10 * time.Second), After: Duration(20 * time.Second), EvidenceDays: 180}
 	c.Ingest.Transport = "auto"
 	c.Ingest.StallTimeout = Duration(5 * time.Second)
@@ -44,4 +44,5 @@ func setDefaults(c *Config) {
 	c.Cluster.HoldDown = Duration(30 * time.Second)
 
 	c.DataDir = "data"
+	mapDefaults(&c.Map)
 }

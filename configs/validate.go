@@ -47,6 +47,7 @@ func validate(c *Config, d *decoder) {
 	}
 	validateUsers(d, "users", c.Users, cameraGrids(c.Cameras))
 	validateWebhooks(d, "webhooks", c.Webhooks)
+	validateMap(d, "map", &c.Map)
 }
 
 func validateServer(d *decoder, path string, s *Server) {
@@ -279,6 +280,9 @@ func validateTasks(d *decoder, path string, t *Tasks) {
 	}
 	if !slices.Contains(WorkerNameShows, t.WorkerNameForResidents) {
 		d.check(path+".worker_name_for_residents", fmt.Sprintf("%s is not one of %s", quote(t.WorkerNameForResidents), strings.Join(WorkerNameShows, ", ")))
+	}
+	if t.TrackPoints < 10 || t.TrackPoints > 100000 {
+		d.check(path+".track_points", fmt.Sprintf("%d is outside 10..100000", t.TrackPoints))
 	}
 }
 

@@ -78,6 +78,29 @@ func (c *Center) nearestCamera(l Location) *configs.Camera {
 	return best
 }
 
+// NearbyCamera is a camera and how far it is from a place.
+type NearbyCamera struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	DistanceM float64 `json:"distance_m"` // rounded to the metre
+}
+
+// NearestCameras lists up to n configured cameras with a location that
+// may (nil: every one) allows, nearest to l first.
+func (c *Center) NearestCameras(l Location, n int, may func(*configs.Camera) bool) []NearbyCamera {
+	var out []NearbyCamera
+	for i := range c.cfg.Cameras {
+		cam := &c.cfg.Cameras[i]
+		if cam.Location.Lat == 0 && cam.Location.Lng == 0 || may != nil && !may(cam) {
+			continue
+		}
+		d := math.Round(DistanceM(l.Lat, l.Lng, cam.Location.Lat, cam.Location.Lng))
+		out = append(out, NearbyCamera{ID: cam.ID, Name: cam.Name, DistanceM: d})
+	}
+	slices.SortStableFunc(out, func(a, b NearbyCamera) int { return cmp.Compare(a.DistanceM, b.DistanceM) })
+	return out[:min(n, len(out))]
+}
+
 // Grids lists the center's grids (those of its cameras), sorted.
 func (c *Center) Grids() []string {
 	var out []string

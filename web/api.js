@@ -301,7 +301,7 @@ export function incidentSnapshotURL(id, token) {
  * each `task` event (type 'task', 'overdue' or 'rating'; the server sends
  * each caller the tasks it may see). Returns {close()}.
  */
-export function events(onCamera, { token = '', onStatus = () => {}, onIncident = null, onTask = null } = {}) {
+export function events(onCamera, { token = '', onStatus = () => {}, onIncident = null, onTask = null, onPosition = null } = {}) {
   const url = '/api/events' + (token ? `?token=${encodeURIComponent(token)}` : '');
   let es = null;
   let timer = 0;
@@ -330,6 +330,14 @@ export function events(onCamera, { token = '', onStatus = () => {}, onIncident =
         let msg;
         try { msg = JSON.parse(ev.data); } catch { return; }
         if (msg && msg.task && msg.task.id) onTask(msg);
+      });
+    }
+    if (onPosition) {
+      // a worker's new last position (the center only; map.js)
+      es.addEventListener('position', (ev) => {
+        let p;
+        try { p = JSON.parse(ev.data); } catch { return; }
+        if (p && p.worker) onPosition(p);
       });
     }
     es.onerror = () => {

@@ -386,6 +386,21 @@ const TABLE = {
   'bd.done': ['完成 {done} 条，失败 {failed} 条', '{done} done, {failed} failed'],
   'bd.ticker': ['最新工单', 'Newest tasks'],
   'bd.ticker.none': ['暂无待办工单', 'No open tasks'],
+  // the map: wall map, track replay, the resident's location picker (map.js)
+  'map.toggle': ['地图', 'Map'],
+  'map.incident': ['有事件', 'incident'],
+  'map.worker.at': ['{name} · {time} 的位置', '{name} at {time}'],
+  'map.failed': ['地图加载失败：{error}', 'The map did not load: {error}'],
+  'track.title': ['轨迹回放', 'Track replay'],
+  'track.none': ['暂无轨迹', 'No track yet'],
+  'track.play': ['播放', 'Play'],
+  'track.pause': ['暂停', 'Pause'],
+  'track.points': ['{n} 个位置', '{n} positions'],
+  'app.report.map.hint': ['点击地图设置位置，或获取当前位置', 'Tap the map to set the place, or use your location'],
+  'app.report.near': ['最近的摄像头', 'Nearest cameras'],
+  'app.report.loc.set': ['{lat}, {lng}（地图选点）', '{lat}, {lng} (set on the map)'],
+  'app.report.far': ['所选摄像头距上报位置 {d}，超过 {max}，不是附近的摄像头：请选择附近的摄像头，或不选择', 'The chosen camera is {d} from the place, more than {max}: it is not nearby. Choose a nearby camera, or none'],
+  'worker.tracking': ['正在上报位置（每 15 秒）', 'Sharing your position (every 15 s)'],
 };
 
 const LANGS = ['zh-CN', 'en'];

@@ -13,6 +13,7 @@
 // button[data-rate]; #rate-dialog with button[data-stars=N], #rate-comment,
 // #rate-send; li.mcard[data-id][data-state] in #mine-list; #report-form.
 
+import { LocationPicker } from './picker.js';
 import { t, applyI18n } from './i18n.js';
 import { device, me, storedToken, storeToken, tasks as fetchTasks, task as fetchTask, rate, report, upload, HttpError } from './api.js';
 import { loginForm, logout, nameOf } from './login.js';
@@ -45,7 +46,8 @@ const res = {
   adopted: 0, // how many guest reports the last sign-in brought into the account
   detail: null, // {id, data}
   rating: null, // {id, stars}
-  loc: null, // {lat, lng, accuracy}
+  loc: null, // {lat, lng, accuracy}; accuracy null: set on the map
+  picker: null, // the location picker (picker.js)
   photo: null,
 };
 
@@ -146,6 +148,17 @@ export function initResident({ cams, onToken, nav, back }) {
     sendReport();
   });
   $('report-locate').addEventListener('click', locate);
+  res.picker = new LocationPicker({
+    mapEl: $('report-map'),
+    nearEl: $('report-near'),
+    farEl: $('report-far'),
+    select: $('report-camera'),
+    cams: () => res.cams(),
+    onPick: (loc) => {
+      res.loc = loc;
+      renderLoc();
+    },
+  });
   $('report-photo').addEventListener('change', () => {
     const f = $('report-photo').files && $('report-photo').files[0];
     res.photo = f || null;
@@ -226,6 +239,7 @@ function openReport(camera) {
   sel.replaceChildren(...opts);
   if (camera) sel.value = camera;
   $('report-error').hidden = true;
+  res.picker.open();
   if (!res.loc) locate();
 }
 
@@ -239,6 +253,7 @@ function locate() {
   navigator.geolocation.getCurrentPosition((p) => {
     res.loc = { lat: p.coords.latitude, lng: p.coords.longitude, accuracy: p.coords.accuracy };
     renderLoc();
+    res.picker.set(res.loc, { center: true });
   }, (e) => {
     out.textContent = window.isSecureContext === false ? t('worker.geo.none') : t('worker.geo.failed', { error: e.message || e.code });
   }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
@@ -251,7 +266,9 @@ function renderLoc() {
     return;
   }
   out.removeAttribute('data-i18n');
-  out.textContent = t('app.report.loc.got', { lat: res.loc.lat.toFixed(6), lng: res.loc.lng.toFixed(6), m: Math.round(res.loc.accuracy) });
+  const { lat, lng, accuracy } = res.loc;
+  out.textContent = accuracy == null ? t('app.report.loc.set', { lat: lat.toFixed(6), lng: lng.toFixed(6) })
+    : t('app.report.loc.got', { lat: lat.toFixed(6), lng: lng.toFixed(6), m: Math.round(accuracy) });
 }
 
 async function sendReport() {
@@ -260,6 +277,12 @@ async function sendReport() {
   const title = form.elements.title.value.trim();
   if (!title) {
     form.elements.title.focus();
+    return;
+  }
+  const far = res.picker.farText(); // the server refuses it too
+  if (far) {
+    err.hidden = false;
+    err.textContent = far;
     return;
   }
   const btn = form.querySelector('button[type=submit]');
@@ -276,6 +299,7 @@ async function sendReport() {
     });
     form.reset();
     res.photo = null;
+    res.picker.render();
     $('report-preview').hidden = true;
     if (ans.task) res.mine.set(ans.task.id, ans.task);
     renderMine();

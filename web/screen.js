@@ -23,6 +23,7 @@ import { loginForm, session, nameOf, logout } from './login.js';
 import { Board, Ticker } from './taskboard.js';
 import { Overview } from './overview.js';
 import { Playback } from './playback.js';
+import { WallMap } from './wallmap.js';
 
 // 0 is the overview of every camera (全部): pictures, not video.
 const LAYOUTS = [1, 4, 9, 16, 25, 36, 0];
@@ -391,6 +392,7 @@ function setEnlarged(id) {
 }
 
 function onCamera(cam) {
+  if (wallMap) wallMap.camera(cam);
   const i = wall.cams.findIndex((c) => c.id === cam.id);
   if (i >= 0) wall.cams[i] = cam;
   else wall.cams.push(cam);
@@ -461,6 +463,7 @@ function onIncident(i) {
   if (inc.off) return;
   merge(i);
   renderIncidents();
+  if (wallMap) wallMap.incidentsChanged();
 }
 
 // loadIncidents takes the open incidents (at start and after each reconnect of
@@ -625,6 +628,8 @@ function showLogin(note, badToken = false) {
   $('incidents').hidden = true;
   $('incidents-toggle').hidden = true;
   $('ticker').hidden = true;
+  $('map-toggle').hidden = true;
+  if (wallMap) wallMap.hide();
   $('who').textContent = '';
   $('token-view').hidden = false;
   $('token-error').hidden = !badToken;
@@ -638,6 +643,32 @@ function showLogin(note, badToken = false) {
       start(s);
     },
   });
+}
+
+// ---------- the map (wallmap.js) ----------
+
+let wallMap = null;
+
+// setMap shows the map over the wall, or the wall again; ?map=1 keeps it
+// across a reload.
+function setMap(open) {
+  if (open && !wallMap) {
+    wallMap = new WallMap($('mapview'), {
+      token: wall.token,
+      cameras: () => wall.cams,
+      incidents: openOf,
+      onCamera: (id) => { setMap(false); showCamera(id); },
+      onTask: (id) => { if (wall.board) wall.board.open(id); },
+    });
+  }
+  if (open) wallMap.show();
+  else if (wallMap) wallMap.hide();
+  $('map-toggle').setAttribute('aria-expanded', String(open));
+  $('map-toggle').classList.toggle('on', open);
+  const p = new URLSearchParams(location.search);
+  if (open) p.set('map', '1');
+  else p.delete('map');
+  history.replaceState(history.state, '', `${location.pathname}${p.size ? `?${p}` : ''}${location.hash}`);
 }
 
 // Loads the camera list, retrying on network and server errors; a refused
@@ -704,13 +735,17 @@ async function start(signedIn = null, { viaToken = false } = {}) {
   wall.ticker = new Ticker({ token: wall.token, cameras: () => wall.cams, onOpen: (id) => wall.board.open(id) });
   wall.ticker.start();
   if (params.get('task')) wall.board.open(params.get('task'), '', { push: false });
+  $('map-toggle').hidden = false;
+  if (params.get('map') === '1') setMap(true);
   wall.feed = events(onCamera, {
     token: wall.token,
     onIncident,
     onTask: (m) => {
       wall.board.onTask(m);
       wall.ticker.onTask(m);
+      if (wallMap) wallMap.onTask(m);
     },
+    onPosition: (p) => { if (wallMap) wallMap.onPosition(p); },
     // The stream replays neither incidents nor tasks: (re)load both on each connect.
     onStatus: (st) => {
       wall.eventsLive = st === 'open';
@@ -718,6 +753,7 @@ async function start(signedIn = null, { viaToken = false } = {}) {
       if (st === 'open') {
         loadIncidents();
         wall.ticker.reload();
+        if (wallMap) wallMap.reload();
       }
     },
   });
@@ -753,6 +789,7 @@ function init() {
     restartRotation();
   });
   $('logout').addEventListener('click', () => logout('screen'));
+  $('map-toggle').addEventListener('click', () => setMap(!(wallMap && wallMap.shown)));
   $('token-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const token = $('token-input').value.trim();

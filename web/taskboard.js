@@ -25,6 +25,7 @@
 //   after, video[data-camera] in .td-live, and the timeline's li.tl-entry;
 //   #ticker (the wall) holds li.tick[data-id][data-state][data-camera].
 
+import { TrackReplay } from './trackreplay.js';
 import { t } from './i18n.js';
 import { board as fetchBoard, bulk as sendBulk, task as fetchTask, act, rate, workers as fetchWorkers, stats as fetchStats, HttpError, pictureURL, incidentSnapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
@@ -678,6 +679,7 @@ export class Board {
               <button type="button" class="primary td-verify-one" data-action="verify"></button>
             </section>
             <dl class="td-facts"></dl>
+            <section class="td-track" hidden></section>
           </div>
           <div class="td-side">
             <div class="td-actions"></div>
@@ -789,6 +791,10 @@ export class Board {
     p.querySelector('.td-close').textContent = t('td.back');
 
     this.renderLive(task);
+    // the worker's track (轨迹回放, trackreplay.js)
+    const tr = p.querySelector('.td-track');
+    if (!tr.replay) tr.replay = new TrackReplay(tr, this.token);
+    tr.replay.show(task);
 
     const prop = task.proposal;
     const propBox = p.querySelector('.td-proposal');

@@ -16,6 +16,7 @@
 // submit]; input#photo; textarea#submit-note; #tv-video[data-camera]; the
 // timeline's li.tl-entry; button#alerts-on.
 
+import { Tracker } from './tracker.js';
 import { t, applyI18n, langToggle } from './i18n.js';
 import { tasks as fetchTasks, task as fetchTask, act, upload, events, storeToken, HttpError } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
@@ -42,6 +43,7 @@ const w = {
   off: false,
   error: '',
   pushed: false,
+  tracker: null, // reports the phone's position while a task is claimed or arrived (tracker.js)
 };
 
 const isMine = (task) => task.worker === w.me.sub;
@@ -148,6 +150,7 @@ function renderList() {
   $('todo-count').textContent = String(todo.length);
   $('done-count').textContent = String(done.length);
   $('done-box').hidden = done.length === 0;
+  if (w.tracker) w.tracker.sync(w.tasks.values());
   const note = $('list-note');
   const msg = w.off ? t('board.off') : w.error ? t('board.failed', { error: w.error }) : todo.length ? '' : t('worker.none');
   note.hidden = !msg;
@@ -375,14 +378,24 @@ async function run(action, body) {
   return ok;
 }
 
-function position() {
+async function position() {
+  if (w.tracker) w.tracker.hold(true);
+  try {
+    return await freshFix();
+  } finally {
+    if (w.tracker) w.tracker.hold(false);
+  }
+}
+
+function freshFix() {
   return new Promise((resolve, reject) => {
     if (!('geolocation' in navigator)) {
       reject(new Error(t('worker.geo.none')));
       return;
     }
     navigator.geolocation.getCurrentPosition(resolve, (e) => reject(new Error(e.message || `geolocation error ${e.code}`)),
-      { enableHighAccuracy: true, timeout: 20000, maximumAge: 30000 });
+      // a fresh fix: a cached one may be from before the worker came closer
+      { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
   });
 }
 
@@ -450,6 +463,8 @@ async function submit() {
 function signedOut(note = '') {
   if (w.feed) w.feed.close();
   w.feed = null;
+  if (w.tracker) w.tracker.stop();
+  w.tracker = null;
   closeView();
   w.me = null;
   $('list-view').hidden = true;
@@ -463,6 +478,7 @@ function signedOut(note = '') {
 function started(s) {
   w.token = s.token;
   w.me = s.me;
+  w.tracker = new Tracker({ token: s.token, onChange: (on) => { $('tracking').hidden = !on; } });
   $('login-view').hidden = true;
   $('logout').hidden = false;
   $('who').textContent = `${nameOf(s.me)} · ${t('worker.sub')}`;

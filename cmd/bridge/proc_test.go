@@ -38,6 +38,7 @@ type cameraSpec struct {
 	offline bool   // not expected to come online: startBridge does not wait for it
 	subURL  string // optional sub_url
 	record  string // optional record: main, sub or off (startBridge: off)
+	loc     string // optional location, YAML flow: {lat: 33.5, lng: 119.14}
 }
 
 // startBridge writes a config for cams and runs bin/bridge with it until
@@ -82,6 +83,9 @@ func startBridgeWith(tb testing.TB, cams []cameraSpec, pin, detectYAML string) *
 		}
 		if c.record != "" {
 			sub += ", record: " + c.record
+		}
+		if c.loc != "" {
+			sub += ", location: " + c.loc
 		}
 		fmt.Fprintf(&y, "  - {id: %s, name: \"测试街巷%d号\", grid: hexia-01, url: %q%s, public: %v, transport: tcp, zones: %s}\n", c.id, i+1, c.url, sub, c.public, zones)
 	}

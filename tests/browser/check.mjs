@@ -16,6 +16,8 @@
 //   node check.mjs account <baseURL> <outDir> <resident:pw> <camera>  (a guest reports, signs in, signs out)
 //   node check.mjs stats   <baseURL> <outDir> <token> <query>      (the statistics page at 1920x1080)
 //   node check.mjs board   <baseURL> <outDir> <token> <ids.json>   (the duty officer's board, then the wall's ticker, at 1920x1080)
+//   node check.mjs map     <baseURL> <outDir> <staffToken> <worker:pw> <taskId> <walkJSON> <lat,lng> <farCamera>
+//                          (the worker's scripted walk, the wall's map and track replay, the resident's picker)
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -1210,7 +1212,147 @@ async function board(browser, [base, outDir, token, idsFile]) {
   print(out);
 }
 
-const scenarios = { wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account, stats, board };
+// geolocationStub replaces navigator.geolocation's watch in a page:
+// watchPosition gives the fixes of pts ([[lat, lng], ...]) one after
+// another, stamped 15 s apart and ending now (to the first watch only; a
+// watch started again later sees the phone standing still), and keeps a
+// real watch running beside, so that getCurrentPosition, which goes to the
+// real one (the context's emulated position), meets what a phone's does.
+function geolocationStub(pts) {
+  const real = navigator.geolocation;
+  const fix = (p, at) => ({ coords: { latitude: p[0], longitude: p[1], accuracy: 8, altitude: null, altitudeAccuracy: null, heading: null, speed: null }, timestamp: at });
+  let watches = 0;
+  const geo = {
+    watchPosition(ok, fail, opts) {
+      const now = Date.now();
+      if (watches++ === 0) pts.forEach((p, i) => setTimeout(() => ok(fix(p, now - (pts.length - 1 - i) * 15000)), 50 * (i + 1))); // faster than a post: they queue
+      return real.watchPosition(() => {}, () => {}, opts);
+    },
+    clearWatch(id) { real.clearWatch(id); },
+    getCurrentPosition(ok, fail, opts) { real.getCurrentPosition(ok, fail, opts); },
+  };
+  Object.defineProperty(Navigator.prototype, 'geolocation', { configurable: true, get: () => geo });
+}
+
+// map: with no tile server configured, (1) the worker's phone (390x844,
+// geolocation stubbed with the walk) claims the task and reports its walk;
+// (2) the wall (1920x1080) opens its map: camera, worker and task markers
+// counted; then the task's detail replays the track (each step's lat,lng);
+// (3) the resident's report (390x844, placed at lat,lng by the phone)
+// lists the nearest cameras; choosing farCamera shows the far message.
+// Screenshots map-wall.png, map-track.png, map-picker.png.
+async function map(browser, [base, outDir, staffToken, workerCred, taskId, walkJSON, here, farCam]) {
+  if (!base || !outDir || !staffToken || !workerCred || !taskId || !walkJSON || !here || !farCam) {
+    throw new UsageError('map <baseURL> <outDir> <staffToken> <worker:pw> <taskId> <walkJSON> <lat,lng> <farCamera>');
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  const walk = JSON.parse(walkJSON);
+  const [user, pw] = workerCred.split(':');
+  const out = { ok: false, failed: '', posted: 0, arrived: false, arrive_error: '', markers: {}, worker: '', moved_live: false, opened: {}, replay: { points: 0, seen: [], last: -1 }, picker: { nearest: [], far: '' }, errors: [] };
+  const watch = (page) => page.on('pageerror', (err) => out.errors.push(err.message));
+  try {
+    // (1) the worker's walk
+    const wk = await newPage(browser, { width: 390, height: 844 }, true);
+    watch(wk.page);
+    const last = walk[walk.length - 1];
+    await wk.context.grantPermissions(['geolocation'], { origin: base });
+    await wk.context.setGeolocation({ latitude: last[0], longitude: last[1], accuracy: 8 });
+    await wk.page.addInitScript(geolocationStub, walk);
+    await wk.page.goto(`${base}/worker`);
+    await signInForm(wk.page, user, pw);
+    await wk.page.locator('#list-view:not([hidden])').waitFor({ timeout: 15000 });
+    await wk.page.goto(`${base}/worker?task=${encodeURIComponent(taskId)}`);
+    await wk.page.click('#act-claim:not([hidden]) button[data-action=claim]', { timeout: 15000 });
+    const until = Date.now() + 15000;
+    while (Date.now() < until) {
+      out.posted = (await api(base, 'GET', `/api/tasks/${taskId}/track`, staffToken)).points.length;
+      if (out.posted >= walk.length) break;
+      await sleep(200);
+    }
+    // the GPS check-in at the walk's end (a fresh fix), 10 m from the camera
+    await wk.page.click('#task-view button[data-action="arrive"]');
+    try {
+      await wk.page.locator('#task-view[data-state="arrived"]').waitFor({ timeout: 15000 });
+      out.arrived = true;
+    } catch {
+      out.arrived = false;
+      out.arrive_error = (await wk.page.textContent('#act-error')) || '';
+    }
+    await wk.page.screenshot({ path: path.join(outDir, 'map-worker.png') });
+
+    // (2) the wall's map, then the task's track replay
+    const { page } = await newPage(browser, { width: 1920, height: 1080 });
+    watch(page);
+    await page.goto(`${base}/screen?map=1${tokenHash(staffToken)}`);
+    await page.locator('#mapview[data-loaded]').waitFor({ timeout: 20000 });
+    await page.locator('#mapview .qmap-worker').waitFor({ timeout: 10000 });
+    out.markers = await page.evaluate(() => ({
+      cameras: document.querySelectorAll('#mapview path.qmap-cam').length,
+      offline: document.querySelectorAll('#mapview path.qmap-cam--offline').length,
+      workers: document.querySelectorAll('#mapview .qmap-worker').length,
+      tasks: document.querySelectorAll('#mapview .qmap-task').length,
+    }));
+    out.worker = await page.textContent('#mapview .qmap-worker .qmap-worker-name');
+    // a new position reaches the open map by the event stream
+    const workerToken = await tokenOf(base, user, pw);
+    const next = [walk[walk.length - 1][0] + 0.0001, walk[walk.length - 1][1] + 0.0001];
+    await api(base, 'POST', `/api/tasks/${taskId}/track`, workerToken, { lat: next[0], lng: next[1], accuracy: 5 });
+    try {
+      await page.locator(`#mapview .qmap-worker[data-latlng="${next[0]},${next[1]}"]`).waitFor({ timeout: 5000 });
+      out.moved_live = true;
+    } catch { out.moved_live = false; }
+    await sleep(300);
+    await page.screenshot({ path: path.join(outDir, 'map-wall.png') });
+    // a camera's marker opens it live: the map goes, its tile is enlarged
+    const camId = await page.getAttribute('#mapview path.qmap-cam >> nth=-1', 'data-camera');
+    await page.click(`#mapview path.qmap-cam[data-camera="${camId}"]`, { force: true });
+    try {
+      await page.locator(`#wall .tile.enlarged[data-camera="${camId}"]`).waitFor({ timeout: 5000 });
+      out.opened = { camera: camId, map_hidden: await page.evaluate(() => document.getElementById('mapview').hidden) };
+    } catch {
+      out.opened = { camera: camId, map_hidden: false, failed: true };
+    }
+    await page.goto(`${base}/screen?task=${encodeURIComponent(taskId)}${tokenHash(staffToken)}`);
+    await page.locator('.td-track[data-points]:not([hidden])').waitFor({ timeout: 20000 });
+    out.replay.points = Number(await page.getAttribute('.td-track', 'data-points'));
+    await page.click('.td-track-play');
+    const end = Date.now() + 15000;
+    while (Date.now() < end) {
+      const st = await page.evaluate(() => {
+        const b = document.querySelector('.td-track');
+        return { step: Number(b.dataset.step), latlng: b.dataset.latlng || '' };
+      });
+      if (st.latlng && out.replay.seen[out.replay.seen.length - 1] !== st.latlng) out.replay.seen.push(st.latlng);
+      out.replay.last = st.step;
+      if (st.step >= out.replay.points - 1) break;
+      await sleep(50);
+    }
+    await page.screenshot({ path: path.join(outDir, 'map-track.png') });
+
+    // (3) the resident's picker
+    const [lat, lng] = here.split(',').map(Number);
+    const res = await newPage(browser, { width: 390, height: 844 }, true);
+    watch(res.page);
+    await res.context.grantPermissions(['geolocation'], { origin: base });
+    await res.context.setGeolocation({ latitude: lat, longitude: lng, accuracy: 8 });
+    await res.page.goto(`${base}/app`);
+    await res.page.locator('#cam-list li').first().waitFor({ timeout: 15000 });
+    await res.page.click('#open-report');
+    await res.page.locator('#report-near li').first().waitFor({ timeout: 15000 });
+    out.picker.nearest = await res.page.$$eval('#report-near li', (lis) => lis.map((li) => ({ camera: li.dataset.camera, distance: Number(li.dataset.distance) })));
+    await res.page.selectOption('#report-camera', farCam);
+    await res.page.locator('#report-far:not([hidden])').waitFor({ timeout: 5000 });
+    out.picker.far = (await res.page.textContent('#report-far')).trim();
+    await res.page.locator('#report-far').scrollIntoViewIfNeeded();
+    await res.page.screenshot({ path: path.join(outDir, 'map-picker.png') });
+    out.ok = true;
+  } catch (err) {
+    out.failed = err.message;
+  }
+  print(out);
+}
+
+const scenarios = { map, wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account, stats, board };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
