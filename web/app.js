@@ -19,7 +19,7 @@
 import { t, applyI18n, langToggle } from './i18n.js';
 import { cameras as fetchCameras, events, snapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
-import { initResident, show as showSheet, watchCamera, onTask, relabel, token as residentToken } from './resident.js';
+import { initResident, show as showSheet, watchCamera, onTask, relabel, camerasLoaded, token as residentToken } from './resident.js';
 
 const SNAPSHOT_MS = 10000;
 
@@ -130,6 +130,7 @@ async function loadList() {
   renderList();
   syncLive();
   renderLive();
+  camerasLoaded();
 }
 
 function onCamera(cam) {

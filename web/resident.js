@@ -239,8 +239,18 @@ function openReport(camera) {
   sel.replaceChildren(...opts);
   if (camera) sel.value = camera;
   $('report-error').hidden = true;
-  res.picker.open();
+  // the map and the nearest cameras wait for the list (camerasLoaded)
+  if (res.cams().length) res.picker.open();
   if (!res.loc) locate();
+}
+
+/**
+ * camerasLoaded fills the report's camera choice once the list has come,
+ * when the page was opened on the report (/app?view=report) before it.
+ */
+export function camerasLoaded() {
+  if ($('report-view').hidden) return;
+  openReport($('report-camera').value || new URLSearchParams(location.search).get('at') || '');
 }
 
 function locate() {

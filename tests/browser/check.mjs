@@ -941,6 +941,8 @@ async function phone(browser, [base, outDir, workerCred, taskId, camera]) {
   await measure(p, 'app-list');
   await p.goto(`${base}/app?view=report`);
   await p.locator('#report-view:not([hidden])').waitFor();
+  // opened on the report itself: the camera choice fills once the list comes
+  await p.locator(`#report-camera option[value="${camera}"]`).waitFor({ state: 'attached', timeout: 15000 });
   await measure(p, 'app-report');
   await p.goto(`${base}/app`);
   await p.click('#res-signin');
