@@ -14,18 +14,21 @@ import (
 	"qianliyan/api"
 	"qianliyan/cluster"
 	"qianliyan/configs"
+	"qianliyan/detect"
 	"qianliyan/ingest"
 	"qianliyan/internal/redistest"
 	"qianliyan/internal/testenv"
 	"qianliyan/internal/whepclient"
 	"qianliyan/relay"
+	"qianliyan/task"
 )
 
 // member is one bridge of a two-member cluster in this process.
 type member struct {
-	url  string
-	cl   *cluster.Cluster
-	deps api.Deps
+	url       string
+	cl        *cluster.Cluster
+	deps      api.Deps
+	incidents *detect.Store // as its detection would raise them
 	// stopMirror stops writing its cameras' health to Redis, as a member
 	// that hangs would.
 	stopMirror context.CancelFunc
@@ -43,6 +46,7 @@ func startMember(t *testing.T, base *configs.Config, node string, video bool) *m
 	cfg := *base
 	cfg.Cameras = append([]configs.Camera(nil), base.Cameras...)
 	cfg.Cameras[0].Node, cfg.Cameras[1].Node = "b", "a"
+	cfg.DataDir = t.TempDir()
 	cfg.Cluster = configs.Cluster{Node: node, Lease: configs.Duration(600 * time.Millisecond), PublicURL: "http://" + ln.Addr().String()}
 	log := slog.New(slog.DiscardHandler)
 	rdb := redistest.Connect(t)
@@ -52,12 +56,15 @@ func startMember(t *testing.T, base *configs.Config, node string, video bool) *m
 		t.Fatal(err)
 	}
 	m := &member{url: cfg.Cluster.PublicURL, cl: cluster.New(rdb, &cfg, nil, log)}
-	m.deps = api.Deps{Config: &cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log, Cluster: m.cl}
+	m.incidents = detect.NewStore(rdb, cfg.Redis.Prefix)
+	m.deps = api.Deps{Config: &cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log, Cluster: m.cl,
+		Tasks: task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, nil), Incidents: m.incidents}
 	a := api.New(m.deps)
 	srv := a.HTTPServer("")
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = m.cl.Run(ctx) })
+	wg.Go(func() { _ = a.Run(ctx) })
 	if video {
 		mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: 200 * time.Millisecond, Source: hub.Healths}
 		var mctx context.Context
