@@ -35,6 +35,9 @@ type bus struct {
 	log     *slog.Logger
 	out     chan []byte // to the publisher; full: dropped and counted
 	dropped atomic.Int64
+
+	mu       sync.Mutex
+	taskSubs []func(task.Event) // OnOtherMembersTask
 }
 
 // busMsg is what goes on the channel.
@@ -144,6 +147,26 @@ func (b *bus) apply(payload string) {
 		var ev task.Event
 		if json.Unmarshal(m.Data, &ev) == nil && ev.Task != nil {
 			b.events.publishTask(ev)
+			b.mu.Lock()
+			subs := b.taskSubs
+			b.mu.Unlock()
+			for _, fn := range subs {
+				fn(ev)
+			}
 		}
 	}
+}
+
+// OnOtherMembersTask adds fn to the functions given the task changes the
+// other members of the cluster make (as task.Store.OnChange gives this
+// member's), in the bus's goroutine; fn must not block. The confirmer
+// takes them, so the owner of a camera watches a task claimed through
+// another member at once. Without a cluster there are none.
+func (s *Server) OnOtherMembersTask(fn func(task.Event)) {
+	if s.bus == nil {
+		return
+	}
+	s.bus.mu.Lock()
+	defer s.bus.mu.Unlock()
+	s.bus.taskSubs = append(s.bus.taskSubs, fn)
 }

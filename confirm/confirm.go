@@ -170,7 +170,7 @@ func (c *Confirmer) KeepClips(cl Clipper) { c.clips = cl }
 func (c *Confirmer) Attach(incidents *detect.Store) {
 	incidents.OnChange(c.incident)
 	incidents.OnObservation(c.observation)
-	c.tasks.OnChange(c.taskChanged)
+	c.tasks.OnChange(c.TaskChanged)
 }
 
 // Dropped is how many incidents and observations were dropped because the
@@ -206,9 +206,12 @@ func (c *Confirmer) enqueue(j job) {
 	}
 }
 
-// taskChanged keeps the newest state of a changed task for Run; it never
-// drops one (at most one per task waits) and never blocks for long.
-func (c *Confirmer) taskChanged(e task.Event) {
+// TaskChanged keeps the newest state of a changed task for Run; it never
+// drops one (at most one per task waits) and never blocks for long. Attach
+// subscribes it to this bridge's task store; in a cluster, give it the
+// other members' task changes too (api.Server.OnOtherMembersTask), so the
+// owner of a camera learns at once of a claim made through another member.
+func (c *Confirmer) TaskChanged(e task.Event) {
 	if e.Task == nil {
 		return
 	}

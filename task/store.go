@@ -41,6 +41,8 @@ type Store struct {
 	prefix string
 	limits configs.Tasks
 	clock  func() time.Time
+	// scanWhen gates Run's deadline checks (ScanOnlyWhen); nil: always.
+	scanWhen func(context.Context) bool
 
 	mu   sync.Mutex
 	subs []func(Event)
