@@ -117,8 +117,11 @@ type Cluster struct {
 	Lease     Duration `yaml:"lease"`      // a member is gone this long after its last renewal, default 5s; 100ms..1m
 	HoldDown  Duration `yaml:"hold_down"`  // a member that comes back takes its cameras back after being live this long, default 30s; 0 or more
 	PublicURL string   `yaml:"public_url"` // this member's URL, where others send viewers of its cameras; default server.public_url
-	// ProxyWHEP would have a member relay WHEP for cameras it does not
-	// own instead of redirecting; not implemented: it must stay false.
+	// ProxyWHEP has a member relay the WHEP requests (POST, PATCH,
+	// DELETE) of cameras it does not own to their owner instead of
+	// answering 307, for viewers that reach one member only (a single
+	// public address, a proxy that does not follow redirects). The media
+	// still flows between the viewer and the owner's WebRTC port.
 	ProxyWHEP bool `yaml:"proxy_whep"`
 }
 

@@ -137,9 +137,6 @@ func validateCluster(d *decoder, path string, c *Cluster) {
 			d.check(path+".public_url", "must be an absolute http:// or https:// URL, like https://bridge2.example.org")
 		}
 	}
-	if c.ProxyWHEP {
-		d.check(path+".proxy_whep", "is not implemented yet: a member sends viewers of another's camera to it with a 307; leave it false")
-	}
 }
 
 func validateWebRTC(d *decoder, path string, w *WebRTC) {
