@@ -100,6 +100,11 @@ type Redis struct {
 	// database must then be 0 (a cluster has no other).
 	Addrs    []string `yaml:"addrs"`
 	Sentinel Sentinel `yaml:"sentinel"` // not with addrs
+	// WaitReplicas is how many replicas must have a task change before the
+	// store says it is made (Redis WAIT, within a second), so that an
+	// acknowledged change survives a failover; default 0; 0..16. Behind
+	// Sentinel with one replica, 1.
+	WaitReplicas int `yaml:"wait_replicas"`
 }
 
 // Sentinel names a Redis primary watched by Redis Sentinel: the bridge

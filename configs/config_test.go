@@ -350,6 +350,11 @@ var badFiles = []struct {
 			`bad.yaml:9:22: redis.sentinel.addrs[0]: "x:" must be host:port, like 10.0.0.5:6379`,
 	},
 	{
+		name: "redis: wait_replicas out of range",
+		yaml: oneCamera + "redis:\n  wait_replicas: 17\n",
+		want: "bad.yaml:7:18: redis.wait_replicas: 17 is outside 0..16",
+	},
+	{
 		name: "redis: sentinel without its primary's name",
 		yaml: oneCamera + "redis:\n  sentinel:\n    addrs: [10.0.0.5:26379]\n",
 		want: "bad.yaml:8:5: redis.sentinel.master: is required with sentinel.addrs: the primary's name in the sentinels' config, like mymaster",

@@ -113,6 +113,9 @@ func validateRedis(d *decoder, path string, r *Redis) {
 	if len(r.Addrs) > 0 && err == nil && strings.Trim(u.Path, "/") != "" && strings.Trim(u.Path, "/") != "0" {
 		d.check(path+".url", "names a database other than 0, which a Redis Cluster (redis.addrs) does not have")
 	}
+	if r.WaitReplicas < 0 || r.WaitReplicas > 16 {
+		d.check(path+".wait_replicas", fmt.Sprintf("%d is outside 0..16", r.WaitReplicas))
+	}
 }
 
 var nodeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)

@@ -136,6 +136,7 @@ func run() error {
 	// 7. tasks: work orders in Redis; Run marks the overdue ones
 	tasks := task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, time.Now)
 	tasks.ScanOnlyWhen(overdueDuty(cfg, rdb).Held) // one member scans
+	tasks.WaitForReplicas(cfg.Redis.WaitReplicas, time.Second)
 	deps.Tasks = tasks
 	// their events go out to the configured webhooks (SMS gateway, 12345),
 	// queued in Redis
