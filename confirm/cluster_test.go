@@ -151,3 +151,40 @@ func TestTwoMembersConfirmEachStepOnce(t *testing.T) {
 		t.Errorf("the fix seen by two members: %d proposals, want 1", n)
 	}
 }
+
+// TestResyncMakesTheTaskOfAnIncidentLeftWithout: an incident raised by a
+// member that stopped before its confirmer made the task (here: a store
+// no confirmer listens to) gets its task at a resync of any member, once
+// it is older than repairAfter; one that has a task gets no second.
+func TestResyncMakesTheTaskOfAnIncidentLeftWithout(t *testing.T) {
+	e := newConfirmEnv(t)
+	gone := detect.NewStore(e.rdb, e.prefix) // the stopped member's
+	in, err := gone.Raise(context.Background(), detect.Incident{Camera: "bin", Zone: binZone, Kind: detect.ZoneChanged, Confidence: 0.8}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(e.cfg, e.tasks, e.cameras, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	c.every, c.resync, c.now = 10*time.Millisecond, 20*time.Millisecond, e.clock.Now
+	c.Attach(detect.NewStore(e.rdb, e.prefix))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = c.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	count := func() int {
+		l, _, err := e.tasks.List(context.Background(), task.Filter{Camera: "bin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(l)
+	}
+	time.Sleep(200 * time.Millisecond) // some resyncs
+	if n := count(); n != 0 {
+		t.Fatalf("%d tasks made for an incident younger than %v, want none yet", n, repairAfter)
+	}
+	e.clock.Add(repairAfter)
+	tk := e.taskOf(t, in.ID)
+	time.Sleep(200 * time.Millisecond) // more resyncs
+	if n := count(); n != 1 || tk.Entries != 2 {
+		t.Errorf("after more resyncs: %d tasks, the task with %d entries; want one task of 2 entries", n, tk.Entries)
+	}
+}

@@ -487,6 +487,25 @@ func (s *Store) Create(ctx context.Context, a Actor, n NewTask) (*Task, error) {
 	return t, nil
 }
 
+// TasksOfIncidents returns, for each of the incident ids that has one, the
+// id of the task it made or joined, in one round trip.
+func (s *Store) TasksOfIncidents(ctx context.Context, incidents []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(incidents) == 0 {
+		return out, nil
+	}
+	vals, err := s.rdb.HMGet(ctx, s.incidentKey(), incidents...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read the tasks of incidents: %w", err)
+	}
+	for i, v := range vals {
+		if id, ok := v.(string); ok && id != "" {
+			out[incidents[i]] = id
+		}
+	}
+	return out, nil
+}
+
 func (s *Store) emitAll(t *Task, entries []*Entry) {
 	for _, e := range entries {
 		s.emit("task", t, e)
