@@ -40,12 +40,9 @@ func (s *Server) toOwner(c *gin.Context, camera string) bool {
 // come to this member too and go on to the owner the same way. It reports
 // whether it answered.
 func (s *Server) proxyToOwner(c *gin.Context, camera string) bool {
-	if s.cluster == nil || s.cluster.Owns(camera) {
-		return false
-	}
-	m, ok := s.cluster.Owner(camera)
+	m, ok := s.otherOwner(camera)
 	if !ok {
-		return false // no member owns it now: the relay says it is offline
+		return false
 	}
 	target, err := url.Parse(m.URL)
 	if err != nil || target.Host == "" {
