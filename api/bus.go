@@ -25,8 +25,7 @@ import (
 //
 // Pub/sub is at most once: a member cut from Redis for a moment misses
 // what was published meanwhile, as a stuck SSE client does; the next
-// change of a task carries its whole state, and the pages read the lists
-// again when their stream reconnects.
+// change of a task carries its whole state.
 type bus struct {
 	rdb     redis.UniversalClient
 	channel string
