@@ -1,11 +1,8 @@
 package api_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,42 +15,21 @@ import (
 // staff stream at url, each as "<name> <id>" (the task's or incident's).
 func sseStream(t *testing.T, url string) <-chan string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/api/events?token="+staffToken, nil)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != 200 {
-		t.Fatalf("GET %s/api/events = %d", url, res.StatusCode)
-	}
+	in := testenv.SSE(t, url+"/api/events?token="+staffToken)
 	out := make(chan string, 100)
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); res.Body.Close(); <-done })
 	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(res.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		name := ""
-		for sc.Scan() {
-			if e, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
-				name = e
-				continue
-			}
-			d, ok := strings.CutPrefix(sc.Text(), "data: ")
-			if !ok {
-				continue
-			}
+		defer close(out)
+		for m := range in {
 			var v struct {
 				ID   string `json:"id"`
 				Task struct {
 					ID string `json:"id"`
 				} `json:"task"`
 			}
-			if json.Unmarshal([]byte(d), &v) != nil {
+			if json.Unmarshal([]byte(m.Data), &v) != nil {
 				continue
 			}
-			switch name {
+			switch m.Name {
 			case "task":
 				out <- "task " + v.Task.ID
 			case "incident":

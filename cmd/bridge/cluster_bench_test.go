@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -172,31 +170,11 @@ type benchEvent struct {
 // benchEvents follows the staff event stream of url until the benchmark
 // ends: new camera_offline incidents and the creations of their tasks.
 func benchEvents(b *testing.B, url string) <-chan benchEvent {
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/api/events?token="+staffToken, nil)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil || res.StatusCode != 200 {
-		cancel()
-		b.Fatalf("GET %s/api/events: %v %v", url, res, err)
-	}
+	in := testenv.SSE(b, url+"/api/events?token="+staffToken)
 	out := make(chan benchEvent, 1000)
-	done := make(chan struct{})
-	b.Cleanup(func() { cancel(); res.Body.Close(); <-done })
 	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(res.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		name := ""
-		for sc.Scan() {
-			if e, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
-				name = e
-				continue
-			}
-			d, ok := strings.CutPrefix(sc.Text(), "data: ")
-			if !ok {
-				continue
-			}
-			at := time.Now()
+		defer close(out)
+		for m := range in {
 			var v struct {
 				ID        string `json:"id"`
 				Kind      string `json:"kind"`
@@ -209,14 +187,14 @@ func benchEvents(b *testing.B, url string) <-chan benchEvent {
 					Action string `json:"action"`
 				} `json:"entry"`
 			}
-			if json.Unmarshal([]byte(d), &v) != nil {
+			if json.Unmarshal([]byte(m.Data), &v) != nil {
 				continue
 			}
 			switch {
-			case name == "incident" && v.Kind == "camera_offline" && v.StartedMS == v.UpdatedMS:
+			case m.Name == "incident" && v.Kind == "camera_offline" && v.StartedMS == v.UpdatedMS:
 				out <- benchEvent{name: "incident", id: v.ID, at: time.UnixMilli(v.StartedMS)}
-			case name == "task" && v.Entry.Action == "create" && v.Task.IncidentID != "":
-				out <- benchEvent{name: "task", id: v.Task.IncidentID, at: at}
+			case m.Name == "task" && v.Entry.Action == "create" && v.Task.IncidentID != "":
+				out <- benchEvent{name: "task", id: v.Task.IncidentID, at: m.At}
 			}
 		}
 	}()
