@@ -98,7 +98,7 @@ test: deps redis lint
 # Benchmarks only (no tests): figures for the README. The system ones run
 # whole setups (camsim, the bridge, viewers) once each; the small ones run
 # as long as Go likes.
-SYSTEM_BENCH := BenchmarkIngest|BenchmarkRecord|BenchmarkRelay|BenchmarkHeldClients|BenchmarkChromiumFirstFrame|BenchmarkIncidentLatency|BenchmarkIdleCameras|BenchmarkDecode|BenchmarkTaskAPI|BenchmarkOverview128|BenchmarkScale128|BenchmarkWall16
+SYSTEM_BENCH := BenchmarkIngest|BenchmarkRecord|BenchmarkRelay|BenchmarkHeldClients|BenchmarkChromiumFirstFrame|BenchmarkIncidentLatency|BenchmarkIdleCameras|BenchmarkDecode|BenchmarkTaskAPI|BenchmarkOverview128|BenchmarkScale128|BenchmarkWall16|BenchmarkClusterAPI
 bench: deps redis
 	$(GO) test -run '^$$' -bench '$(SYSTEM_BENCH)' -benchtime 1x -timeout 30m -p 1 ./...
 	$(GO) test -run '^$$' -bench 'BenchmarkPublish4Subscribers|BenchmarkAnalyzers|BenchmarkPeople|BenchmarkAACToOpus|BenchmarkStatsMonth' -timeout 10m -p 1 ./...

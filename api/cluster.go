@@ -43,17 +43,24 @@ func (s *Server) getCluster(c *gin.Context) error {
 // owner's URL (a 307 keeps the method and the body: WHEP clients post the
 // offer again there). It reports whether it answered.
 func (s *Server) redirectToOwner(c *gin.Context, camera string) bool {
-	if s.cluster == nil || s.cluster.Owns(camera) {
-		return false
-	}
-	m, ok := s.cluster.Owner(camera)
+	m, ok := s.otherOwner(camera)
 	if !ok {
-		return false // no member owns it now: the relay says it is offline
+		return false
 	}
 	c.Header("Location", strings.TrimSuffix(m.URL, "/")+c.Request.URL.RequestURI())
 	c.Header("X-Owner", m.Node)
 	c.Status(http.StatusTemporaryRedirect)
 	return true
+}
+
+// otherOwner is the member that owns camera when another than this one
+// does; ok is false when this member owns it, or none does now (the relay
+// then says it is offline).
+func (s *Server) otherOwner(camera string) (m cluster.Member, ok bool) {
+	if s.cluster == nil || s.cluster.Owns(camera) {
+		return cluster.Member{}, false
+	}
+	return s.cluster.Owner(camera)
 }
 
 // ownerSilentAfter is how long the health of a camera another member owns

@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,18 +16,21 @@ import (
 	"qianliyan/api"
 	"qianliyan/cluster"
 	"qianliyan/configs"
+	"qianliyan/detect"
 	"qianliyan/ingest"
 	"qianliyan/internal/redistest"
 	"qianliyan/internal/testenv"
 	"qianliyan/internal/whepclient"
 	"qianliyan/relay"
+	"qianliyan/task"
 )
 
 // member is one bridge of a two-member cluster in this process.
 type member struct {
-	url  string
-	cl   *cluster.Cluster
-	deps api.Deps
+	url       string
+	cl        *cluster.Cluster
+	deps      api.Deps
+	incidents *detect.Store // as its detection would raise them
 	// stopMirror stops writing its cameras' health to Redis, as a member
 	// that hangs would.
 	stopMirror context.CancelFunc
@@ -43,7 +48,9 @@ func startMember(t *testing.T, base *configs.Config, node string, video bool) *m
 	cfg := *base
 	cfg.Cameras = append([]configs.Camera(nil), base.Cameras...)
 	cfg.Cameras[0].Node, cfg.Cameras[1].Node = "b", "a"
-	cfg.Cluster = configs.Cluster{Node: node, Lease: configs.Duration(600 * time.Millisecond), PublicURL: "http://" + ln.Addr().String()}
+	cfg.DataDir = t.TempDir()
+	cfg.Cluster = configs.Cluster{Node: node, Lease: configs.Duration(600 * time.Millisecond), PublicURL: "http://" + ln.Addr().String(),
+		ProxyWHEP: base.Cluster.ProxyWHEP}
 	log := slog.New(slog.DiscardHandler)
 	rdb := redistest.Connect(t)
 	hub := ingest.NewHub(&cfg, log)
@@ -52,12 +59,15 @@ func startMember(t *testing.T, base *configs.Config, node string, video bool) *m
 		t.Fatal(err)
 	}
 	m := &member{url: cfg.Cluster.PublicURL, cl: cluster.New(rdb, &cfg, nil, log)}
-	m.deps = api.Deps{Config: &cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log, Cluster: m.cl}
+	m.incidents = detect.NewStore(rdb, cfg.Redis.Prefix)
+	m.deps = api.Deps{Config: &cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log, Cluster: m.cl,
+		Tasks: task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, nil), Incidents: m.incidents}
 	a := api.New(m.deps)
 	srv := a.HTTPServer("")
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = m.cl.Run(ctx) })
+	wg.Go(func() { _ = a.Run(ctx) })
 	if video {
 		mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: 200 * time.Millisecond, Source: hub.Healths}
 		var mctx context.Context
@@ -171,4 +181,67 @@ func TestAnyMemberAnswersAndSendsViewersToTheOwner(t *testing.T) {
 		return json.Unmarshal([]byte(body), &list) == nil && len(list.Cameras) == 2 && !list.Cameras[0].Health.Online &&
 			strings.HasPrefix(list.Cameras[0].Health.LastError, "member b, which reads this camera, has not reported its health for ")
 	})
+}
+
+func TestProxyWHEPPlaysThroughTheMemberThatDoesNotOwnTheCamera(t *testing.T) {
+	cfg := liveConfig(t)
+	cfg.Cluster.ProxyWHEP = true
+	a := startMember(t, cfg, "a", false)
+	b := startMember(t, cfg, "b", true) // owns cam1 (pinned)
+	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
+		return len(a.cl.Members()) == 2 && len(b.cl.Members()) == 2
+	})
+	testenv.WaitFor(t, "cam1 online at b", 10*time.Second, func() bool {
+		h, ok := b.deps.Cameras.Health("cam1")
+		return ok && h.Online
+	})
+	// a client that follows no redirect: a must answer the offer itself
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+		return errors.New("a redirect: the member should have proxied the offer")
+	}}
+	var owner string
+	exchange := func(offer string) (string, string, error) {
+		req, _ := http.NewRequest("POST", a.url+"/whep/cam1", strings.NewReader(offer))
+		req.Header.Set("Content-Type", "application/sdp")
+		res, err := noFollow.Do(req)
+		if err != nil {
+			return "", "", err
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusCreated {
+			return "", "", &whepclient.HTTPError{Code: res.StatusCode, Body: string(body)}
+		}
+		owner = res.Header.Get("X-Owner")
+		loc, err := res.Request.URL.Parse(res.Header.Get("Location"))
+		if err != nil {
+			return "", "", err
+		}
+		return string(body), loc.String(), nil
+	}
+	v, err := whepclient.Play(exchange, 0)
+	if err != nil {
+		t.Fatalf("a viewer of cam1 through a: %v", err)
+	}
+	defer v.Close()
+	if !strings.HasPrefix(v.Location, a.url+"/whep/cam1/sessions/") || owner != "b" {
+		t.Errorf("session Location %q, X-Owner %q; want the session at a (%s), owned by b", v.Location, owner, a.url)
+	}
+	if err := v.WaitPackets(100, 5*time.Second); err != nil {
+		t.Fatalf("video through a from b: %v", err)
+	}
+	if n := b.deps.Relay.Viewers()["cam1"]; n != 1 {
+		t.Errorf("b has %d viewers of cam1, want the one proxied by a", n)
+	}
+	if n := a.deps.Relay.Viewers()["cam1"]; n != 0 {
+		t.Errorf("a has %d viewers of cam1 itself, want 0", n)
+	}
+	// the session ends through a too
+	if code, err := v.Delete(); err != nil || code != 200 {
+		t.Fatalf("DELETE of the session through a = %d %v, want 200", code, err)
+	}
+	testenv.WaitFor(t, "b's session to end", 5*time.Second, func() bool { return b.deps.Relay.Viewers()["cam1"] == 0 })
+	if code, _ := v.Delete(); code != 404 {
+		t.Errorf("a second DELETE through a = %d, want the owner's 404", code)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -100,6 +101,7 @@ type Server struct {
 	limits  *limiter
 	now     func() time.Time
 	cluster Cluster
+	bus     *bus // nil without a cluster: events stay on this member
 }
 
 // New builds the API; Run must run for server-sent events to flow.
@@ -125,6 +127,15 @@ func New(d Deps) *Server {
 	}
 	if s.tasks != nil {
 		s.tasks.OnChange(s.events.publishTask)
+	}
+	if s.cluster != nil && s.rdb != nil {
+		s.bus = newBus(s.rdb, d.Config.Redis.Prefix, s.cluster.Node(), s.events, s.log)
+		if s.incidents != nil {
+			s.incidents.OnChange(s.bus.sendIncident)
+		}
+		if s.tasks != nil {
+			s.tasks.OnChange(s.bus.sendTask)
+		}
 	}
 	s.snaps = newSnapshots()
 	e := gin.New()
@@ -204,10 +215,16 @@ func New(d Deps) *Server {
 	return s
 }
 
-// Run publishes camera changes to event subscribers, and removes the
-// uploads no task uses a day after they came (at start, then hourly), until
-// ctx ends.
+// Run publishes camera changes to event subscribers, and the other
+// members' incidents and task changes (see bus), and removes the uploads
+// no task uses a day after they came (at start, then hourly), until ctx
+// ends.
 func (s *Server) Run(ctx context.Context) error {
+	if s.bus != nil {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(func() { s.bus.run(ctx) })
+	}
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	var nextSweep time.Time

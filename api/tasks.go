@@ -87,6 +87,7 @@ func taskError(err error) error {
 		{task.ErrInvalid, http.StatusBadRequest},
 		{task.ErrForbidden, http.StatusForbidden},
 		{task.ErrConflict, http.StatusConflict},
+		{task.ErrNotReplicated, http.StatusServiceUnavailable},
 	} {
 		if errors.Is(err, k.kind) {
 			return &HTTPError{Code: k.code, Msg: err.Error()}

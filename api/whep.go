@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -86,7 +85,7 @@ func (s *Server) whepOffer(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.redirectToOwner(c, camera) {
+	if s.toOwner(c, camera) {
 		return nil
 	}
 	offer, err := readSDP(c, "application/sdp")
@@ -109,8 +108,7 @@ func (s *Server) whepOffer(c *gin.Context) error {
 	} else {
 		c.Header("X-Stream", "main")
 	}
-	// the TCP peer, not X-Forwarded-For, which any client can write
-	client, _ := netip.ParseAddr(c.RemoteIP())
+	client := s.viewerAddr(c)
 	ss, answer, err := s.relay.Offer(c.Request.Context(), id, offer, client)
 	if err != nil {
 		if errors.Is(err, relay.ErrTooMany) {
@@ -129,6 +127,9 @@ func (s *Server) whepOffer(c *gin.Context) error {
 
 // whepPatch takes trickled candidates (application/trickle-ice-sdpfrag).
 func (s *Server) whepPatch(c *gin.Context) error {
+	if s.toOwner(c, c.Param("camera")) {
+		return nil
+	}
 	frag, err := readSDP(c, "application/trickle-ice-sdpfrag")
 	if err != nil {
 		return err
@@ -148,6 +149,9 @@ func (s *Server) whepDelete(c *gin.Context) error {
 	id, _, err := streamParam(c, c.Param("camera"))
 	if err != nil {
 		return err
+	}
+	if s.toOwner(c, c.Param("camera")) {
+		return nil
 	}
 	if err := s.relay.End(id, c.Param("id")); err != nil {
 		return relayError(err)

@@ -100,6 +100,11 @@ type Redis struct {
 	// database must then be 0 (a cluster has no other).
 	Addrs    []string `yaml:"addrs"`
 	Sentinel Sentinel `yaml:"sentinel"` // not with addrs
+	// WaitReplicas is how many replicas must have a task change before the
+	// store says it is made (Redis WAIT, within a second), so that an
+	// acknowledged change survives a failover; default 0; 0..16. Behind
+	// Sentinel with one replica, 1.
+	WaitReplicas int `yaml:"wait_replicas"`
 }
 
 // Sentinel names a Redis primary watched by Redis Sentinel: the bridge
@@ -117,8 +122,11 @@ type Cluster struct {
 	Lease     Duration `yaml:"lease"`      // a member is gone this long after its last renewal, default 5s; 100ms..1m
 	HoldDown  Duration `yaml:"hold_down"`  // a member that comes back takes its cameras back after being live this long, default 30s; 0 or more
 	PublicURL string   `yaml:"public_url"` // this member's URL, where others send viewers of its cameras; default server.public_url
-	// ProxyWHEP would have a member relay WHEP for cameras it does not
-	// own instead of redirecting; not implemented: it must stay false.
+	// ProxyWHEP has a member relay the WHEP requests (POST, PATCH,
+	// DELETE) of cameras it does not own to their owner instead of
+	// answering 307, for viewers that reach one member only (a single
+	// public address, a proxy that does not follow redirects). The media
+	// still flows between the viewer and the owner's WebRTC port.
 	ProxyWHEP bool `yaml:"proxy_whep"`
 }
 

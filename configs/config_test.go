@@ -317,14 +317,13 @@ var badFiles = []struct {
 		want: "bad.yaml:6:1: servr: unknown field (known: server, auth, users, redis, webrtc, ingest, detect, tasks, record, cluster, data_dir, cameras, webhooks, map)",
 	},
 	{
-		name: "cluster: bad name, lease, hold-down, URL, proxy_whep; a camera pinned to a bad name",
+		name: "cluster: bad name, lease, hold-down, URL (proxy_whep is fine); a camera pinned to a bad name",
 		yaml: oneCamera + "    node: \"bridge 2\"\ncluster:\n  node: -x\n  lease: 50ms\n  hold_down: -1s\n  public_url: ftp://x\n  proxy_whep: true\n",
 		want: `bad.yaml:6:11: cameras[0].node: "bridge 2" is not a member's name: 1 to 64 of A-Z, a-z, 0-9, '.', '-' and '_', starting with a letter or digit` + "\n" +
 			`bad.yaml:8:9: cluster.node: "-x" must be 1 to 64 of A-Z, a-z, 0-9, '.', '-' and '_', starting with a letter or digit` + "\n" +
 			"bad.yaml:9:10: cluster.lease: 50ms is outside 100ms..1m\n" +
 			"bad.yaml:10:14: cluster.hold_down: must not be negative; 0 gives cameras back at once\n" +
-			"bad.yaml:11:15: cluster.public_url: must be an absolute http:// or https:// URL, like https://bridge2.example.org\n" +
-			"bad.yaml:12:15: cluster.proxy_whep: is not implemented yet: a member sends viewers of another's camera to it with a 307; leave it false",
+			"bad.yaml:11:15: cluster.public_url: must be an absolute http:// or https:// URL, like https://bridge2.example.org",
 	},
 	{
 		name: "map: a tile URL without {y}, no subdomains for {s}, a center off the map, zooms and nearby_m out of range; track_points",
@@ -349,6 +348,11 @@ var badFiles = []struct {
 			`bad.yaml:8:11: redis.addrs[0]: "10.0.0.5" must be host:port, like 10.0.0.5:6379` + "\n" +
 			"bad.yaml:9:13: redis.sentinel: cannot go with redis.addrs: give a Redis Cluster's nodes (addrs) or Sentinel (sentinel), not both\n" +
 			`bad.yaml:9:22: redis.sentinel.addrs[0]: "x:" must be host:port, like 10.0.0.5:6379`,
+	},
+	{
+		name: "redis: wait_replicas out of range",
+		yaml: oneCamera + "redis:\n  wait_replicas: 17\n",
+		want: "bad.yaml:7:18: redis.wait_replicas: 17 is outside 0..16",
 	},
 	{
 		name: "redis: sentinel without its primary's name",

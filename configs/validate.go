@@ -113,6 +113,9 @@ func validateRedis(d *decoder, path string, r *Redis) {
 	if len(r.Addrs) > 0 && err == nil && strings.Trim(u.Path, "/") != "" && strings.Trim(u.Path, "/") != "0" {
 		d.check(path+".url", "names a database other than 0, which a Redis Cluster (redis.addrs) does not have")
 	}
+	if r.WaitReplicas < 0 || r.WaitReplicas > 16 {
+		d.check(path+".wait_replicas", fmt.Sprintf("%d is outside 0..16", r.WaitReplicas))
+	}
 }
 
 var nodeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -136,9 +139,6 @@ func validateCluster(d *decoder, path string, c *Cluster) {
 		if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 			d.check(path+".public_url", "must be an absolute http:// or https:// URL, like https://bridge2.example.org")
 		}
-	}
-	if c.ProxyWHEP {
-		d.check(path+".proxy_whep", "is not implemented yet: a member sends viewers of another's camera to it with a 307; leave it false")
 	}
 }
 

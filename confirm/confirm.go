@@ -107,6 +107,9 @@ type Confirmer struct {
 	now    func() time.Time
 	log    *slog.Logger
 	clips  Clipper // nil: no clips
+	// incidents is the store Attach subscribed to, read again at each
+	// resync for the open incidents left without a task (nil before).
+	incidents *detect.Store
 
 	jobs    chan job
 	poke    chan struct{}
@@ -168,9 +171,10 @@ func (c *Confirmer) KeepClips(cl Clipper) { c.clips = cl }
 // Attach subscribes the confirmer to the incidents and observations of
 // detection and to the changes of tasks. Call it before detection runs.
 func (c *Confirmer) Attach(incidents *detect.Store) {
+	c.incidents = incidents
 	incidents.OnChange(c.incident)
 	incidents.OnObservation(c.observation)
-	c.tasks.OnChange(c.taskChanged)
+	c.tasks.OnChange(c.TaskChanged)
 }
 
 // Dropped is how many incidents and observations were dropped because the
@@ -206,9 +210,12 @@ func (c *Confirmer) enqueue(j job) {
 	}
 }
 
-// taskChanged keeps the newest state of a changed task for Run; it never
-// drops one (at most one per task waits) and never blocks for long.
-func (c *Confirmer) taskChanged(e task.Event) {
+// TaskChanged keeps the newest state of a changed task for Run; it never
+// drops one (at most one per task waits) and never blocks for long. Attach
+// subscribes it to this bridge's task store; in a cluster, give it the
+// other members' task changes too (api.Server.OnOtherMembersTask), so the
+// owner of a camera learns at once of a claim made through another member.
+func (c *Confirmer) TaskChanged(e task.Event) {
 	if e.Task == nil {
 		return
 	}
@@ -261,9 +268,12 @@ func (c *Confirmer) Run(ctx context.Context) error {
 func (c *Confirmer) applyTaskChanges() {
 	c.mu.Lock()
 	changed := c.changed
-	if len(changed) > 0 {
-		c.changed = map[string]*task.Task{}
+	if len(changed) == 0 {
+		// the same map stays, which TaskChanged writes: not read outside the lock
+		c.mu.Unlock()
+		return
 	}
+	c.changed = map[string]*task.Task{}
 	c.mu.Unlock()
 	for id, t := range changed {
 		if w, ok := task.WatchOf(t); ok {
@@ -312,6 +322,47 @@ func (c *Confirmer) resyncNow(ctx context.Context) {
 	}
 	c.setModes()
 	c.judgeAll(ctx)
+	c.repairIncidents(ctx)
+}
+
+// repairAfter is how long an open incident may go without a task before a
+// resync makes it: the news of a new incident goes to the confirmer of the
+// member that raised it within milliseconds, so one older than this was
+// lost on the way (the member stopped between the incident and its task,
+// or the queue dropped it).
+const repairAfter = 10 * time.Second
+
+// repairIncidents makes the tasks of the incidents opened in the last hour,
+// still open, older than repairAfter, that have none. Any member may do it:
+// Create makes one task per incident whoever asks first.
+func (c *Confirmer) repairIncidents(ctx context.Context) {
+	if c.incidents == nil {
+		return
+	}
+	now := c.now()
+	open, err := c.incidents.List(ctx, detect.Filter{OpenOnly: true, SinceMS: now.Add(-time.Hour).UnixMilli(), Limit: 1000})
+	if err != nil {
+		c.log.Warn("open incidents not read for repair", "err", err)
+		return
+	}
+	var ids []string
+	for _, in := range open {
+		if now.Sub(time.UnixMilli(in.StartedMS)) >= repairAfter {
+			ids = append(ids, in.ID)
+		}
+	}
+	made, err := c.tasks.TasksOfIncidents(ctx, ids)
+	if err != nil {
+		c.log.Warn("tasks of open incidents not read for repair", "err", err)
+		return
+	}
+	for _, in := range open {
+		if _, ok := made[in.ID]; ok || now.Sub(time.UnixMilli(in.StartedMS)) < repairAfter {
+			continue
+		}
+		c.log.Warn("an open incident has no task; making it", "incident", in.ID, "camera", in.Camera, "kind", in.Kind)
+		c.createTask(ctx, in)
+	}
 }
 
 // zone returns the state of a zone, made on first use.

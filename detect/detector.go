@@ -44,8 +44,11 @@ func NewDetector(cfg *configs.Config, cams Cameras, store *Store, opts Options, 
 // Watcher returns the camera's watcher, or nil.
 func (d *Detector) Watcher(id string) *Watcher { return d.watchers[id] }
 
-// Run watches every camera until ctx ends.
+// Run moves the incidents of an older key layout (Store.Migrate), then
+// watches every camera until ctx ends.
 func (d *Detector) Run(ctx context.Context) error {
+	// before any watcher raises: a repeat must find its open incident
+	_, _ = d.store.Migrate(ctx)
 	var wg sync.WaitGroup
 	for _, w := range d.watchers {
 		wg.Go(func() { _ = w.Run(ctx) })

@@ -26,6 +26,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"qianliyan/configs"
+	"qianliyan/internal/rekey"
 	"qianliyan/task"
 )
 
@@ -34,7 +35,8 @@ import (
 // the receiver answered 2xx, so a bridge that stops mid-try tries again
 // after a restart. Each delivery keeps its id (X-Qly-Delivery, and
 // "delivery" in the signed body) over every try, so a receiver drops a
-// repeat by it. Under the prefix (e.g. "qly:"):
+// repeat by it. Under the prefix (e.g. "qly:") and the hash tag {w}, so
+// "qly:{w}:webhooks:queue":
 //
 //	webhooks:queue     sorted set of delivery ids, scored by when to try next (Unix ms);
 //	                   a try in progress pushes its score a lease ahead
@@ -43,7 +45,9 @@ import (
 //	                   first, capped at Options.DeadMax
 //
 // Every bridge sharing the store takes due deliveries from the same queue;
-// a Lua script claims each for one of them.
+// a Lua script claims each for one of them. A delivery moves between the
+// three keys in one MULTI/EXEC, which Redis Cluster allows only within one
+// slot: the {w} tag puts them in one.
 type Webhooks struct {
 	cfg    *configs.Config
 	rdb    redis.UniversalClient
@@ -120,9 +124,25 @@ func New(cfg *configs.Config, rdb redis.UniversalClient, o Options) *Webhooks {
 	return w
 }
 
-func (w *Webhooks) queueKey() string    { return w.prefix + "webhooks:queue" }
-func (w *Webhooks) deliveryKey() string { return w.prefix + "webhooks:delivery" }
-func (w *Webhooks) deadKey() string     { return w.prefix + "webhooks:dead" }
+// slotTag follows the prefix of every webhook key (see Webhooks).
+const slotTag = "{w}:"
+
+func (w *Webhooks) queueKey() string    { return w.prefix + slotTag + "webhooks:queue" }
+func (w *Webhooks) deliveryKey() string { return w.prefix + slotTag + "webhooks:delivery" }
+func (w *Webhooks) deadKey() string     { return w.prefix + slotTag + "webhooks:dead" }
+
+// Migrate moves the queue, the deliveries and the dead-letter list of the
+// layout before the {w} hash tag (<prefix>webhooks:…) to their names of
+// today, so deliveries queued before an upgrade in place are still made;
+// it returns how many keys it moved. Redis Cluster is left alone. Run
+// calls it first.
+func (w *Webhooks) Migrate(ctx context.Context) (int, error) {
+	n, err := rekey.Move(ctx, w.rdb, w.prefix, w.prefix+slotTag, w.prefix+"webhooks:")
+	if err != nil {
+		return n, fmt.Errorf("move the webhook queue under %s: %w", slotTag, err)
+	}
+	return n, nil
+}
 
 // Delivery is one event on its way to one webhook.
 type Delivery struct {
@@ -192,9 +212,14 @@ func newID(ms int64) string {
 	return "W" + strconv.FormatInt(ms, 16) + hex.EncodeToString(b)
 }
 
-// Run stores the events OnEvent hands over and tries the deliveries that
+// Run moves the keys of an older layout (Migrate), then stores the events OnEvent hands over and tries the deliveries that
 // are due, until ctx ends.
 func (w *Webhooks) Run(ctx context.Context) error {
+	if n, err := w.Migrate(ctx); err != nil {
+		w.log.Warn("webhook queue of the old layout not moved", "err", err)
+	} else if n > 0 {
+		w.log.Info("webhook queue moved under its hash tag", "keys", n)
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { w.store(ctx) })

@@ -72,13 +72,21 @@ func (r *receiver) got() []hit {
 // env is a task store and webhooks on a private prefix of the test Redis.
 type env struct {
 	cfg    *configs.Config
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	tasks  *task.Store
 }
 
+// onCluster, while set, is the Redis of every newEnv instead of the test
+// Redis (TestWebhooksOnRedisCluster).
+var onCluster redis.UniversalClient
+
 func newEnv(t *testing.T, hooks ...configs.Webhook) *env {
+	var rdb redis.UniversalClient
 	rdb, prefix := redistest.Client(t, "notify")
+	if onCluster != nil {
+		rdb = onCluster
+	}
 	cfg := &configs.Config{Redis: configs.Redis{Prefix: prefix}, Webhooks: hooks,
 		Cameras: []configs.Camera{{ID: "cam1", Name: "花巷口", Grid: "hexia-01"}},
 		Users:   []configs.User{{Name: "worker1", DisplayName: "王五", Role: configs.RoleWorker, Grids: []string{"hexia-01"}}}}
@@ -124,11 +132,11 @@ func (e *env) count(t *testing.T, key string) int64 {
 	var err error
 	switch key {
 	case "queue":
-		n, err = e.rdb.ZCard(ctx, e.prefix+"webhooks:queue").Result()
+		n, err = e.rdb.ZCard(ctx, e.prefix+"{w}:webhooks:queue").Result()
 	case "delivery":
-		n, err = e.rdb.HLen(ctx, e.prefix+"webhooks:delivery").Result()
+		n, err = e.rdb.HLen(ctx, e.prefix+"{w}:webhooks:delivery").Result()
 	case "dead":
-		n, err = e.rdb.LLen(ctx, e.prefix+"webhooks:dead").Result()
+		n, err = e.rdb.LLen(ctx, e.prefix+"{w}:webhooks:dead").Result()
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +298,7 @@ func TestWebhookDeliverySurvivesARestart(t *testing.T) {
 	_, stop := e.start(t)
 	tk := e.create(t)
 	testenv.WaitFor(t, "the first try, recorded", 5*time.Second, func() bool {
-		raws, _ := e.rdb.HVals(context.Background(), e.prefix+"webhooks:delivery").Result()
+		raws, _ := e.rdb.HVals(context.Background(), e.prefix+"{w}:webhooks:delivery").Result()
 		return len(raws) == 1 && strings.Contains(raws[0], `"attempts":1`)
 	})
 	stop() // the bridge stops while the delivery waits for its second try

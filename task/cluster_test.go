@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -66,5 +67,29 @@ func TestOldKeyLayoutIsMovedUnderTheSlotTag(t *testing.T) {
 	}
 	if moved, err := again.Migrate(ctx); moved != 0 || err != nil {
 		t.Errorf("a second Migrate moved %d (%v), want nothing", moved, err)
+	}
+}
+
+// TestWaitForReplicasRefusesAChangeNoReplicaConfirms: with no replica to
+// confirm it, a store that waits for one reports its changes as not made
+// (ErrNotReplicated), after the wait; one that waits for none does not.
+func TestWaitForReplicasRefusesAChangeNoReplicaConfirms(t *testing.T) {
+	e := newEnv(t, defaultLimits)
+	if info, _ := e.rdb.Info(ctx, "replication").Result(); !strings.Contains(info, "connected_slaves:0") {
+		t.Skip("the test Redis has replicas")
+	}
+	tk := inState(t, e.Store, task.Reported)
+	e.WaitForReplicas(1, 50*time.Millisecond)
+	start := time.Now()
+	_, _, err := e.Transition(ctx, tk.ID, staff, task.Accept, task.Request{})
+	if !errors.Is(err, task.ErrNotReplicated) || time.Since(start) < 50*time.Millisecond {
+		t.Errorf("accept with no replica to confirm it: %v after %s, want ErrNotReplicated after the 50ms wait", err, time.Since(start))
+	}
+	if _, err := e.Create(ctx, staff, task.NewTask{Title: "井盖松动", Grid: "g1"}); !errors.Is(err, task.ErrNotReplicated) {
+		t.Errorf("create with no replica to confirm it: %v, want ErrNotReplicated", err)
+	}
+	e.WaitForReplicas(0, 0)
+	if _, err := e.Create(ctx, staff, task.NewTask{Title: "井盖松动", Grid: "g1"}); err != nil {
+		t.Errorf("create waiting for no replica: %v", err)
 	}
 }

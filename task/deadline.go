@@ -153,15 +153,24 @@ func (s *Store) markOverdue(ctx context.Context, id string, stage Stage, member 
 	return d, nil
 }
 
+// ScanOnlyWhen makes Run check the deadlines only at the ticks at which
+// held says so: in a cluster, while this member holds the overdue duty
+// (cluster.Duty.Held), so that one member scans rather than all. Marks
+// stay once per stage without it (see CheckDeadlines); it saves the work.
+// Call it before Run.
+func (s *Store) ScanOnlyWhen(held func(context.Context) bool) { s.scanWhen = held }
+
 // Run moves the keys of an older layout (Migrate), then checks the
-// deadlines every second until ctx ends. A failed check (Redis away) is
-// tried again at the next tick.
+// deadlines every second until ctx ends (see ScanOnlyWhen). A failed check
+// (Redis away) is tried again at the next tick.
 func (s *Store) Run(ctx context.Context) error {
 	_, _ = s.Migrate(ctx)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		_, _ = s.CheckDeadlines(ctx)
+		if s.scanWhen == nil || s.scanWhen(ctx) {
+			_, _ = s.CheckDeadlines(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return nil

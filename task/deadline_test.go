@@ -221,3 +221,86 @@ func TestRunMarksOverdueUntilCancelled(t *testing.T) {
 		t.Fatal("Run did not return within 5 s of cancel")
 	}
 }
+
+// TestTwoScannersMarkEachStageOnce: two bridges on one Redis check the
+// deadlines of many tasks at once, again and again: every overdue stage is
+// marked once, with one entry and one event.
+func TestTwoScannersMarkEachStageOnce(t *testing.T) {
+	e := newEnv(t, defaultLimits)
+	var ids []string
+	for range 30 {
+		ids = append(ids, inState(t, e.Store, task.Dispatched).ID)
+	}
+	e.takeEvents()
+	e.clock.Add(6 * time.Minute) // every claim limit passed
+	other := e.restart()
+	var wg sync.WaitGroup
+	marked := make([]int, 2)
+	for i, s := range []*task.Store{e.Store, other} {
+		wg.Go(func() {
+			for range 5 {
+				ds, err := s.CheckDeadlines(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				marked[i] += len(ds)
+			}
+		})
+	}
+	wg.Wait()
+	if marked[0]+marked[1] != len(ids) {
+		t.Errorf("the two scanners marked %d and %d stages, want %d in all", marked[0], marked[1], len(ids))
+	}
+	if ev := e.takeEvents(); len(ev) != len(ids) {
+		t.Errorf("%d overdue events, want %d", len(ev), len(ids))
+	}
+	for _, id := range ids {
+		if got := overdueEntries(t, e.Store, id); len(got) != 1 {
+			t.Errorf("task %s has overdue entries %q, want one", id, got)
+		}
+	}
+}
+
+// TestRunScansOnlyWhileHeld: a store whose ScanOnlyWhen says no (another
+// member holds the overdue duty) marks nothing; the one that holds it does.
+func TestRunScansOnlyWhileHeld(t *testing.T) {
+	e := newEnv(t, defaultLimits)
+	tk := inState(t, e.Store, task.Dispatched)
+	e.takeEvents()
+	e.clock.Add(time.Hour)
+	var mu sync.Mutex
+	asked := 0
+	e.ScanOnlyWhen(func(context.Context) bool { mu.Lock(); asked++; mu.Unlock(); return false })
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = e.Run(runCtx); close(done) }()
+	time.Sleep(1500 * time.Millisecond)
+	cancel()
+	<-done
+	mu.Lock()
+	if asked == 0 {
+		t.Error("Run never asked whether it holds the duty")
+	}
+	mu.Unlock()
+	if ev := e.takeEvents(); len(ev) != 0 {
+		t.Fatalf("a store that does not hold the duty marked %v", ev)
+	}
+	holder := e.restart()
+	holder.ScanOnlyWhen(func(context.Context) bool { return true })
+	runCtx, cancel = context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = holder.Run(runCtx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if ev := e.takeEvents(); len(ev) > 0 {
+			if !slices.Equal(ev, []string{"overdue:overdue:" + tk.ID}) {
+				t.Errorf("the holder emitted %v, want one overdue event", ev)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the holder marked nothing overdue within 5 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -41,6 +41,12 @@ type Store struct {
 	prefix string
 	limits configs.Tasks
 	clock  func() time.Time
+	// scanWhen gates Run's deadline checks (ScanOnlyWhen); nil: always.
+	scanWhen func(context.Context) bool
+	// replicas is how many replicas must have a change before the store
+	// says it is made (WaitForReplicas), within replicaWait.
+	replicas    int
+	replicaWait time.Duration
 
 	mu   sync.Mutex
 	subs []func(Event)
@@ -118,9 +124,41 @@ func entrySource(a Actor) string {
 	return BySystem
 }
 
+// WaitForReplicas makes every change wait, after its EXEC, until n
+// replicas of the Redis primary have it (WAIT n), at most within; a change
+// they do not confirm in time is reported as failed (it may still be
+// kept). Behind Sentinel, n = 1 means a change the store acknowledged
+// survives a failover to a replica: without it, what the old primary took
+// after the last replication and before the switch is lost. 0 (the
+// default) waits for nothing. Call it before the store is used.
+func (s *Store) WaitForReplicas(n int, within time.Duration) {
+	s.replicas, s.replicaWait = n, within
+}
+
+// ErrNotReplicated is returned (wrapped) for a change that the replicas
+// WaitForReplicas asks for did not confirm in time.
+var ErrNotReplicated = errors.New("the change is not confirmed by the Redis replicas in time; it may be lost on a failover: try again")
+
 // watch runs fn under WATCH of keys until it commits or fails for another
-// reason than a concurrent change.
+// reason than a concurrent change; then waits for the replicas
+// (WaitForReplicas), on the transaction's connection, which WAIT needs.
 func (s *Store) watch(ctx context.Context, fn func(*redis.Tx) error, keys ...string) error {
+	if s.replicas > 0 {
+		inner := fn
+		fn = func(tx *redis.Tx) error {
+			if err := inner(tx); err != nil {
+				return err
+			}
+			n, err := tx.Wait(ctx, s.replicas, s.replicaWait).Result()
+			if err != nil {
+				return fmt.Errorf("wait for the replicas: %w", err)
+			}
+			if n < int64(s.replicas) {
+				return fmt.Errorf("%w (%d of %d within %s)", ErrNotReplicated, n, s.replicas, s.replicaWait)
+			}
+			return nil
+		}
+	}
 	for range 100 {
 		err := s.rdb.Watch(ctx, fn, keys...)
 		if !errors.Is(err, redis.TxFailedErr) {
@@ -389,7 +427,11 @@ func (s *Store) Create(ctx context.Context, a Actor, n NewTask) (*Task, error) {
 	t.Entries = len(entries)
 
 	if source != FromIncident {
-		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error { return s.queue(ctx, p, nil, t, entries...) })
+		// under watch for WaitForReplicas (a new key: nothing to conflict with)
+		err := s.watch(ctx, func(tx *redis.Tx) error {
+			_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error { return s.queue(ctx, p, nil, t, entries...) })
+			return err
+		}, s.taskKey(t.ID))
 		if err != nil {
 			return nil, fmt.Errorf("store task %s: %w", t.ID, err)
 		}
@@ -443,6 +485,25 @@ func (s *Store) Create(ctx context.Context, a Actor, n NewTask) (*Task, error) {
 	}
 	s.emitAll(t, entries)
 	return t, nil
+}
+
+// TasksOfIncidents returns, for each of the incident ids that has one, the
+// id of the task it made or joined, in one round trip.
+func (s *Store) TasksOfIncidents(ctx context.Context, incidents []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(incidents) == 0 {
+		return out, nil
+	}
+	vals, err := s.rdb.HMGet(ctx, s.incidentKey(), incidents...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read the tasks of incidents: %w", err)
+	}
+	for i, v := range vals {
+		if id, ok := v.(string); ok && id != "" {
+			out[incidents[i]] = id
+		}
+	}
+	return out, nil
 }
 
 func (s *Store) emitAll(t *Task, entries []*Entry) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -104,4 +105,11 @@ func joinCluster(cfg *configs.Config, rdb redis.UniversalClient, hub *ingest.Hub
 	hub.Gated = true
 	m.OnChange(hub.Own)
 	return m
+}
+
+// overdueDuty is the duty of looking for overdue tasks, held by one member
+// at a time. Its lease is the membership's, at least 3 s: the task store
+// renews it at each check, every second.
+func overdueDuty(cfg *configs.Config, rdb redis.UniversalClient) *cluster.Duty {
+	return cluster.NewDuty(rdb, cfg.Redis.Prefix, "overdue", cfg.Cluster.Node, max(cfg.Cluster.Lease.D(), 3*time.Second))
 }

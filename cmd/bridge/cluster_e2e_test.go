@@ -40,7 +40,7 @@ type member struct {
 // startMember runs bin with the shared config and the flags that make it
 // member node (-addr, -udp-port, -metrics-addr, -node), and waits until
 // it answers.
-func startMember(t *testing.T, bin, cfg string, m *member) {
+func startMember(t testing.TB, bin, cfg string, m *member) {
 	t.Helper()
 	m.cmd = exec.Command(bin, "-config", cfg, "-node", m.node, "-addr", fmt.Sprintf("127.0.0.1:%d", m.httpPort),
 		"-udp-port", strconv.Itoa(m.udpPrt), "-metrics-addr", fmt.Sprintf("127.0.0.1:%d", m.metrics),

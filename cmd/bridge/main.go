@@ -135,6 +135,8 @@ func run() error {
 
 	// 7. tasks: work orders in Redis; Run marks the overdue ones
 	tasks := task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, time.Now)
+	tasks.ScanOnlyWhen(overdueDuty(cfg, rdb).Held) // one member scans
+	tasks.WaitForReplicas(cfg.Redis.WaitReplicas, time.Second)
 	deps.Tasks = tasks
 	// their events go out to the configured webhooks (SMS gateway, 12345),
 	// queued in Redis
@@ -153,6 +155,9 @@ func run() error {
 
 	// 9. the API and the pages
 	apiSrv := api.New(deps)
+	if conf != nil {
+		apiSrv.OnOtherMembersTask(conf.TaskChanged) // a claim made through another member
+	}
 	srv := apiSrv.HTTPServer(cfg.Server.Addr)
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {

@@ -294,7 +294,7 @@ func readSeen(ctx context.Context, rdb *redis.Client, prefix string, origin time
 		ms, _ := strconv.ParseInt(strings.Split(m.ID, "-")[0], 10, 64)
 		out[o.Camera] = append(out[o.Camera], Seen{Zone: o.Zone, Kind: o.Kind, At: time.UnixMilli(ms).Sub(origin)})
 	}
-	incs, err := rdb.XRange(ctx, prefix+"incidents", "-", "+").Result()
+	incs, err := rdb.XRange(ctx, prefix+"{i}:incidents", "-", "+").Result()
 	if err != nil {
 		return nil, fmt.Errorf("read the incidents: %w", err)
 	}

@@ -1,0 +1,110 @@
+package api
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// The headers a member proxying WHEP (cluster.proxy_whep) adds for the
+// owner: the viewer's address, and its HMAC with the members' shared
+// token secret, so the owner counts the viewer, not the proxying member,
+// against webrtc.max_sessions_per_client, and a client cannot pass for
+// another by writing the header itself.
+const (
+	viewerHeader    = "X-Qly-Viewer"
+	viewerSigHeader = "X-Qly-Viewer-Sig"
+)
+
+// toOwner answers a WHEP request about a camera another member owns: it
+// proxies it to the owner with cluster.proxy_whep, else (POST only)
+// redirects to it. It reports whether it answered.
+func (s *Server) toOwner(c *gin.Context, camera string) bool {
+	if s.cfg.Cluster.ProxyWHEP {
+		return s.proxyToOwner(c, camera)
+	}
+	return c.Request.Method == http.MethodPost && s.redirectToOwner(c, camera)
+}
+
+// proxyToOwner relays the request to the owner of camera (the same path and
+// query at its URL) and its answer back, when another member owns it. The
+// owner's session Location is relative, so the viewer's PATCH and DELETE
+// come to this member too and go on to the owner the same way. It reports
+// whether it answered.
+func (s *Server) proxyToOwner(c *gin.Context, camera string) bool {
+	m, ok := s.otherOwner(camera)
+	if !ok {
+		return false
+	}
+	target, err := url.Parse(m.URL)
+	if err != nil || target.Host == "" {
+		writeError(c, http.StatusBadGateway, "the member that owns camera "+camera+" ("+m.Node+") has no usable URL")
+		return true
+	}
+	viewer := c.RemoteIP()
+	sig, err := s.viewerSig(c.Request.Context(), viewer)
+	if err != nil {
+		sig = "" // the owner then counts this member as the viewer
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.SetXForwarded()
+			r.Out.Header.Set(viewerHeader, viewer)
+			r.Out.Header.Set(viewerSigHeader, sig)
+		},
+		ModifyResponse: func(res *http.Response) error {
+			// keep the session's URL at this member, should the owner name itself
+			if loc := res.Header.Get("Location"); strings.HasPrefix(loc, strings.TrimSuffix(m.URL, "/")+"/") {
+				res.Header.Set("Location", strings.TrimPrefix(loc, strings.TrimSuffix(m.URL, "/")))
+			}
+			res.Header.Set("X-Owner", m.Node)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			s.log.Warn("whep proxy: the owner did not answer", "camera", camera, "owner", m.Node, "err", err)
+			writeError(c, http.StatusBadGateway, "the member that owns camera "+camera+" ("+m.Node+") did not answer; try again")
+		},
+	}
+	rp.ServeHTTP(c.Writer, c.Request)
+	return true
+}
+
+// viewerSig is the signature of a viewer's address that a proxying member
+// sends along (see viewerHeader).
+func (s *Server) viewerSig(ctx context.Context, addr string) (string, error) {
+	key, err := s.secret.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("whep-viewer:" + addr))
+	return hex.EncodeToString(mac.Sum(nil)), nil
+}
+
+// viewerAddr is the address a WHEP offer is counted against: the TCP
+// peer, or the viewer a proxying member names with a valid signature
+// (X-Forwarded-For, which any client can write, never).
+func (s *Server) viewerAddr(c *gin.Context) netip.Addr {
+	peer, _ := netip.ParseAddr(c.RemoteIP())
+	named := c.GetHeader(viewerHeader)
+	if named == "" || s.cluster == nil {
+		return peer
+	}
+	want, err := s.viewerSig(c.Request.Context(), named)
+	if err != nil || !hmac.Equal([]byte(want), []byte(c.GetHeader(viewerSigHeader))) {
+		return peer
+	}
+	if a, err := netip.ParseAddr(named); err == nil {
+		return a
+	}
+	return peer
+}
