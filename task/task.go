@@ -151,9 +151,13 @@ type Evidence struct {
 	Photo    string `json:"photo,omitempty"`    // the worker's photo
 	GPS      *GPS   `json:"gps,omitempty"`
 	Verdict  string `json:"verdict,omitempty"` // the analyzer's words, e.g. "zone matches its reference for 10s"
-	Before   string `json:"before,omitempty"`  // verification: the zone when the task began
-	After    string `json:"after,omitempty"`   // verification: the zone now
-	Clip     *Clip  `json:"clip,omitempty"`    // the camera's video around the step
+	// VerdictCode and VerdictParams are the verdict as a message the pages
+	// translate (see Message).
+	VerdictCode   string         `json:"verdict_code,omitempty"`
+	VerdictParams map[string]any `json:"verdict_params,omitempty"`
+	Before        string         `json:"before,omitempty"` // verification: the zone when the task began
+	After         string         `json:"after,omitempty"`  // verification: the zone now
+	Clip          *Clip          `json:"clip,omitempty"`   // the camera's video around the step
 }
 
 // Clip names a piece of a camera's recording kept as evidence of a step
@@ -166,7 +170,10 @@ type Clip struct {
 	EndMS   int64  `json:"end_ms"`   // and plus record.after
 }
 
-func (e *Evidence) empty() bool { return e == nil || *e == Evidence{} }
+func (e *Evidence) empty() bool {
+	return e == nil || e.Snapshot == "" && e.Photo == "" && e.GPS == nil && e.Verdict == "" && e.VerdictCode == "" &&
+		e.Before == "" && e.After == "" && e.Clip == nil
+}
 
 // Proposal is the camera's word that the fix looks done: the zone matched its
 // reference for the hold time. Staff verify with one click; the proposal is
@@ -178,6 +185,9 @@ type Proposal struct {
 	Verdict string `json:"verdict,omitempty"`
 	Before  string `json:"before,omitempty"`
 	After   string `json:"after,omitempty"`
+	// VerdictCode and VerdictParams: the verdict as a message (Message).
+	VerdictCode   string         `json:"verdict_code,omitempty"`
+	VerdictParams map[string]any `json:"verdict_params,omitempty"`
 }
 
 // RatingSummary sums up the ratings of a task.
@@ -190,23 +200,27 @@ type RatingSummary struct {
 
 // Task is one work order.
 type Task struct {
-	ID          string   `json:"id"`
-	Title       string   `json:"title"`
-	Description string   `json:"description,omitempty"`
-	Source      string   `json:"source"`         // FromIncident, FromResident, FromPatrol or FromStaff
-	Kind        string   `json:"kind,omitempty"` // the incident's kind, for tasks from incidents
-	IncidentID  string   `json:"incident_id,omitempty"`
-	Camera      string   `json:"camera,omitempty"`
-	Zone        string   `json:"zone,omitempty"`
-	Grid        string   `json:"grid,omitempty"`
-	Location    Location `json:"location"`
-	Reporter    string   `json:"reporter"` // user or device id of whoever reported it
-	Photo       string   `json:"photo,omitempty"`
-	State       State    `json:"state"`
-	Worker      string   `json:"worker,omitempty"` // the worker it is dispatched to
-	CreatedMS   int64    `json:"created_ms"`
-	UpdatedMS   int64    `json:"updated_ms"`
-	StateMS     int64    `json:"state_ms"` // when it entered its current state
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	// DescriptionCode and DescriptionParams are a description the bridge
+	// wrote (a task from an incident), as a message (see Message).
+	DescriptionCode   string         `json:"description_code,omitempty"`
+	DescriptionParams map[string]any `json:"description_params,omitempty"`
+	Source            string         `json:"source"`         // FromIncident, FromResident, FromPatrol or FromStaff
+	Kind              string         `json:"kind,omitempty"` // the incident's kind, for tasks from incidents
+	IncidentID        string         `json:"incident_id,omitempty"`
+	Camera            string         `json:"camera,omitempty"`
+	Zone              string         `json:"zone,omitempty"`
+	Grid              string         `json:"grid,omitempty"`
+	Location          Location       `json:"location"`
+	Reporter          string         `json:"reporter"` // user or device id of whoever reported it
+	Photo             string         `json:"photo,omitempty"`
+	State             State          `json:"state"`
+	Worker            string         `json:"worker,omitempty"` // the worker it is dispatched to
+	CreatedMS         int64          `json:"created_ms"`
+	UpdatedMS         int64          `json:"updated_ms"`
+	StateMS           int64          `json:"state_ms"` // when it entered its current state
 	// Since is when the task first entered each state it has been in.
 	Since map[State]int64 `json:"since"`
 	// OverdueMS is when each stage went past its limit, the last time it did.
@@ -240,6 +254,11 @@ type Entry struct {
 	Incident  string    `json:"incident,omitempty"` // create, recur, reopen: the incident
 	Other     string    `json:"other,omitempty"`    // merge: the task merged into; join: the duplicate
 	Reason    string    `json:"reason,omitempty"`   // reject: RejectFalseAlarm or RejectDuplicate
+
+	// Code and Params are a note the bridge wrote, as a message the pages
+	// translate (see Message); empty for a note a person wrote.
+	Code   string         `json:"code,omitempty"`
+	Params map[string]any `json:"params,omitempty"`
 }
 
 // The reasons of a rejection (Entry.Reason), chosen on the board.
