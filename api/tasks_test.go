@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -262,7 +263,7 @@ func TestTransitionsByRoleStateAndRetry(t *testing.T) {
 	// the same request twice: the same entry; another request for a done step: 409
 	first := b.move(t, "staff", tk.ID, "accept", map[string]any{"request_id": "req-1"})
 	again := b.move(t, "staff", tk.ID, "accept", map[string]any{"request_id": "req-1"})
-	if first.Entry.Seq != 2 || *again.Entry != *first.Entry || again.Task.State != task.Accepted {
+	if first.Entry.Seq != 2 || !reflect.DeepEqual(*again.Entry, *first.Entry) || again.Task.State != task.Accepted {
 		t.Errorf("a retried accept gave entry %+v, then %+v; want the same entry twice", first.Entry, again.Entry)
 	}
 	code, body = b.do(t, "POST", path(tk.ID, "accept"), "staff", map[string]any{"request_id": "req-2"})
@@ -333,7 +334,7 @@ func TestTransitionsByRoleStateAndRetry(t *testing.T) {
 		entries = append(entries, *ch.Entry)
 		req.Body = io.NopCloser(strings.NewReader(`{"worker": "worker1"}`))
 	}
-	if entries[0].RequestID != "key-7" || entries[0] != entries[1] || entries[0].Worker != "worker1" {
+	if entries[0].RequestID != "key-7" || !reflect.DeepEqual(entries[0], entries[1]) || entries[0].Worker != "worker1" {
 		t.Errorf("dispatch twice with Idempotency-Key key-7: %+v then %+v", entries[0], entries[1])
 	}
 	// a worker of the grid to whom it is not dispatched
