@@ -31,7 +31,7 @@ import { board as fetchBoard, bulk as sendBulk, task as fetchTask, act, rate, wo
 import { WhepPlayer, viewStatus } from './whep.js';
 import {
   BOARD, OPEN, stateText, actionText, taskTitle, sourceText, at, span, timer, startTicker, overdue, overdueText,
-  place, who, timeline, newer, stateBadge, startOfToday, thumb,
+  place, who, timeline, newer, stateBadge, startOfToday, thumb, verdictText,
 } from './tasks.js';
 
 const FALLBACK_MS = 120000; // a full reload now and then, in case an event was missed
@@ -812,7 +812,7 @@ export class Board {
         if (prop.after) pics.push(thumb({ label: t('td.after'), url: pictureURL(prop.after, 'snapshot', this.token), kind: 'after' }));
         ba.replaceChildren(...pics);
       }
-      propBox.querySelector('.td-verdict').textContent = prop.verdict || '';
+      propBox.querySelector('.td-verdict').textContent = verdictText(prop);
       const one = propBox.querySelector('.td-verify-one');
       one.textContent = t('td.verify.one');
       one.hidden = !allowed.includes('verify');
