@@ -235,7 +235,7 @@ func (s *Server) verify(ctx context.Context, tok string) (Claims, error) {
 	}
 	if s.now().UnixMilli() >= cl.Exp {
 		return Claims{}, Coded(http.StatusUnauthorized, MsgTokenExpired, map[string]any{"at_ms": cl.Exp}, "the token expired at %s; log in again",
-			s.stamp(cl.Exp))
+			s.stamp(cl.Exp)+" "+s.cfg.Server.Location().String())
 	}
 	if strings.HasPrefix(cl.Sub, configs.DevicePrefix) {
 		if cl.Role != RoleResident {

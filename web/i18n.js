@@ -464,7 +464,7 @@ const TABLE = {
   'rating.comment_too_long': ['评价有 {n} 个字，最多 {max} 个', 'The comment has {n} characters; at most {max} are allowed'],
   'rating.only_closed': ['工单{state}，结案后才能评价', 'The task is {state}; only a closed task can be rated'],
   'note.seen_on_camera': ['摄像头 {camera} 看到有人到场', 'seen on camera {camera}'],
-  'note.proposed': ['', ''],
+  'note.proposed': ['摄像头建议核查通过', 'the camera proposes verification'],
   'note.still_differs': ['摄像头所见：区域仍未恢复', 'the zone still differs (seen on camera)'],
   'note.confirmed_camera': ['确认摄像头 {camera} 所见', 'confirmed what camera {camera} saw'],
   'note.auto_accepted': ['{kind}类事件自动受理', 'accepted automatically ({kind})'],

@@ -177,6 +177,7 @@ const NOTES = [
  */
 export function noteText(e, { cameras = new Map() } = {}) {
   const note = e.note || '';
+  if (e.code === 'note.proposed') return ''; // the step's name (tl.propose) says it
   if (e.code) {
     const p = { ...(e.params || {}) };
     if (p.camera) {
