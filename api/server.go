@@ -133,10 +133,7 @@ func New(d Deps) *Server {
 	zone := d.Config.Server.Location().String()
 	e.Use(func(c *gin.Context) { c.Header("X-Time-Zone", zone) })
 	e.HandleMethodNotAllowed = true
-	e.NoRoute(func(c *gin.Context) {
-		writeError(c, http.StatusNotFound, "no such page or route: "+c.Request.URL.Path,
-			map[string]any{"code": MsgNoRoute, "params": map[string]any{"path": c.Request.URL.Path}})
-	})
+	e.NoRoute(func(c *gin.Context) { writeError(c, http.StatusNotFound, "no such page or route: "+c.Request.URL.Path) })
 	e.NoMethod(func(c *gin.Context) {
 		writeError(c, http.StatusMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path)
 	})
