@@ -76,7 +76,6 @@ const (
 	MsgPhotoMissing  = "api.photo_missing"   // {}
 	MsgBadBody       = "api.bad_body"        // {}
 	MsgClipNotReady  = "api.clip_not_ready"  // {id, end_ms}
-	MsgNoRoute       = "api.no_route"        // {path}
 	MsgUnknownCode   = "api.error"           // never sent: the pages' word for an error without a code
 )
 

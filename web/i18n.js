@@ -431,7 +431,6 @@ const TABLE = {
   'api.photo_missing': ['照片未上传成功，请重新拍照', 'The photo was not uploaded; take it again'],
   'api.bad_body': ['请求格式有误', 'The request is malformed'],
   'api.clip_not_ready': ['录像生成中，{end_ms} 后几秒可看', 'The clip is still being recorded; ready a few seconds after {end_ms}'],
-  'api.no_route': ['没有这个页面：{path}', 'No such page: {path}'],
   'task.not_found': ['没有工单 {id}', 'No task {id}'],
   'task.not_yours': ['工单 {id} 没有派给您', 'Task {id} is not dispatched to you'],
   'task.not_your_grid': ['工单 {id} 在网格 {grid}，不是您的网格', 'Task {id} is in grid {grid}, which is not one of yours'],
