@@ -408,6 +408,9 @@ const TABLE = {
   // param named *_ms is a moment, *_s a duration in seconds, see tf).
   'tl.after': ['+{d}', '+{d}'],
   'api.error': ['出错了', 'Something went wrong'],
+  'geo.1': ['未允许此网页使用定位', 'this page may not use your location'],
+  'geo.2': ['暂时无法获取位置', 'your position is not available now'],
+  'geo.3': ['定位超时', 'finding your position took too long'],
   'api.store_down': ['工单数据库暂时无法连接，请几秒后重试', 'The task store (Redis) is not reachable; try again in a few seconds'],
   'api.internal': ['服务器内部错误', 'Internal error'],
   'api.no_tasks': ['本桥未开启工单服务', 'Tasks are not available on this bridge'],

@@ -196,6 +196,13 @@ export function noteText(e, { cameras = new Map() } = {}) {
   return note;
 }
 
+/** geoText is why the browser gave no position (a GeolocationPositionError), in the page language. */
+export function geoText(e) {
+  const key = `geo.${e && e.code}`;
+  const s = t(key);
+  return s === key ? (e && e.message) || '' : s;
+}
+
 /** verdictText is the camera's verdict (evidence or proposal) in the page language. */
 export function verdictText(v) {
   return tf(v.verdict_code, v.verdict_params, v.verdict || '');

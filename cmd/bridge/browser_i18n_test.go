@@ -82,7 +82,7 @@ users:
 		Errors        []string
 	}
 	runScenario(t, &res, "zhcn", br.URL, artifacts(t), staffToken, "worker1:worker-pw", far.Task.ID, incTask,
-		fmt.Sprint(lat), fmt.Sprint(lng))
+		fmt.Sprint(lat), fmt.Sprint(lng), "scene")
 	if !res.OK {
 		t.Fatalf("the scenario stopped: %s (page errors %v)", res.Failed, res.Errors)
 	}

@@ -18,7 +18,7 @@
 //   node check.mjs board   <baseURL> <outDir> <token> <ids.json>   (the duty officer's board, then the wall's ticker, at 1920x1080)
 //   node check.mjs map     <baseURL> <outDir> <staffToken> <worker:pw> <taskId> <walkJSON> <lat,lng> <farCamera>
 //                          (the worker's scripted walk, the wall's map and track replay, the resident's picker)
-//   node check.mjs zhcn    <baseURL> <outDir> <staffToken> <worker:pw> <farTask> <incidentTask> <lat> <lng>
+//   node check.mjs zhcn    <baseURL> <outDir> <staffToken> <worker:pw> <farTask> <incidentTask> <lat> <lng> [ids,…]
 //                          (the story's pages in zh-CN: the English words they show)
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
@@ -1020,8 +1020,8 @@ async function account(browser, [base, outDir, cred, camera]) {
 }
 
 // ASCII words people may meet in the Chinese pages: units, brands and
-// protocol names (camera names, ids and logins mix in digits, which the
-// scan skips by itself).
+// protocol names. Ids with a digit (grids, logins, tasks) are skipped by
+// the scan; the config's other ids (cameras) come as an argument.
 const ALLOWED_WORDS = ['km', 'WHEP', 'GPS', 'JPEG', 'PNG', 'CSV', 'Excel', 'Qianliyan'];
 
 // In the page: every ASCII word of 3+ letters in the rendered text (and
@@ -1031,8 +1031,9 @@ function englishInPage(allow) {
   const out = [];
   const where = (el) => el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '') + (typeof el.className === 'string' && el.className ? `.${el.className.trim().split(/\s+/)[0]}` : '');
   const scan = (text, el) => {
-    for (const tok of text.split(/[^A-Za-z0-9_]+/)) {
-      if (/^[A-Za-z]{3,}$/.test(tok) && !ok.has(tok.toLowerCase())) out.push({ word: tok, text: text.trim().slice(0, 100), el: where(el) });
+    for (const tok of text.split(/[^A-Za-z0-9_-]+/)) {
+      if (/[0-9]/.test(tok)) continue; // an id: hexia-01, worker1, T1k8u7…
+      for (const w of tok.split(/[-_]+/)) if (/^[A-Za-z]{3,}$/.test(w) && !ok.has(w.toLowerCase())) out.push({ word: w, text: text.trim().slice(0, 100), el: where(el) });
     }
   };
   const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
@@ -1052,7 +1053,7 @@ function englishInPage(allow) {
 // the spot; the wall with its incidents and both tasks' details; /app with
 // a report refused for want of a place, then sent. Each view's English
 // words, the refusal's text and screenshots.
-async function zhcn(browser, [base, outDir, staffToken, workerCred, farTask, incTask, latArg, lngArg]) {
+async function zhcn(browser, [base, outDir, staffToken, workerCred, farTask, incTask, latArg, lngArg, ids = '']) {
   if (!base || !outDir || !staffToken || !workerCred || !farTask || !incTask || !latArg || !lngArg) {
     throw new UsageError('zhcn <baseURL> <outDir> <staffToken> <worker:pw> <farTask> <incidentTask> <lat> <lng>');
   }
@@ -1063,7 +1064,7 @@ async function zhcn(browser, [base, outDir, staffToken, workerCred, farTask, inc
   const out = { ok: false, failed: '', views: {}, refusal: '', report_refusal: '', timeline_times: [], errors: [] };
   const look = async (page, name) => {
     await sleep(400);
-    out.views[name] = await page.evaluate(englishInPage, ALLOWED_WORDS);
+    out.views[name] = await page.evaluate(englishInPage, [...ALLOWED_WORDS, ...ids.split(',').filter(Boolean)]);
     await page.screenshot({ path: path.join(outDir, `zhcn-${name}.png`), fullPage: true });
   };
   try {
@@ -1083,8 +1084,11 @@ async function zhcn(browser, [base, outDir, staffToken, workerCred, farTask, inc
     await p.locator('#act-error:not([hidden])').waitFor({ timeout: 15000 });
     out.refusal = (await p.textContent('#act-error')).trim();
     await look(p, 'worker-refused');
-    await wk.context.setGeolocation({ latitude: lat, longitude: lng, accuracy: 10 });
-    await p.click('#act-arrive');
+    // on the spot (over the API: the page may reuse its last position for
+    // 30 s, which is the map's work to change), then the task again
+    await api(base, 'POST', `/api/tasks/${encodeURIComponent(farTask)}/arrive`, await tokenOf(base, user, pw),
+      { evidence: { gps: { lat, lng, accuracy_m: 10 } } });
+    await p.goto(`${base}/worker?task=${encodeURIComponent(farTask)}`);
     await p.locator('#task-view[data-state=arrived]').waitFor({ timeout: 15000 });
     out.timeline_times = await p.$$eval('#task-view li.tl-entry time', (ts) => ts.map((x) => x.textContent.trim()));
     await look(p, 'worker-arrived');
