@@ -275,15 +275,13 @@ export function timeline(ol, entries, { token = '', names, cameras, clips = fals
     const time = document.createElement('time');
     time.className = 'tl-time';
     time.dateTime = new Date(e.at_ms).toISOString();
-    // the date on every step, and the time since the step before
+    // the date on every step, and under it the time since the step before
     time.textContent = fmtTime(e.at_ms, { date: true });
     time.title = fmtTime(e.at_ms, { date: 'full' });
-    if (prev && e.at_ms >= prev.at_ms) {
-      const gap = document.createElement('span');
-      gap.className = 'tl-gap';
-      gap.textContent = t('tl.after', { d: span(e.at_ms - prev.at_ms) });
-      time.append(' ', gap);
-    }
+    const when = document.createElement('div');
+    when.className = 'tl-when';
+    when.append(time);
+    if (prev && e.at_ms >= prev.at_ms) when.append(span2('tl-gap', t('tl.after', { d: span(e.at_ms - prev.at_ms) })));
     prev = e;
 
     const body = document.createElement('div');
@@ -320,7 +318,7 @@ export function timeline(ol, entries, { token = '', names, cameras, clips = fals
       body.append(box);
     }
     if (clips && ev && ev.clip) body.append(clipBox(ev.clip, token));
-    li.append(time, body);
+    li.append(when, body);
     return li;
   });
   ol.replaceChildren(...items);

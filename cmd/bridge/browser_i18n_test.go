@@ -105,7 +105,7 @@ users:
 		t.Errorf("the report without a place said %q, want it to ask for the place (位置)", res.ReportRefusal)
 	}
 	// every step with its date; each after the first with the time since the one before
-	date := regexp.MustCompile(`^\d{2}/\d{2} \d{2}:\d{2}:\d{2}`)
+	date := regexp.MustCompile(`^\d{2}/\d{2} \d{2}:\d{2}:\d{2}(\+\S+)?$`)
 	for i, s := range res.TimelineTimes {
 		if !date.MatchString(s) || (i > 0) != strings.Contains(s, "+") {
 			t.Errorf("timeline time %d %q, want MM/DD hh:mm:ss and, after the first, +duration (all: %q)", i, s, res.TimelineTimes)

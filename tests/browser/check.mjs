@@ -1090,7 +1090,7 @@ async function zhcn(browser, [base, outDir, staffToken, workerCred, farTask, inc
       { evidence: { gps: { lat, lng, accuracy_m: 10 } } });
     await p.goto(`${base}/worker?task=${encodeURIComponent(farTask)}`);
     await p.locator('#task-view[data-state=arrived]').waitFor({ timeout: 15000 });
-    out.timeline_times = await p.$$eval('#task-view li.tl-entry time', (ts) => ts.map((x) => x.textContent.trim()));
+    out.timeline_times = await p.$$eval('#task-view li.tl-entry .tl-when', (ts) => ts.map((x) => x.textContent.trim()));
     await look(p, 'worker-arrived');
 
     const wall = await newPage(browser, { width: 1920, height: 1080 });
