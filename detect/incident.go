@@ -21,22 +21,22 @@ const (
 // Incident is something on a camera that needs someone. There is at most
 // one open incident per camera, zone and kind: repeats update it.
 type Incident struct {
-	ID     string `json:"id"`
-	Camera string `json:"camera"`
-	Zone   string `json:"zone,omitempty"`
-	Kind   string `json:"kind"`
-	Detail string `json:"detail,omitempty"` // e.g. "covered", or the health error
+	ID         string  `json:"id"`
+	Camera     string  `json:"camera"`
+	Zone       string  `json:"zone,omitempty"`
+	Kind       string  `json:"kind"`
+	Detail     string  `json:"detail,omitempty"` // e.g. "covered", or the health error
+	StartedMS  int64   `json:"started_ms"`
+	UpdatedMS  int64   `json:"updated_ms"`
+	EndedMS    int64   `json:"ended_ms,omitempty"` // 0 while open
+	Confidence float64 `json:"confidence"`
+	Snapshot   string  `json:"snapshot,omitempty"` // file name in the snapshot folder
 	// Code and Params say what happened as a message the pages translate
 	// (zh-CN and English, web/i18n.js); Detail is its English for logs and
 	// API clients. A moment is a parameter in Unix ms (named *_ms), never a
 	// clock time in the sentence.
-	Code       string         `json:"code,omitempty"`
-	Params     map[string]any `json:"params,omitempty"`
-	StartedMS  int64          `json:"started_ms"`
-	UpdatedMS  int64          `json:"updated_ms"`
-	EndedMS    int64          `json:"ended_ms,omitempty"` // 0 while open
-	Confidence float64        `json:"confidence"`
-	Snapshot   string         `json:"snapshot,omitempty"` // file name in the snapshot folder
+	Code   string         `json:"code,omitempty"`
+	Params map[string]any `json:"params,omitempty"`
 }
 
 // The codes of Incident.Code.

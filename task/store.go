@@ -289,22 +289,22 @@ func (t *Task) enter(st State, ms int64) {
 
 // NewTask is what Create needs to know of a new task.
 type NewTask struct {
-	Title       string // required, at most 100 characters; from the incident kind when empty for the system
-	Description string // at most 2000 characters
-	// DescriptionMsg is the description as a message, when the bridge wrote
-	// it (its Text is then Description).
-	DescriptionMsg Message
-	Kind           string   // the incident's kind (system only)
-	IncidentID     string   // required for the system: one task per incident
-	Camera         string   // the camera it was seen on, if any
-	Zone           string   // the zone of that camera, if any
-	Grid           string   // the grid it is in (the camera's grid for incidents)
-	Location       Location // where it is, if known
-	Photo          string   // a path or URL: the reporter's photo, or the incident's snapshot
-	Clip           *Clip    // incidents: the camera's video around the incident (its create, recur or reopen entry lists it)
+	Title       string   // required, at most 100 characters; from the incident kind when empty for the system
+	Description string   // at most 2000 characters
+	Kind        string   // the incident's kind (system only)
+	IncidentID  string   // required for the system: one task per incident
+	Camera      string   // the camera it was seen on, if any
+	Zone        string   // the zone of that camera, if any
+	Grid        string   // the grid it is in (the camera's grid for incidents)
+	Location    Location // where it is, if known
+	Photo       string   // a path or URL: the reporter's photo, or the incident's snapshot
+	Clip        *Clip    // incidents: the camera's video around the incident (its create, recur or reopen entry lists it)
 	// Accept, for staff and admins, accepts the task at once (a second
 	// timeline entry) instead of leaving it reported for 核单.
 	Accept bool
+	// DescriptionMsg is the description as a message, when the bridge wrote
+	// it (its Text is then Description).
+	DescriptionMsg Message
 }
 
 // KindTitles are the default titles of tasks from incidents, one for each

@@ -151,13 +151,14 @@ type Evidence struct {
 	Photo    string `json:"photo,omitempty"`    // the worker's photo
 	GPS      *GPS   `json:"gps,omitempty"`
 	Verdict  string `json:"verdict,omitempty"` // the analyzer's words, e.g. "zone matches its reference for 10s"
+	Before   string `json:"before,omitempty"`  // verification: the zone when the task began
+	After    string `json:"after,omitempty"`   // verification: the zone now
+	Clip     *Clip  `json:"clip,omitempty"`    // the camera's video around the step
+
 	// VerdictCode and VerdictParams are the verdict as a message the pages
 	// translate (see Message).
 	VerdictCode   string         `json:"verdict_code,omitempty"`
 	VerdictParams map[string]any `json:"verdict_params,omitempty"`
-	Before        string         `json:"before,omitempty"` // verification: the zone when the task began
-	After         string         `json:"after,omitempty"`  // verification: the zone now
-	Clip          *Clip          `json:"clip,omitempty"`   // the camera's video around the step
 }
 
 // Clip names a piece of a camera's recording kept as evidence of a step
@@ -185,6 +186,7 @@ type Proposal struct {
 	Verdict string `json:"verdict,omitempty"`
 	Before  string `json:"before,omitempty"`
 	After   string `json:"after,omitempty"`
+
 	// VerdictCode and VerdictParams: the verdict as a message (Message).
 	VerdictCode   string         `json:"verdict_code,omitempty"`
 	VerdictParams map[string]any `json:"verdict_params,omitempty"`
@@ -200,27 +202,23 @@ type RatingSummary struct {
 
 // Task is one work order.
 type Task struct {
-	ID          string `json:"id"`
-	Title       string `json:"title"`
-	Description string `json:"description,omitempty"`
-	// DescriptionCode and DescriptionParams are a description the bridge
-	// wrote (a task from an incident), as a message (see Message).
-	DescriptionCode   string         `json:"description_code,omitempty"`
-	DescriptionParams map[string]any `json:"description_params,omitempty"`
-	Source            string         `json:"source"`         // FromIncident, FromResident, FromPatrol or FromStaff
-	Kind              string         `json:"kind,omitempty"` // the incident's kind, for tasks from incidents
-	IncidentID        string         `json:"incident_id,omitempty"`
-	Camera            string         `json:"camera,omitempty"`
-	Zone              string         `json:"zone,omitempty"`
-	Grid              string         `json:"grid,omitempty"`
-	Location          Location       `json:"location"`
-	Reporter          string         `json:"reporter"` // user or device id of whoever reported it
-	Photo             string         `json:"photo,omitempty"`
-	State             State          `json:"state"`
-	Worker            string         `json:"worker,omitempty"` // the worker it is dispatched to
-	CreatedMS         int64          `json:"created_ms"`
-	UpdatedMS         int64          `json:"updated_ms"`
-	StateMS           int64          `json:"state_ms"` // when it entered its current state
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Source      string   `json:"source"`         // FromIncident, FromResident, FromPatrol or FromStaff
+	Kind        string   `json:"kind,omitempty"` // the incident's kind, for tasks from incidents
+	IncidentID  string   `json:"incident_id,omitempty"`
+	Camera      string   `json:"camera,omitempty"`
+	Zone        string   `json:"zone,omitempty"`
+	Grid        string   `json:"grid,omitempty"`
+	Location    Location `json:"location"`
+	Reporter    string   `json:"reporter"` // user or device id of whoever reported it
+	Photo       string   `json:"photo,omitempty"`
+	State       State    `json:"state"`
+	Worker      string   `json:"worker,omitempty"` // the worker it is dispatched to
+	CreatedMS   int64    `json:"created_ms"`
+	UpdatedMS   int64    `json:"updated_ms"`
+	StateMS     int64    `json:"state_ms"` // when it entered its current state
 	// Since is when the task first entered each state it has been in.
 	Since map[State]int64 `json:"since"`
 	// OverdueMS is when each stage went past its limit, the last time it did.
@@ -232,6 +230,10 @@ type Task struct {
 	Repeats int `json:"repeats,omitempty"`
 	// DuplicateOf is the task this one was merged into.
 	DuplicateOf string `json:"duplicate_of,omitempty"`
+	// DescriptionCode and DescriptionParams are a description the bridge
+	// wrote (a task from an incident), as a message (see Message).
+	DescriptionCode   string         `json:"description_code,omitempty"`
+	DescriptionParams map[string]any `json:"description_params,omitempty"`
 }
 
 // Entry is one line of a task's timeline. The timeline only grows.
