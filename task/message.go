@@ -28,6 +28,7 @@ const (
 	MsgRoleMayNot         = "task.role_may_not"          // {role, action}
 	MsgTransition         = "task.transition"            // {action, state, allowed}
 	MsgRejectNeedsReason  = "task.reject_needs_reason"   // {}
+	MsgRejectReason       = "task.reject_reason"         // {reason}
 	MsgDispatchNeedsWho   = "task.dispatch_needs_worker" // {}
 	MsgDispatchNeedsGrid  = "task.dispatch_needs_grid"   // {id}
 	MsgAlreadyDispatched  = "task.already_dispatched"    // {id, worker, grid}

@@ -206,7 +206,7 @@ func (s *Store) apply(old *Task, a Actor, act Action, req Request, at int64) (*T
 	switch act {
 	case Reject:
 		if r := req.Reason; r != "" && r != RejectFalseAlarm && r != RejectDuplicate {
-			return nil, nil, refuse(ErrInvalid, "the reason of a rejection is %s or %s, not %q", RejectFalseAlarm, RejectDuplicate, r)
+			return nil, nil, refuseMsg(ErrInvalid, MsgRejectReason, map[string]any{"reason": r}, "the reason of a rejection is %s or %s, not %q", RejectFalseAlarm, RejectDuplicate, r)
 		}
 		e.Reason = req.Reason
 		if e.Note == "" && e.Reason == "" {

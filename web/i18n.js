@@ -439,6 +439,7 @@ const TABLE = {
   'task.not_your_grid': ['工单 {id} 在网格 {grid}，不是您的网格', 'Task {id} is in grid {grid}, which is not one of yours'],
   'task.role_may_not': ['{role}不能{action}', 'A {role} may not do this: {action}'],
   'task.transition': ['工单{state}，不能{action}；现在可以：{allowed}', 'The task is {state}: cannot {action}; allowed now: {allowed}'],
+  'task.reject_reason': ['驳回理由只能是误报或重复', 'A rejection\u2019s reason is a false alarm or a duplicate'],
   'task.reject_needs_reason': ['驳回需要理由：误报，或与哪张工单重复', 'A rejection needs a reason: a false alarm, or a duplicate of which task'],
   'task.dispatch_needs_worker': ['请选择网格员', 'Choose the worker to send'],
   'task.dispatch_needs_grid': ['工单 {id} 没有网格，无法派单', 'Task {id} has no grid to dispatch in'],

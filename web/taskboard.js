@@ -26,7 +26,7 @@
 //   #ticker (the wall) holds li.tick[data-id][data-state][data-camera].
 
 import { TrackReplay } from './trackreplay.js';
-import { t } from './i18n.js';
+import { t, tf } from './i18n.js';
 import { board as fetchBoard, bulk as sendBulk, task as fetchTask, act, rate, workers as fetchWorkers, stats as fetchStats, HttpError, pictureURL, incidentSnapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
 import {
@@ -488,7 +488,7 @@ export class Board {
     try {
       const res = await sendBulk(body, { token: this.token });
       const failed = (res.results || []).filter((r) => !r.ok);
-      note.textContent = t('bd.done', { done: res.done || 0, failed: res.failed || 0 }) + (failed.length ? ` — ${failed.map((r) => `${r.id}: ${r.error}`).join('; ')}` : '');
+      note.textContent = t('bd.done', { done: res.done || 0, failed: res.failed || 0 }) + (failed.length ? ` — ${failed.map((r) => `${r.id}: ${tf(r.msg_code, r.params, r.error)}`).join('; ')}` : '');
       note.classList.toggle('error', failed.length > 0);
       note.dataset.done = String(res.done || 0);
       note.dataset.failed = String(res.failed || 0);
