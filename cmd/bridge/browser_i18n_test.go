@@ -17,7 +17,7 @@ import (
 // zh-CN as their users see them: a bin-zone incident on a real RTSP camera
 // becomes a task; staff dispatch a task with a place to the worker, who
 // claims it and, on the phone, checks in 1.3 km away (refused), then on the
-// spot; the wall lists the incident and shows both tasks' timelines; a
+// spot; the wall lists the incident and shows its task, /board the other; a
 // resident's report is refused for want of a place, then sent. No view may
 // show an ASCII word of 3+ letters outside a short allow-list (units,
 // brands, protocols): the server's messages come as codes the pages
@@ -89,7 +89,7 @@ users:
 	if len(res.Errors) > 0 {
 		t.Errorf("the pages threw: %v", res.Errors)
 	}
-	for _, view := range []string{"worker-list", "worker-refused", "worker-arrived", "wall", "wall-incident-task", "wall-far-task", "app-list", "app-report-refused", "app-report-sent"} {
+	for _, view := range []string{"worker-list", "worker-refused", "worker-arrived", "wall", "wall-incident-task", "board", "board-far-task", "app-list", "app-report-refused", "app-report-sent"} {
 		words, ok := res.Views[view]
 		if !ok {
 			t.Errorf("%s: not looked at", view)

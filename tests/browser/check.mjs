@@ -1050,8 +1050,9 @@ function englishInPage(allow) {
 // zhcn: the story's pages in zh-CN after a scripted story (the harness made
 // an incident and its task, and a task with a place dispatched to the
 // worker and claimed): the worker checks in 1.3 km away (refused), then on
-// the spot; the wall with its incidents and both tasks' details; /app with
-// a report refused for want of a place, then sent. Each view's English
+// the spot; the wall with its incidents, its ticker and the incident's
+// task; the duty officer's board and the far task there; /app with a
+// report refused for want of a place, then sent. Each view's English
 // words, the refusal's text and screenshots.
 async function zhcn(browser, [base, outDir, staffToken, workerCred, farTask, incTask, latArg, lngArg, ids = '']) {
   if (!base || !outDir || !staffToken || !workerCred || !farTask || !incTask || !latArg || !lngArg) {
@@ -1098,15 +1099,18 @@ async function zhcn(browser, [base, outDir, staffToken, workerCred, farTask, inc
     p.on('pageerror', (err) => out.errors.push(err.message));
     await p.goto(`${base}/screen#token=${encodeURIComponent(staffToken)}`);
     await p.locator('#incidents .incident').first().waitFor({ timeout: 20000 });
-    await p.locator(`li.tcard[data-id="${incTask}"]`).waitFor({ timeout: 20000 });
+    await p.locator(`#ticker li.tick[data-id="${incTask}"]`).waitFor({ timeout: 20000 });
     await look(p, 'wall');
-    for (const [id, name] of [[incTask, 'wall-incident-task'], [farTask, 'wall-far-task']]) {
-      await p.click(`li.tcard[data-id="${id}"]`);
-      await p.locator(`#task-detail[data-id="${id}"] li.tl-entry`).first().waitFor({ timeout: 15000 });
-      await look(p, name);
-      await p.keyboard.press('Escape');
-      await sleep(300);
-    }
+    await p.click(`#ticker li.tick[data-id="${incTask}"] button`);
+    await p.locator(`#task-detail[data-id="${incTask}"] li.tl-entry`).first().waitFor({ timeout: 15000 });
+    await look(p, 'wall-incident-task');
+    // the duty officer's board, and the far task's detail there
+    await p.goto(`${base}/board${tokenHash(staffToken)}`);
+    await p.locator(`li.tcard[data-id="${farTask}"]`).waitFor({ timeout: 20000 });
+    await look(p, 'board');
+    await p.click(`li.tcard[data-id="${farTask}"]`);
+    await p.locator(`#task-detail[data-id="${farTask}"] li.tl-entry`).first().waitFor({ timeout: 15000 });
+    await look(p, 'board-far-task');
 
     const res = await newPage(browser, { width: 390, height: 844 }, true);
     p = res.page;
