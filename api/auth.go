@@ -148,16 +148,16 @@ func needRole(p Principal, roles ...string) error {
 	}
 	want := strings.Join(roles, " or ")
 	if p.Anonymous() {
-		return Errorf(http.StatusUnauthorized, "this needs the role %s: log in (POST /api/login) and send the token as Authorization: Bearer <token>", want)
+		return Coded(http.StatusUnauthorized, MsgRoleNeeded, map[string]any{"role": want}, "this needs the role %s: log in (POST /api/login) and send the token as Authorization: Bearer <token>", want)
 	}
-	return Errorf(http.StatusForbidden, "this needs the role %s; you are logged in as %s (%s)", want, p.ID, p.Role)
+	return Coded(http.StatusForbidden, MsgRoleNeeded, map[string]any{"role": want}, "this needs the role %s; you are logged in as %s (%s)", want, p.ID, p.Role)
 }
 
 // Token errors; each one is a sentence for the person who has to log in again.
 var (
-	errGarbled  = Errorf(http.StatusUnauthorized, "the token is neither the staff token nor one this bridge gives out; log in again")
-	errBadSig   = Errorf(http.StatusUnauthorized, "the token's signature does not match: it was changed, or signed with another key; log in again")
-	errNoSecret = Errorf(http.StatusServiceUnavailable, "tokens cannot be checked now: the store (Redis) that keeps their key does not answer; try again")
+	errGarbled  = Coded(http.StatusUnauthorized, MsgTokenBad, nil, "the token is neither the staff token nor one this bridge gives out; log in again")
+	errBadSig   = Coded(http.StatusUnauthorized, MsgTokenBad, nil, "the token's signature does not match: it was changed, or signed with another key; log in again")
+	errNoSecret = Coded(http.StatusServiceUnavailable, MsgStoreDown, nil, "tokens cannot be checked now: the store (Redis) that keeps their key does not answer; try again")
 )
 
 // b64 decodes the parts of a token. Strict: the spare bits of the last
@@ -234,8 +234,8 @@ func (s *Server) verify(ctx context.Context, tok string) (Claims, error) {
 		cl.Grids = []string{}
 	}
 	if s.now().UnixMilli() >= cl.Exp {
-		return Claims{}, Errorf(http.StatusUnauthorized, "the token expired at %s; log in again",
-			time.UnixMilli(cl.Exp).UTC().Format("2006-01-02 15:04:05 UTC"))
+		return Claims{}, Coded(http.StatusUnauthorized, MsgTokenExpired, map[string]any{"at_ms": cl.Exp}, "the token expired at %s; log in again",
+			s.stamp(cl.Exp)+" "+s.cfg.Server.Location().String())
 	}
 	if strings.HasPrefix(cl.Sub, configs.DevicePrefix) {
 		if cl.Role != RoleResident {
@@ -250,7 +250,7 @@ func (s *Server) verify(ctx context.Context, tok string) (Claims, error) {
 	// role and grids only.
 	u := s.cfg.User(cl.Sub)
 	if u == nil || u.Role != cl.Role || !slices.Equal(u.Grids, cl.Grids) || (cl.Ver != "" && !hmac.Equal([]byte(cl.Ver), []byte(userVersion(key, u)))) {
-		return Claims{}, Errorf(http.StatusUnauthorized, "the account %q was removed or changed since this token was given; log in again", cl.Sub)
+		return Claims{}, Coded(http.StatusUnauthorized, MsgTokenBad, nil, "the account %q was removed or changed since this token was given; log in again", cl.Sub)
 	}
 	return cl, nil
 }
@@ -315,14 +315,14 @@ func (k *secret) get(ctx context.Context) ([]byte, error) {
 	defer cancel()
 	// SETNX: the first bridge to get here makes the key; the others read it.
 	if err := k.rdb.SetNX(ctx, k.at, hex.EncodeToString(b), 0).Err(); err != nil {
-		return nil, &HTTPError{Code: errNoSecret.Code, Msg: errNoSecret.Msg, Err: err}
+		return nil, &HTTPError{Code: errNoSecret.Code, Msg: errNoSecret.Msg, Err: err, Key: errNoSecret.Key}
 	}
 	v, err := k.rdb.Get(ctx, k.at).Result()
 	if err != nil || len(v) < 32 {
 		if err == nil {
 			err = errBadStoredSecret
 		}
-		return nil, &HTTPError{Code: errNoSecret.Code, Msg: errNoSecret.Msg, Err: err}
+		return nil, &HTTPError{Code: errNoSecret.Code, Msg: errNoSecret.Msg, Err: err, Key: errNoSecret.Key}
 	}
 	k.key = []byte(v)
 	return k.key, nil
@@ -369,7 +369,7 @@ func (s *Server) login(c *gin.Context) error {
 		return err
 	}
 	if body.User == "" || body.Password == "" {
-		return Errorf(http.StatusBadRequest, "both user and password are needed")
+		return Coded(http.StatusBadRequest, MsgLoginFields, nil, "both user and password are needed")
 	}
 	ctx, addr, now := c.Request.Context(), clientAddr(c), s.now()
 	addrKey, userKey := "login:addr:"+addr, "login:user:"+body.User
@@ -391,7 +391,7 @@ func (s *Server) login(c *gin.Context) error {
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(body.Password)); err != nil || u == nil {
 		s.log.Warn("login failed", "user", plainName(body.User), "addr", addr, "known_user", u != nil)
-		return Errorf(http.StatusUnauthorized, "wrong user name or password")
+		return Coded(http.StatusUnauthorized, MsgLoginBad, nil, "wrong user name or password")
 	}
 	s.limits.forgive(ctx, addrKey)
 	s.limits.forgive(ctx, userKey)
@@ -473,7 +473,7 @@ func plainName(name string) string {
 func (s *Server) me(c *gin.Context) error {
 	v, ok := c.Get(claimsKey)
 	if !ok {
-		return Errorf(http.StatusUnauthorized, "you are not logged in: log in (POST /api/login), or get a resident's device token (POST /api/device)")
+		return Coded(http.StatusUnauthorized, MsgTokenNeeded, nil, "you are not logged in: log in (POST /api/login), or get a resident's device token (POST /api/device)")
 	}
 	cl := v.(Claims)
 	cl.Ver = "" // the bridge's own business

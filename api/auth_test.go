@@ -133,7 +133,7 @@ func TestTokenExpires(t *testing.T) {
 	}
 	b.clock.Add(time.Millisecond)
 	code, body := call(t, "GET", b.url+"/api/cameras", tok, "")
-	wantError(t, "GET /api/cameras with an expired token", code, body, 401, "the token expired at 2030-01-02 15:04:05 UTC; log in again")
+	wantError(t, "GET /api/cameras with an expired token", code, body, 401, "the token expired at 2030-01-02 23:04:05 Asia/Shanghai; log in again")
 	// logging in again works whatever old token the client still sends
 	req, _ := http.NewRequest("POST", b.url+"/api/login", strings.NewReader(`{"user": "staff", "password": "staff-pw"}`))
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -187,7 +187,7 @@ func TestTamperedAndForeignTokensAreRefused(t *testing.T) {
 		{"signed claims that are not JSON", forge(cfg.Auth.Secret, "just text"), 401, garbled},
 		{"signed claims of an unknown role", forge(cfg.Auth.Secret, claims("staff", "boss", nil, exp)), 401, garbled},
 		{"well signed but expired", forge(cfg.Auth.Secret, claims("staff", "staff", nil, t0.UnixMilli())), 401,
-			"the token expired at 2030-01-02 03:04:05 UTC; log in again"},
+			"the token expired at 2030-01-02 11:04:05 Asia/Shanghai; log in again"},
 		{"a user that is not in the config", forge(cfg.Auth.Secret, claims("ghost", "staff", nil, exp)), 401,
 			`the account "ghost" was removed or changed since this token was given; log in again`},
 		{"a worker's grids made larger", forge(cfg.Auth.Secret, claims("worker1", "worker", []string{"g1", "g2"}, exp)), 401,
@@ -377,7 +377,7 @@ func TestDeviceTokenIsAResidentOfItsOwn(t *testing.T) {
 	wantError(t, "device lists incidents", code, body, 403, fmt.Sprintf("this needs the role staff or admin; you are logged in as %s (resident)", d1.User))
 	b.clock.Add(8760 * time.Hour)
 	code, body = call(t, "GET", b.url+"/api/me", d1.Token, "")
-	wantError(t, "a year later", code, body, 401, "the token expired at "+t0.Add(8760*time.Hour).Format("2006-01-02 15:04:05")+" UTC; log in again")
+	wantError(t, "a year later", code, body, 401, "the token expired at "+t0.Add(8760*time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05")+" Asia/Shanghai; log in again")
 }
 
 func TestStaffTokenIsAStaffService(t *testing.T) {

@@ -129,6 +129,10 @@ type BulkResult struct {
 	State task.State `json:"state,omitempty"`
 	Code  int        `json:"code,omitempty"`
 	Error string     `json:"error,omitempty"`
+	// MsgCode and Params are the refusal as a message the pages translate
+	// ("code" in an error body; here code is the status).
+	MsgCode string         `json:"msg_code,omitempty"`
+	Params  map[string]any `json:"params,omitempty"`
 }
 
 // BulkAnswer is the answer to POST /api/tasks/bulk: one result per id, in
@@ -203,9 +207,9 @@ func (s *Server) bulk(c *gin.Context) error {
 		r := BulkResult{ID: id}
 		t, _, err := s.tasks.Transition(ctx, id, a, act, req)
 		if err != nil {
-			r.Code, r.Error = http.StatusInternalServerError, "the store failed; try again"
+			r.Code, r.Error, r.MsgCode = http.StatusInternalServerError, "the store failed; try again", MsgStoreDown
 			if he, ok := taskError(err).(*HTTPError); ok {
-				r.Code, r.Error = he.Code, he.Msg
+				r.Code, r.Error, r.MsgCode, r.Params = he.Code, he.Msg, he.Key, he.Params
 			} else {
 				s.log.Error("bulk transition", "task", id, "action", act, "err", err)
 			}

@@ -34,15 +34,15 @@ func bindJSON(c *gin.Context, v any, like string, optional bool) error {
 		if optional {
 			return nil
 		}
-		return Errorf(http.StatusBadRequest, "the body is empty; send JSON like %s", like)
+		return Coded(http.StatusBadRequest, MsgBadBody, nil, "the body is empty; send JSON like %s", like)
 	case errors.As(err, &me):
-		return Errorf(http.StatusRequestEntityTooLarge, "the body is larger than %d KiB", maxJSONBytes>>10)
+		return Coded(http.StatusRequestEntityTooLarge, MsgBadBody, nil, "the body is larger than %d KiB", maxJSONBytes>>10)
 	case errors.As(err, &te) && te.Field != "":
-		return Errorf(http.StatusBadRequest, "the field %q must be %s, not %s; send JSON like %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value, like)
+		return Coded(http.StatusBadRequest, MsgBadBody, nil, "the field %q must be %s, not %s; send JSON like %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value, like)
 	case errors.As(err, &se), errors.As(err, &te), errors.Is(err, io.ErrUnexpectedEOF):
-		return Errorf(http.StatusBadRequest, "the body is not JSON of the right shape (%v); send JSON like %s", err, like)
+		return Coded(http.StatusBadRequest, MsgBadBody, nil, "the body is not JSON of the right shape (%v); send JSON like %s", err, like)
 	}
-	return Errorf(http.StatusBadRequest, "cannot read the body: %v", err)
+	return Coded(http.StatusBadRequest, MsgBadBody, nil, "cannot read the body: %v", err)
 }
 
 func jsonKind(goKind string) string {

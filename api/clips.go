@@ -78,7 +78,8 @@ func (s *Server) clip(c *gin.Context) error {
 		wait := max(1, time.Until(time.UnixMilli(cl.EndMS)).Seconds()+2)
 		c.Header("Retry-After", strconv.Itoa(int(wait)))
 		return &HTTPError{Code: http.StatusConflict, Msg: fmt.Sprintf("clip %s is still being recorded; it is ready a few seconds after %s",
-			id, s.clock(cl.EndMS)), Fields: map[string]any{"state": cl.State, "end_ms": cl.EndMS}}
+			id, s.clock(cl.EndMS)), Fields: map[string]any{"state": cl.State, "end_ms": cl.EndMS},
+			Key: MsgClipNotReady, Params: map[string]any{"id": id, "end_ms": cl.EndMS}}
 	case record.ClipFailed:
 		return &HTTPError{Code: http.StatusNotFound, Msg: "clip " + id + " has no video: " + cl.Note, Fields: map[string]any{"state": cl.State}}
 	}
@@ -105,7 +106,7 @@ func serveVideo(c *gin.Context, path, what string) error {
 
 // clock writes a time in the center's zone, as every sentence does.
 func (s *Server) clock(ms int64) string {
-	return time.UnixMilli(ms).In(centerZone).Format("15:04:05")
+	return time.UnixMilli(ms).In(s.cfg.Server.Location()).Format("15:04:05")
 }
 
 // RecordingSegment is one piece of a camera's recording in GET

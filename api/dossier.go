@@ -41,7 +41,7 @@ td,th{border:1px solid #999;padding:.3em .5em;vertical-align:top;text-align:left
 <tr><th>地点 Place</th><td>{{.Task.Location.Address}} ({{.Task.Location.Lat}}, {{.Task.Location.Lng}})</td></tr>
 <tr><th>上报 Reported</th><td>{{.Created}} by {{.Task.Reporter}}</td></tr>
 <tr><th>网格员 Worker</th><td>{{.Task.Worker}}</td></tr>
-<tr><th>生成 Made</th><td>{{.Made}} (Asia/Shanghai)</td></tr>
+<tr><th>生成 Made</th><td>{{.Made}} ({{.Zone}})</td></tr>
 </table>
 <h2>全程留痕 Timeline</h2>
 <table><tr><th>#</th><th>时间 Time</th><th>步骤 Step</th><th>人 Who</th><th>确认 Source</th><th>说明 Note</th><th>证据 Evidence</th></tr>
@@ -164,8 +164,9 @@ func (s *Server) dossier(c *gin.Context) error {
 	page := struct {
 		Task          *task.Task
 		Created, Made string
+		Zone          string
 		Rows          []dossierRow
-	}{t, s.stamp(t.CreatedMS), s.stamp(s.now().UnixMilli()), rows}
+	}{t, s.stamp(t.CreatedMS), s.stamp(s.now().UnixMilli()), s.cfg.Server.Location().String(), rows}
 	var html bytes.Buffer
 	err = dossierPage.Execute(&html, page)
 	if err == nil {
@@ -212,5 +213,5 @@ func (s *Server) dossierClip(ref *task.Clip, addFile func(name, path string) boo
 
 // stamp writes a moment to the second in the center's zone.
 func (s *Server) stamp(ms int64) string {
-	return time.UnixMilli(ms).In(centerZone).Format("2006-01-02 15:04:05")
+	return time.UnixMilli(ms).In(s.cfg.Server.Location()).Format("2006-01-02 15:04:05")
 }

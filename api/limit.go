@@ -249,7 +249,9 @@ func (s *Server) limit(c *gin.Context, r rateLimit, who, about string) error {
 // tooMany is a 429 with Retry-After in whole seconds.
 func (s *Server) tooMany(c *gin.Context, wait time.Duration, format string, args ...any) error {
 	c.Header("Retry-After", strconv.FormatInt(retrySeconds(wait), 10))
-	return Errorf(http.StatusTooManyRequests, format, args...)
+	n := retrySeconds(wait)
+	return Coded(http.StatusTooManyRequests, MsgTooMany, map[string]any{"wait_s": n, "until_ms": s.now().Add(time.Duration(n) * time.Second).UnixMilli()},
+		format, args...)
 }
 
 func retrySeconds(wait time.Duration) int64 { return max(1, int64(math.Ceil(wait.Seconds()))) }
@@ -258,7 +260,7 @@ func retrySeconds(wait time.Duration) int64 { return max(1, int64(math.Ceil(wait
 // "1 second (at 11:04:06)", "12 minutes (at 11:16:05)".
 func (s *Server) waitWords(wait time.Duration) string {
 	n := retrySeconds(wait)
-	at := s.now().Add(time.Duration(n) * time.Second).In(centerZone).Format("15:04:05")
+	at := s.now().Add(time.Duration(n) * time.Second).In(s.cfg.Server.Location()).Format("15:04:05")
 	unit := "second"
 	switch {
 	case n >= 2*3600:

@@ -244,6 +244,8 @@ func openAPIDoc() obj {
 		"Error": obj{"type": "object", "required": []string{"error"}, "properties": obj{
 			"error":   obj{"type": "string", "description": "what went wrong, in a sentence"},
 			"allowed": obj{"type": "array", "items": obj{"type": "string"}, "description": "409 on a transition: what the caller may do instead"},
+			"code":    obj{"type": "string", "description": "the sentence as a message code the pages translate (web/i18n.js), e.g. task.not_found"},
+			"params":  obj{"type": "object", "description": "the code's parameters; a moment is Unix ms (*_ms), a duration seconds (*_s)"},
 		}},
 	}}
 	paths := obj{}

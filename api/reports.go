@@ -36,7 +36,7 @@ const (
 func (s *Server) report(c *gin.Context) error {
 	p := principal(c)
 	if p.SeesAll() {
-		return Errorf(http.StatusForbidden, "reports are for residents and workers; the center creates tasks with POST /api/tasks")
+		return Coded(http.StatusForbidden, MsgReportsForWho, nil, "reports are for residents and workers; the center creates tasks with POST /api/tasks")
 	}
 	if p.Role == RoleResident {
 		if err := s.limit(c, reportLimit, clientAddr(c), "too many reports from your address"); err != nil {
@@ -50,11 +50,13 @@ func (s *Server) report(c *gin.Context) error {
 	title, desc := strings.TrimSpace(b.Title), strings.TrimSpace(b.Description)
 	switch {
 	case title == "" && desc == "":
-		return Errorf(http.StatusBadRequest, "a report needs words: a title or a description of the problem")
+		return Coded(http.StatusBadRequest, MsgReportWords, nil, "a report needs words: a title or a description of the problem")
 	case utf8.RuneCountInString(title) > task.MaxTitle:
-		return Errorf(http.StatusBadRequest, "the title is %d characters long; at most %d are allowed", utf8.RuneCountInString(title), task.MaxTitle)
+		return Coded(http.StatusBadRequest, task.MsgTitleTooLong, map[string]any{"n": utf8.RuneCountInString(title), "max": task.MaxTitle},
+			"the title is %d characters long; at most %d are allowed", utf8.RuneCountInString(title), task.MaxTitle)
 	case utf8.RuneCountInString(desc) > task.MaxReport:
-		return Errorf(http.StatusBadRequest, "the description is %d characters long; at most %d are allowed", utf8.RuneCountInString(desc), task.MaxReport)
+		return Coded(http.StatusBadRequest, MsgReportTooLong, map[string]any{"n": utf8.RuneCountInString(desc), "max": task.MaxReport},
+			"the description is %d characters long; at most %d are allowed", utf8.RuneCountInString(desc), task.MaxReport)
 	}
 	if title == "" {
 		if line, _, _ := strings.Cut(desc, "\n"); utf8.RuneCountInString(line) <= reportTitleRunes {
@@ -70,10 +72,10 @@ func (s *Server) report(c *gin.Context) error {
 	if b.Camera != "" {
 		cam := s.cfg.Camera(b.Camera)
 		if cam == nil {
-			return Errorf(http.StatusBadRequest, "no camera with id %q", b.Camera)
+			return Coded(http.StatusBadRequest, MsgNoCamera, map[string]any{"camera": b.Camera}, "no camera with id %q", b.Camera)
 		}
 		if !p.MayWatch(cam) {
-			return Errorf(http.StatusForbidden, "camera %q is not public: report on a public camera, or give the place (location) instead", cam.ID)
+			return Coded(http.StatusForbidden, MsgCameraPrivate, map[string]any{"camera": cam.ID}, "camera %q is not public: report on a public camera, or give the place (location) instead", cam.ID)
 		}
 		n.Camera = cam.ID
 		if err := s.checkNearby(p, cam, b.Location); err != nil {
@@ -84,7 +86,7 @@ func (s *Server) report(c *gin.Context) error {
 		return taskError(err)
 	}
 	if n.Grid == "" {
-		return Errorf(http.StatusBadRequest, "say where the problem is: name a camera (camera) or give the place (location with lat and lng)")
+		return Coded(http.StatusBadRequest, MsgReportWhere, nil, "say where the problem is: name a camera (camera) or give the place (location with lat and lng)")
 	}
 	if err := s.checkPhoto(c, b.Photo); err != nil {
 		return err

@@ -140,6 +140,9 @@ func New(d Deps) *Server {
 	s.snaps = newSnapshots()
 	e := gin.New()
 	e.Use(s.recovery())
+	// The pages show every time in the center's zone: each answer names it.
+	zone := d.Config.Server.Location().String()
+	e.Use(func(c *gin.Context) { c.Header("X-Time-Zone", zone) })
 	e.HandleMethodNotAllowed = true
 	e.NoRoute(func(c *gin.Context) { writeError(c, http.StatusNotFound, "no such page or route: "+c.Request.URL.Path) })
 	e.NoMethod(func(c *gin.Context) {

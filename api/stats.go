@@ -10,11 +10,6 @@ import (
 	"qianliyan/task"
 )
 
-// centerZone is the default of server.time_zone, Asia/Shanghai. China keeps
-// no daylight saving time, so a fixed UTC+8 is exact and needs no zone
-// database.
-var centerZone = time.FixedZone("Asia/Shanghai", 8*60*60)
-
 // maxStatsDays is the longest period the statistics cover: a year, leap
 // day included.
 const maxStatsDays = 366

@@ -54,7 +54,7 @@ type TaskEnvelope struct {
 // who makes them.
 func (s *Server) taskGate(c *gin.Context) error {
 	if s.tasks == nil {
-		return Errorf(http.StatusServiceUnavailable, "tasks are not available: this bridge was started without a task store")
+		return Coded(http.StatusServiceUnavailable, MsgNoTasks, nil, "tasks are not available: this bridge was started without a task store")
 	}
 	return identified(principal(c))
 }
@@ -62,7 +62,7 @@ func (s *Server) taskGate(c *gin.Context) error {
 // identified refuses anonymous callers.
 func identified(p Principal) error {
 	if p.Anonymous() {
-		return Errorf(http.StatusUnauthorized, "this needs a token: log in (POST /api/login), or get a resident's device token (POST /api/device), and send it as Authorization: Bearer <token>")
+		return Coded(http.StatusUnauthorized, MsgTokenNeeded, nil, "this needs a token: log in (POST /api/login), or get a resident's device token (POST /api/device), and send it as Authorization: Bearer <token>")
 	}
 	return nil
 }
@@ -77,7 +77,8 @@ func actorOf(p Principal) task.Actor {
 func taskError(err error) error {
 	var te *task.TransitionError
 	if errors.As(err, &te) {
-		return &HTTPError{Code: http.StatusConflict, Msg: te.Error(), Fields: map[string]any{"allowed": actionNames(te.Allowed)}}
+		return &HTTPError{Code: http.StatusConflict, Msg: te.Error(), Fields: map[string]any{"allowed": actionNames(te.Allowed)},
+			Key: task.MsgTransition, Params: map[string]any{"action": te.Action, "state": te.State, "allowed": actionNames(te.Allowed)}}
 	}
 	for _, k := range []struct {
 		kind error
@@ -90,7 +91,11 @@ func taskError(err error) error {
 		{task.ErrNotReplicated, http.StatusServiceUnavailable},
 	} {
 		if errors.Is(err, k.kind) {
-			return &HTTPError{Code: k.code, Msg: err.Error()}
+			he := &HTTPError{Code: k.code, Msg: err.Error()}
+			if re := (*task.Error)(nil); errors.As(err, &re) {
+				he.Key, he.Params = re.Code, re.Params
+			}
+			return he
 		}
 	}
 	return err
@@ -104,7 +109,9 @@ func actionNames(as []task.Action) []string {
 	return out
 }
 
-func noTask(id string) error { return Errorf(http.StatusNotFound, "no task %q", id) }
+func noTask(id string) error {
+	return Coded(http.StatusNotFound, task.MsgNotFound, map[string]any{"id": id}, "no task %q", id)
+}
 
 // visibleTask reads task id if the caller may see it; else 404.
 func (s *Server) visibleTask(c *gin.Context, id string) (*task.Task, error) {

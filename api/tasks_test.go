@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -217,7 +218,7 @@ func TestWhoSeesWhichTask(t *testing.T) {
 	// an expired token is refused on the task routes too
 	b.clock.Add(13 * time.Hour)
 	code, body = b.do(t, "GET", "/api/tasks", "worker1", nil)
-	wantError(t, "expired token", code, body, 401, "the token expired at 2030-01-02 15:04:05 UTC; log in again")
+	wantError(t, "expired token", code, body, 401, "the token expired at 2030-01-02 23:04:05 Asia/Shanghai; log in again")
 }
 
 func TestTransitionsByRoleStateAndRetry(t *testing.T) {
@@ -262,7 +263,7 @@ func TestTransitionsByRoleStateAndRetry(t *testing.T) {
 	// the same request twice: the same entry; another request for a done step: 409
 	first := b.move(t, "staff", tk.ID, "accept", map[string]any{"request_id": "req-1"})
 	again := b.move(t, "staff", tk.ID, "accept", map[string]any{"request_id": "req-1"})
-	if first.Entry.Seq != 2 || *again.Entry != *first.Entry || again.Task.State != task.Accepted {
+	if first.Entry.Seq != 2 || !reflect.DeepEqual(*again.Entry, *first.Entry) || again.Task.State != task.Accepted {
 		t.Errorf("a retried accept gave entry %+v, then %+v; want the same entry twice", first.Entry, again.Entry)
 	}
 	code, body = b.do(t, "POST", path(tk.ID, "accept"), "staff", map[string]any{"request_id": "req-2"})
@@ -333,7 +334,7 @@ func TestTransitionsByRoleStateAndRetry(t *testing.T) {
 		entries = append(entries, *ch.Entry)
 		req.Body = io.NopCloser(strings.NewReader(`{"worker": "worker1"}`))
 	}
-	if entries[0].RequestID != "key-7" || entries[0] != entries[1] || entries[0].Worker != "worker1" {
+	if entries[0].RequestID != "key-7" || !reflect.DeepEqual(entries[0], entries[1]) || entries[0].Worker != "worker1" {
 		t.Errorf("dispatch twice with Idempotency-Key key-7: %+v then %+v", entries[0], entries[1])
 	}
 	// a worker of the grid to whom it is not dispatched
@@ -727,5 +728,64 @@ func TestTheWholeLoopThroughHTTP(t *testing.T) {
 	}
 	if ids, total := again.list(t, "resident", ""); !slices.Equal(ids, []string{id}) || total != 1 {
 		t.Errorf("after a restart the resident lists %v (%d)", ids, total)
+	}
+}
+
+// wantCoded checks a refusal's message code and parameters, which the
+// pages translate (web/i18n.js); the English "error" stays beside them.
+func wantCoded(t *testing.T, what, body, wantCode string, wantParams map[string]any) {
+	t.Helper()
+	var e struct {
+		Error  string
+		Code   string
+		Params map[string]any
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error == "" {
+		t.Errorf("%s: %s is not an error body with a sentence", what, body)
+		return
+	}
+	if e.Code != wantCode || !reflect.DeepEqual(e.Params, wantParams) {
+		t.Errorf("%s: code %q params %v, want %q %v (body %s)", what, e.Code, e.Params, wantCode, wantParams, body)
+	}
+}
+
+func TestRefusalsComeAsCodesWithParameters(t *testing.T) {
+	b := serve(t, taskConfig(t), withTasks(), withLogins())
+	tk := b.create(t, "staff", map[string]any{"title": "垃圾桶倒了", "camera": "cam1", "zone": "垃圾桶", "accept": true})
+	path := func(id, action string) string { return "/api/tasks/" + id + "/" + action }
+
+	code, body := b.do(t, "GET", "/api/tasks/Tnothing", "staff", nil)
+	wantError(t, "GET an unknown task", code, body, 404, `no task "Tnothing"`)
+	wantCoded(t, "GET an unknown task", body, "task.not_found", map[string]any{"id": "Tnothing"})
+	code, body = b.do(t, "POST", path("Tnothing", "accept"), "staff", nil)
+	wantCoded(t, "accept an unknown task", body, "task.not_found", map[string]any{"id": "Tnothing"})
+	_, body = b.do(t, "GET", "/api/tasks/"+tk.ID, "worker2", nil)
+	wantCoded(t, "a task of another grid", body, "task.not_found", map[string]any{"id": tk.ID})
+
+	_, body = b.do(t, "POST", path(tk.ID, "close"), "staff", nil)
+	wantCoded(t, "closing an accepted task", body, "task.transition",
+		map[string]any{"action": "close", "state": "accepted", "allowed": []any{"dispatch", "reject", "merge"}})
+	_, body = b.do(t, "POST", path(tk.ID, "claim"), "staff", nil)
+	wantCoded(t, "staff claims", body, "task.role_may_not", map[string]any{"role": "staff", "action": "claim"})
+
+	b.move(t, "staff", tk.ID, "dispatch", map[string]any{"worker": "worker1"})
+	b.move(t, "worker1", tk.ID, "claim", nil)
+	_, body = b.do(t, "POST", path(tk.ID, "arrive"), "worker1", map[string]any{})
+	wantCoded(t, "arrive without GPS", body, "task.arrive_needs_gps", map[string]any{})
+	code, body = b.do(t, "POST", path(tk.ID, "arrive"), "worker1", map[string]any{"evidence": map[string]any{"gps": map[string]any{"lat": 33.53, "lng": 119.148}}})
+	wantError(t, "arrive 1.3 km away", code, body, 400, "you are 1337 m from the task's place; check in within 50 m of it")
+	wantCoded(t, "arrive 1.3 km away", body, "task.gps_too_far", map[string]any{"distance_m": 1337.0, "radius_m": 50.0})
+
+	_, body = b.do(t, "POST", "/api/reports", "resident", map[string]any{"title": "路灯坏了"})
+	wantCoded(t, "a report with no place", body, "api.report_where", map[string]any{})
+	_, body = b.do(t, "GET", "/api/tasks", "", nil)
+	wantCoded(t, "nobody lists tasks", body, "api.token_needed", map[string]any{})
+
+	// a moment goes as Unix ms, never as a clock time to read in some zone
+	b.clock.Add(13 * time.Hour)
+	_, body = b.do(t, "GET", "/api/tasks", "worker1", nil)
+	var e struct{ Params map[string]any }
+	if json.Unmarshal([]byte(body), &e); !strings.Contains(body, `"code":"api.token_expired"`) || e.Params["at_ms"] == nil {
+		t.Errorf("an expired token: %s, want the code api.token_expired with at_ms", body)
 	}
 }

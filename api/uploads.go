@@ -98,18 +98,18 @@ func (s *Server) upload(c *gin.Context) error {
 		if len(data) > maxPhotoBytes {
 			rest, err := io.Copy(io.Discard, part)
 			if err != nil {
-				return Errorf(http.StatusRequestEntityTooLarge, "the photo is larger than %s; the limit is %s", megabytes(maxUploadBody), megabytes(maxPhotoBytes))
+				return Coded(http.StatusRequestEntityTooLarge, MsgPhotoTooLarge, map[string]any{"limit": megabytes(maxPhotoBytes)}, "the photo is larger than %s; the limit is %s", megabytes(maxUploadBody), megabytes(maxPhotoBytes))
 			}
-			return Errorf(http.StatusRequestEntityTooLarge, "the photo is %s; the limit is %s", megabytes(int64(len(data))+rest), megabytes(maxPhotoBytes))
+			return Coded(http.StatusRequestEntityTooLarge, MsgPhotoTooLarge, map[string]any{"limit": megabytes(maxPhotoBytes)}, "the photo is %s; the limit is %s", megabytes(int64(len(data))+rest), megabytes(maxPhotoBytes))
 		}
 		if len(data) == 0 {
-			return Errorf(http.StatusBadRequest, "the file is empty")
+			return Coded(http.StatusBadRequest, MsgPhotoEmpty, nil, "the file is empty")
 		}
 		kind := http.DetectContentType(data)
 		ext, ok := photoTypes[kind]
 		if !ok {
 			kind, _, _ = strings.Cut(kind, ";")
-			return Errorf(http.StatusUnsupportedMediaType, "the file is %s, not a photo: send a JPEG or PNG picture", kind)
+			return Coded(http.StatusUnsupportedMediaType, MsgPhotoNotPhoto, nil, "the file is %s, not a photo: send a JPEG or PNG picture", kind)
 		}
 		quota := residentUploads
 		if p := principal(c); p.Role != RoleResident {
@@ -138,7 +138,7 @@ func (s *Server) upload(c *gin.Context) error {
 func uploadReadError(err error) error {
 	var me *http.MaxBytesError
 	if errors.As(err, &me) {
-		return Errorf(http.StatusRequestEntityTooLarge, "the upload is larger than %s; a photo may have %s", megabytes(maxUploadBody), megabytes(maxPhotoBytes))
+		return Coded(http.StatusRequestEntityTooLarge, MsgPhotoTooLarge, map[string]any{"limit": megabytes(maxPhotoBytes)}, "the upload is larger than %s; a photo may have %s", megabytes(maxUploadBody), megabytes(maxPhotoBytes))
 	}
 	return Errorf(http.StatusBadRequest, "cannot read the form: %v", err)
 }
@@ -186,7 +186,7 @@ func (s *Server) checkPhoto(c *gin.Context, name string) error {
 				return fmt.Errorf("read photo %s's owner: %w", name, err)
 			}
 			if owner != p.ID {
-				return Errorf(http.StatusBadRequest, "there is no uploaded photo %q of yours: upload it first (POST /api/uploads)", name)
+				return Coded(http.StatusBadRequest, MsgPhotoMissing, nil, "there is no uploaded photo %q of yours: upload it first (POST /api/uploads)", name)
 			}
 		}
 		if err := s.rdb.SAdd(ctx, s.usedKey(), name).Err(); err != nil {
@@ -194,7 +194,7 @@ func (s *Server) checkPhoto(c *gin.Context, name string) error {
 		}
 	}
 	if _, err := os.Stat(filepath.Join(s.uploadDir, name)); err != nil {
-		return Errorf(http.StatusBadRequest, "there is no uploaded photo %q: upload it first (POST /api/uploads)", name)
+		return Coded(http.StatusBadRequest, MsgPhotoMissing, nil, "there is no uploaded photo %q: upload it first (POST /api/uploads)", name)
 	}
 	return nil
 }

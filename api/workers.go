@@ -26,7 +26,7 @@ type Worker struct {
 func (s *Server) listWorkers(c *gin.Context) error {
 	grid := c.Query("grid")
 	if grids := s.center.Grids(); grid != "" && !slices.Contains(grids, grid) {
-		return Errorf(http.StatusBadRequest, "no grid %q; the grids are %s", grid, strings.Join(grids, ", "))
+		return Coded(http.StatusBadRequest, MsgNoGrid, map[string]any{"grid": grid, "grids": strings.Join(grids, ", ")}, "no grid %q; the grids are %s", grid, strings.Join(grids, ", "))
 	}
 	out := []Worker{}
 	for _, u := range s.cfg.Users {

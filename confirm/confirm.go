@@ -25,8 +25,8 @@ package confirm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +35,12 @@ import (
 	"qianliyan/detect"
 	"qianliyan/record"
 	"qianliyan/task"
+)
+
+// The codes of the verdicts the confirmer writes (task.Evidence.VerdictCode).
+const (
+	MsgZoneMatches = "verdict.zone_matches" // {zone, held_s}
+	MsgZoneDiffers = "verdict.zone_differs" // {zone, differed_s, diff}
 )
 
 // Camera is what the confirmer needs of a camera's detection
@@ -408,6 +414,7 @@ func (c *Confirmer) createTask(ctx context.Context, in detect.Incident) {
 	if in.Detail != "" {
 		n.Description += ": " + in.Detail
 	}
+	n.DescriptionMsg = task.Message{Text: n.Description, Code: in.Code, Params: in.Params}
 	n.Clip = ClipOf(c.clips, c.log, in.Camera, "", "incident", time.UnixMilli(in.StartedMS))
 	t, err := c.tasks.Create(ctx, by, n)
 	if err != nil {
@@ -574,7 +581,8 @@ func (c *Confirmer) judge(ctx context.Context, w task.Watch, fresh bool, now tim
 	}
 	delete(c.differ, w.TaskID)
 	snap, _ := zw.Snapshot(w.Zone)
-	verdict := fmt.Sprintf("区域仍与正常状态不同 (zone %s has differed from its reference for %s after the submission; difference %.0f)",
+	verdict := task.Msg(MsgZoneDiffers, map[string]any{"zone": w.Zone, "differed_s": int64(differed / time.Second), "diff": math.Round(st.diff)},
+		"区域仍与正常状态不同 (zone %s has differed from its reference for %s after the submission; difference %.0f)",
 		w.Zone, differed.Round(time.Second), st.diff)
 	clip := ClipOf(c.clips, c.log, w.Camera, w.TaskID, "rework", now)
 	if _, _, err := c.tasks.CameraRework(ctx, w.TaskID, verdict, snap, clip); err != nil {
@@ -598,7 +606,8 @@ func (c *Confirmer) propose(ctx context.Context, w task.Watch, zw Camera, held t
 		c.logRefusal("task not read for verification", w, err)
 		return
 	}
-	verdict := fmt.Sprintf("区域已恢复正常 (zone %s matches its reference for %s)", w.Zone, held.Round(time.Second))
+	verdict := task.Msg(MsgZoneMatches, map[string]any{"zone": w.Zone, "held_s": int64(held / time.Second)},
+		"区域已恢复正常 (zone %s matches its reference for %s)", w.Zone, held.Round(time.Second))
 	clip := ClipOf(c.clips, c.log, w.Camera, w.TaskID, "verify", c.now())
 	if _, _, err := c.tasks.ProposeVerified(ctx, w.TaskID, t.Photo, after, verdict, clip); err != nil {
 		c.logRefusal("verification not proposed", w, err)

@@ -437,6 +437,12 @@ func TestConfirmTaskLoopOnCamera(t *testing.T) {
 		!strings.HasPrefix(rw.Evidence.Snapshot, "after-") {
 		t.Errorf("rework entry = %+v, want rework by camera with the verdict, the difference and a snapshot", rw)
 	}
+	// the pages translate the verdict and the note from their codes
+	if rw.Evidence == nil || rw.Evidence.VerdictCode != MsgZoneDiffers || rw.Evidence.VerdictParams["zone"] != binZone ||
+		rw.Evidence.VerdictParams["diff"] != 40.0 || rw.Evidence.VerdictParams["differed_s"] == nil || rw.Code != task.MsgStillDiffers {
+		t.Errorf("rework entry = %+v %+v, want the verdict as %s {zone, differed_s, diff: 40} and the note as %s",
+			rw, rw.Evidence, MsgZoneDiffers, task.MsgStillDiffers)
+	}
 	if m := e.cam.Mode(); m != detect.Watch {
 		t.Errorf("camera in mode %v after the rework, want Watch", m)
 	}
@@ -464,6 +470,9 @@ func TestConfirmTaskLoopOnCamera(t *testing.T) {
 	if p.Before != "in-1.jpg" || !strings.HasPrefix(p.After, "after-") || p.Camera != "bin" || p.State != task.Submitted ||
 		!strings.Contains(p.Verdict, "区域已恢复正常") || !strings.Contains(p.Verdict, "matches its reference for") {
 		t.Errorf("proposal = %+v, want before in-1.jpg, an after picture and the verdict", p)
+	}
+	if held, _ := p.VerdictParams["held_s"].(float64); p.VerdictCode != MsgZoneMatches || p.VerdictParams["zone"] != binZone || held < 3 {
+		t.Errorf("proposal verdict %q %v, want %s with the zone and held_s ≥ 3 (the hold)", p.VerdictCode, p.VerdictParams, MsgZoneMatches)
 	}
 	pe := e.lastEntry(t, id)
 	if pe.Action != task.Propose || pe.Source != task.ByCamera || pe.Evidence == nil || pe.Evidence.After != p.After {

@@ -80,7 +80,8 @@ func (d *Detector) checkOffline(ctx context.Context) {
 			continue
 		}
 		if now.Sub(h.Since) >= d.offlineAfter {
-			_, _ = d.store.Raise(ctx, Incident{Camera: id, Kind: CameraOffline, Detail: h.LastError, Confidence: 1}, now)
+			_, _ = d.store.Raise(ctx, Incident{Camera: id, Kind: CameraOffline, Detail: h.LastError, Confidence: 1,
+				Code: MsgOffline, Params: map[string]any{"error": h.LastError}}, now)
 		}
 	}
 }

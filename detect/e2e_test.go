@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"qianliyan/internal/redistest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -131,16 +132,16 @@ cameras:
   - {id: gone, name: 离线, grid: g1, url: "rtsp://127.0.0.1:1/none", transport: tcp}
 `, url, turned), detect.Options{Thresholds: th, Rate: 4, CalmFor: 2 * time.Second}, 2*time.Second)
 	in := waitIncident(t, store, 15*time.Second, detect.Filter{Kind: detect.CameraTampered, Camera: "covered"}, func(detect.Incident) bool { return true })
-	if in.Detail != detect.Covered {
-		t.Errorf("tamper incident = %+v, want camera covered", in)
+	if in.Detail != detect.Covered || in.Code != detect.MsgCovered {
+		t.Errorf("tamper incident = %+v, want camera covered (code %s)", in, detect.MsgCovered)
 	}
 	in = waitIncident(t, store, 20*time.Second, detect.Filter{Kind: detect.CameraTampered, Camera: "turned"}, func(detect.Incident) bool { return true })
-	if in.Detail != detect.Turned {
-		t.Errorf("tamper incident = %+v, want camera turned", in)
+	if in.Detail != detect.Turned || in.Code != detect.MsgTurned {
+		t.Errorf("tamper incident = %+v, want camera turned (code %s)", in, detect.MsgTurned)
 	}
 	off := waitIncident(t, store, 6*time.Second, detect.Filter{Kind: detect.CameraOffline, Camera: "gone"}, func(detect.Incident) bool { return true })
-	if off.Camera != "gone" || !strings.Contains(off.Detail, "refused") {
-		t.Errorf("offline incident = %+v, want camera gone with the health's reason", off)
+	if off.Camera != "gone" || !strings.Contains(off.Detail, "refused") || off.Code != detect.MsgOffline || off.Params["error"] != off.Detail {
+		t.Errorf("offline incident = %+v, want camera gone with the health's reason (code %s)", off, detect.MsgOffline)
 	}
 }
 
@@ -344,6 +345,15 @@ cameras:
 	in := waitIncident(t, store, time.Until(came)+th.LoiterAfter+5*time.Second, detect.Filter{Kind: detect.Loitering}, func(detect.Incident) bool { return true })
 	after := time.UnixMilli(in.StartedMS).Sub(came)
 	t.Logf("loitering raised %v after the person came (%s)", after.Round(10*time.Millisecond), in.Detail)
+	// the pages say since when, in the center's zone: the moment comes as
+	// since_ms, and the English words carry no clock time
+	since, _ := in.Params["since_ms"].(float64)
+	dwell, _ := in.Params["dwell_s"].(float64)
+	if in.Code != detect.MsgLoitering || in.Params["zone"] != "配电房门口" || time.UnixMilli(int64(since)).Sub(came).Abs() > 3*time.Second ||
+		dwell < th.LoiterAfter.Seconds()-1 || regexp.MustCompile(`\d:\d\d`).MatchString(in.Detail) {
+		t.Errorf("loitering %q %v %q, want code %s with the zone, since_ms near %v, dwell_s ≥ %v and no clock time in the words",
+			in.Code, in.Params, in.Detail, detect.MsgLoitering, came, th.LoiterAfter)
+	}
 	if in.Zone != "配电房门口" || after < th.LoiterAfter-time.Second || after > th.LoiterAfter+3*time.Second {
 		t.Errorf("loitering %+v %v after the person came, want in 配电房门口 about %v after", in, after, th.LoiterAfter)
 	}

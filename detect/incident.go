@@ -31,7 +31,26 @@ type Incident struct {
 	EndedMS    int64   `json:"ended_ms,omitempty"` // 0 while open
 	Confidence float64 `json:"confidence"`
 	Snapshot   string  `json:"snapshot,omitempty"` // file name in the snapshot folder
+	// Code and Params say what happened as a message the pages translate
+	// (zh-CN and English, web/i18n.js); Detail is its English for logs and
+	// API clients. A moment is a parameter in Unix ms (named *_ms), never a
+	// clock time in the sentence.
+	Code   string         `json:"code,omitempty"`
+	Params map[string]any `json:"params,omitempty"`
 }
+
+// The codes of Incident.Code.
+const (
+	MsgZoneChanged = "incident.zone_changed" // {zone}
+	MsgLoitering   = "incident.loitering"    // {zone, since_ms, dwell_s}
+	MsgCovered     = "incident.covered"      // {}
+	MsgDefocused   = "incident.defocused"    // {}
+	MsgTurned      = "incident.turned"       // {}
+	MsgOffline     = "incident.offline"      // {error}: the error is the RTSP client's, for the curious
+)
+
+// tamperCodes are the codes of the ways a camera is tampered with.
+var tamperCodes = map[string]string{Covered: MsgCovered, Defocused: MsgDefocused, Turned: MsgTurned}
 
 // Open reports whether the incident has not ended.
 func (i Incident) Open() bool { return i.EndedMS == 0 }

@@ -99,6 +99,9 @@ func (s *Store) Raise(ctx context.Context, in Incident, now time.Time) (Incident
 			if in.Detail != "" {
 				old.Detail = in.Detail
 			}
+			if in.Code != "" {
+				old.Code, old.Params = in.Code, in.Params
+			}
 			if in.Snapshot != "" && old.Snapshot == "" {
 				old.Snapshot = in.Snapshot
 			}

@@ -328,14 +328,15 @@ func (w *Watcher) analyse(ctx context.Context, a *analysis, img *image.YCbCr, no
 			for _, r := range z.ChangedAreas(gray, people...) {
 				marks = append(marks, toPicture(r, img))
 			}
-			w.raise(ctx, Incident{Camera: w.cam.ID, Zone: z.Name, Kind: ZoneChanged, Confidence: conf}, img, &w.cam.Zones[i], now, marks...)
+			w.raise(ctx, Incident{Camera: w.cam.ID, Zone: z.Name, Kind: ZoneChanged, Confidence: conf,
+				Code: MsgZoneChanged, Params: map[string]any{"zone": z.Name}}, img, &w.cam.Zones[i], now, marks...)
 		case Cleared:
 			w.end(ctx, z.Name, ZoneChanged, now)
 		}
 	}
 	switch change, kind := a.tamper.Update(gray, now, w.opts.Thresholds); change {
 	case Raised:
-		w.raise(ctx, Incident{Camera: w.cam.ID, Kind: CameraTampered, Detail: kind, Confidence: 0.9}, img, nil, now)
+		w.raise(ctx, Incident{Camera: w.cam.ID, Kind: CameraTampered, Detail: kind, Code: tamperCodes[kind], Confidence: 0.9}, img, nil, now)
 	case Cleared:
 		w.end(ctx, "", CameraTampered, now)
 	}
@@ -458,8 +459,13 @@ func (w *Watcher) watchPeople(ctx context.Context, a *analysis, img *image.YCbCr
 				w.observe(ctx, Observation{Camera: w.cam.ID, Zone: z.Name, Kind: PersonLeft, Track: e.Track, AtMS: now.UnixMilli(),
 					DwellMS: e.Dwell.Milliseconds(), Box: e.Box}, nil, nil)
 			case Loiters:
+				// no clock time in the words: whose clock would it be? The page
+				// shows since_ms in the center's zone.
+				dwell := now.Sub(e.Since).Round(time.Second)
 				w.raise(ctx, Incident{Camera: w.cam.ID, Zone: z.Name, Kind: Loitering, Confidence: min(1, e.Score),
-					Detail: fmt.Sprintf("in the zone since %s", e.Since.UTC().Format(time.TimeOnly))}, img, &w.cam.Zones[i], now, e.Box)
+					Detail: fmt.Sprintf("in the zone for %s", dwell), Code: MsgLoitering,
+					Params: map[string]any{"zone": z.Name, "since_ms": e.Since.UnixMilli(), "dwell_s": int64(dwell / time.Second)}},
+					img, &w.cam.Zones[i], now, e.Box)
 			case LoiterEnded:
 				w.end(ctx, z.Name, Loitering, now)
 			}

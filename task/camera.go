@@ -107,6 +107,7 @@ func (s *Store) CameraArrived(ctx context.Context, id, snapshot string, at time.
 	return s.transition(ctx, id, a, Arrive, Request{
 		Note:     "seen on camera " + t.Camera,
 		Evidence: &Evidence{Snapshot: snapshot, Clip: clip},
+		note:     Message{Code: MsgSeenOnCamera, Params: map[string]any{"camera": t.Camera}},
 	}, at.UnixMilli())
 }
 
@@ -115,12 +116,12 @@ func (s *Store) CameraArrived(ctx context.Context, id, snapshot string, at time.
 // its timeline, without changing its state; staff verify with one click. It
 // applies to arrived and submitted tasks, once per state. The clip, if any,
 // is the entry's video evidence.
-func (s *Store) ProposeVerified(ctx context.Context, id, before, after, verdict string, clip *Clip) (*Task, *Entry, error) {
+func (s *Store) ProposeVerified(ctx context.Context, id, before, after string, verdict Message, clip *Clip) (*Task, *Entry, error) {
 	_, a, err := s.cameraActor(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	ev := &Evidence{Before: before, After: after, Verdict: verdict, Clip: clip}
+	ev := &Evidence{Before: before, After: after, Verdict: verdict.Text, VerdictCode: verdict.Code, VerdictParams: verdict.Params, Clip: clip}
 	if err := checkRequest(&Request{Evidence: ev}); err != nil {
 		return nil, nil, err
 	}
@@ -140,11 +141,12 @@ func (s *Store) ProposeVerified(ctx context.Context, id, before, after, verdict 
 		now := s.now()
 		nt := old.clone()
 		cam, _ := cameraOf(a)
-		nt.Proposal = &Proposal{AtMS: now, State: old.State, Camera: cam, Verdict: verdict, Before: before, After: after}
+		nt.Proposal = &Proposal{AtMS: now, State: old.State, Camera: cam, Verdict: verdict.Text, Before: before, After: after,
+			VerdictCode: verdict.Code, VerdictParams: verdict.Params}
 		nt.UpdatedMS = now
 		nt.Entries++
 		ne := &Entry{Seq: nt.Entries, AtMS: now, Action: Propose, From: old.State, To: old.State, By: a.ID, Role: System,
-			Source: ByCamera, Note: "verification proposed (seen on camera)", Evidence: ev}
+			Source: ByCamera, Note: "verification proposed (seen on camera)", Code: MsgProposed, Evidence: ev}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error { return s.queue(ctx, p, old, nt, ne) })
 		if err == nil {
 			t, e = nt, ne
@@ -161,14 +163,15 @@ func (s *Store) ProposeVerified(ctx context.Context, id, before, after, verdict 
 // CameraRework sends a submitted or verified task back to its worker because
 // the task's camera still sees its zone differ from the reference; the
 // clip, if any, is the entry's video evidence.
-func (s *Store) CameraRework(ctx context.Context, id, verdict, snapshot string, clip *Clip) (*Task, *Entry, error) {
+func (s *Store) CameraRework(ctx context.Context, id string, verdict Message, snapshot string, clip *Clip) (*Task, *Entry, error) {
 	_, a, err := s.cameraActor(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s.transition(ctx, id, a, Rework, Request{
 		Note:     "the zone still differs (seen on camera)",
-		Evidence: &Evidence{Verdict: verdict, Snapshot: snapshot, Clip: clip},
+		Evidence: &Evidence{Verdict: verdict.Text, VerdictCode: verdict.Code, VerdictParams: verdict.Params, Snapshot: snapshot, Clip: clip},
+		note:     Message{Code: MsgStillDiffers},
 	}, 0)
 }
 

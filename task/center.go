@@ -38,10 +38,10 @@ func (c *Center) Place(n *NewTask) error {
 	if n.Camera != "" {
 		cam := c.cfg.Camera(n.Camera)
 		if cam == nil {
-			return refuse(ErrInvalid, "no camera with id %q", n.Camera)
+			return refuseMsg(ErrInvalid, MsgNoCamera, map[string]any{"camera": n.Camera}, "no camera with id %q", n.Camera)
 		}
 		if n.Zone != "" && !slices.ContainsFunc(cam.Zones, func(z configs.Zone) bool { return z.Name == n.Zone }) {
-			return refuse(ErrInvalid, "camera %q has no zone %q", cam.ID, n.Zone)
+			return refuseMsg(ErrInvalid, MsgNoZone, map[string]any{"camera": cam.ID, "zone": n.Zone}, "camera %q has no zone %q", cam.ID, n.Zone)
 		}
 		n.Grid = cmp.Or(n.Grid, cam.Grid)
 		if !n.Location.known() {
@@ -51,7 +51,7 @@ func (c *Center) Place(n *NewTask) error {
 		return refuse(ErrInvalid, "a zone belongs to a camera: name the camera of zone %q", n.Zone)
 	}
 	if n.Grid != "" && !slices.Contains(c.Grids(), n.Grid) {
-		return refuse(ErrInvalid, "no grid %q; the grids are %s", n.Grid, strings.Join(c.Grids(), ", "))
+		return refuseMsg(ErrInvalid, MsgNoGrid, map[string]any{"grid": n.Grid, "grids": strings.Join(c.Grids(), ", ")}, "no grid %q; the grids are %s", n.Grid, strings.Join(c.Grids(), ", "))
 	}
 	if n.Grid == "" && n.Location.known() {
 		if cam := c.nearestCamera(n.Location); cam != nil {
@@ -184,11 +184,11 @@ func (c *Center) CheckDispatch(worker, grid string) error {
 	u := c.cfg.User(worker)
 	switch {
 	case u == nil:
-		return refuse(ErrInvalid, "no user %q: dispatch to a grid worker of grid %s (%s)", worker, grid, c.workersOf(grid))
+		return refuseMsg(ErrInvalid, MsgNoSuchWorker, map[string]any{"worker": worker, "grid": grid, "workers": c.workersOf(grid)}, "no user %q: dispatch to a grid worker of grid %s (%s)", worker, grid, c.workersOf(grid))
 	case u.Role != configs.RoleWorker:
-		return refuse(ErrInvalid, "%s is %s, not a grid worker: dispatch to a grid worker of grid %s (%s)", worker, article(u.Role), grid, c.workersOf(grid))
+		return refuseMsg(ErrInvalid, MsgNotAWorker, map[string]any{"worker": worker, "role": u.Role, "grid": grid, "workers": c.workersOf(grid)}, "%s is %s, not a grid worker: dispatch to a grid worker of grid %s (%s)", worker, article(u.Role), grid, c.workersOf(grid))
 	case !slices.Contains(u.Grids, grid):
-		return refuse(ErrInvalid, "worker %s works in grid %s, not in grid %s: dispatch to a grid worker of grid %s (%s)", worker, strings.Join(u.Grids, ", "), grid, grid, c.workersOf(grid))
+		return refuseMsg(ErrInvalid, MsgWorkerOtherGrid, map[string]any{"worker": worker, "grid": grid, "workers": c.workersOf(grid)}, "worker %s works in grid %s, not in grid %s: dispatch to a grid worker of grid %s (%s)", worker, strings.Join(u.Grids, ", "), grid, grid, c.workersOf(grid))
 	}
 	return nil
 }

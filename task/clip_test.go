@@ -29,10 +29,10 @@ func TestClipsAreListedInTheEntriesOfTheirSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	do(t, e.Store, tk.ID, w1, task.Submit, task.Request{Evidence: &task.Evidence{Photo: "photo/f.jpg", Clip: clip("Csubmit1")}})
-	if _, _, err := e.ProposeVerified(ctx, tk.ID, "b.jpg", "a.jpg", "looks normal", clip("Cverify1")); err != nil {
+	if _, _, err := e.ProposeVerified(ctx, tk.ID, "b.jpg", "a.jpg", task.Message{Text: "looks normal"}, clip("Cverify1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.CameraRework(ctx, tk.ID, "still differs", "s.jpg", clip("Crework1")); err != nil {
+	if _, _, err := e.CameraRework(ctx, tk.ID, task.Message{Text: "still differs"}, "s.jpg", clip("Crework1")); err != nil {
 		t.Fatal(err)
 	}
 	tl, err := e.Timeline(ctx, tk.ID)

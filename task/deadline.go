@@ -64,6 +64,9 @@ var stageWords = map[Stage]string{
 	StageResolve: "not submitted within %s of the first dispatch",
 }
 
+// stageCodes are stageWords' message codes.
+var stageCodes = map[Stage]string{StageClaim: MsgOverdueClaim, StageArrive: MsgOverdueArrive, StageResolve: MsgOverdueSolve}
+
 // CheckDeadlines marks every task whose stage is past its limit: the stage
 // goes into Task.OverdueMS, an "overdue" entry by the system into the
 // timeline, and an "overdue" event out. Each running stage is marked once,
@@ -134,7 +137,8 @@ func (s *Store) markOverdue(ctx context.Context, id string, stage Stage, member 
 			start = old.Since[Dispatched]
 		}
 		ne := &Entry{Seq: nt.Entries, AtMS: now, Action: Overdue, From: old.State, To: old.State, By: SystemActor().ID,
-			Role: System, Source: BySystem, Stage: stage, Note: fmt.Sprintf(stageWords[stage], durationText(time.Duration(dueMS-start)*time.Millisecond))}
+			Role: System, Source: BySystem, Stage: stage, Note: fmt.Sprintf(stageWords[stage], durationText(time.Duration(dueMS-start)*time.Millisecond)),
+			Code: stageCodes[stage], Params: map[string]any{"limit_s": (dueMS - start) / 1000}}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.ZRem(ctx, s.dueKey(), member)
 			return s.queue(ctx, p, old, nt, ne)

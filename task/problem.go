@@ -69,17 +69,20 @@ func (s *Store) recur(last *Task, a Actor, n NewTask, now int64) (*Task, []*Entr
 	switch within := s.limits.ReopenWithin.D().Milliseconds(); {
 	case last.State.Open():
 		e.Action, e.Note = Recur, strings.TrimSpace("the problem came back: "+n.Description)
+		e.Code, e.Params = MsgRecur, map[string]any{"what": n.what()}
 		t.Entries++
 		return t, []*Entry{e}
 	case last.State == Closed && within > 0 && now-last.StateMS <= within:
 		e.Action, e.To, e.Note = Reopen, Reported, strings.TrimSpace("reopened: the problem came back after the close. "+n.Description)
+		e.Code, e.Params = MsgReopen, map[string]any{"what": n.what()}
 		t.Proposal, t.Worker = nil, ""
 		t.enter(Reported, now)
 		t.Entries++
 		entries := []*Entry{e}
 		if n.Accept {
 			acc := &Entry{Seq: t.Entries + 1, AtMS: now, Action: Accept, From: Reported, To: Accepted, By: SystemActor().ID,
-				Role: System, Source: BySystem, Note: "accepted automatically: " + n.Kind + " is in tasks.auto_accept"}
+				Role: System, Source: BySystem, Note: "accepted automatically: " + n.Kind + " is in tasks.auto_accept",
+				Code: MsgAutoAccepted, Params: map[string]any{"kind": n.Kind}}
 			t.enter(Accepted, now)
 			t.Entries++
 			entries = append(entries, acc)

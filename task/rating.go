@@ -42,9 +42,9 @@ func (s *Store) Rate(ctx context.Context, id string, a Actor, stars int, comment
 	case a.ID == "":
 		return nil, nil, refuse(ErrInvalid, "who rates is not known")
 	case stars < 1 || stars > 5:
-		return nil, nil, refuse(ErrInvalid, "a rating is 1 to 5 stars, not %d", stars)
+		return nil, nil, refuseMsg(ErrInvalid, MsgStars, map[string]any{"stars": stars}, "a rating is 1 to 5 stars, not %d", stars)
 	case utf8.RuneCountInString(comment) > MaxComment:
-		return nil, nil, refuse(ErrInvalid, "the comment is %d characters long; at most %d are allowed", utf8.RuneCountInString(comment), MaxComment)
+		return nil, nil, refuseMsg(ErrInvalid, MsgCommentTooLong, map[string]any{"n": utf8.RuneCountInString(comment), "max": MaxComment}, "the comment is %d characters long; at most %d are allowed", utf8.RuneCountInString(comment), MaxComment)
 	}
 	var t *Task
 	var e *Entry
@@ -54,7 +54,7 @@ func (s *Store) Rate(ctx context.Context, id string, a Actor, stars int, comment
 			return err
 		}
 		if old.State != Closed {
-			return refuse(ErrConflict, "only a closed task can be rated; task %s is %s", id, old.State)
+			return refuseMsg(ErrConflict, MsgRateOnlyClosed, map[string]any{"id": id, "state": old.State}, "only a closed task can be rated; task %s is %s", id, old.State)
 		}
 		field := followUpField
 		if !followUp {

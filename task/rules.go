@@ -75,6 +75,10 @@ var (
 type Error struct {
 	Kind error
 	Msg  string
+	// Code and Params are the refusal as a message the pages translate
+	// (see Message); empty for refusals only API clients meet.
+	Code   string
+	Params map[string]any
 }
 
 // Error gives the sentence.
@@ -118,7 +122,7 @@ func checkRole(a Actor, act Action) error {
 		return refuse(ErrForbidden, "%q is not a role", a.Role)
 	}
 	if !slices.Contains(rule.Roles, a.Role) {
-		return refuse(ErrForbidden, "a %s may not %s tasks", a.Role, act)
+		return refuseMsg(ErrForbidden, MsgRoleMayNot, map[string]any{"role": a.Role, "action": act}, "a %s may not %s tasks", a.Role, act)
 	}
 	return nil
 }
@@ -135,10 +139,10 @@ func check(t *Task, a Actor, act Action) error {
 	}
 	if a.Role == Worker {
 		if t.Worker != a.ID {
-			return refuse(ErrForbidden, "task %s is not dispatched to you", t.ID)
+			return refuseMsg(ErrForbidden, MsgNotYours, map[string]any{"id": t.ID}, "task %s is not dispatched to you", t.ID)
 		}
 		if !slices.Contains(a.Grids, t.Grid) {
-			return refuse(ErrForbidden, "task %s is in grid %s, which is not one of yours", t.ID, t.Grid)
+			return refuseMsg(ErrForbidden, MsgNotYourGrid, map[string]any{"id": t.ID, "grid": t.Grid}, "task %s is in grid %s, which is not one of yours", t.ID, t.Grid)
 		}
 	}
 	return nil

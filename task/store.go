@@ -175,7 +175,7 @@ type hgetter interface {
 func (s *Store) read(ctx context.Context, c hgetter, id string) (*Task, error) {
 	data, err := c.HGet(ctx, s.taskKey(id), "json").Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, refuse(ErrNotFound, "no task %q", id)
+		return nil, refuseMsg(ErrNotFound, MsgNotFound, map[string]any{"id": id}, "no task %q", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read task %s: %w", id, err)
@@ -340,6 +340,9 @@ type NewTask struct {
 	// Accept, for staff and admins, accepts the task at once (a second
 	// timeline entry) instead of leaving it reported for 核单.
 	Accept bool
+	// DescriptionMsg is the description as a message, when the bridge wrote
+	// it (its Text is then Description).
+	DescriptionMsg Message
 }
 
 // KindTitles are the default titles of tasks from incidents, one for each
@@ -397,6 +400,7 @@ func (s *Store) Create(ctx context.Context, a Actor, n NewTask) (*Task, error) {
 	now := s.now()
 	t := &Task{
 		ID: newID(time.UnixMilli(now)), Title: strings.TrimSpace(n.Title), Description: n.Description, Source: source,
+		DescriptionCode: n.DescriptionMsg.Code, DescriptionParams: n.DescriptionMsg.Params,
 		Kind: n.Kind, IncidentID: n.IncidentID, Camera: n.Camera, Zone: n.Zone, Grid: n.Grid, Location: n.Location,
 		Reporter: a.ID, Photo: n.Photo, CreatedMS: now, Since: map[State]int64{},
 	}
@@ -420,6 +424,7 @@ func (s *Store) Create(ctx context.Context, a Actor, n NewTask) (*Task, error) {
 		if a.Role == System {
 			acc.By, acc.Source = SystemActor().ID, BySystem
 			acc.Note = "accepted automatically: " + n.Kind + " is in tasks.auto_accept"
+			acc.Code, acc.Params = MsgAutoAccepted, map[string]any{"kind": n.Kind}
 		}
 		t.enter(Accepted, now)
 		entries = append(entries, acc)
@@ -525,13 +530,13 @@ const (
 func checkNewTask(n *NewTask) error {
 	switch {
 	case strings.TrimSpace(n.Title) == "":
-		return refuse(ErrInvalid, "a task needs a title")
+		return refuseMsg(ErrInvalid, MsgTitleNeeded, nil, "a task needs a title")
 	case utf8.RuneCountInString(n.Title) > MaxTitle:
-		return refuse(ErrInvalid, "the title is %d characters long; at most %d are allowed", utf8.RuneCountInString(n.Title), MaxTitle)
+		return refuseMsg(ErrInvalid, MsgTitleTooLong, map[string]any{"n": utf8.RuneCountInString(n.Title), "max": MaxTitle}, "the title is %d characters long; at most %d are allowed", utf8.RuneCountInString(n.Title), MaxTitle)
 	case utf8.RuneCountInString(n.Description) > MaxDescription:
-		return refuse(ErrInvalid, "the description is %d characters long; at most %d are allowed", utf8.RuneCountInString(n.Description), MaxDescription)
+		return refuseMsg(ErrInvalid, MsgDescriptionTooLong, map[string]any{"n": utf8.RuneCountInString(n.Description), "max": MaxDescription}, "the description is %d characters long; at most %d are allowed", utf8.RuneCountInString(n.Description), MaxDescription)
 	case n.Location.Lat < -90 || n.Location.Lat > 90 || n.Location.Lng < -180 || n.Location.Lng > 180:
-		return refuse(ErrInvalid, "the location %g,%g is not on the map", n.Location.Lat, n.Location.Lng)
+		return refuseMsg(ErrInvalid, MsgNotOnMap, map[string]any{"lat": n.Location.Lat, "lng": n.Location.Lng}, "the location %g,%g is not on the map", n.Location.Lat, n.Location.Lng)
 	}
 	for _, f := range []string{n.Camera, n.Zone, n.Grid, n.Photo, n.Kind, n.IncidentID, n.Location.Address} {
 		if len(f) > 1024 {

@@ -504,7 +504,7 @@ func TestHappyPathTimeline(t *testing.T) {
 	step(3 * time.Minute)
 	do(t, e.Store, id, w1, task.Submit, task.Request{Note: "扶起来了", Evidence: &task.Evidence{Photo: "photo/fixed.jpg"}})
 	step(10 * time.Second)
-	if _, _, err := e.ProposeVerified(ctx, id, "snap/before.jpg", "snap/after.jpg", "zone matches its reference for 10s", nil); err != nil {
+	if _, _, err := e.ProposeVerified(ctx, id, "snap/before.jpg", "snap/after.jpg", task.Message{Text: "zone matches its reference for 10s"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	step(50 * time.Second)
@@ -522,11 +522,11 @@ func TestHappyPathTimeline(t *testing.T) {
 		{Seq: 2, AtMS: ms(30 * time.Second), Action: task.Accept, From: task.Reported, To: task.Accepted, By: "staff1", Role: task.Staff, Source: task.ByPerson, RequestID: "a1"},
 		{Seq: 3, AtMS: ms(time.Minute), Action: task.Dispatch, From: task.Accepted, To: task.Dispatched, By: "staff1", Role: task.Staff, Source: task.ByPerson, Worker: "w1", Grid: "g1", Note: "请尽快处理"},
 		{Seq: 4, AtMS: ms(80 * time.Second), Action: task.Claim, From: task.Dispatched, To: task.Claimed, By: "w1", Role: task.Worker, Source: task.ByPerson},
-		{Seq: 5, AtMS: ms(175 * time.Second), Action: task.Arrive, From: task.Claimed, To: task.Arrived, By: "camera:cam7", Role: task.System, Source: task.ByCamera, Note: "seen on camera cam7", Evidence: &task.Evidence{Snapshot: "snap/person.jpg"}},
+		{Seq: 5, AtMS: ms(175 * time.Second), Action: task.Arrive, From: task.Claimed, To: task.Arrived, By: "camera:cam7", Role: task.System, Source: task.ByCamera, Note: "seen on camera cam7", Code: task.MsgSeenOnCamera, Params: map[string]any{"camera": "cam7"}, Evidence: &task.Evidence{Snapshot: "snap/person.jpg"}},
 		{Seq: 6, AtMS: ms(360 * time.Second), Action: task.Submit, From: task.Arrived, To: task.Submitted, By: "w1", Role: task.Worker, Source: task.ByPerson, Note: "扶起来了", Evidence: &task.Evidence{Photo: "photo/fixed.jpg"}},
-		{Seq: 7, AtMS: ms(370 * time.Second), Action: task.Propose, From: task.Submitted, To: task.Submitted, By: "camera:cam7", Role: task.System, Source: task.ByCamera, Note: "verification proposed (seen on camera)",
+		{Seq: 7, AtMS: ms(370 * time.Second), Action: task.Propose, From: task.Submitted, To: task.Submitted, By: "camera:cam7", Role: task.System, Source: task.ByCamera, Note: "verification proposed (seen on camera)", Code: task.MsgProposed,
 			Evidence: &task.Evidence{Before: "snap/before.jpg", After: "snap/after.jpg", Verdict: "zone matches its reference for 10s"}},
-		{Seq: 8, AtMS: ms(420 * time.Second), Action: task.Verify, From: task.Submitted, To: task.Verified, By: "staff1", Role: task.Staff, Source: task.ByPerson, Note: "confirmed what camera cam7 saw",
+		{Seq: 8, AtMS: ms(420 * time.Second), Action: task.Verify, From: task.Submitted, To: task.Verified, By: "staff1", Role: task.Staff, Source: task.ByPerson, Note: "confirmed what camera cam7 saw", Code: task.MsgConfirmed, Params: map[string]any{"camera": "cam7"},
 			Evidence: &task.Evidence{Before: "snap/before.jpg", After: "snap/after.jpg", Verdict: "zone matches its reference for 10s"}},
 		{Seq: 9, AtMS: ms(480 * time.Second), Action: task.Close, From: task.Verified, To: task.Closed, By: "admin1", Role: task.Admin, Source: task.ByPerson, Note: "结案"},
 		{Seq: 10, AtMS: ms(480*time.Second + time.Hour), Action: task.Rate, From: task.Closed, To: task.Closed, By: "r1", Role: task.Resident, Source: task.ByPerson, Stars: 5, Note: "很快"},
@@ -577,7 +577,7 @@ func TestHappyPathTimeline(t *testing.T) {
 func TestReworkGoesBackToTheSameWorker(t *testing.T) {
 	e := newEnv(t, defaultLimits)
 	tk := inState(t, e.Store, task.Submitted)
-	if _, _, err := e.ProposeVerified(ctx, tk.ID, "b.jpg", "a.jpg", "looks normal", nil); err != nil {
+	if _, _, err := e.ProposeVerified(ctx, tk.ID, "b.jpg", "a.jpg", task.Message{Text: "looks normal"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, entry := do(t, e.Store, tk.ID, staff, task.Rework, task.Request{Note: "桶还是歪的"})
@@ -589,7 +589,7 @@ func TestReworkGoesBackToTheSameWorker(t *testing.T) {
 		do(t, e.Store, tk.ID, step.by, step.act, step.req)
 	}
 	do(t, e.Store, tk.ID, staff, task.Verify, task.Request{})
-	got, entry, err := e.CameraRework(ctx, tk.ID, "zone differs from its reference", "snap/still.jpg", nil)
+	got, entry, err := e.CameraRework(ctx, tk.ID, task.Message{Text: "zone differs from its reference"}, "snap/still.jpg", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -708,22 +708,22 @@ func TestCameraStepsOnlyWhereTheyApply(t *testing.T) {
 	if _, _, err := e.CameraArrived(ctx, noCam.ID, "p.jpg", e.clock.Now(), nil); !errors.Is(err, task.ErrInvalid) {
 		t.Errorf("camera arrival on a task without camera: got %v, want ErrInvalid", err)
 	}
-	if _, _, err := e.ProposeVerified(ctx, claimed.ID, "b", "a", "v", nil); !errors.Is(err, task.ErrConflict) {
+	if _, _, err := e.ProposeVerified(ctx, claimed.ID, "b", "a", task.Message{Text: "v"}, nil); !errors.Is(err, task.ErrConflict) {
 		t.Errorf("proposal on a claimed task: got %v, want ErrConflict", err)
 	}
-	if _, _, err := e.ProposeVerified(ctx, arrived.ID, "b", "a", "v", nil); err != nil {
+	if _, _, err := e.ProposeVerified(ctx, arrived.ID, "b", "a", task.Message{Text: "v"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := e.ProposeVerified(ctx, arrived.ID, "b", "a", "v", nil)
+	_, _, err := e.ProposeVerified(ctx, arrived.ID, "b", "a", task.Message{Text: "v"}, nil)
 	if want := "verification of task " + arrived.ID + " is already proposed"; !errors.Is(err, task.ErrConflict) || err.Error() != want {
 		t.Errorf("second proposal: got %v, want %q", err, want)
 	}
 	// Submitting starts a new state: the camera may propose again.
 	do(t, e.Store, arrived.ID, w1, task.Submit, goodRequest(task.Submit))
-	if _, _, err := e.ProposeVerified(ctx, arrived.ID, "b2", "a2", "v2", nil); err != nil {
+	if _, _, err := e.ProposeVerified(ctx, arrived.ID, "b2", "a2", task.Message{Text: "v2"}, nil); err != nil {
 		t.Errorf("proposal after submission: %v", err)
 	}
-	if _, _, err := e.CameraRework(ctx, closed.ID, "differs", "s.jpg", nil); !errors.Is(err, task.ErrConflict) {
+	if _, _, err := e.CameraRework(ctx, closed.ID, task.Message{Text: "differs"}, "s.jpg", nil); !errors.Is(err, task.ErrConflict) {
 		t.Errorf("camera rework of a closed task: got %v, want ErrConflict", err)
 	}
 

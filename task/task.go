@@ -154,6 +154,11 @@ type Evidence struct {
 	Before   string `json:"before,omitempty"`  // verification: the zone when the task began
 	After    string `json:"after,omitempty"`   // verification: the zone now
 	Clip     *Clip  `json:"clip,omitempty"`    // the camera's video around the step
+
+	// VerdictCode and VerdictParams are the verdict as a message the pages
+	// translate (see Message).
+	VerdictCode   string         `json:"verdict_code,omitempty"`
+	VerdictParams map[string]any `json:"verdict_params,omitempty"`
 }
 
 // Clip names a piece of a camera's recording kept as evidence of a step
@@ -166,7 +171,10 @@ type Clip struct {
 	EndMS   int64  `json:"end_ms"`   // and plus record.after
 }
 
-func (e *Evidence) empty() bool { return e == nil || *e == Evidence{} }
+func (e *Evidence) empty() bool {
+	return e == nil || e.Snapshot == "" && e.Photo == "" && e.GPS == nil && e.Verdict == "" && e.VerdictCode == "" &&
+		e.Before == "" && e.After == "" && e.Clip == nil
+}
 
 // Proposal is the camera's word that the fix looks done: the zone matched its
 // reference for the hold time. Staff verify with one click; the proposal is
@@ -178,6 +186,10 @@ type Proposal struct {
 	Verdict string `json:"verdict,omitempty"`
 	Before  string `json:"before,omitempty"`
 	After   string `json:"after,omitempty"`
+
+	// VerdictCode and VerdictParams: the verdict as a message (Message).
+	VerdictCode   string         `json:"verdict_code,omitempty"`
+	VerdictParams map[string]any `json:"verdict_params,omitempty"`
 }
 
 // RatingSummary sums up the ratings of a task.
@@ -218,6 +230,10 @@ type Task struct {
 	Repeats int `json:"repeats,omitempty"`
 	// DuplicateOf is the task this one was merged into.
 	DuplicateOf string `json:"duplicate_of,omitempty"`
+	// DescriptionCode and DescriptionParams are a description the bridge
+	// wrote (a task from an incident), as a message (see Message).
+	DescriptionCode   string         `json:"description_code,omitempty"`
+	DescriptionParams map[string]any `json:"description_params,omitempty"`
 }
 
 // Entry is one line of a task's timeline. The timeline only grows.
@@ -240,6 +256,11 @@ type Entry struct {
 	Incident  string    `json:"incident,omitempty"` // create, recur, reopen: the incident
 	Other     string    `json:"other,omitempty"`    // merge: the task merged into; join: the duplicate
 	Reason    string    `json:"reason,omitempty"`   // reject: RejectFalseAlarm or RejectDuplicate
+
+	// Code and Params are a note the bridge wrote, as a message the pages
+	// translate (see Message); empty for a note a person wrote.
+	Code   string         `json:"code,omitempty"`
+	Params map[string]any `json:"params,omitempty"`
 }
 
 // The reasons of a rejection (Entry.Reason), chosen on the board.

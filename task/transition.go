@@ -29,6 +29,7 @@ type Request struct {
 	Reason    string // reject: RejectFalseAlarm or RejectDuplicate
 	Into      string // merge: the task this one duplicates (required)
 	Evidence  *Evidence
+	note      Message // the bridge's own note as a message (Entry.Code, Entry.Params)
 }
 
 // requestTTL is how long a request id is remembered for retries.
@@ -75,10 +76,10 @@ func (s *Store) transition(ctx context.Context, id string, a Actor, act Action, 
 	}
 	if act == Merge {
 		if req.Into = strings.TrimSpace(req.Into); req.Into == "" {
-			return nil, nil, refuse(ErrInvalid, "a merge needs the task this one duplicates (into)")
+			return nil, nil, refuseMsg(ErrInvalid, MsgMergeNeedsInto, nil, "a merge needs the task this one duplicates (into)")
 		}
 		if req.Into == id {
-			return nil, nil, refuse(ErrInvalid, "a task cannot be merged into itself")
+			return nil, nil, refuseMsg(ErrInvalid, MsgMergeSelf, nil, "a task cannot be merged into itself")
 		}
 		keys = append(keys, s.taskKey(req.Into))
 	}
@@ -102,10 +103,10 @@ func (s *Store) transition(ctx context.Context, id string, a Actor, act Action, 
 				// A request id is no key to someone else's result: only its
 				// maker gets it again, and only while still allowed to act.
 				if r.By != a.ID {
-					return refuse(ErrConflict, "request id %s was already used by someone else on task %s; send a new one", req.RequestID, id)
+					return refuseMsg(ErrConflict, MsgRequestUsed, map[string]any{"id": id}, "request id %s was already used by someone else on task %s; send a new one", req.RequestID, id)
 				}
 				if r.Action != act {
-					return refuse(ErrConflict, "request %s was already used to %s task %s", req.RequestID, r.Action, id)
+					return refuseMsg(ErrConflict, MsgRequestUsed, map[string]any{"id": id}, "request %s was already used to %s task %s", req.RequestID, r.Action, id)
 				}
 				if err := checkRole(a, act); err != nil {
 					return err
@@ -137,7 +138,7 @@ func (s *Store) transition(ctx context.Context, id string, a Actor, act Action, 
 				return err
 			}
 			if into.State == Rejected {
-				return refuse(ErrConflict, "task %s is rejected; merge into the task it duplicates instead", into.ID)
+				return refuseMsg(ErrConflict, MsgMergeRejected, map[string]any{"id": into.ID}, "task %s is rejected; merge into the task it duplicates instead", into.ID)
 			}
 			nt.DuplicateOf, ne.Other = into.ID, into.ID
 			joined = into.clone()
@@ -188,6 +189,7 @@ func (s *Store) apply(old *Task, a Actor, act Action, req Request, at int64) (*T
 	e := &Entry{
 		Seq: old.Entries + 1, AtMS: at, Action: act, From: old.State, To: rule.To,
 		By: a.ID, Role: a.Role, Source: entrySource(a), Note: strings.TrimSpace(req.Note), RequestID: req.RequestID,
+		Code: req.note.Code, Params: req.note.Params,
 	}
 	if !req.Evidence.empty() {
 		ev := *req.Evidence
@@ -204,22 +206,22 @@ func (s *Store) apply(old *Task, a Actor, act Action, req Request, at int64) (*T
 	switch act {
 	case Reject:
 		if r := req.Reason; r != "" && r != RejectFalseAlarm && r != RejectDuplicate {
-			return nil, nil, refuse(ErrInvalid, "the reason of a rejection is %s or %s, not %q", RejectFalseAlarm, RejectDuplicate, r)
+			return nil, nil, refuseMsg(ErrInvalid, MsgRejectReason, map[string]any{"reason": r}, "the reason of a rejection is %s or %s, not %q", RejectFalseAlarm, RejectDuplicate, r)
 		}
 		e.Reason = req.Reason
 		if e.Note == "" && e.Reason == "" {
-			return nil, nil, refuse(ErrInvalid, "a rejection needs a reason: a false alarm, or a duplicate of which task")
+			return nil, nil, refuseMsg(ErrInvalid, MsgRejectNeedsReason, nil, "a rejection needs a reason: a false alarm, or a duplicate of which task")
 		}
 	case Dispatch:
 		worker, grid := strings.TrimSpace(req.Worker), cmp.Or(strings.TrimSpace(req.Grid), old.Grid)
 		if worker == "" {
-			return nil, nil, refuse(ErrInvalid, "a dispatch needs the worker to send")
+			return nil, nil, refuseMsg(ErrInvalid, MsgDispatchNeedsWho, nil, "a dispatch needs the worker to send")
 		}
 		if grid == "" {
-			return nil, nil, refuse(ErrInvalid, "a dispatch needs a grid: task %s has none", old.ID)
+			return nil, nil, refuseMsg(ErrInvalid, MsgDispatchNeedsGrid, map[string]any{"id": old.ID}, "a dispatch needs a grid: task %s has none", old.ID)
 		}
 		if old.State == Dispatched && worker == old.Worker && grid == old.Grid {
-			return nil, nil, refuse(ErrConflict, "task %s is already dispatched to %s in grid %s", old.ID, worker, grid)
+			return nil, nil, refuseMsg(ErrConflict, MsgAlreadyDispatched, map[string]any{"id": old.ID, "worker": worker, "grid": grid}, "task %s is already dispatched to %s in grid %s", old.ID, worker, grid)
 		}
 		t.Worker, t.Grid, e.Worker, e.Grid = worker, grid, worker, grid
 		t.Proposal = nil // a new assignment: what the camera saw before no longer counts
@@ -231,24 +233,25 @@ func (s *Store) apply(old *Task, a Actor, act Action, req Request, at int64) (*T
 			break
 		}
 		if e.Evidence == nil || e.Evidence.GPS == nil {
-			return nil, nil, refuse(ErrInvalid, "checking in on arrival needs a GPS fix")
+			return nil, nil, refuseMsg(ErrInvalid, MsgArriveNeedsGPS, nil, "checking in on arrival needs a GPS fix")
 		}
 		if g := e.Evidence.GPS; old.Location.known() {
 			d := DistanceM(g.Lat, g.Lng, old.Location.Lat, old.Location.Lng)
 			g.DistanceM = math.Round(d*10) / 10
 			if r := s.limits.ArriveRadiusM; r > 0 && d > r {
-				return nil, nil, refuse(ErrInvalid, "you are %.0f m from the task's place; check in within %g m of it", d, r)
+				return nil, nil, refuseMsg(ErrInvalid, MsgTooFar, map[string]any{"distance_m": math.Round(d), "radius_m": r}, "you are %.0f m from the task's place; check in within %g m of it", d, r)
 			}
 		}
 	case Submit:
 		if e.Evidence == nil || e.Evidence.Photo == "" {
-			return nil, nil, refuse(ErrInvalid, "submitting needs a photo of the fix")
+			return nil, nil, refuseMsg(ErrInvalid, MsgSubmitNeedsPhoto, nil, "submitting needs a photo of the fix")
 		}
 	case Verify:
 		if p := old.Proposal; p != nil && e.Evidence == nil {
-			e.Evidence = &Evidence{Verdict: p.Verdict, Before: p.Before, After: p.After}
+			e.Evidence = &Evidence{Verdict: p.Verdict, Before: p.Before, After: p.After, VerdictCode: p.VerdictCode, VerdictParams: p.VerdictParams}
 			if e.Note == "" {
 				e.Note = "confirmed what camera " + p.Camera + " saw"
+				e.Code, e.Params = MsgConfirmed, map[string]any{"camera": p.Camera}
 			}
 		}
 	case Rework:
@@ -257,6 +260,7 @@ func (s *Store) apply(old *Task, a Actor, act Action, req Request, at int64) (*T
 	case Merge:
 		if e.Note == "" {
 			e.Note = "duplicate of " + strings.TrimSpace(req.Into)
+			e.Code, e.Params = MsgDuplicateOf, map[string]any{"id": strings.TrimSpace(req.Into)}
 		}
 	}
 	t.enter(rule.To, at)
@@ -269,7 +273,7 @@ func checkRequest(r *Request) error {
 		return refuse(ErrInvalid, "a request id is at most 128 characters, without spaces or control characters")
 	}
 	if n := utf8.RuneCountInString(r.Note); n > MaxNote {
-		return refuse(ErrInvalid, "the note is %d characters long; at most %d are allowed", n, MaxNote)
+		return refuseMsg(ErrInvalid, MsgNoteTooLong, map[string]any{"n": n, "max": MaxNote}, "the note is %d characters long; at most %d are allowed", n, MaxNote)
 	}
 	if len(r.Worker) > 128 || len(r.Grid) > 128 {
 		return refuse(ErrInvalid, "a worker or grid id is at most 128 characters")
@@ -288,7 +292,7 @@ func checkRequest(r *Request) error {
 	}
 	if g := ev.GPS; g != nil {
 		if !(g.Lat >= -90 && g.Lat <= 90 && g.Lng >= -180 && g.Lng <= 180) || (g.Lat == 0 && g.Lng == 0) {
-			return refuse(ErrInvalid, "the GPS fix %g,%g is not a place on the map", g.Lat, g.Lng)
+			return refuseMsg(ErrInvalid, MsgGPSNotOnMap, map[string]any{"lat": g.Lat, "lng": g.Lng}, "the GPS fix %g,%g is not a place on the map", g.Lat, g.Lng)
 		}
 		if !(g.AccuracyM >= 0) {
 			return refuse(ErrInvalid, "the GPS accuracy %g m is not a distance", g.AccuracyM)

@@ -6,6 +6,8 @@
 // set headers, so they get it as ?token=. Without a token the caller is an
 // anonymous resident: public cameras only.
 
+import { tf, setTimeZone } from './i18n.js';
+
 // Each page keeps its own token, so a phone that is both a worker's and a
 // resident's does not mix them up: the wall's ('qly.token', the name it has
 // always had), the worker page's and the resident page's.
@@ -41,24 +43,43 @@ export function tokenFromHash(page = 'screen') {
   return token;
 }
 
-/** HttpError is a failed API call: status is the HTTP status (0 for a network error). */
+/**
+ * HttpError is a failed API call: status is the HTTP status (0 for a
+ * network error); message is the server's message in the page language
+ * (its code and params translated), english the server's own sentence.
+ */
 export class HttpError extends Error {
-  constructor(status, message) {
+  constructor(status, message, { code = '', params = null, english = message } = {}) {
     super(message);
     this.name = 'HttpError';
     this.status = status;
+    this.code = code;
+    this.params = params;
+    this.english = english;
   }
 }
 
-/** errorMessage reads the server's {"error": "..."} body, or falls back to the status text. */
-export async function errorMessage(res) {
+// zoneOf takes the center's time zone from an answer (X-Time-Zone).
+function zoneOf(res) {
+  const z = res.headers && res.headers.get('X-Time-Zone');
+  if (z) setTimeZone(z);
+}
+
+// refusal reads an error body: {error, code, params, ...} or text.
+async function refusal(res) {
   let text = '';
   try { text = await res.text(); } catch { /* body lost with the connection */ }
-  try {
-    const j = JSON.parse(text);
-    if (j && typeof j.error === 'string' && j.error) return j.error;
-  } catch { /* not JSON */ }
-  return text.trim().slice(0, 200) || `HTTP ${res.status} ${res.statusText}`.trim();
+  let j = null;
+  try { j = JSON.parse(text); } catch { /* not JSON */ }
+  const english = (j && typeof j.error === 'string' && j.error) || text.trim().slice(0, 200) || `HTTP ${res.status} ${res.statusText}`.trim();
+  const code = (j && typeof j.code === 'string' && j.code) || '';
+  const params = (j && j.params && typeof j.params === 'object') ? j.params : null;
+  return { j, english, code, params, message: tf(code, params, english) };
+}
+
+/** errorMessage reads the server's error body in the page language, or falls back to its sentence or the status text. */
+export async function errorMessage(res) {
+  return (await refusal(res)).message;
 }
 
 /** authHeaders returns the headers that carry token (none for a resident). */
@@ -75,7 +96,11 @@ export async function getJSON(path, { token = '', signal } = {}) {
     if (err.name === 'AbortError') throw err;
     throw new HttpError(0, err.message || 'network error');
   }
-  if (!res.ok) throw new HttpError(res.status, await errorMessage(res));
+  zoneOf(res);
+  if (!res.ok) {
+    const r = await refusal(res);
+    throw new HttpError(res.status, r.message, r);
+  }
   return res.json();
 }
 
@@ -83,17 +108,9 @@ export async function getJSON(path, { token = '', signal } = {}) {
 // sentence; a refused task action also carries the actions that would be
 // allowed now (err.allowed).
 async function failure(res) {
-  let text = '';
-  try { text = await res.text(); } catch { /* body lost with the connection */ }
-  let msg = '';
-  let allowed = null;
-  try {
-    const j = JSON.parse(text);
-    if (j && typeof j.error === 'string') msg = j.error;
-    if (j && Array.isArray(j.allowed)) allowed = j.allowed;
-  } catch { /* not JSON */ }
-  const err = new HttpError(res.status, msg || text.trim().slice(0, 200) || `HTTP ${res.status} ${res.statusText}`.trim());
-  if (allowed) err.allowed = allowed;
+  const r = await refusal(res);
+  const err = new HttpError(res.status, r.message, r);
+  if (r.j && Array.isArray(r.j.allowed)) err.allowed = r.j.allowed;
   return err;
 }
 
@@ -108,6 +125,7 @@ export async function sendJSON(method, path, body, { token = '', signal } = {}) 
     if (err.name === 'AbortError') throw err;
     throw new HttpError(0, err.message || 'network error');
   }
+  zoneOf(res);
   if (!res.ok) throw await failure(res);
   const text = await res.text();
   return text ? JSON.parse(text) : {};

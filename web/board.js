@@ -10,7 +10,7 @@
 // Signs in like the wall (the same token: api.js keeps one for 'screen' and
 // unknown pages; #token=… in the address too).
 
-import { t, applyI18n, langToggle } from './i18n.js';
+import { t, fmtTime, applyI18n, langToggle } from './i18n.js';
 import { cameras as fetchCameras, events, tokenFromHash } from './api.js';
 import { loginForm, session, nameOf, logout } from './login.js';
 import { Board, Filter } from './taskboard.js';
@@ -127,7 +127,7 @@ async function start(signedIn = null) {
 
 function tick() {
   const now = new Date();
-  $('clock').textContent = now.toLocaleString(document.documentElement.lang, { hour12: false });
+  $('clock').textContent = fmtTime(now.getTime(), { date: 'full' });
   $('clock').dateTime = now.toISOString();
 }
 

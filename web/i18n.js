@@ -401,6 +401,90 @@ const TABLE = {
   'app.report.loc.set': ['{lat}, {lng}（地图选点）', '{lat}, {lng} (set on the map)'],
   'app.report.far': ['所选摄像头距上报位置 {d}，超过 {max}，不是附近的摄像头：请选择附近的摄像头，或不选择', 'The chosen camera is {d} from the place, more than {max}: it is not nearby. Choose a nearby camera, or none'],
   'worker.tracking': ['正在上报位置（每 15 秒）', 'Sharing your position (every 15 s)'],
+
+
+  // issue 15 item 5: the server's messages, code → sentence (api/errors.go,
+  // task/message.go, detect/incident.go, confirm/confirm.go emit them; a
+  // param named *_ms is a moment, *_s a duration in seconds, see tf).
+  'tl.after': ['+{d}', '+{d}'],
+  'api.error': ['出错了', 'Something went wrong'],
+  'geo.1': ['未允许此网页使用定位', 'this page may not use your location'],
+  'geo.2': ['暂时无法获取位置', 'your position is not available now'],
+  'geo.3': ['定位超时', 'finding your position took too long'],
+  'api.store_down': ['工单数据库暂时无法连接，请几秒后重试', 'The task store (Redis) is not reachable; try again in a few seconds'],
+  'api.internal': ['服务器内部错误', 'Internal error'],
+  'api.no_tasks': ['本桥未开启工单服务', 'Tasks are not available on this bridge'],
+  'api.token_needed': ['请先登录', 'Please sign in first'],
+  'api.role_needed': ['需要{role}账号', 'This needs a {role} account'],
+  'api.token_expired': ['登录已于 {at_ms} 失效，请重新登录', 'Your sign-in expired at {at_ms}; sign in again'],
+  'api.token_bad': ['登录已失效，请重新登录', 'Your sign-in is no longer valid; sign in again'],
+  'api.login_bad': ['账号或密码错误', 'Wrong user name or password'],
+  'api.login_fields': ['请输入账号和密码', 'Enter both the user name and the password'],
+  'api.too_many': ['操作太频繁，请 {wait_s} 后（{until_ms}）再试', 'Too many requests; try again in {wait_s} (at {until_ms})'],
+  'api.no_camera': ['没有编号为 {camera} 的摄像头', 'No camera with the id {camera}'],
+  'api.no_grid': ['没有网格 {grid}；现有网格：{grids}', 'No grid {grid}; the grids are {grids}'],
+  'api.report_words': ['请写明是什么问题', 'Say what the problem is'],
+  'api.report_where': ['请说明问题在哪里：选择摄像头或获取当前位置', 'Say where the problem is: pick a camera or use your location'],
+  'api.report_too_long': ['描述有 {n} 个字，最多 {max} 个', 'The description has {n} characters; at most {max} are allowed'],
+  'api.camera_private': ['摄像头 {camera} 不公开，请选择公共摄像头或给出位置', 'Camera {camera} is not public: pick a public camera or give the place'],
+  'api.reports_for_who': ['上报仅限居民和网格员', 'Reports are for residents and grid workers'],
+  'api.photo_too_large': ['照片太大，最大 {limit}', 'The photo is too large; the limit is {limit}'],
+  'api.photo_empty': ['文件是空的', 'The file is empty'],
+  'api.photo_not_photo': ['文件不是照片，请上传 JPEG 或 PNG 图片', 'The file is not a photo: send a JPEG or PNG picture'],
+  'api.photo_missing': ['照片未上传成功，请重新拍照', 'The photo was not uploaded; take it again'],
+  'api.bad_body': ['请求格式有误', 'The request is malformed'],
+  'api.clip_not_ready': ['录像生成中，{end_ms} 后几秒可看', 'The clip is still being recorded; ready a few seconds after {end_ms}'],
+  'task.not_found': ['没有工单 {id}', 'No task {id}'],
+  'task.not_yours': ['工单 {id} 没有派给您', 'Task {id} is not dispatched to you'],
+  'task.not_your_grid': ['工单 {id} 在网格 {grid}，不是您的网格', 'Task {id} is in grid {grid}, which is not one of yours'],
+  'task.role_may_not': ['{role}不能{action}', 'A {role} may not do this: {action}'],
+  'task.transition': ['工单{state}，不能{action}；现在可以：{allowed}', 'The task is {state}: cannot {action}; allowed now: {allowed}'],
+  'task.reject_reason': ['驳回理由只能是误报或重复', 'A rejection\u2019s reason is a false alarm or a duplicate'],
+  'task.reject_needs_reason': ['驳回需要理由：误报，或与哪张工单重复', 'A rejection needs a reason: a false alarm, or a duplicate of which task'],
+  'task.dispatch_needs_worker': ['请选择网格员', 'Choose the worker to send'],
+  'task.dispatch_needs_grid': ['工单 {id} 没有网格，无法派单', 'Task {id} has no grid to dispatch in'],
+  'task.already_dispatched': ['工单 {id} 已派给 {worker}（网格 {grid}）', 'Task {id} is already dispatched to {worker} in grid {grid}'],
+  'task.no_such_worker': ['没有用户 {worker}；网格 {grid} 的网格员：{workers}', 'No user {worker}; the workers of grid {grid}: {workers}'],
+  'task.not_a_worker': ['{worker} 是{role}，不是网格员；网格 {grid} 的网格员：{workers}', '{worker} is a {role}, not a grid worker; the workers of grid {grid}: {workers}'],
+  'task.worker_other_grid': ['{worker} 不在网格 {grid}；该网格的网格员：{workers}', '{worker} does not work in grid {grid}; its workers: {workers}'],
+  'task.arrive_needs_gps': ['到场打卡需要定位', 'Checking in needs your location'],
+  'task.gps_too_far': ['您距工单地点 {distance_m} 米，请在 {radius_m} 米内打卡', 'You are {distance_m} m from the task\u2019s place; check in within {radius_m} m of it'],
+  'task.submit_needs_photo': ['交单需要处置后的照片', 'Submitting needs a photo of the fix'],
+  'task.note_too_long': ['备注有 {n} 个字，最多 {max} 个', 'The note has {n} characters; at most {max} are allowed'],
+  'task.title_needed': ['请填写标题', 'A task needs a title'],
+  'task.title_too_long': ['标题有 {n} 个字，最多 {max} 个', 'The title has {n} characters; at most {max} are allowed'],
+  'task.description_too_long': ['描述有 {n} 个字，最多 {max} 个', 'The description has {n} characters; at most {max} are allowed'],
+  'task.location_not_on_map': ['位置 {lat}, {lng} 不在地图上', 'The place {lat}, {lng} is not on the map'],
+  'task.gps_not_on_map': ['定位 {lat}, {lng} 不在地图上', 'The GPS fix {lat}, {lng} is not on the map'],
+  'task.merge_needs_into': ['请选择与哪张工单重复', 'Choose the task this one duplicates'],
+  'task.merge_self': ['工单不能与自己合并', 'A task cannot be merged into itself'],
+  'task.merge_into_rejected': ['工单 {id} 已驳回，请合并到它所重复的工单', 'Task {id} is rejected; merge into the task it duplicates'],
+  'task.no_camera': ['没有编号为 {camera} 的摄像头', 'No camera with the id {camera}'],
+  'task.no_zone': ['摄像头 {camera} 没有区域 {zone}', 'Camera {camera} has no zone {zone}'],
+  'task.no_grid': ['没有网格 {grid}；现有网格：{grids}', 'No grid {grid}; the grids are {grids}'],
+  'task.request_used': ['此操作已提交过，请刷新后重试', 'This request was already used; reload and try again'],
+  'rating.stars': ['评价为 1 到 5 星', 'A rating is 1 to 5 stars'],
+  'rating.comment_too_long': ['评价有 {n} 个字，最多 {max} 个', 'The comment has {n} characters; at most {max} are allowed'],
+  'rating.only_closed': ['工单{state}，结案后才能评价', 'The task is {state}; only a closed task can be rated'],
+  'note.seen_on_camera': ['摄像头 {camera} 看到有人到场', 'seen on camera {camera}'],
+  'note.proposed': ['摄像头建议核查通过', 'the camera proposes verification'],
+  'note.still_differs': ['摄像头所见：区域仍未恢复', 'the zone still differs (seen on camera)'],
+  'note.confirmed_camera': ['确认摄像头 {camera} 所见', 'confirmed what camera {camera} saw'],
+  'note.auto_accepted': ['{kind}类事件自动受理', 'accepted automatically ({kind})'],
+  'note.duplicate_of': ['与 {id} 重复', 'duplicate of {id}'],
+  'note.recur': ['问题再次出现：{what}', 'The problem came back: {what}'],
+  'note.reopen': ['结案后问题再次出现：{what}', 'The problem came back after the close: {what}'],
+  'note.overdue.claim': ['派单后 {limit_s} 内未签收', 'not claimed within {limit_s} of dispatch'],
+  'note.overdue.arrive': ['签收后 {limit_s} 内未到场', 'not arrived within {limit_s} of the claim'],
+  'note.overdue.resolve': ['首次派单后 {limit_s} 内未交单', 'not submitted within {limit_s} of the first dispatch'],
+  'incident.zone_changed': ['区域“{zone}”与正常状态不同', 'zone {zone} differs from its normal look'],
+  'incident.loitering': ['自 {since_ms} 起在区域内停留 {dwell_s}', 'in the zone since {since_ms} ({dwell_s})'],
+  'incident.covered': ['遮挡', 'covered'],
+  'incident.defocused': ['失焦', 'out of focus'],
+  'incident.turned': ['移位', 'turned away'],
+  'incident.offline': ['无视频信号', 'no video'],
+  'verdict.zone_matches': ['区域“{zone}”已恢复正常（持续 {held_s}）', 'zone {zone} matches its reference for {held_s}'],
+  'verdict.zone_differs': ['区域“{zone}”交单后 {differed_s} 仍与正常状态不同', 'zone {zone} still differs from its reference {differed_s} after the submission'],
 };
 
 const LANGS = ['zh-CN', 'en'];
@@ -452,4 +536,92 @@ export function langToggle(el = document.createElement('button')) {
   el.textContent = t('lang.toggle');
   el.title = t('lang.toggle.title');
   return el;
+}
+
+// The center's time zone (server.time_zone): every time on the pages is
+// shown in it, whatever the zone of the browser. api.js sets it from each
+// answer's X-Time-Zone; until the first answer, the default of the config.
+let zone = 'Asia/Shanghai';
+const formats = new Map();
+
+/** setTimeZone sets the center's zone (an IANA name); an unknown name is ignored. */
+export function setTimeZone(z) {
+  if (!z || z === zone) return;
+  try { new Intl.DateTimeFormat('en', { timeZone: z }); } catch { return; }
+  zone = z;
+  formats.clear();
+}
+
+/** timeZone is the center's zone the pages show times in. */
+export function timeZone() { return zone; }
+
+function format(kind) {
+  const key = `${lang()}|${kind}`;
+  let f = formats.get(key);
+  if (!f) {
+    const o = { timeZone: zone, hourCycle: 'h23' };
+    if (kind !== 'date') Object.assign(o, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    if (kind !== 'time') Object.assign(o, { month: '2-digit', day: '2-digit' });
+    if (kind === 'full' || kind === 'date') o.year = 'numeric';
+    f = new Intl.DateTimeFormat(lang(), o);
+    formats.set(key, f);
+  }
+  return f;
+}
+
+/**
+ * fmtTime is the one way the pages write a moment (Unix ms), in the
+ * center's zone: date 'auto' (default) gives the time to the second, with
+ * the month and day when it is not today; true always gives the month and
+ * day; 'full' the year too; 'date' the day alone.
+ */
+export function fmtTime(ms, { date = 'auto' } = {}) {
+  if (!ms) return '';
+  const d = new Date(ms);
+  if (date === 'full') return format('full').format(d);
+  if (date === 'date') return format('date').format(d);
+  if (date === true || (date === 'auto' && format('date').format(d) !== format('date').format(new Date()))) return format('day').format(d);
+  return format('time').format(d);
+}
+
+const pad2 = (n) => String(n).padStart(2, '0');
+
+/** fmtDuration is a duration in words: 12秒, 3分05秒, 2小时03分, 1天4小时. */
+export function fmtDuration(ms) {
+  if (ms == null || !Number.isFinite(ms) || ms < 0) return t('dur.none');
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return t('dur.s', { s });
+  if (s < 3600) return t('dur.ms', { m: Math.floor(s / 60), s: pad2(s % 60) });
+  if (s < 86400) return t('dur.hm', { h: Math.floor(s / 3600), m: pad2(Math.floor(s / 60) % 60) });
+  return t('dur.dh', { d: Math.floor(s / 86400), h: Math.floor(s / 3600) % 24 });
+}
+
+// Parameters named after what they hold are shown in words: a state, an
+// action, an incident kind, a role, a stage.
+const NAMED = { state: 'task.state.', action: 'task.action.', allowed: 'task.action.', kind: 'inc.kind.', role: 'role.', stage: 'stage.' };
+
+function param(name, v) {
+  if (v == null) return '';
+  if (typeof v === 'object' && !Array.isArray(v)) return v.code ? tf(v.code, v.params, v.text || '') : '';
+  if (Array.isArray(v)) return v.length ? v.map((x) => param(name, x)).join(lang() === 'en' ? ', ' : '、') : t('td.none');
+  if (name.endsWith('_ms') && typeof v === 'number') return fmtTime(v);
+  if (name.endsWith('_s') && typeof v === 'number') return fmtDuration(v * 1000);
+  const prefix = NAMED[name];
+  if (prefix && TABLE[prefix + v]) return t(prefix + v);
+  return String(v);
+}
+
+/** known reports whether the table has a sentence for code. */
+export function known(code) { return Boolean(code) && code in TABLE; }
+
+/**
+ * tf is a message the server sent as a code and parameters, in the page
+ * language: moments (*_ms) in the center's zone, durations (*_s) in words,
+ * states, actions and kinds by name, a nested {code, params} translated in
+ * turn. An unknown code gives fallback (the server's English sentence).
+ */
+export function tf(code, params, fallback = '') {
+  if (!known(code)) return fallback || (code ? t('api.error') : '');
+  const p = params || {};
+  return t(code).replace(/\{(\w+)\}/g, (m, k) => (k in p ? param(k, p[k]) : m));
 }

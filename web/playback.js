@@ -11,7 +11,7 @@
 //   tile has data-mode="recording" and holds video.rec-video[data-recording=ID]
 //   whose data-segment-start is the start (ms) of the segment playing.
 
-import { t } from './i18n.js';
+import { t, fmtTime } from './i18n.js';
 import { getJSON } from './api.js';
 
 const BACK_MS = 60000; // 回看 starts this long ago
@@ -23,7 +23,7 @@ const el = (tag, cls, text) => {
   return e;
 };
 
-const hhmmss = (ms) => new Date(ms).toLocaleTimeString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' });
+const hhmmss = (ms) => fmtTime(ms);
 
 /** Playback is the recording bar of one tile. */
 export class Playback {

@@ -17,7 +17,7 @@ import { LocationPicker } from './picker.js';
 import { t, applyI18n } from './i18n.js';
 import { device, me, storedToken, storeToken, tasks as fetchTasks, task as fetchTask, rate, report, upload, HttpError } from './api.js';
 import { loginForm, logout, nameOf } from './login.js';
-import { OPEN, stateBadge, taskTitle, at, timeline, newer, coords, pictures, thumb } from './tasks.js';
+import { OPEN, stateBadge, taskTitle, at, timeline, newer, coords, pictures, thumb, description, geoText } from './tasks.js';
 
 const PAGE = 'resident';
 const RATED_KEY = 'qly.rated'; // task id → stars this phone gave
@@ -265,7 +265,7 @@ function locate() {
     renderLoc();
     res.picker.set(res.loc, { center: true });
   }, (e) => {
-    out.textContent = window.isSecureContext === false ? t('worker.geo.none') : t('worker.geo.failed', { error: e.message || e.code });
+    out.textContent = window.isSecureContext === false ? t('worker.geo.none') : t('worker.geo.failed', { error: geoText(e) });
   }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
 }
 
@@ -427,7 +427,7 @@ function renderDetail() {
   });
   if (task.description) {
     const row = el('div', 'fact');
-    row.append(el('dt', '', t('td.description')), el('dd', '', task.description));
+    row.append(el('dt', '', t('td.description')), el('dd', '', description(task)));
     rows.push(row);
   }
   if (task.photo && task.source !== 'incident') {

@@ -16,7 +16,7 @@
 //   task    open this task's detail (kept there while it is open; back closes it)
 //   #token  a staff token (the static one, or a login's): stored, then removed from the address bar
 
-import { t, applyI18n, langToggle } from './i18n.js';
+import { t, tf, fmtTime, applyI18n, langToggle } from './i18n.js';
 import { storedToken, storeToken, tokenFromHash, cameras as fetchCameras, events, HttpError, openIncidents, incident as fetchIncident, incidentSnapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
 import { loginForm, session, nameOf, logout } from './login.js';
@@ -421,7 +421,7 @@ function detailText(i) {
   if (!i.detail) return '';
   const key = `inc.detail.${i.detail}`;
   const s = t(key);
-  return s === key ? i.detail : s;
+  return tf(i.code, i.params, s === key ? i.detail : s);
 }
 
 function camName(id) {
@@ -429,13 +429,9 @@ function camName(id) {
   return (c && c.name) || id;
 }
 
-/** when: local time to the second; the date too when it is not today. */
+/** when: the center's time to the second; the date too when it is not today. */
 function when(ms) {
-  const d = new Date(ms);
-  const l = document.documentElement.lang;
-  const time = d.toLocaleTimeString(l, { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  if (d.toDateString() === new Date().toDateString()) return time;
-  return `${d.toLocaleDateString(l, { month: '2-digit', day: '2-digit' })} ${time}`;
+  return fmtTime(ms);
 }
 
 function ago(ms) {
@@ -762,7 +758,7 @@ async function start(signedIn = null, { viaToken = false } = {}) {
 function tick() {
   const now = new Date();
   const el = $('clock');
-  el.textContent = now.toLocaleString(document.documentElement.lang, { hour12: false });
+  el.textContent = fmtTime(now.getTime(), { date: 'full' });
   el.dateTime = now.toISOString();
 }
 

@@ -26,12 +26,12 @@
 //   #ticker (the wall) holds li.tick[data-id][data-state][data-camera].
 
 import { TrackReplay } from './trackreplay.js';
-import { t } from './i18n.js';
+import { t, tf } from './i18n.js';
 import { board as fetchBoard, bulk as sendBulk, task as fetchTask, act, rate, workers as fetchWorkers, stats as fetchStats, HttpError, pictureURL, incidentSnapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
 import {
   BOARD, OPEN, stateText, actionText, taskTitle, sourceText, at, span, timer, startTicker, overdue, overdueText,
-  place, who, timeline, newer, stateBadge, startOfToday, thumb,
+  place, who, timeline, newer, stateBadge, startOfToday, thumb, verdictText,
 } from './tasks.js';
 
 const FALLBACK_MS = 120000; // a full reload now and then, in case an event was missed
@@ -488,7 +488,7 @@ export class Board {
     try {
       const res = await sendBulk(body, { token: this.token });
       const failed = (res.results || []).filter((r) => !r.ok);
-      note.textContent = t('bd.done', { done: res.done || 0, failed: res.failed || 0 }) + (failed.length ? ` — ${failed.map((r) => `${r.id}: ${r.error}`).join('; ')}` : '');
+      note.textContent = t('bd.done', { done: res.done || 0, failed: res.failed || 0 }) + (failed.length ? ` — ${failed.map((r) => `${r.id}: ${tf(r.msg_code, r.params, r.error)}`).join('; ')}` : '');
       note.classList.toggle('error', failed.length > 0);
       note.dataset.done = String(res.done || 0);
       note.dataset.failed = String(res.failed || 0);
@@ -812,7 +812,7 @@ export class Board {
         if (prop.after) pics.push(thumb({ label: t('td.after'), url: pictureURL(prop.after, 'snapshot', this.token), kind: 'after' }));
         ba.replaceChildren(...pics);
       }
-      propBox.querySelector('.td-verdict').textContent = prop.verdict || '';
+      propBox.querySelector('.td-verdict').textContent = verdictText(prop);
       const one = propBox.querySelector('.td-verify-one');
       one.textContent = t('td.verify.one');
       one.hidden = !allowed.includes('verify');

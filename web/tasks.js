@@ -3,7 +3,7 @@
 // the timeline (全程留痕). The wall, the worker's phone and the resident's
 // phone draw a task the same way.
 
-import { t, lang } from './i18n.js';
+import { t, tf, fmtTime, fmtDuration, timeZone } from './i18n.js';
 import { pictureURL, getJSON } from './api.js';
 
 /** BOARD lists the states in flow order, as the wall's board shows them. */
@@ -45,23 +45,19 @@ export function sourceText(source) {
 
 const pad = (n) => String(n).padStart(2, '0');
 
-/** at is a time to the second in the viewer's zone, with the date when it is not today. */
+/** at is a time to the second in the center's zone, with the date when it is not today. */
 export function at(ms) {
-  if (!ms) return '';
-  const d = new Date(ms);
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  if (d.toDateString() === new Date().toDateString()) return time;
-  return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
+  return fmtTime(ms);
 }
 
 /** span is a duration in words: 12秒, 3分05秒, 2小时03分, 1天4小时. */
 export function span(ms) {
-  if (ms == null || !Number.isFinite(ms) || ms < 0) return t('dur.none');
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return t('dur.s', { s });
-  if (s < 3600) return t('dur.ms', { m: Math.floor(s / 60), s: pad(s % 60) });
-  if (s < 86400) return t('dur.hm', { h: Math.floor(s / 3600), m: pad(Math.floor(s / 60) % 60) });
-  return t('dur.dh', { d: Math.floor(s / 86400), h: Math.floor(s / 3600) % 24 });
+  return fmtDuration(ms);
+}
+
+/** description is a task's description in the page language (one the bridge wrote comes as a code). */
+export function description(task) {
+  return tf(task.description_code, task.description_params, task.description || '');
 }
 
 /** clock is a running duration as a clock: 03:05, 1:02:03, 2d 03:00:00. */
@@ -163,9 +159,9 @@ export function who(id, { names = new Map(), cameras = new Map() } = {}) {
   return n && n !== id ? `${n} (${id})` : id;
 }
 
-// The sentences the bridge itself writes into timelines (task/camera.go,
-// task/transition.go, task/store.go), in the page's language; a note a
-// person wrote is shown as it is.
+// The sentences the bridge wrote into timelines before notes came with a
+// code (entries stored by older bridges), in the page's language; a note
+// a person wrote is shown as it is.
 const NOTES = [
   [/^seen on camera (.+)$/, 'note.seen', 'cam'],
   [/^verification proposed \(seen on camera\)$/, '', ''],
@@ -174,8 +170,22 @@ const NOTES = [
   [/^accepted automatically: (\S+) is in tasks\.auto_accept$/, 'note.auto', 'kind'],
 ];
 
-/** noteText is a timeline note in the page's language ('' when the step's name says it all). */
-export function noteText(note, { cameras = new Map() } = {}) {
+/**
+ * noteText is a timeline entry's note in the page's language ('' when the
+ * step's name says it all): the bridge's own notes come as a code (e.code,
+ * e.params), a person's as they wrote it.
+ */
+export function noteText(e, { cameras = new Map() } = {}) {
+  const note = e.note || '';
+  if (e.code === 'note.proposed') return ''; // the step's name (tl.propose) says it
+  if (e.code) {
+    const p = { ...(e.params || {}) };
+    if (p.camera) {
+      const c = cameras.get(p.camera);
+      if (c && c.name) p.camera = c.name;
+    }
+    return tf(e.code, p, note);
+  }
   for (const [re, key, arg] of NOTES) {
     const m = re.exec(note);
     if (!m) continue;
@@ -184,6 +194,18 @@ export function noteText(note, { cameras = new Map() } = {}) {
     return t(key, { name: (c && c.name) || m[1], kind: known(`inc.kind.${m[1]}`, m[1]) });
   }
   return note;
+}
+
+/** geoText is why the browser gave no position (a GeolocationPositionError), in the page language. */
+export function geoText(e) {
+  const key = `geo.${e && e.code}`;
+  const s = t(key);
+  return s === key ? (e && e.message) || '' : s;
+}
+
+/** verdictText is the camera's verdict (evidence or proposal) in the page language. */
+export function verdictText(v) {
+  return tf(v.verdict_code, v.verdict_params, v.verdict || '');
 }
 
 /** entryVerb is what a timeline entry records (上报, 派单, 到场, 摄像头建议核查通过, …). */
@@ -243,6 +265,7 @@ function span2(cls, text) {
  */
 export function timeline(ol, entries, { token = '', names, cameras, clips = false } = {}) {
   ol.classList.add('timeline');
+  let prev = null;
   const items = [...entries].sort((a, b) => a.seq - b.seq).map((e) => {
     const li = document.createElement('li');
     li.className = 'tl-entry';
@@ -252,8 +275,14 @@ export function timeline(ol, entries, { token = '', names, cameras, clips = fals
     const time = document.createElement('time');
     time.className = 'tl-time';
     time.dateTime = new Date(e.at_ms).toISOString();
-    time.textContent = at(e.at_ms);
-    time.title = new Date(e.at_ms).toLocaleString(lang(), { hour12: false });
+    // the date on every step, and under it the time since the step before
+    time.textContent = fmtTime(e.at_ms, { date: true });
+    time.title = fmtTime(e.at_ms, { date: 'full' });
+    const when = document.createElement('div');
+    when.className = 'tl-when';
+    when.append(time);
+    if (prev && e.at_ms >= prev.at_ms) when.append(span2('tl-gap', t('tl.after', { d: span(e.at_ms - prev.at_ms) })));
+    prev = e;
 
     const body = document.createElement('div');
     body.className = 'tl-body';
@@ -270,10 +299,10 @@ export function timeline(ol, entries, { token = '', names, cameras, clips = fals
     // a resident gets no logins: staff come without a name, a worker as the center names them
     body.append(span2('tl-who', who(e.by, { names, cameras }) || (e.role && e.role !== 'system' ? t(`role.${e.role}`) : '')));
     if (e.action === 'overdue' && e.stage) body.append(span2('tl-note', t('task.overdue.stage', { stage: known(`stage.${e.stage}`, e.stage) })));
-    const note = e.action === 'overdue' ? '' : noteText(e.note || '', { cameras });
+    const note = e.action === 'overdue' ? '' : noteText(e, { cameras });
     if (note) body.append(span2('tl-note', note));
     const ev = e.evidence;
-    if (ev && ev.verdict) body.append(span2('tl-verdict', ev.verdict));
+    if (ev && ev.verdict) body.append(span2('tl-verdict', verdictText(ev)));
     if (ev && ev.gps) {
       const g = ev.gps;
       let s = t('td.gps', { lat: Number(g.lat).toFixed(6), lng: Number(g.lng).toFixed(6) });
@@ -289,7 +318,7 @@ export function timeline(ol, entries, { token = '', names, cameras, clips = fals
       body.append(box);
     }
     if (clips && ev && ev.clip) body.append(clipBox(ev.clip, token));
-    li.append(time, body);
+    li.append(when, body);
     return li;
   });
   ol.replaceChildren(...items);
@@ -370,9 +399,10 @@ export function stateBadge(state, el = document.createElement('span')) {
   return el;
 }
 
-/** startOfToday is local midnight in ms. */
+/** startOfToday is midnight in the center's zone, in ms. */
 export function startOfToday() {
-  const d = new Date();
-  d.setHours(0, 0, 0, 0);
-  return d.getTime();
+  const now = Date.now();
+  const p = {};
+  for (const x of new Intl.DateTimeFormat('en-US', { timeZone: timeZone(), hourCycle: 'h23', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(now)) p[x.type] = Number(x.value);
+  return now - now % 1000 - ((p.hour * 60 + p.minute) * 60 + p.second) * 1000;
 }

@@ -7,7 +7,7 @@
 // [data-step] is the index of the point the marker is at and
 // [data-latlng] its "lat,lng".
 
-import { t } from './i18n.js';
+import { t, fmtTime } from './i18n.js';
 import { track, makeMap } from './map.js';
 
 const STEP_MS = 400; // one position per step: a 12-hour track of 2880 plays in about 19 minutes
@@ -93,7 +93,7 @@ export class TrackReplay {
 
   time(i) {
     const p = this.points[i];
-    this.box.querySelector('.td-track-time').textContent = p ? new Date(p.at_ms).toLocaleTimeString(document.documentElement.lang, { hour12: false }) : '';
+    this.box.querySelector('.td-track-time').textContent = p ? fmtTime(p.at_ms) : '';
   }
 
   /** play moves the marker from the first position to the last, in order. */

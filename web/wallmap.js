@@ -10,7 +10,7 @@
 // per camera (.qmap-cam--offline, .qmap-cam--incident), .qmap-task[data-task],
 // .qmap-worker[data-worker][data-latlng].
 
-import { t } from './i18n.js';
+import { t, fmtTime } from './i18n.js';
 import { tasks as fetchTasks } from './api.js';
 import { makeMap, located, gridAreas, positions } from './map.js';
 import { OPEN, taskTitle, stateText } from './tasks.js';
@@ -155,7 +155,7 @@ export class WallMap {
       e.dataset.latlng = `${p.lat},${p.lng}`;
       e.querySelector('.qmap-worker-name').textContent = p.name || worker;
       e.classList.toggle('qmap-worker--stale', Date.now() - p.at_ms > STALE_MS);
-      w.mark.bindTooltip(t('map.worker.at', { name: p.name || worker, time: new Date(p.at_ms).toLocaleTimeString(document.documentElement.lang, { hour12: false }) }), { direction: 'top', offset: [0, -8] });
+      w.mark.bindTooltip(t('map.worker.at', { name: p.name || worker, time: fmtTime(p.at_ms) }), { direction: 'top', offset: [0, -8] });
     }
   }
 }

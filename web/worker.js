@@ -23,7 +23,7 @@ import { WhepPlayer, viewStatus } from './whep.js';
 import { loginForm, session, nameOf, logout } from './login.js';
 import { Alerts } from './alert.js';
 import {
-  OPEN, stateBadge, taskTitle, sourceText, at, timer, startTicker, overdue, overdueText, coords, timeline, newer,
+  OPEN, stateBadge, taskTitle, sourceText, at, timer, startTicker, overdue, overdueText, coords, timeline, newer, geoText,
 } from './tasks.js';
 
 const PAGE = 'worker';
@@ -393,7 +393,7 @@ function freshFix() {
       reject(new Error(t('worker.geo.none')));
       return;
     }
-    navigator.geolocation.getCurrentPosition(resolve, (e) => reject(new Error(e.message || `geolocation error ${e.code}`)),
+    navigator.geolocation.getCurrentPosition(resolve, (e) => reject(new Error(geoText(e))),
       // a fresh fix: a cached one may be from before the worker came closer
       { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
   });

@@ -423,7 +423,8 @@ func TestChromiumStoryOnThreePages(t *testing.T) {
 	// Every step is on the wall's timeline, in order, each with its time to the second.
 	var got []string
 	var prev time.Time
-	clock := regexp.MustCompile(`^(\d{2}-\d{2} )?\d{2}:\d{2}:\d{2}$`) // the date only when it is not today
+	shanghai := time.FixedZone("Asia/Shanghai", 8*3600)
+	clock := regexp.MustCompile(`^\d{2}/\d{2} \d{2}:\d{2}:\d{2}$`) // with its date (in the center's zone)
 	for _, e := range res.Timeline {
 		step := e.Action
 		if e.Source == "camera" {
@@ -433,6 +434,8 @@ func TestChromiumStoryOnThreePages(t *testing.T) {
 		at, err := time.Parse(time.RFC3339Nano, e.Datetime)
 		if err != nil || !clock.MatchString(e.Time) || at.Before(prev) {
 			t.Errorf("timeline entry %s shows %q (%s), want a time to the second, after the one before", e.Action, e.Time, e.Datetime)
+		} else if want := at.In(shanghai).Format("01/02 15:04:05"); e.Time != want {
+			t.Errorf("timeline entry %s shows %q, want %q: the center's time (Asia/Shanghai), whatever the browser's zone", e.Action, e.Time, want)
 		}
 		prev = at
 		t.Logf("%5.1f s  %s  %s  %d pictures", at.Sub(origin).Seconds(), e.Time, step, e.Pictures)

@@ -18,6 +18,8 @@
 //   node check.mjs board   <baseURL> <outDir> <token> <ids.json>   (the duty officer's board, then the wall's ticker, at 1920x1080)
 //   node check.mjs map     <baseURL> <outDir> <staffToken> <worker:pw> <taskId> <walkJSON> <lat,lng> <farCamera>
 //                          (the worker's scripted walk, the wall's map and track replay, the resident's picker)
+//   node check.mjs zhcn    <baseURL> <outDir> <staffToken> <worker:pw> <farTask> <incidentTask> <lat> <lng> [ids,…]
+//                          (the story's pages in zh-CN: the English words they show)
 //
 // Prints results as JSON on stdout (one line; the offline scenario one line
 // per event) and exits 0, whatever the pages did: the Go test judges the
@@ -1017,6 +1019,124 @@ async function account(browser, [base, outDir, cred, camera]) {
   print(out);
 }
 
+// ASCII words people may meet in the Chinese pages: units, brands and
+// protocol names. Ids with a digit (grids, logins, tasks) are skipped by
+// the scan; the config's other ids (cameras) come as an argument.
+const ALLOWED_WORDS = ['km', 'WHEP', 'GPS', 'JPEG', 'PNG', 'CSV', 'Excel', 'Qianliyan'];
+
+// In the page: every ASCII word of 3+ letters in the rendered text (and
+// the placeholders of shown fields) that allow does not name, with where.
+function englishInPage(allow) {
+  const ok = new Set(allow.map((x) => x.toLowerCase()));
+  const out = [];
+  const where = (el) => el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '') + (typeof el.className === 'string' && el.className ? `.${el.className.trim().split(/\s+/)[0]}` : '');
+  const scan = (text, el) => {
+    for (const tok of text.split(/[^A-Za-z0-9_-]+/)) {
+      if (/[0-9]/.test(tok)) continue; // an id: hexia-01, worker1, T1k8u7…
+      for (const w of tok.split(/[-_]+/)) if (/^[A-Za-z]{3,}$/.test(w) && !ok.has(w.toLowerCase())) out.push({ word: w, text: text.trim().slice(0, 100), el: where(el) });
+    }
+  };
+  const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest('script, style, noscript') || !shown(el)) continue;
+    scan(n.textContent, el);
+  }
+  for (const el of document.querySelectorAll('input[placeholder], textarea[placeholder]')) if (shown(el)) scan(el.placeholder, el);
+  return out;
+}
+
+// zhcn: the story's pages in zh-CN after a scripted story (the harness made
+// an incident and its task, and a task with a place dispatched to the
+// worker and claimed): the worker checks in 1.3 km away (refused), then on
+// the spot; the wall with its incidents, its ticker and the incident's
+// task; the duty officer's board and the far task there; /app with a
+// report refused for want of a place, then sent. Each view's English
+// words, the refusal's text and screenshots.
+async function zhcn(browser, [base, outDir, staffToken, workerCred, farTask, incTask, latArg, lngArg, ids = '']) {
+  if (!base || !outDir || !staffToken || !workerCred || !farTask || !incTask || !latArg || !lngArg) {
+    throw new UsageError('zhcn <baseURL> <outDir> <staffToken> <worker:pw> <farTask> <incidentTask> <lat> <lng>');
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  const [user, pw] = workerCred.split(':');
+  const lat = Number(latArg);
+  const lng = Number(lngArg);
+  const out = { ok: false, failed: '', views: {}, refusal: '', report_refusal: '', timeline_times: [], errors: [] };
+  const look = async (page, name) => {
+    await sleep(400);
+    out.views[name] = await page.evaluate(englishInPage, [...ALLOWED_WORDS, ...ids.split(',').filter(Boolean)]);
+    await page.screenshot({ path: path.join(outDir, `zhcn-${name}.png`), fullPage: true });
+  };
+  try {
+    const wk = await newPage(browser, { width: 390, height: 844 }, true);
+    let p = wk.page;
+    p.on('pageerror', (err) => out.errors.push(err.message));
+    await wk.context.grantPermissions(['geolocation'], { origin: base });
+    await wk.context.setGeolocation({ latitude: lat + 0.012, longitude: lng, accuracy: 10 }); // ~1.3 km north
+    await p.goto(`${base}/worker`);
+    await p.locator('form.login').waitFor({ timeout: 15000 });
+    await signInForm(p, user, pw);
+    await p.locator('#list-view:not([hidden]) li.wcard').first().waitFor({ timeout: 15000 });
+    await look(p, 'worker-list');
+    await p.goto(`${base}/worker?task=${encodeURIComponent(farTask)}`);
+    await p.locator('#act-arrive:not([hidden])').waitFor({ timeout: 15000 });
+    await p.click('#act-arrive');
+    await p.locator('#act-error:not([hidden])').waitFor({ timeout: 15000 });
+    out.refusal = (await p.textContent('#act-error')).trim();
+    await look(p, 'worker-refused');
+    // on the spot (over the API: the page may reuse its last position for
+    // 30 s, which is the map's work to change), then the task again
+    await api(base, 'POST', `/api/tasks/${encodeURIComponent(farTask)}/arrive`, await tokenOf(base, user, pw),
+      { evidence: { gps: { lat, lng, accuracy_m: 10 } } });
+    await p.goto(`${base}/worker?task=${encodeURIComponent(farTask)}`);
+    await p.locator('#task-view[data-state=arrived]').waitFor({ timeout: 15000 });
+    out.timeline_times = await p.$$eval('#task-view li.tl-entry .tl-when', (ts) => ts.map((x) => x.textContent.trim()));
+    await look(p, 'worker-arrived');
+
+    const wall = await newPage(browser, { width: 1920, height: 1080 });
+    p = wall.page;
+    p.on('pageerror', (err) => out.errors.push(err.message));
+    await p.goto(`${base}/screen#token=${encodeURIComponent(staffToken)}`);
+    await p.locator('#incidents .incident').first().waitFor({ timeout: 20000 });
+    await p.locator(`#ticker li.tick[data-id="${incTask}"]`).waitFor({ timeout: 20000 });
+    await look(p, 'wall');
+    await p.click(`#ticker li.tick[data-id="${incTask}"] button`);
+    await p.locator(`#task-detail[data-id="${incTask}"] li.tl-entry`).first().waitFor({ timeout: 15000 });
+    await look(p, 'wall-incident-task');
+    // the duty officer's board, and the far task's detail there
+    await p.goto(`${base}/board${tokenHash(staffToken)}`);
+    await p.locator(`li.tcard[data-id="${farTask}"]`).waitFor({ timeout: 20000 });
+    await look(p, 'board');
+    await p.click(`li.tcard[data-id="${farTask}"]`);
+    await p.locator(`#task-detail[data-id="${farTask}"] li.tl-entry`).first().waitFor({ timeout: 15000 });
+    await look(p, 'board-far-task');
+
+    const res = await newPage(browser, { width: 390, height: 844 }, true);
+    p = res.page;
+    p.on('pageerror', (err) => out.errors.push(err.message));
+    await p.goto(`${base}/app`);
+    await p.locator('#cam-list li').first().waitFor({ timeout: 15000 });
+    await look(p, 'app-list');
+    await p.click('#open-report');
+    await p.locator('#report-view:not([hidden])').waitFor({ timeout: 15000 });
+    await p.fill('#report-form input[name=title]', '楼道堆物');
+    await p.click('#report-form button[type=submit]'); // no camera, no place: refused
+    await p.locator('#report-error:not([hidden])').waitFor({ timeout: 15000 });
+    out.report_refusal = (await p.textContent('#report-error')).trim();
+    await look(p, 'app-report-refused');
+    const cam = await p.$eval('#report-camera option[value]:not([value=""])', (o) => o.value);
+    await p.selectOption('#report-camera', cam);
+    await p.click('#report-form button[type=submit]');
+    await p.locator('#report-detail:not([hidden])[data-id]').waitFor({ timeout: 15000 });
+    await look(p, 'app-report-sent');
+    out.ok = true;
+  } catch (err) {
+    out.failed = err.message;
+  }
+  print(out);
+}
+
 // In the page: the inked pixels (alpha > 0) of each chart's canvases.
 function chartInk() {
   const out = {};
@@ -1354,7 +1474,7 @@ async function map(browser, [base, outDir, staffToken, workerCred, taskId, walkJ
   print(out);
 }
 
-const scenarios = { map, wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account, stats, board };
+const scenarios = { map, wallfps, screen, app, offline, ttff, incidents, story3, overview, substream, recplay, workeralert, phone, account, stats, board, zhcn };
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
