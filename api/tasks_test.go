@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,6 +21,7 @@ import (
 	"qianliyan/api"
 	"qianliyan/configs"
 	"qianliyan/internal/redistest"
+	"qianliyan/internal/testenv"
 	"qianliyan/task"
 )
 
@@ -480,31 +480,13 @@ func TestReportsNeedWordsAndAPlace(t *testing.T) {
 // taskEvents reads the `event: task` messages of user's event stream.
 func (b *bridge) taskEvents(t *testing.T, user string) <-chan task.Event {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", b.url+"/api/events?token="+b.tokens[user], nil)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != 200 {
-		t.Fatalf("GET /api/events as %s = %d", user, res.StatusCode)
-	}
+	msgs := testenv.SSE(t, b.url+"/api/events?token="+b.tokens[user])
 	out := make(chan task.Event, 100)
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); res.Body.Close(); <-done })
 	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(res.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		name := ""
-		for sc.Scan() {
-			if e, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
-				name = e
-			} else if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok && name == "task" {
-				var ev task.Event
-				if err := json.Unmarshal([]byte(d), &ev); err == nil {
-					out <- ev
-				}
+		for m := range msgs {
+			var ev task.Event
+			if m.Name == "task" && json.Unmarshal([]byte(m.Data), &ev) == nil {
+				out <- ev
 			}
 		}
 	}()
