@@ -28,7 +28,8 @@ type demand struct {
 }
 
 func newDemand(r *Reader, linger time.Duration) *demand {
-	r.health.LastError, r.health.Idle = idleReason, true
+	r.health.Idle = true
+	r.health.setReason(idleReason)
 	d := &demand{r: r, wake: make(chan struct{}, 1)}
 	d.linger.Store(int64(linger))
 	return d

@@ -11,8 +11,14 @@ type Health struct {
 	Since time.Time `json:"since"`
 	// LastError says in words why the camera is (or last was) offline.
 	LastError string `json:"last_error,omitempty"`
-	// Warning says in words what is wrong while online, e.g. B-frames.
-	Warning string `json:"warning,omitempty"`
+	// LastErrorCode and LastErrorParams are LastError as a message code
+	// and its parameters, which the pages translate.
+	LastErrorCode   string         `json:"last_error_code,omitempty"`
+	LastErrorParams map[string]any `json:"last_error_params,omitempty"`
+	// Warning says in words what is wrong while online, e.g. B-frames;
+	// WarningCode is its message code.
+	Warning     string `json:"warning,omitempty"`
+	WarningCode string `json:"warning_code,omitempty"`
 	// BFrames says the camera sends frames out of presentation order
 	// (B-frames), which WebRTC cannot play.
 	BFrames   bool    `json:"b_frames,omitempty"`
@@ -39,4 +45,9 @@ type Health struct {
 	// Idle says the stream is not read because nobody needs it (a
 	// sub-stream between viewers); it is not a fault.
 	Idle bool `json:"idle,omitempty"`
+}
+
+// setReason records why the stream is not read or offline.
+func (h *Health) setReason(r Reason) {
+	h.LastError, h.LastErrorCode, h.LastErrorParams = r.Text, r.Code, r.Params
 }

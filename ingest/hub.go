@@ -82,7 +82,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			continue
 		}
 		// quietly: at start nobody has read it yet, nothing changed
-		waiting := func(hl *Health) { hl.Idle, hl.LastError = true, waitReason }
+		waiting := func(hl *Health) { hl.Idle = true; hl.setReason(waitReason) }
 		h.readers[id].update(waiting)
 		if det := h.detects[id]; det != nil {
 			det.update(waiting)

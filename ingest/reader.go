@@ -95,7 +95,7 @@ func (r *Reader) Run(ctx context.Context) error {
 			r.stopped(ctx)
 			return nil
 		}
-		r.setOffline(Explain(err))
+		r.setOffline(Why(err))
 		if online {
 			backoff = r.opts.BackoffMin.D()
 		}
@@ -120,7 +120,8 @@ func (r *Reader) setOnline(codec Codec, width, height int, transport string, aud
 		h.Since = r.now()
 		r.log.Info("camera online", "codec", codec, "width", width, "height", height, "transport", transport, "audio", audio)
 	}
-	h.LastError, h.Idle = "", false
+	h.setReason(Reason{})
+	h.Idle = false
 	h.Codec, h.Width, h.Height, h.Transport, h.AudioCodec = codec, width, height, transport, audio
 }
 
@@ -133,15 +134,15 @@ var errReleased = errors.New("another member of the cluster reads the camera")
 
 // idleReason is the health's LastError of a stream not read for want of
 // readers.
-const idleReason = "not read while nobody watches it (started on demand)"
+var idleReason = reason(MsgIdle, "not read while nobody watches it (started on demand)")
 
 // releasedReason is the health's LastError of a camera another member of
 // the cluster reads.
-const releasedReason = "not read by this bridge: another member of the cluster reads it"
+var releasedReason = reason(MsgReleased, "not read by this bridge: another member of the cluster reads it")
 
 // waitReason is the health's LastError of a camera of a gated hub before
 // the cluster has said whether this bridge reads it.
-const waitReason = "not read by this bridge until the cluster says it owns it"
+var waitReason = reason(MsgWaiting, "not read by this bridge until the cluster says it owns it")
 
 // stopped records why Run ends: nobody needs the stream (see demand),
 // another member reads it (Hub.Own), or the bridge shuts down.
@@ -152,13 +153,13 @@ func (r *Reader) stopped(ctx context.Context) {
 	case errors.Is(cause, errReleased):
 		r.setIdle(releasedReason)
 	default:
-		r.setOffline("the bridge is shutting down")
+		r.setOffline(reason(MsgShuttingDown, "the bridge is shutting down"))
 	}
 }
 
 // setIdle marks the stream as not read on purpose, saying why: not a
 // fault, so no warning.
-func (r *Reader) setIdle(reason string) {
+func (r *Reader) setIdle(why Reason) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := &r.health
@@ -166,10 +167,11 @@ func (r *Reader) setIdle(reason string) {
 		h.Online = false
 		h.Since = r.now()
 	}
-	if !h.Idle || h.LastError != reason {
-		r.log.Info("stream idle", "reason", reason)
+	if !h.Idle || h.LastError != why.Text {
+		r.log.Info("stream idle", "reason", why.Text)
 	}
-	h.Idle, h.LastError = true, reason
+	h.Idle = true
+	h.setReason(why)
 	h.FPS, h.Bitrate = 0, 0
 }
 
@@ -178,23 +180,25 @@ func (r *Reader) starting() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.health.Idle {
-		r.health.Idle, r.health.LastError, r.health.Since = false, "connecting", r.now()
+		r.health.Idle, r.health.Since = false, r.now()
+		r.health.setReason(reason(MsgConnecting, "connecting"))
 	}
 }
 
-func (r *Reader) setOffline(reason string) {
+func (r *Reader) setOffline(why Reason) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := &r.health
-	if h.Online || h.LastError != reason {
-		r.log.Warn("camera offline", "reason", reason)
+	if h.Online || h.LastError != why.Text {
+		r.log.Warn("camera offline", "reason", why.Text)
 	}
 	if h.Online {
 		h.Online = false
 		h.Since = r.now()
 	}
-	h.LastError, h.Idle = reason, false
-	h.FPS, h.Bitrate, h.Warning, h.BFrames = 0, 0, "", false
+	h.Idle = false
+	h.setReason(why)
+	h.FPS, h.Bitrate, h.Warning, h.WarningCode, h.BFrames = 0, 0, "", "", false
 }
 
 func (r *Reader) update(f func(h *Health)) {
@@ -296,6 +300,7 @@ func (r *Reader) session(ctx context.Context, epoch uint32) (online bool, err er
 				h.BFrames = true
 				if h.Warning == "" {
 					h.Warning = "the camera sends B-frames, which browsers cannot play over WebRTC: turn B-frames off in the camera's encoder settings"
+					h.WarningCode = MsgBFrames
 				}
 			})
 		}

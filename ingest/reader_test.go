@@ -203,20 +203,28 @@ func TestHealthSaysWhatIsWrong(t *testing.T) {
 	refused := ln.Addr().String()
 	ln.Close()
 	host := cam.Addr()
-	for _, tc := range []struct{ name, url, want string }{
-		{"refused", "rtsp://" + refused + "/cam/1", "refused the connection"},
-		{"wrong credentials", "rtsp://admin:wrong@" + host + "/cam/1", "refused the user name or password"},
-		{"no credentials", "rtsp://" + host + "/cam/1", "refused the user name or password"},
-		{"unknown path", "rtsp://admin:s3cret@" + host + "/cam/99", "no stream at this path"},
-		{"unknown host", "rtsp://no-such-camera.invalid:554/x", "cannot find the camera's host name"},
+	for _, tc := range []struct{ name, url, want, code string }{
+		{"refused", "rtsp://" + refused + "/cam/1", "refused the connection", ingest.MsgRefused},
+		{"wrong credentials", "rtsp://admin:wrong@" + host + "/cam/1", "refused the user name or password", ingest.MsgUnauthorized},
+		{"no credentials", "rtsp://" + host + "/cam/1", "refused the user name or password", ingest.MsgUnauthorized},
+		{"unknown path", "rtsp://admin:s3cret@" + host + "/cam/99", "no stream at this path", ingest.MsgNoPath},
+		{"unknown host", "rtsp://no-such-camera.invalid:554/x", "cannot find the camera's host name", ingest.MsgNoHost},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newReader(t, tc.url, "tcp")
 			waitHealth(t, r, 5*time.Second, "explained", func(h ingest.Health) bool {
 				return strings.Contains(h.LastError, tc.want)
 			})
-			if h := r.Health(); h.Online {
+			h := r.Health()
+			if h.Online {
 				t.Errorf("camera online with a bad address")
+			}
+			// the pages say it in their language from the code
+			if h.LastErrorCode != tc.code {
+				t.Errorf("code of %q = %q, want %q", h.LastError, h.LastErrorCode, tc.code)
+			}
+			if tc.code == ingest.MsgNoHost && h.LastErrorParams["host"] != "no-such-camera.invalid" {
+				t.Errorf("params of %q = %v, want the host", h.LastError, h.LastErrorParams)
 			}
 		})
 	}
@@ -285,6 +293,20 @@ func TestHealthIsKeptInRedis(t *testing.T) {
 	}
 	if time.Since(at) > 5*time.Second {
 		t.Errorf("written at %v, long ago", at)
+	}
+	// an offline camera's reason keeps its code and parameters (the other
+	// members of a cluster show them)
+	off := ingest.Health{Camera: "cam2", LastError: "the camera answered with an error (503 Service Unavailable)",
+		LastErrorCode: ingest.MsgStatus, LastErrorParams: map[string]any{"status": 503, "message": "Service Unavailable"},
+		WarningCode: ingest.MsgBFrames}
+	m.Source = func() []ingest.Health { return []ingest.Health{off} }
+	if err := m.WriteOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err = ingest.ReadHealth(context.Background(), rdb, prefix, "cam2")
+	if err != nil || h.LastErrorCode != ingest.MsgStatus || h.LastErrorParams["status"] != 503.0 ||
+		h.LastErrorParams["message"] != "Service Unavailable" || h.WarningCode != ingest.MsgBFrames {
+		t.Errorf("offline health read back = %+v, %v; want its codes and parameters", h, err)
 	}
 	if _, _, err := ingest.ReadHealth(context.Background(), rdb, prefix, "nope"); err != ingest.ErrNoHealth {
 		t.Errorf("unknown camera: err = %v, want ErrNoHealth", err)

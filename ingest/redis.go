@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -65,11 +66,20 @@ func (m *HealthMirror) WriteOnce(ctx context.Context) error {
 }
 
 func healthFields(h Health, now int64) map[string]any {
+	params := ""
+	if len(h.LastErrorParams) > 0 {
+		if b, err := json.Marshal(h.LastErrorParams); err == nil {
+			params = string(b)
+		}
+	}
 	return map[string]any{
 		"online":       boolField(h.Online),
 		"since_ms":     h.Since.UnixMilli(),
 		"last_error":   h.LastError,
+		"error_code":   h.LastErrorCode,
+		"error_params": params,
 		"warning":      h.Warning,
+		"warning_code": h.WarningCode,
 		"b_frames":     boolField(h.BFrames),
 		"codec":        string(h.Codec),
 		"width":        h.Width,
@@ -166,6 +176,11 @@ func healthFromFields(camera string, m map[string]string) (Health, time.Time) {
 		LostPackets: uint64(i("lost_packets")),
 		Subscribers: int(i("subscribers")),
 		Idle:        m["idle"] == "1",
+		WarningCode: m["warning_code"],
+	}
+	h.LastErrorCode = m["error_code"]
+	if p := m["error_params"]; p != "" {
+		_ = json.Unmarshal([]byte(p), &h.LastErrorParams) // a bad one leaves the sentence alone
 	}
 	return h, time.UnixMilli(i("updated_ms"))
 }

@@ -16,7 +16,7 @@
 // view plays the camera's low-resolution sub-stream; on Wi-Fi, a wired
 // network or when the browser does not say, the main stream.
 
-import { t, applyI18n, langToggle } from './i18n.js';
+import { t, applyI18n, langToggle, cameraWhy, cameraWarning } from './i18n.js';
 import { cameras as fetchCameras, events, snapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
 import { initResident, show as showSheet, watchCamera, onTask, relabel, camerasLoaded, token as residentToken } from './resident.js';
@@ -217,10 +217,10 @@ function renderLive() {
   let msg = '';
   let detail = '';
   switch (status) {
-    case 'offline': msg = t('status.offline'); detail = h.last_error || p.message || t('msg.offline'); break;
+    case 'offline': msg = t('status.offline'); detail = cameraWhy(h) || p.message || t('msg.offline'); break;
     case 'forbidden': msg = t('status.forbidden'); detail = t('msg.forbidden'); break;
     case 'busy': msg = t('status.busy'); detail = t('msg.busy'); break;
-    case 'warning': msg = t('status.warning'); detail = h.warning; break;
+    case 'warning': msg = t('status.warning'); detail = cameraWarning(h); break;
     case 'error': msg = t('status.error'); detail = p.message; break;
     case 'connecting': msg = t('msg.connecting'); break;
     default: break;

@@ -483,6 +483,23 @@ const TABLE = {
   'incident.defocused': ['失焦', 'out of focus'],
   'incident.turned': ['移位', 'turned away'],
   'incident.offline': ['无视频信号', 'no video'],
+  'camera.stalled': ['摄像头停止发送视频', 'the camera stopped sending video ({error})'],
+  'camera.unauthorized': ['摄像头拒绝了用户名或密码（401）', 'the camera refused the user name or password (401 Unauthorized)'],
+  'camera.forbidden': ['摄像头拒绝访问（403）', 'the camera refused access (403 Forbidden)'],
+  'camera.no_path': ['摄像头在此路径上没有视频流（404）', 'the camera has no stream at this path (404 Not Found)'],
+  'camera.status': ['摄像头返回错误（{status}）', 'the camera answered with an error ({status} {message})'],
+  'camera.no_host': ['找不到摄像头的主机名 {host}', 'cannot find the camera\'s host name {host}'],
+  'camera.closed': ['摄像头断开了连接', 'the camera closed the connection ({error})'],
+  'camera.refused': ['摄像头拒绝连接：该地址没有服务在监听', 'the camera refused the connection: nothing listens at its address ({error})'],
+  'camera.unreachable': ['无法到达摄像头所在的网络', 'the camera\'s network cannot be reached ({error})'],
+  'camera.timeout': ['摄像头未按时应答', 'the camera did not answer in time ({error})'],
+  'camera.failed': ['摄像头连接出错', 'the camera\'s connection failed ({error})'],
+  'camera.idle': ['无人观看时不拉流（按需启动）', 'not read while nobody watches it (started on demand)'],
+  'camera.released': ['由集群中另一台桥接服务拉流', 'not read by this bridge: another member of the cluster reads it'],
+  'camera.waiting': ['等待集群分配', 'not read by this bridge until the cluster says it owns it'],
+  'camera.connecting': ['正在连接', 'connecting'],
+  'camera.shutting_down': ['桥接服务正在停止', 'the bridge is shutting down'],
+  'camera.b_frames': ['摄像头发送 B 帧，浏览器无法通过 WebRTC 播放：请在摄像头编码设置中关闭 B 帧', 'the camera sends B-frames, which browsers cannot play over WebRTC: turn B-frames off in the camera\'s encoder settings'],
   'verdict.zone_matches': ['区域“{zone}”已恢复正常（持续 {held_s}）', 'zone {zone} matches its reference for {held_s}'],
   'verdict.zone_differs': ['区域“{zone}”交单后 {differed_s} 仍与正常状态不同', 'zone {zone} still differs from its reference {differed_s} after the submission'],
 };
@@ -620,6 +637,12 @@ export function known(code) { return Boolean(code) && code in TABLE; }
  * states, actions and kinds by name, a nested {code, params} translated in
  * turn. An unknown code gives fallback (the server's English sentence).
  */
+/** cameraWhy is why a camera is offline, from its health, in the page language. */
+export function cameraWhy(h) { return h && h.last_error ? tf(h.last_error_code, h.last_error_params, h.last_error) : ''; }
+
+/** cameraWarning is what is wrong with a camera that plays (B-frames), in the page language. */
+export function cameraWarning(h) { return h && h.warning ? tf(h.warning_code, null, h.warning) : ''; }
+
 export function tf(code, params, fallback = '') {
   if (!known(code)) return fallback || (code ? t('api.error') : '');
   const p = params || {};

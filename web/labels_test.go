@@ -64,13 +64,13 @@ func TestEveryMessageCodeHasItsSentences(t *testing.T) {
 		table[key] = [2]string{string(m[2]), string(m[3])}
 	}
 	codes := map[string]string{} // code → where it is declared
-	for _, dir := range []string{"../api", "../task", "../detect", "../confirm"} {
+	for _, dir := range []string{"../api", "../task", "../detect", "../confirm", "../ingest"} {
 		for code, where := range messageCodes(t, dir) {
 			codes[code] = where
 		}
 	}
 	if len(codes) < 50 {
-		t.Fatalf("found %d message codes in the Go sources, want the Msg* constants of api, task, detect and confirm", len(codes))
+		t.Fatalf("found %d message codes in the Go sources, want the Msg* constants of api, task, detect, confirm and ingest", len(codes))
 	}
 	for _, code := range slices.Sorted(maps.Keys(codes)) {
 		row, ok := table[code]

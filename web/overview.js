@@ -10,7 +10,7 @@
 // [data-status=online|offline] each with an <img> and .ov-name; a cell with
 // an open incident has ov--incident and .ov-alert[data-kind].
 
-import { t } from './i18n.js';
+import { t, cameraWhy } from './i18n.js';
 import { getJSON } from './api.js';
 
 // Pictures are asked for again every REFRESH_MS, an eighth of the cameras
@@ -88,7 +88,7 @@ export class Overview {
     c.el.dataset.status = online ? 'online' : 'offline';
     c.el.querySelector('.ov-name').textContent = cam.name || cam.id;
     c.el.title = `${cam.name || cam.id} · ${t(online ? 'status.online' : 'status.offline')}`;
-    c.el.querySelector('.ov-why').textContent = online ? '' : h.last_error || t('status.offline');
+    c.el.querySelector('.ov-why').textContent = online ? '' : cameraWhy(h) || t('status.offline');
     const open = this.opts.incidents(cam.id);
     c.el.classList.toggle('ov--incident', open.length > 0);
     const alert = c.el.querySelector('.ov-alert');

@@ -16,7 +16,7 @@
 //   task    open this task's detail (kept there while it is open; back closes it)
 //   #token  a staff token (the static one, or a login's): stored, then removed from the address bar
 
-import { t, tf, fmtTime, applyI18n, langToggle } from './i18n.js';
+import { t, tf, fmtTime, applyI18n, langToggle, cameraWhy, cameraWarning } from './i18n.js';
 import { storedToken, storeToken, tokenFromHash, cameras as fetchCameras, events, HttpError, openIncidents, incident as fetchIncident, incidentSnapshotURL } from './api.js';
 import { WhepPlayer, viewStatus } from './whep.js';
 import { loginForm, session, nameOf, logout } from './login.js';
@@ -232,10 +232,10 @@ class Tile {
     let msg = '';
     let detail = '';
     switch (status) {
-      case 'offline': msg = t('status.offline'); detail = h.last_error || this.player.message || t('msg.offline'); break;
+      case 'offline': msg = t('status.offline'); detail = cameraWhy(h) || this.player.message || t('msg.offline'); break;
       case 'forbidden': msg = t('status.forbidden'); detail = t('msg.forbidden'); break;
       case 'busy': msg = t('status.busy'); detail = t('msg.busy'); break;
-      case 'warning': msg = t('status.warning'); detail = h.warning; break;
+      case 'warning': msg = t('status.warning'); detail = cameraWarning(h); break;
       case 'error': msg = t('status.error'); detail = this.player.message; break;
       case 'idle': msg = t('status.idle'); break;
       case 'connecting': msg = t('msg.connecting'); break;

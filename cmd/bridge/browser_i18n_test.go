@@ -30,8 +30,10 @@ func TestChromiumZhCNShowsNoEnglish(t *testing.T) {
 		t.Fatal(err)
 	}
 	const lat, lng = 33.50012, 119.13921
+	// and a camera that is gone: its tile and list entry say why in Chinese
 	br := startBridgeWith(t, []cameraSpec{{id: "scene", url: url, public: true,
-		zones: "[{name: 垃圾桶, kind: bin, polygon: " + camsimproc.BinZone + "}]"}}, "",
+		zones: "[{name: 垃圾桶, kind: bin, polygon: " + camsimproc.BinZone + "}]"},
+		{id: "gone", url: "rtsp://127.0.0.1:1/nothing-here", public: true, offline: true}}, "",
 		fmt.Sprintf(`detect: {mode: active, calm_for: 1h, zone_hold: 2s, rate: 4}
 tasks: {claim_within: 2s}
 users:
@@ -78,6 +80,7 @@ users:
 		Views         map[string][]struct{ Word, Text, El string }
 		Refusal       string
 		ReportRefusal string   `json:"report_refusal"`
+		GoneReason    string   `json:"gone_reason"`
 		TimelineTimes []string `json:"timeline_times"`
 		Errors        []string
 	}
@@ -100,6 +103,9 @@ users:
 	}
 	if !strings.Contains(res.Refusal, "米") || !regexp.MustCompile(`13[0-9]{2} 米`).MatchString(res.Refusal) {
 		t.Errorf("the check-in 1.3 km away said %q, want the distance in 米", res.Refusal)
+	}
+	if !strings.Contains(res.GoneReason, "拒绝连接") {
+		t.Errorf("the tile of a camera whose address refuses the connection said %q, want it in Chinese (拒绝连接)", res.GoneReason)
 	}
 	if !strings.Contains(res.ReportRefusal, "位置") {
 		t.Errorf("the report without a place said %q, want it to ask for the place (位置)", res.ReportRefusal)

@@ -181,8 +181,12 @@ func TestThreeBridgesOnRedisClusterShareAndTakeOverCameras(t *testing.T) {
 		}
 	}
 
-	// 2. kill -9 one: its cameras online on the others within 10 s
+	// 2. kill -9 one while staff create tasks through all three: its
+	// cameras online on the others within 10 s, every task a member
+	// acknowledged is there, once
 	b3 := ms[2]
+	traffic := startTaskTraffic(ms)
+	time.Sleep(time.Second)
 	if err := b3.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +198,7 @@ func TestThreeBridgesOnRedisClusterShareAndTakeOverCameras(t *testing.T) {
 		return ok
 	})
 	took := time.Since(killed)
+	traffic.checkAllThere(t, ms[0])
 	t.Logf("b3 killed: its %d cameras online on the others after %v (lease %v)", share["b3"], took.Round(10*time.Millisecond), clusterLease)
 	if took > 10*time.Second {
 		t.Errorf("takeover took %v, want within 10 s", took)
@@ -256,4 +261,76 @@ func TestThreeBridgesOnRedisClusterShareAndTakeOverCameras(t *testing.T) {
 		return ok && maps.Equal(o, first)
 	})
 	t.Logf("b3 back: its cameras settled %v after it came back (hold-down %v)", time.Since(back).Round(10*time.Millisecond), clusterHold)
+}
+
+// taskTraffic creates tasks through every member in turn until stopped,
+// remembering those a member acknowledged.
+type taskTraffic struct {
+	stop  chan struct{}
+	done  chan struct{}
+	acked map[string]string // task id → its title
+	tried int
+}
+
+func startTaskTraffic(ms []*member) *taskTraffic {
+	tt := &taskTraffic{stop: make(chan struct{}), done: make(chan struct{}), acked: map[string]string{}}
+	go func() {
+		defer close(tt.done)
+		client := &http.Client{Timeout: 3 * time.Second}
+		for i := 0; ; i++ {
+			select {
+			case <-tt.stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			title := fmt.Sprintf("e2e-%d", i)
+			body := fmt.Sprintf(`{"title": %q, "description": "created while a member dies", "camera": "cam1"}`, title)
+			req, _ := http.NewRequest("POST", ms[i%len(ms)].URL+"/api/tasks", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+staffToken)
+			req.Header.Set("Content-Type", "application/json")
+			tt.tried++
+			res, err := client.Do(req)
+			if err != nil {
+				continue // not acknowledged: the member is gone
+			}
+			var out struct{ Task struct{ ID string } }
+			if res.StatusCode/100 == 2 && json.NewDecoder(res.Body).Decode(&out) == nil && out.Task.ID != "" {
+				tt.acked[out.Task.ID] = title
+			}
+			res.Body.Close()
+		}
+	}()
+	return tt
+}
+
+// checkAllThere stops the traffic and checks, through m, that every
+// acknowledged task is stored, and no title twice.
+func (tt *taskTraffic) checkAllThere(t *testing.T, m *member) {
+	t.Helper()
+	close(tt.stop)
+	<-tt.done
+	var list struct {
+		Tasks []struct{ ID, Title string }
+	}
+	m.staffJSON("/api/tasks?camera=cam1&limit=500", &list)
+	seen := map[string]string{}
+	titles := map[string]int{}
+	for _, x := range list.Tasks {
+		seen[x.ID] = x.Title
+		titles[x.Title]++
+	}
+	for id, title := range tt.acked {
+		if seen[id] != title {
+			t.Errorf("task %s (%s) was acknowledged but is not there after the kill", id, title)
+		}
+	}
+	for title, k := range titles {
+		if k > 1 {
+			t.Errorf("%d tasks titled %s: one request made two", k, title)
+		}
+	}
+	t.Logf("tasks through the kill: %d tried, %d acknowledged, %d stored", tt.tried, len(tt.acked), len(list.Tasks))
+	if len(tt.acked) < 10 {
+		t.Errorf("only %d of %d tasks acknowledged while b3 died", len(tt.acked), tt.tried)
+	}
 }

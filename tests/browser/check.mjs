@@ -1062,7 +1062,7 @@ async function zhcn(browser, [base, outDir, staffToken, workerCred, farTask, inc
   const [user, pw] = workerCred.split(':');
   const lat = Number(latArg);
   const lng = Number(lngArg);
-  const out = { ok: false, failed: '', views: {}, refusal: '', report_refusal: '', timeline_times: [], errors: [] };
+  const out = { ok: false, failed: '', views: {}, refusal: '', report_refusal: '', gone_reason: '', timeline_times: [], errors: [] };
   const look = async (page, name) => {
     await sleep(400);
     out.views[name] = await page.evaluate(englishInPage, [...ALLOWED_WORDS, ...ids.split(',').filter(Boolean)]);
@@ -1100,6 +1100,12 @@ async function zhcn(browser, [base, outDir, staffToken, workerCred, farTask, inc
     await p.goto(`${base}/screen#token=${encodeURIComponent(staffToken)}`);
     await p.locator('#incidents .incident').first().waitFor({ timeout: 20000 });
     await p.locator(`#ticker li.tick[data-id="${incTask}"]`).waitFor({ timeout: 20000 });
+    // the camera that is gone says why (its tile's reason comes as a code)
+    await p.waitForFunction(() => {
+      const s = document.querySelector('.tile[data-camera="gone"] .tile-msg small');
+      return s && s.textContent.trim() !== '';
+    }, null, { timeout: 20000 });
+    out.gone_reason = (await p.textContent('.tile[data-camera="gone"] .tile-msg small')).trim();
     await look(p, 'wall');
     await p.click(`#ticker li.tick[data-id="${incTask}"] button`);
     await p.locator(`#task-detail[data-id="${incTask}"] li.tl-entry`).first().waitFor({ timeout: 15000 });
