@@ -108,9 +108,16 @@ func TestEvalScenes(t *testing.T) {
 			k := byKind[z.Kind]
 			k.Add(sc)
 			byKind[z.Kind] = k
-			fmt.Fprintf(&perScene, "  %-13s %-9s %-10s entries %2d  TP %2d  FP %2d  FN %2d  exits seen %d/%d  zone_changed due/seen %d/%d, false %d  loitering due/seen %d/%d, false %d\n",
+			late := ""
+			for _, d := range sc.ChangeLatency {
+				late += fmt.Sprintf(" %+.1f s", d.Seconds())
+			}
+			if late != "" {
+				late = " (after the hold:" + late + ")"
+			}
+			fmt.Fprintf(&perScene, "  %-13s %-9s %-10s entries %2d  TP %2d  FP %2d  FN %2d  exits seen %d/%d  zone_changed due/seen %d/%d%s, false %d  loitering due/seen %d/%d, false %d\n",
 				s.Name, z.Name, z.Kind, sc.Entries, sc.TP, sc.FP, sc.FN, sc.ExitsSeen, sc.Exits,
-				sc.ChangesDue, sc.ChangesSeen, sc.FalseChanged, sc.LoitersDue, sc.LoitersSeen, sc.FalseLoitering)
+				sc.ChangesDue, sc.ChangesSeen, late, sc.FalseChanged, sc.LoitersDue, sc.LoitersSeen, sc.FalseLoitering)
 		}
 	}
 	var out strings.Builder
@@ -154,7 +161,11 @@ func writeEvents(out *strings.Builder, s *scene.Script, tr scene.Truth, seen []S
 		}
 	}
 	for _, e := range seen {
-		fmt.Fprintf(out, "  seen   %-9s %-15s at %5.1f s\n", e.Zone, e.Kind, e.At.Seconds())
+		who := ""
+		if e.Track != 0 {
+			who = fmt.Sprintf("  #%d", e.Track)
+		}
+		fmt.Fprintf(out, "  seen   %-9s %-15s at %5.1f s%s\n", e.Zone, e.Kind, e.At.Seconds(), who)
 	}
 }
 
@@ -287,12 +298,15 @@ func readSeen(ctx context.Context, rdb *redis.Client, prefix string, origin time
 		return nil, fmt.Errorf("read the observations: %w", err)
 	}
 	for _, m := range obs {
-		var o struct{ Camera, Zone, Kind string }
+		var o struct {
+			Camera, Zone, Kind string
+			Track              int
+		}
 		if data, ok := m.Values["json"].(string); !ok || json.Unmarshal([]byte(data), &o) != nil {
 			return nil, fmt.Errorf("observation %s: no JSON in %v", m.ID, m.Values)
 		}
 		ms, _ := strconv.ParseInt(strings.Split(m.ID, "-")[0], 10, 64)
-		out[o.Camera] = append(out[o.Camera], Seen{Zone: o.Zone, Kind: o.Kind, At: time.UnixMilli(ms).Sub(origin)})
+		out[o.Camera] = append(out[o.Camera], Seen{Zone: o.Zone, Kind: o.Kind, At: time.UnixMilli(ms).Sub(origin), Track: o.Track})
 	}
 	incs, err := rdb.XRange(ctx, prefix+"{i}:incidents", "-", "+").Result()
 	if err != nil {

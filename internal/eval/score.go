@@ -43,9 +43,10 @@ const (
 // (person_entered, person_left) or a new incident (zone_changed,
 // loitering), at the scene time it was published.
 type Seen struct {
-	Zone string
-	Kind string
-	At   time.Duration
+	Zone  string
+	Kind  string
+	At    time.Duration
+	Track int // the tracked person's id, for observations of people (0: none)
 }
 
 // Settings are the bridge's detection settings that make incidents due.

@@ -29,14 +29,14 @@ func TestScoreMatchesEntriesOneToOneWithinTolerance(t *testing.T) {
 	// three people come in together at 20 s, one alone at 40 s, one at 60 s
 	tr := scene.Truth{Visits: visits("z", [2]float64{20, 30}, [2]float64{20.5, 30.5}, [2]float64{21, 31}, [2]float64{40, 45}, [2]float64{60, 70})}
 	seen := []Seen{
-		{"z", PersonEntered, sec(20.8)}, // the group: one report for three
-		{"z", PersonEntered, sec(39.5)}, // a little early: still the one at 40 s
-		{"z", PersonEntered, sec(41)},   // a second report of the same person: false
-		{"z", PersonEntered, sec(66)},   // 6 s late: too late, false, and the 60 s entry missed
-		{"other", PersonEntered, sec(20.9)},
-		{"z", PersonLeft, sec(33)},   // 2.5 s after the last of the group left
-		{"z", PersonLeft, sec(44.5)}, // 0.5 s early
-		{"z", PersonLeft, sec(85)},   // 15 s late: no exit's
+		{"z", PersonEntered, sec(20.8), 0}, // the group: one report for three
+		{"z", PersonEntered, sec(39.5), 0}, // a little early: still the one at 40 s
+		{"z", PersonEntered, sec(41), 0},   // a second report of the same person: false
+		{"z", PersonEntered, sec(66), 0},   // 6 s late: too late, false, and the 60 s entry missed
+		{"other", PersonEntered, sec(20.9), 0},
+		{"z", PersonLeft, sec(33), 0},   // 2.5 s after the last of the group left
+		{"z", PersonLeft, sec(44.5), 0}, // 0.5 s early
+		{"z", PersonLeft, sec(85), 0},   // 15 s late: no exit's
 	}
 	sc := ScoreZone(z, tr, seen, Window{From: 10 * time.Second, To: 90 * time.Second}, testSettings)
 	if sc.Entries != 5 || sc.TP != 2 || sc.FP != 2 || sc.FN != 3 {
@@ -56,7 +56,7 @@ func TestScoreMatchesEntriesOneToOneWithinTolerance(t *testing.T) {
 func TestScoreLeavesOutWhatIsOutsideTheWindow(t *testing.T) {
 	z := scene.Zone{Name: "z", Kind: "watch"}
 	tr := scene.Truth{Visits: visits("z", [2]float64{5, 8}, [2]float64{20, 95})}
-	seen := []Seen{{"z", PersonEntered, sec(2)}, {"z", PersonEntered, sec(21)}}
+	seen := []Seen{{"z", PersonEntered, sec(2), 0}, {"z", PersonEntered, sec(21), 0}}
 	sc := ScoreZone(z, tr, seen, Window{From: 10 * time.Second, To: 90 * time.Second}, testSettings)
 	if sc.Entries != 1 || sc.TP != 1 || sc.FP != 0 || sc.Exits != 0 {
 		t.Errorf("entries %d TP %d FP %d exits %d, want the one entry in the window, matched, and no exit (it is after the window)", sc.Entries, sc.TP, sc.FP, sc.Exits)
@@ -70,9 +70,9 @@ func TestScoreTellsFalseIncidentsFromDueOnes(t *testing.T) {
 		BinFalls: map[string][]scene.Span{"bin": {{From: 60 * time.Second, To: 80 * time.Second}}},
 	}
 	seen := []Seen{
-		{"bin", ZoneChanged, sec(30)}, // the person standing there: false
-		{"bin", ZoneChanged, sec(66)}, // the fall (due at 65 s)
-		{"bin", Loitering, sec(40)},   // not a restricted zone: false
+		{"bin", ZoneChanged, sec(30), 0}, // the person standing there: false
+		{"bin", ZoneChanged, sec(66), 0}, // the fall (due at 65 s)
+		{"bin", Loitering, sec(40), 0},   // not a restricted zone: false
 	}
 	sc := ScoreZone(bin, tr, seen, Window{From: 10 * time.Second, To: 90 * time.Second}, testSettings)
 	if sc.ChangesDue != 1 || sc.ChangesSeen != 1 || sc.FalseChanged != 1 || len(sc.ChangeLatency) != 1 || sc.ChangeLatency[0] != sec(1) {
@@ -84,7 +84,7 @@ func TestScoreTellsFalseIncidentsFromDueOnes(t *testing.T) {
 
 	door := scene.Zone{Name: "door", Kind: "restricted"}
 	tr = scene.Truth{Visits: visits("door", [2]float64{20, 30}, [2]float64{40, 80})}
-	seen = []Seen{{"door", Loitering, sec(29)}, {"door", Loitering, sec(61)}}
+	seen = []Seen{{"door", Loitering, sec(29), 0}, {"door", Loitering, sec(61), 0}}
 	sc = ScoreZone(door, tr, seen, Window{From: 10 * time.Second, To: 90 * time.Second}, testSettings)
 	if sc.LoitersDue != 1 || sc.LoitersSeen != 1 || sc.FalseLoitering != 1 {
 		t.Errorf("loitering due %d seen %d false %d, want the 40 s stay's (due 60 s) seen, the one at 29 s false", sc.LoitersDue, sc.LoitersSeen, sc.FalseLoitering)
