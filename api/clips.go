@@ -133,6 +133,9 @@ func (s *Server) recording(c *gin.Context) error {
 		return err
 	}
 	id := c.Param("id")
+	if s.proxyToOwner(c, id) {
+		return nil // another member of the cluster reads and records it now
+	}
 	st, ok := s.rec.Stats(id)
 	if !ok {
 		return Errorf(http.StatusNotFound, "camera %q is not recorded", id)
@@ -166,6 +169,9 @@ func (s *Server) recordingSegment(c *gin.Context) error {
 		return err
 	}
 	id, name := c.Param("id"), c.Param("name")
+	if s.proxyToOwner(c, id) {
+		return nil // the segments listed come from the member that records it now
+	}
 	path, ok := s.rec.SegmentPath(id, name)
 	if !ok {
 		return Errorf(http.StatusNotFound, "camera %q has no segment %q (kept for %s only)", id, name, s.cfg.Record.Keep.D())

@@ -184,8 +184,22 @@ func TestAnyMemberAnswersAndSendsViewersToTheOwner(t *testing.T) {
 }
 
 func TestProxyWHEPPlaysThroughTheMemberThatDoesNotOwnTheCamera(t *testing.T) {
+	t.Run("cluster.proxy_whep", func(t *testing.T) { playThroughNonOwner(t, true) })
+	// the pages ask for it (a browser cannot follow the 307 to another origin)
+	t.Run("asked by the page", func(t *testing.T) { playThroughNonOwner(t, false) })
+}
+
+// playThroughNonOwner plays cam1, which member b reads, through member a:
+// with cluster.proxy_whep on, or with every request asking (ProxyHeader).
+func playThroughNonOwner(t *testing.T, proxyWHEP bool) {
 	cfg := liveConfig(t)
-	cfg.Cluster.ProxyWHEP = true
+	cfg.Cluster.ProxyWHEP = proxyWHEP
+	ask := func(req *http.Request) *http.Request {
+		if !proxyWHEP {
+			req.Header.Set(api.ProxyHeader, "1")
+		}
+		return req
+	}
 	a := startMember(t, cfg, "a", false)
 	b := startMember(t, cfg, "b", true) // owns cam1 (pinned)
 	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
@@ -203,7 +217,7 @@ func TestProxyWHEPPlaysThroughTheMemberThatDoesNotOwnTheCamera(t *testing.T) {
 	exchange := func(offer string) (string, string, error) {
 		req, _ := http.NewRequest("POST", a.url+"/whep/cam1", strings.NewReader(offer))
 		req.Header.Set("Content-Type", "application/sdp")
-		res, err := noFollow.Do(req)
+		res, err := noFollow.Do(ask(req))
 		if err != nil {
 			return "", "", err
 		}
@@ -237,11 +251,20 @@ func TestProxyWHEPPlaysThroughTheMemberThatDoesNotOwnTheCamera(t *testing.T) {
 		t.Errorf("a has %d viewers of cam1 itself, want 0", n)
 	}
 	// the session ends through a too
-	if code, err := v.Delete(); err != nil || code != 200 {
+	del := func() (int, error) {
+		req, _ := http.NewRequest(http.MethodDelete, v.Location, nil)
+		res, err := http.DefaultClient.Do(ask(req))
+		if err != nil {
+			return 0, err
+		}
+		res.Body.Close()
+		return res.StatusCode, nil
+	}
+	if code, err := del(); err != nil || code != 200 {
 		t.Fatalf("DELETE of the session through a = %d %v, want 200", code, err)
 	}
 	testenv.WaitFor(t, "b's session to end", 5*time.Second, func() bool { return b.deps.Relay.Viewers()["cam1"] == 0 })
-	if code, _ := v.Delete(); code != 404 {
+	if code, _ := del(); code != 404 {
 		t.Errorf("a second DELETE through a = %d, want the owner's 404", code)
 	}
 }

@@ -24,11 +24,19 @@ const (
 	viewerSigHeader = "X-Qly-Viewer-Sig"
 )
 
+// ProxyHeader, set to 1 on a WHEP request, asks a member that does not own
+// the camera to relay the request to the owner rather than redirect it.
+// The pages send it: a browser cannot follow a 307 to another member (a
+// different origin: its Authorization header is dropped, and the owner
+// would need CORS), so they are proxied whatever cluster.proxy_whep says.
+const ProxyHeader = "X-Qly-Proxy"
+
 // toOwner answers a WHEP request about a camera another member owns: it
-// proxies it to the owner with cluster.proxy_whep, else (POST only)
-// redirects to it. It reports whether it answered.
+// proxies it to the owner with cluster.proxy_whep or when the request asks
+// (ProxyHeader), else (POST only) redirects to it. It reports whether it
+// answered.
 func (s *Server) toOwner(c *gin.Context, camera string) bool {
-	if s.cfg.Cluster.ProxyWHEP {
+	if s.cfg.Cluster.ProxyWHEP || c.GetHeader(ProxyHeader) == "1" {
 		return s.proxyToOwner(c, camera)
 	}
 	return c.Request.Method == http.MethodPost && s.redirectToOwner(c, camera)

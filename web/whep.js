@@ -35,6 +35,11 @@ let iceServersCache = null;
 // The ICE servers from /api/webrtc, fetched once per page. A failed fetch is
 // not kept: the next connect asks again, and this one goes on with none
 // (host candidates are enough on a LAN or loopback).
+// A bridge that does not read the camera relays the page's WHEP requests
+// to the member that does: a browser cannot follow a redirect there (another
+// origin). See api.ProxyHeader.
+const VIA_MEMBER = { 'X-Qly-Proxy': '1' };
+
 function iceServers(token) {
   if (!iceServersCache) {
     iceServersCache = fetch('/api/webrtc', { headers: authHeaders(token, { Accept: 'application/json' }) })
@@ -266,7 +271,7 @@ export class WhepPlayer {
       rec.postAt = performance.now();
       res = await fetch(url, {
         method: 'POST',
-        headers: authHeaders(this.token, { 'Content-Type': 'application/sdp', Accept: 'application/sdp' }),
+        headers: authHeaders(this.token, { 'Content-Type': 'application/sdp', Accept: 'application/sdp', ...VIA_MEMBER }),
         body: pc.localDescription.sdp,
         cache: 'no-store',
       });
@@ -417,5 +422,5 @@ export function viewStatus(playerState, camera) {
 
 // keepalive lets the DELETE out even when the page is being closed.
 function deleteSession(url, token) {
-  fetch(url, { method: 'DELETE', headers: authHeaders(token), keepalive: true }).catch(() => { /* the server times it out */ });
+  fetch(url, { method: 'DELETE', headers: authHeaders(token, VIA_MEMBER), keepalive: true }).catch(() => { /* the server times it out */ });
 }

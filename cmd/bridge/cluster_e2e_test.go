@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -261,6 +262,32 @@ func TestThreeBridgesOnRedisClusterShareAndTakeOverCameras(t *testing.T) {
 		return ok && maps.Equal(o, first)
 	})
 	t.Logf("b3 back: its cameras settled %v after it came back (hold-down %v)", time.Since(back).Round(10*time.Millisecond), clusterHold)
+
+	// 4. the recording of a camera b2 has read all along, asked of b1: b1
+	// relays it from b2, the list and a segment
+	var kept string
+	for c, node := range first {
+		if node == "b2" && after[c] == "b2" {
+			kept = c
+			break
+		}
+	}
+	var rec api.Recording
+	testenv.WaitFor(t, "a closed segment of "+kept+" listed through b1", 15*time.Second, func() bool {
+		ms[0].staffJSON("/api/cameras/"+kept+"/recording", &rec)
+		return len(rec.Segments) > 0
+	})
+	req, _ := http.NewRequest("GET", ms[0].URL+rec.Segments[0].URL, nil)
+	req.Header.Set("Authorization", "Bearer "+staffToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("X-Owner") != "b2" || int64(len(body)) != rec.Segments[0].Bytes {
+		t.Errorf("segment of %s through b1: %d, X-Owner %q, %d bytes; want 200 from b2, %d bytes", kept, res.StatusCode, res.Header.Get("X-Owner"), len(body), rec.Segments[0].Bytes)
+	}
 }
 
 // taskTraffic creates tasks through every member in turn until stopped,
