@@ -288,6 +288,34 @@ func TestThreeBridgesOnRedisClusterShareAndTakeOverCameras(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("X-Owner") != "b2" || int64(len(body)) != rec.Segments[0].Bytes {
 		t.Errorf("segment of %s through b1: %d, X-Owner %q, %d bytes; want 200 from b2, %d bytes", kept, res.StatusCode, res.Header.Get("X-Owner"), len(body), rec.Segments[0].Bytes)
 	}
+
+	// 5. the wall on b1 plays its first four cameras in Chromium, those
+	// the others read too (the page's WHEP requests relayed to the owner)
+	others := 0
+	for i := 1; i <= 4; i++ {
+		if first[fmt.Sprintf("cam%d", i)] != "b1" {
+			others++
+		}
+	}
+	var wall struct {
+		Tiles []struct {
+			Camera string
+			Frames int
+			Status string
+		}
+	}
+	runScenario(t, &wall, "screen", ms[0].URL, artifacts(t), staffToken, "4")
+	if len(wall.Tiles) != 4 {
+		t.Fatalf("the wall on b1 shows %d tiles, want 4: %+v", len(wall.Tiles), wall)
+	}
+	for _, tile := range wall.Tiles {
+		if tile.Frames <= 25 || tile.Status != "在线" {
+			t.Errorf("tile %s on b1 (read by %s): %d frames decoded, status %q; want > 25, 在线", tile.Camera, first[tile.Camera], tile.Frames, tile.Status)
+		}
+	}
+	if others == 0 {
+		t.Errorf("b1 reads all of the wall's first four cameras (%v): the check played none through another member", first)
+	}
 }
 
 // taskTraffic creates tasks through every member in turn until stopped,
