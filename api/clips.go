@@ -65,6 +65,9 @@ func (s *Server) clip(c *gin.Context) error {
 	}
 	name := c.Param("name")
 	id, video := strings.CutSuffix(name, ".mp4")
+	if _, here := s.rec.ClipInfo(id); !here && record.ValidClipID(id) && s.clipElsewhere(c, id) {
+		return nil // cut by another member of the cluster
+	}
 	cl, err := s.visibleClip(c, id)
 	if err != nil {
 		return err

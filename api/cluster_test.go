@@ -21,6 +21,7 @@ import (
 	"qianliyan/internal/redistest"
 	"qianliyan/internal/testenv"
 	"qianliyan/internal/whepclient"
+	"qianliyan/record"
 	"qianliyan/relay"
 	"qianliyan/task"
 )
@@ -31,6 +32,7 @@ type member struct {
 	cl        *cluster.Cluster
 	deps      api.Deps
 	incidents *detect.Store // as its detection would raise them
+	rec       *record.Recorder
 	// stopMirror stops writing its cameras' health to Redis, as a member
 	// that hangs would.
 	stopMirror context.CancelFunc
@@ -60,8 +62,11 @@ func startMember(t *testing.T, base *configs.Config, node string, video bool) *m
 	}
 	m := &member{url: cfg.Cluster.PublicURL, cl: cluster.New(rdb, &cfg, nil, log)}
 	m.incidents = detect.NewStore(rdb, cfg.Redis.Prefix)
+	if m.rec, err = record.New(&cfg, hub, log); err != nil {
+		t.Fatal(err)
+	}
 	m.deps = api.Deps{Config: &cfg, Cameras: hub, Relay: rl, Redis: rdb, Log: log, Cluster: m.cl,
-		Tasks: task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, nil), Incidents: m.incidents}
+		Tasks: task.NewStore(rdb, cfg.Redis.Prefix, cfg.Tasks, nil), Incidents: m.incidents, Recorder: m.rec}
 	a := api.New(m.deps)
 	srv := a.HTTPServer("")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -74,6 +79,7 @@ func startMember(t *testing.T, base *configs.Config, node string, video bool) *m
 		mctx, m.stopMirror = context.WithCancel(ctx)
 		wg.Go(func() { _ = hub.Run(ctx) })
 		wg.Go(func() { _ = mirror.Run(mctx) })
+		wg.Go(func() { _ = m.rec.Run(ctx) })
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close(); rl.Close(); cancel(); wg.Wait() })
@@ -266,5 +272,54 @@ func playThroughNonOwner(t *testing.T, proxyWHEP bool) {
 	testenv.WaitFor(t, "b's session to end", 5*time.Second, func() bool { return b.deps.Relay.Viewers()["cam1"] == 0 })
 	if code, _ := del(); code != 404 {
 		t.Errorf("a second DELETE through a = %d, want the owner's 404", code)
+	}
+}
+
+// A clip is cut by the member that reads its camera and kept on its disk;
+// asked of another member, it comes from there: what it holds, then its
+// video once cut. A clip no member has is a 404.
+func TestAClipCutOnAnotherMemberIsServedByAny(t *testing.T) {
+	cfg := liveConfig(t)
+	cfg.Record.Before, cfg.Record.After = configs.Duration(time.Second), configs.Duration(time.Second)
+	a := startMember(t, cfg, "a", false)
+	b := startMember(t, cfg, "b", true) // owns cam1 (pinned) and records it
+	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
+		return len(a.cl.Members()) == 2 && len(b.cl.Members()) == 2
+	})
+	testenv.WaitFor(t, "cam1 online at b", 10*time.Second, func() bool {
+		h, ok := b.deps.Cameras.Health("cam1")
+		return ok && h.Online
+	})
+	time.Sleep(2 * time.Second) // a second of video before the clip's moment
+	cl, err := b.rec.Clip("cam1", "", "incident", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) (int, http.Header, []byte) {
+		req, _ := http.NewRequest("GET", a.url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+staffToken)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, res.Header, body
+	}
+	code, h, body := get("/api/clips/" + cl.ID)
+	var info record.Clip
+	if code != 200 || json.Unmarshal(body, &info) != nil || info.ID != cl.ID || h.Get("X-Owner") != "b" {
+		t.Fatalf("clip %s asked of a = %d %s (X-Owner %q), want b's description", cl.ID, code, body, h.Get("X-Owner"))
+	}
+	var video []byte
+	testenv.WaitFor(t, "the clip's video through a", 15*time.Second, func() bool {
+		code, _, video = get("/api/clips/" + cl.ID + ".mp4")
+		return code == 200
+	})
+	if len(video) < 1000 || string(video[4:8]) != "ftyp" {
+		t.Errorf("the clip's video through a: %d bytes starting %q, want an MP4", len(video), video[:min(8, len(video))])
+	}
+	if code, _, body := get("/api/clips/C0000000000none"); code != 404 {
+		t.Errorf("a clip no member has = %d %s, want 404", code, body)
 	}
 }

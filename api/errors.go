@@ -76,6 +76,10 @@ const (
 	MsgPhotoMissing  = "api.photo_missing"   // {}
 	MsgBadBody       = "api.bad_body"        // {}
 	MsgClipNotReady  = "api.clip_not_ready"  // {id, end_ms}
+	MsgCameraFar     = "api.camera_far"      // {camera, name, distance_m, limit_m}
+	MsgTrackWorkers  = "api.track_workers"   // {}
+	MsgTrackHidden   = "api.track_hidden"    // {}
+	MsgTrackPoint    = "api.track_point"     // {}
 	MsgUnknownCode   = "api.error"           // never sent: the pages' word for an error without a code
 )
 

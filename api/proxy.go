@@ -10,8 +10,11 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"qianliyan/cluster"
 )
 
 // The headers a member proxying WHEP (cluster.proxy_whep) adds for the
@@ -52,10 +55,57 @@ func (s *Server) proxyToOwner(c *gin.Context, camera string) bool {
 	if !ok {
 		return false
 	}
+	s.proxyTo(c, m, "the member that owns camera "+camera+" ("+m.Node+")")
+	return true
+}
+
+// localHeader, set to 1, asks a member to answer from what it has itself,
+// without asking the others in turn (a member looking for a clip sends it).
+const localHeader = "X-Qly-Local"
+
+// clipElsewhere relays a request about a clip this member does not have
+// to the member that has it: each member cuts the clips of the cameras it
+// reads, and keeps them on its disk. It asks the other live members in
+// turn, with the caller's credentials, and reports whether it answered.
+func (s *Server) clipElsewhere(c *gin.Context, id string) bool {
+	if s.cluster == nil || c.GetHeader(localHeader) == "1" {
+		return false
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	for _, m := range s.cluster.Members() {
+		if m.Node == s.cluster.Node() {
+			continue
+		}
+		u := strings.TrimSuffix(m.URL, "/") + "/api/clips/" + id
+		if q := c.Request.URL.RawQuery; q != "" {
+			u += "?" + q
+		}
+		req, err := http.NewRequestWithContext(c.Request.Context(), http.MethodGet, u, nil)
+		if err != nil {
+			continue
+		}
+		req.Header.Set("Authorization", c.GetHeader("Authorization"))
+		req.Header.Set(localHeader, "1")
+		res, err := client.Do(req)
+		if err != nil {
+			continue
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			s.proxyTo(c, m, "member "+m.Node+", which has clip "+id)
+			return true
+		}
+	}
+	return false
+}
+
+// proxyTo relays the request to member m (the same path and query at its
+// URL) and its answer back; what names m in an error.
+func (s *Server) proxyTo(c *gin.Context, m cluster.Member, what string) {
 	target, err := url.Parse(m.URL)
 	if err != nil || target.Host == "" {
-		writeError(c, http.StatusBadGateway, "the member that owns camera "+camera+" ("+m.Node+") has no usable URL")
-		return true
+		writeError(c, http.StatusBadGateway, what+" has no usable URL")
+		return
 	}
 	viewer := c.RemoteIP()
 	sig, err := s.viewerSig(c.Request.Context(), viewer)
@@ -68,6 +118,7 @@ func (s *Server) proxyToOwner(c *gin.Context, camera string) bool {
 			r.SetXForwarded()
 			r.Out.Header.Set(viewerHeader, viewer)
 			r.Out.Header.Set(viewerSigHeader, sig)
+			r.Out.Header.Set(localHeader, "1") // m answers from what it has
 		},
 		ModifyResponse: func(res *http.Response) error {
 			// keep the session's URL at this member, should the owner name itself
@@ -78,12 +129,11 @@ func (s *Server) proxyToOwner(c *gin.Context, camera string) bool {
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			s.log.Warn("whep proxy: the owner did not answer", "camera", camera, "owner", m.Node, "err", err)
-			writeError(c, http.StatusBadGateway, "the member that owns camera "+camera+" ("+m.Node+") did not answer; try again")
+			s.log.Warn("proxy: the member did not answer", "member", m.Node, "path", r.URL.Path, "err", err)
+			writeError(c, http.StatusBadGateway, what+" did not answer; try again")
 		},
 	}
 	rp.ServeHTTP(c.Writer, c.Request)
-	return true
 }
 
 // viewerSig is the signature of a viewer's address that a proxying member

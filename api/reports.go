@@ -128,7 +128,8 @@ func (s *Server) checkNearby(p Principal, cam *configs.Camera, l *task.Location)
 	return &HTTPError{Code: http.StatusBadRequest,
 		Msg: fmt.Sprintf("camera %s (%s) is %s from the place of the report; a nearby camera must be within %s of it: choose one of the nearest cameras, or leave the camera out",
 			cam.ID, cam.Name, metres(d), metres(limit)),
-		Fields: map[string]any{"nearest": nearest, "distance_m": math.Round(d)}}
+		Fields: map[string]any{"nearest": nearest, "distance_m": math.Round(d)},
+		Key:    MsgCameraFar, Params: map[string]any{"camera": cam.ID, "name": cam.Name, "distance_m": math.Round(d), "limit_m": limit}}
 }
 
 // metres gives a distance in words: "820 m", "2.7 km".

@@ -60,7 +60,7 @@ type TrackPosted struct {
 func (s *Server) postTrack(c *gin.Context) error {
 	p := principal(c)
 	if p.Role != RoleWorker {
-		return Errorf(http.StatusForbidden, "only the grid worker a task is dispatched to reports its track")
+		return &HTTPError{Code: http.StatusForbidden, Msg: "only the grid worker a task is dispatched to reports its track", Key: MsgTrackWorkers}
 	}
 	if err := s.limit(c, trackLimit, p.ID, "too many positions from your phone"); err != nil {
 		return err
@@ -74,7 +74,7 @@ func (s *Server) postTrack(c *gin.Context) error {
 		return err
 	}
 	if b.Lat == nil || b.Lng == nil {
-		return Errorf(http.StatusBadRequest, "a position needs lat and lng; send JSON like %s", trackLike)
+		return &HTTPError{Code: http.StatusBadRequest, Msg: "a position needs lat and lng; send JSON like " + trackLike, Key: MsgTrackPoint}
 	}
 	pos, err := s.tasks.AppendTrack(c.Request.Context(), actorOf(p), id, task.TrackPoint{Lat: *b.Lat, Lng: *b.Lng, AccuracyM: b.Accuracy, AtMS: b.At})
 	if err != nil {
@@ -97,7 +97,7 @@ type Track struct {
 func (s *Server) getTrack(c *gin.Context) error {
 	p := principal(c)
 	if !p.SeesAll() && p.Role != RoleWorker {
-		return Errorf(http.StatusForbidden, "a task's track is for the center and its grid's workers: residents do not see where workers are")
+		return &HTTPError{Code: http.StatusForbidden, Msg: "a task's track is for the center and its grid's workers: residents do not see where workers are", Key: MsgTrackHidden}
 	}
 	t, err := s.visibleTask(c, c.Param("id"))
 	if err != nil {

@@ -30,31 +30,38 @@ func TestTrackKeepsTheWorkersPositionsInOrder(t *testing.T) {
 	}
 	code, body := b.do(t, "POST", path, "worker1", point(0))
 	wantError(t, "a point before the claim", code, body, 409, fmt.Sprintf("task %s is dispatched: a track is kept only while a task is claimed or arrived", tk.ID))
+	wantCoded(t, "a point before the claim", body, task.MsgTrackState, map[string]any{"id": tk.ID, "state": "dispatched"})
 	b.move(t, "worker1", tk.ID, "claim", nil)
 
-	for _, c := range []struct{ who, msg string }{
-		{"worker3", "only the grid worker task " + tk.ID + " is dispatched to reports its track"}, // sees the task, not theirs
-		{"staff", "only the grid worker a task is dispatched to reports its track"},
-		{"resident", "only the grid worker a task is dispatched to reports its track"},
+	for _, c := range []struct{ who, msg, code string }{
+		{"worker3", "only the grid worker task " + tk.ID + " is dispatched to reports its track", task.MsgTrackNotYours}, // sees the task, not theirs
+		{"staff", "only the grid worker a task is dispatched to reports its track", api.MsgTrackWorkers},
+		{"resident", "only the grid worker a task is dispatched to reports its track", api.MsgTrackWorkers},
 	} {
 		code, body := b.do(t, "POST", path, c.who, point(0))
 		wantError(t, "a point from "+c.who, code, body, 403, c.msg)
+		if e := codeOf(body); e != c.code {
+			t.Errorf("a point from %s: code %q, want %q", c.who, e, c.code)
+		}
 	}
 	code, body = b.do(t, "POST", path, "worker2", point(0)) // another grid: no such task for them
 	wantError(t, "a point from another grid's worker", code, body, 404, fmt.Sprintf("no task %q", tk.ID))
 
 	now := b.clock.Now().UnixMilli()
 	for _, c := range []struct {
-		name, body, msg string
+		name, body, msg, code string
 	}{
-		{"lat off the map", `{"lat": 91, "lng": 119.14}`, "the position 91,119.14 is not a place on the map: lat -90..90, lng -180..180"},
-		{"no lng", `{"lat": 33.51}`, "a position needs lat and lng; send JSON like " + `{"lat": 33.50012, "lng": 119.13921, "accuracy": 12, "at": 1764750000000}`},
-		{"negative accuracy", `{"lat": 33.51, "lng": 119.14, "accuracy": -1}`, "the accuracy -1 m is not a distance from 0 to 5000 m"},
-		{"an hour old", fmt.Sprintf(`{"lat": 33.51, "lng": 119.14, "at": %d}`, now-3600_000), fmt.Sprintf("the position's time (at, %d ms) is 1h0m0s away from the bridge's clock; it must be within 10m0s before now and 1m0s after", now-3600_000)},
-		{"lat as a string", `{"lat": "33.51", "lng": 119.14}`, `the field "lat" must be a number, not string; send JSON like {"lat": 33.50012, "lng": 119.13921, "accuracy": 12, "at": 1764750000000}`},
+		{"lat off the map", `{"lat": 91, "lng": 119.14}`, "the position 91,119.14 is not a place on the map: lat -90..90, lng -180..180", task.MsgTrackNotOnMap},
+		{"no lng", `{"lat": 33.51}`, "a position needs lat and lng; send JSON like " + `{"lat": 33.50012, "lng": 119.13921, "accuracy": 12, "at": 1764750000000}`, api.MsgTrackPoint},
+		{"negative accuracy", `{"lat": 33.51, "lng": 119.14, "accuracy": -1}`, "the accuracy -1 m is not a distance from 0 to 5000 m", task.MsgTrackAccuracy},
+		{"an hour old", fmt.Sprintf(`{"lat": 33.51, "lng": 119.14, "at": %d}`, now-3600_000), fmt.Sprintf("the position's time (at, %d ms) is 1h0m0s away from the bridge's clock; it must be within 10m0s before now and 1m0s after", now-3600_000), task.MsgTrackTime},
+		{"lat as a string", `{"lat": "33.51", "lng": 119.14}`, `the field "lat" must be a number, not string; send JSON like {"lat": 33.50012, "lng": 119.13921, "accuracy": 12, "at": 1764750000000}`, api.MsgBadBody},
 	} {
 		code, body := b.do(t, "POST", path, "worker1", c.body)
 		wantError(t, c.name, code, body, 400, c.msg)
+		if e := codeOf(body); e != c.code {
+			t.Errorf("%s: code %q, want %q", c.name, e, c.code)
+		}
 	}
 
 	// 12 points, 15 s apart: the track keeps the last 10, in order
@@ -182,9 +189,15 @@ func TestReportNamingAFarCameraIsRefused(t *testing.T) {
 	var refusal struct {
 		Nearest   []task.NearbyCamera `json:"nearest"`
 		DistanceM float64             `json:"distance_m"`
+		Code      string
+		Params    map[string]any
 	}
 	if json.Unmarshal([]byte(body), &refusal) != nil || len(refusal.Nearest) != 1 || refusal.Nearest[0].ID != "cam1" || refusal.DistanceM != 2702 {
 		t.Errorf("the refusal lists %+v at %v m; want only cam1 (the one public camera) at 2702 m", refusal.Nearest, refusal.DistanceM)
+	}
+	// the page says it in its language from the code
+	if refusal.Code != api.MsgCameraFar || refusal.Params["distance_m"] != 2702.0 || refusal.Params["limit_m"] != 500.0 || refusal.Params["name"] != "花巷口" {
+		t.Errorf("the refusal's code %q params %v; want %s with the distance, the limit and the camera's name", refusal.Code, refusal.Params, api.MsgCameraFar)
 	}
 	// a worker on patrol near cam3 naming cam1: the nearest are cam3, cam2, cam1
 	near3 := map[string]any{"title": "井盖松动", "camera": "cam1", "location": map[string]any{"lat": 33.5302, "lng": 119.1481}}
@@ -201,4 +214,11 @@ func TestReportNamingAFarCameraIsRefused(t *testing.T) {
 	if m.NearbyM != 500 || m.Tiles != "" || m.MaxZoom != 18 || m.Center != nil {
 		t.Errorf("GET /api/map = %+v, want nearby_m 500, no tiles, max_zoom 18, no center", m)
 	}
+}
+
+// codeOf is the message code of an error body ("" if none).
+func codeOf(body string) string {
+	var e struct{ Code string }
+	_ = json.Unmarshal([]byte(body), &e)
+	return e.Code
 }

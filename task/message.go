@@ -52,6 +52,11 @@ const (
 	MsgNoGrid             = "task.no_grid"               // {grid, grids}
 	MsgRequestUsed        = "task.request_used"          // {id}
 	MsgStars              = "rating.stars"               // {stars}
+	MsgTrackNotOnMap      = "track.not_on_map"           // {lat, lng}
+	MsgTrackAccuracy      = "track.accuracy"             // {accuracy_m, max_m}
+	MsgTrackTime          = "track.time"                 // {at_ms}
+	MsgTrackNotYours      = "track.not_yours"            // {id}
+	MsgTrackState         = "track.state"                // {id, state}
 	MsgCommentTooLong     = "rating.comment_too_long"    // {n, max}
 	MsgRateOnlyClosed     = "rating.only_closed"         // {id, state}
 

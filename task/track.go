@@ -62,15 +62,18 @@ func (s *Store) lastKey() string           { return s.prefix + "tracks:last" }
 func CheckTrackPoint(p *TrackPoint, now time.Time) error {
 	switch {
 	case !(p.Lat >= -90 && p.Lat <= 90 && p.Lng >= -180 && p.Lng <= 180) || p.Lat == 0 && p.Lng == 0:
-		return refuse(ErrInvalid, "the position %g,%g is not a place on the map: lat -90..90, lng -180..180", p.Lat, p.Lng)
+		return refuseMsg(ErrInvalid, MsgTrackNotOnMap, map[string]any{"lat": p.Lat, "lng": p.Lng},
+			"the position %g,%g is not a place on the map: lat -90..90, lng -180..180", p.Lat, p.Lng)
 	case !(p.AccuracyM >= 0 && p.AccuracyM <= maxAccuracyM) || math.IsInf(p.AccuracyM, 0):
-		return refuse(ErrInvalid, "the accuracy %g m is not a distance from 0 to %d m", p.AccuracyM, maxAccuracyM)
+		return refuseMsg(ErrInvalid, MsgTrackAccuracy, map[string]any{"accuracy_m": p.AccuracyM, "max_m": maxAccuracyM},
+			"the accuracy %g m is not a distance from 0 to %d m", p.AccuracyM, maxAccuracyM)
 	}
 	if p.AtMS == 0 {
 		p.AtMS = now.UnixMilli()
 	}
 	if at := time.UnixMilli(p.AtMS); at.Before(now.Add(-trackPast)) || at.After(now.Add(trackFuture)) {
-		return refuse(ErrInvalid, "the position's time (at, %d ms) is %s away from the bridge's clock; it must be within %s before now and %s after",
+		return refuseMsg(ErrInvalid, MsgTrackTime, map[string]any{"at_ms": p.AtMS},
+			"the position's time (at, %d ms) is %s away from the bridge's clock; it must be within %s before now and %s after",
 			p.AtMS, at.Sub(now).Round(time.Second).Abs(), trackPast, trackFuture)
 	}
 	return nil
@@ -89,10 +92,11 @@ func (s *Store) AppendTrack(ctx context.Context, a Actor, id string, p TrackPoin
 		return nil, err
 	}
 	if a.Role != Worker || t.Worker != a.ID {
-		return nil, refuse(ErrForbidden, "only the grid worker task %s is dispatched to reports its track", id)
+		return nil, refuseMsg(ErrForbidden, MsgTrackNotYours, map[string]any{"id": id}, "only the grid worker task %s is dispatched to reports its track", id)
 	}
 	if !slices.Contains(Tracked, t.State) {
-		return nil, refuse(ErrConflict, "task %s is %s: a track is kept only while a task is claimed or arrived", id, t.State)
+		return nil, refuseMsg(ErrConflict, MsgTrackState, map[string]any{"id": id, "state": t.State},
+			"task %s is %s: a track is kept only while a task is claimed or arrived", id, t.State)
 	}
 	pos := &Position{Worker: a.ID, Task: id, TrackPoint: p}
 	pd, _ := json.Marshal(p)
