@@ -22,11 +22,36 @@ type Track struct {
 	stirred bool    // something moved where they stand since their last find
 	seen    bool    // found or kept still at the last Update
 	look    look    // how the person looked in their last find's box (Follow only)
+	// how they looked standing there with nobody's box over theirs: a
+	// passer-by's find that took their track for a moment leaves look
+	// with the passer-by in it, and this one still tells they stayed
+	alone   look
+	aloneAt time.Time // when alone was taken
 }
 
 // Confirmed reports whether the track has been found often enough to be a
 // person rather than a false find.
 func (t *Track) Confirmed(th Thresholds) bool { return t.Hits >= th.PersonHits }
+
+// standStill is the most a track standing still moves, in heights of its
+// box a second (a sway, the detector's box a few pixels off).
+const standStill = 0.25
+
+// stands reports whether t is a confirmed person standing still.
+func (t *Track) stands(th Thresholds) bool {
+	return t.Confirmed(th) && math.Hypot(t.vx, t.vy) < standStill*float64(max(1, t.Box.Dy()))
+}
+
+// boxesBut returns the boxes of the tracks other than t.
+func boxesBut(tracks []*Track, t *Track) []image.Rectangle {
+	out := make([]image.Rectangle, 0, len(tracks))
+	for _, o := range tracks {
+		if o != t {
+			out = append(out, o.Box)
+		}
+	}
+	return out
+}
 
 // Foot is where the tracked person stands (see Person.Foot).
 func (t *Track) Foot() image.Point { return Person{Box: t.Box}.Foot() }
@@ -130,6 +155,12 @@ func (tr *Tracker) Follow(img *image.YCbCr, found []Person, moved []image.Rectan
 	if img != nil {
 		for i, t := range tr.tracks {
 			here[i] = t.Confirmed(th) && t.look.alike(lookOf(img, t.look.box))
+			if !here[i] && t.Confirmed(th) && t.alone.ok && now.Sub(t.aloneAt) < stillFor && t.alone.alike(lookOf(img, t.alone.box)) {
+				// back where they stood alone: what took their track
+				// for a moment (a passer-by's find) has gone on
+				here[i] = true
+				t.Box, t.vx, t.vy, t.look = t.alone.box, 0, 0, t.alone
+			}
 		}
 	}
 	// cost[i][j]: how unlike find j is to track i's predicted box
@@ -163,9 +194,13 @@ func (tr *Tracker) Follow(img *image.YCbCr, found []Person, moved []image.Rectan
 	for i, j := range match {
 		if j >= 0 {
 			tookF[j] = true
-			tr.tracks[i].found(found[j], now)
+			t := tr.tracks[i]
+			t.found(found[j], now)
 			if img != nil {
-				tr.tracks[i].look = lookOf(img, found[j].Box)
+				t.look = lookOf(img, found[j].Box)
+				if t.stands(th) && !overlapsAny(found[j].Box, boxesBut(tr.tracks, t)) {
+					t.alone, t.aloneAt = t.look, now
+				}
 			}
 		}
 	}

@@ -456,3 +456,60 @@ func TestAnalysisHurriesOnlyToConfirmSomeoneNew(t *testing.T) {
 		t.Errorf("confirmed: next analysis in %v, want 500ms", got)
 	}
 }
+
+// A worker stands beside a resident, then walks off past them: his finds
+// cross the resident's box and may take their track for a moment. The
+// resident, missed by the detector ever after, is still there: their
+// track must come back to where they stood alone, not end (and have them
+// enter again when they finally walk away).
+func TestTrackerKeepsSomeoneStandingAfterAWorkerBesideThemWalksOff(t *testing.T) {
+	th := DefaultThresholds()
+	tr, zone := NewTracker(), NewZonePeople(false)
+	t0 := time.Date(2026, 11, 24, 17, 12, 0, 0, time.UTC)
+	size := image.Pt(1280, 720)
+	me := placed{"c0", image.Pt(900, 600), 160}
+	var events []ZoneEvent
+	step := func(s float64, img *image.YCbCr, found []Person, moved []image.Rectangle) {
+		now := t0.Add(time.Duration(s * float64(time.Second)))
+		gone := tr.Follow(img, found, moved, now, th)
+		events = append(events, zone.Update(tr.Tracks(), gone, inRightHalf, now, th)...)
+	}
+	mine := Person{Box: detBox(me.foot, me.h), Score: 2}
+	alone := frameOfPeople(t, size, me)
+	for s := 0.0; s < 2; s += 0.5 {
+		step(s, alone, []Person{mine}, nil)
+	}
+	id := events[0].Track
+	// the worker comes from the left and stands 80 px beside them, both
+	// found, their boxes overlapping
+	s := 2.0
+	for x := 500; x <= 820; x += 80 {
+		w := placed{"d0", image.Pt(x, 605), 165}
+		wb := detBox(w.foot, w.h)
+		step(s, frameOfPeople(t, size, me, w), []Person{mine, {Box: wb, Score: 2}}, []image.Rectangle{wb})
+		s += 0.5
+	}
+	for ; s < 10; s += 0.5 {
+		w := placed{"d0", image.Pt(820, 605), 165}
+		step(s, frameOfPeople(t, size, me, w), []Person{mine, {Box: detBox(w.foot, w.h), Score: 2}}, nil)
+	}
+	// he walks off to the right in front of them, found each time; they
+	// are not found again
+	for x := 900; x <= 1400; x += 80 {
+		w := placed{"d0", image.Pt(x, 605), 165}
+		wb := detBox(w.foot, w.h)
+		step(s, frameOfPeople(t, size, me, w), []Person{{Box: wb, Score: 2}}, []image.Rectangle{wb})
+		s += 0.5
+	}
+	for end := s + 5; s < end; s += 0.5 {
+		step(s, alone, nil, nil)
+	}
+	for _, e := range events {
+		if e.Track == id && e.Kind != Entered {
+			t.Errorf("the resident standing still all along: %+v (events %+v)", e, events)
+		}
+	}
+	if n := len(events); n != 3 || events[1].Kind != Entered || events[2].Kind != Left || events[2].Track == id {
+		t.Errorf("events %+v; want the resident's entry, the worker's entry and his exit only", events)
+	}
+}
