@@ -34,6 +34,15 @@ func (sc *scene) step(s float64, found []Person, moved []image.Rectangle) []Zone
 	return ev
 }
 
+// follow is step with the picture the people were found in (Follow).
+func (sc *scene) follow(s float64, img *image.YCbCr, found []Person, moved []image.Rectangle) []ZoneEvent {
+	now := sc.t0.Add(time.Duration(s * float64(time.Second)))
+	gone := sc.tr.Follow(img, found, moved, now, sc.th)
+	ev := sc.zone.Update(sc.tr.Tracks(), gone, inRightHalf, now, sc.th)
+	sc.events = append(sc.events, ev...)
+	return ev
+}
+
 // walker is a person 160 px tall whose feet are at x, y=600.
 func walker(x int) Person { return Person{Box: image.Rect(x-40, 420, x+40, 620), Score: 1} }
 
@@ -279,25 +288,18 @@ func detBox(foot image.Point, h int) image.Rectangle {
 }
 
 func TestTrackerKeepsSomeoneStandingWhileAPasserByHidesThem(t *testing.T) {
-	th := DefaultThresholds()
-	tr, zone := NewTracker(), NewZonePeople(false)
-	t0 := time.Date(2026, 11, 24, 17, 12, 0, 0, time.UTC)
+	sc := newScene(t, false)
+	step := sc.follow
 	size := image.Pt(1280, 720)
 	me := placed{"c0", image.Pt(900, 600), 160}
-	var events []ZoneEvent
-	step := func(s float64, img *image.YCbCr, found []Person, moved []image.Rectangle) {
-		now := t0.Add(time.Duration(s * float64(time.Second)))
-		gone := tr.Follow(img, found, moved, now, th)
-		events = append(events, zone.Update(tr.Tracks(), gone, inRightHalf, now, th)...)
-	}
 	// found twice standing, then never again: the detector misses them
 	still := frameOfPeople(t, size, me)
 	step(0, still, []Person{{Box: detBox(me.foot, me.h), Score: 2}}, nil)
 	step(0.5, still, []Person{{Box: detBox(me.foot, me.h), Score: 2}}, nil)
-	if len(events) != 1 || events[0].Kind != Entered {
-		t.Fatalf("events %+v after two finds, want one entry", events)
+	if len(sc.events) != 1 || sc.events[0].Kind != Entered {
+		t.Fatalf("sc.events %+v after two finds, want one entry", sc.events)
 	}
-	id := events[0].Track
+	id := sc.events[0].Track
 	// someone walks past in front of them, 80 px every half second, found
 	// each time; their motion covers the one standing
 	for i := range 14 {
@@ -305,9 +307,9 @@ func TestTrackerKeepsSomeoneStandingWhileAPasserByHidesThem(t *testing.T) {
 		wb := detBox(w.foot, w.h)
 		step(1+float64(i)/2, frameOfPeople(t, size, me, w), []Person{{Box: wb, Score: 2}}, []image.Rectangle{wb})
 	}
-	for _, e := range events {
+	for _, e := range sc.events {
 		if e.Track == id && e.Kind != Entered {
-			t.Fatalf("the person standing still: %+v while someone passed, want nothing (events %+v)", e, events)
+			t.Fatalf("the person standing still: %+v while someone passed, want nothing (sc.events %+v)", e, sc.events)
 		}
 	}
 	// they go while nobody looks (no find, nothing moved where they
@@ -317,11 +319,11 @@ func TestTrackerKeepsSomeoneStandingWhileAPasserByHidesThem(t *testing.T) {
 		step(s, empty, nil, nil)
 	}
 	left := false
-	for _, e := range events {
+	for _, e := range sc.events {
 		left = left || (e.Track == id && e.Kind == Left)
 	}
 	if !left {
-		t.Errorf("gone unseen: no Left of track %d after 3 s (events %+v)", id, events)
+		t.Errorf("gone unseen: no Left of track %d after 3 s (sc.events %+v)", id, sc.events)
 	}
 }
 
@@ -463,23 +465,16 @@ func TestAnalysisHurriesOnlyToConfirmSomeoneNew(t *testing.T) {
 // track must come back to where they stood alone, not end (and have them
 // enter again when they finally walk away).
 func TestTrackerKeepsSomeoneStandingAfterAWorkerBesideThemWalksOff(t *testing.T) {
-	th := DefaultThresholds()
-	tr, zone := NewTracker(), NewZonePeople(false)
-	t0 := time.Date(2026, 11, 24, 17, 12, 0, 0, time.UTC)
+	sc := newScene(t, false)
+	step := sc.follow
 	size := image.Pt(1280, 720)
 	me := placed{"c0", image.Pt(900, 600), 160}
-	var events []ZoneEvent
-	step := func(s float64, img *image.YCbCr, found []Person, moved []image.Rectangle) {
-		now := t0.Add(time.Duration(s * float64(time.Second)))
-		gone := tr.Follow(img, found, moved, now, th)
-		events = append(events, zone.Update(tr.Tracks(), gone, inRightHalf, now, th)...)
-	}
 	mine := Person{Box: detBox(me.foot, me.h), Score: 2}
 	alone := frameOfPeople(t, size, me)
 	for s := 0.0; s < 2; s += 0.5 {
 		step(s, alone, []Person{mine}, nil)
 	}
-	id := events[0].Track
+	id := sc.events[0].Track
 	// the worker comes from the left and stands 80 px beside them, both
 	// found, their boxes overlapping
 	s := 2.0
@@ -504,12 +499,12 @@ func TestTrackerKeepsSomeoneStandingAfterAWorkerBesideThemWalksOff(t *testing.T)
 	for end := s + 5; s < end; s += 0.5 {
 		step(s, alone, nil, nil)
 	}
-	for _, e := range events {
+	for _, e := range sc.events {
 		if e.Track == id && e.Kind != Entered {
-			t.Errorf("the resident standing still all along: %+v (events %+v)", e, events)
+			t.Errorf("the resident standing still all along: %+v (sc.events %+v)", e, sc.events)
 		}
 	}
-	if n := len(events); n != 3 || events[1].Kind != Entered || events[2].Kind != Left || events[2].Track == id {
-		t.Errorf("events %+v; want the resident's entry, the worker's entry and his exit only", events)
+	if n := len(sc.events); n != 3 || sc.events[1].Kind != Entered || sc.events[2].Kind != Left || sc.events[2].Track == id {
+		t.Errorf("sc.events %+v; want the resident's entry, the worker's entry and his exit only", sc.events)
 	}
 }
