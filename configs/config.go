@@ -171,7 +171,7 @@ type Detect struct {
 	CalmFor      Duration   `yaml:"calm_for"`      // calm time before a camera's reference look is taken, default 1m
 	OfflineAfter Duration   `yaml:"offline_after"` // camera_offline after this long without video, default 1m
 	ZoneDiff     float64    `yaml:"zone_diff"`     // mean luma difference (1..255) that makes a zone differ, default 18
-	ZoneHold     Duration   `yaml:"zone_hold"`     // how long a zone must differ (or match) to raise (or clear), default 5s
+	ZoneHold     Duration   `yaml:"zone_hold"`     // how long a zone must differ (or match) to raise (or clear), default 3s; a zone's own hold comes first
 	TamperHold   Duration   `yaml:"tamper_hold"`   // how long a camera must look tampered, default 3s
 	LoiterAfter  Duration   `yaml:"loiter_after"`  // how long someone may stay in a restricted zone before loitering, default 30s
 	PersonMinPx  int        `yaml:"person_min_px"` // the smallest person looked for, pixels tall in the decoded picture, default 50; 16..2000
@@ -264,6 +264,10 @@ type Zone struct {
 	Name    string  `yaml:"name"`    // required, unique within the camera
 	Kind    string  `yaml:"kind"`    // one of ZoneKinds
 	Polygon []Point `yaml:"polygon"` // at least 3 points, each coordinate in [0,1]
+	// Hold is how long this zone must differ (or match) to raise (or
+	// clear); 0 takes detect.zone_hold. A passage where vans stop to
+	// unload wants minutes, a bin seconds.
+	Hold Duration `yaml:"hold"`
 }
 
 // ZoneKinds are the values a Zone's Kind may take: "bin" (trash bins stand

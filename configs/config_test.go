@@ -48,7 +48,7 @@ func defaults() *Config {
 			GOPMaxBytes:  8388608,
 		},
 		Detect: Detect{Mode: ModeAuto, StepDown: Duration(10 * time.Second), Rate: 2, WatchRate: 5, CalmFor: Duration(time.Minute), OfflineAfter: Duration(time.Minute),
-			ZoneDiff: 18, ZoneHold: Duration(5 * time.Second), TamperHold: Duration(3 * time.Second), LoiterAfter: Duration(30 * time.Second), PersonMinPx: 50, PersonMaxPx: 400, Model: Model{Size: 320, Score: 0.5}},
+			ZoneDiff: 18, ZoneHold: Duration(3 * time.Second), TamperHold: Duration(3 * time.Second), LoiterAfter: Duration(30 * time.Second), PersonMinPx: 50, PersonMaxPx: 400, Model: Model{Size: 320, Score: 0.5}},
 		Tasks: Tasks{ClaimWithin: Duration(5 * time.Minute), ArriveWithin: Duration(30 * time.Minute), ResolveWithin: Duration(24 * time.Hour),
 			ArriveRadiusM: 50, VerifyHold: Duration(10 * time.Second), ReopenWithin: Duration(time.Hour), WorkerNameForResidents: "surname", TrackPoints: 2880},
 		Record:  Record{Keep: Duration(30 * time.Minute), Before: Duration(10 * time.Second), After: Duration(20 * time.Second), EvidenceDays: 180},
@@ -62,7 +62,7 @@ func defaults() *Config {
 func TestGoodFilesLoad(t *testing.T) {
 	zones := []Zone{
 		{Name: "垃圾桶", Kind: "bin", Polygon: []Point{{0.1, 0.5}, {0.3, 0.5}, {0.3, 0.65}, {0.1, 0.65}}},
-		{Name: "消防通道", Kind: "passage", Polygon: []Point{{0.4, 0.65}, {0.6, 0.65}, {0.8, 1}, {0.2, 1}}},
+		{Name: "消防通道", Kind: "passage", Polygon: []Point{{0.4, 0.65}, {0.6, 0.65}, {0.8, 1}, {0.2, 1}}, Hold: Duration(2 * time.Minute)},
 		{Name: "配电房", Kind: "restricted", Polygon: []Point{{0, 0}, {0.2, 0}, {0.2, 0.3}}},
 	}
 	loc := Location{Lat: 33.50012, Lng: 119.13921, Address: "淮安区河下古镇花巷口"}
@@ -513,6 +513,11 @@ var badFiles = []struct {
 		name: "polygon with 2 points",
 		yaml: oneCamera + "    zones:\n      - name: 路口\n        kind: watch\n        polygon: [[0, 0], [1, 1]]\n",
 		want: "bad.yaml:9:18: cameras[0].zones[0].polygon: needs at least 3 points",
+	},
+	{
+		name: "zone hold negative",
+		yaml: oneCamera + "    zones:\n      - name: 路口\n        kind: passage\n        hold: -1m\n        polygon: [[0, 0], [1, 0], [1, 1]]\n",
+		want: "bad.yaml:9:15: cameras[0].zones[0].hold: must not be negative; leave it out for detect.zone_hold, or write one like 1m",
 	},
 	{
 		name: "polygon missing",

@@ -425,6 +425,9 @@ func validateZone(d *decoder, path string, z *Zone) {
 	case !slices.Contains(ZoneKinds, z.Kind):
 		d.check(path+".kind", fmt.Sprintf("%s is not one of %s", quote(z.Kind), strings.Join(ZoneKinds, ", ")))
 	}
+	if z.Hold < 0 {
+		d.check(path+".hold", "must not be negative; leave it out for detect.zone_hold, or write one like 1m")
+	}
 	if len(z.Polygon) < 3 {
 		d.check(path+".polygon", "needs at least 3 points")
 		return

@@ -92,8 +92,20 @@ func binZone() configs.Zone {
 }
 
 func TestZoneRaisesAfterHoldAndClearsWhenNormalAgain(t *testing.T) {
+	own := binZone()
+	own.Hold = configs.Duration(12 * time.Second) // like a passage's minutes
+	for _, tc := range []struct {
+		name string
+		zone configs.Zone
+		hold time.Duration
+	}{{"detect's hold", binZone(), DefaultThresholds().ZoneHold}, {"the zone's own hold", own, 12 * time.Second}} {
+		t.Run(tc.name, func(t *testing.T) { zoneRaisesAfterHoldAndClears(t, tc.zone, tc.hold) })
+	}
+}
+
+func zoneRaisesAfterHoldAndClears(t *testing.T, cz configs.Zone, hold time.Duration) {
 	th := DefaultThresholds()
-	z := NewZone(binZone(), AnalysisSize)
+	z := NewZone(cz, AnalysisSize)
 	defer z.Close()
 	bg := street(3)
 	defer bg.Close()
@@ -127,7 +139,7 @@ func TestZoneRaisesAfterHoldAndClearsWhenNormalAgain(t *testing.T) {
 	}
 	// the bin goes down at t=60; someone stands in the zone until t=62
 	raisedAt := -1.0
-	for s := 60.0; s < 75; s += 0.5 {
+	for s := 60.0; s < 80; s += 0.5 {
 		var motion []image.Rectangle
 		if s < 62 {
 			motion = []image.Rectangle{image.Rect(50, 100, 70, 150)}
@@ -138,7 +150,7 @@ func TestZoneRaisesAfterHoldAndClearsWhenNormalAgain(t *testing.T) {
 		}
 	}
 	const lastMotion = 61.5 // the last frame with someone in the zone
-	if want := lastMotion + th.ZoneHold.Seconds(); raisedAt != want {
+	if want := lastMotion + hold.Seconds(); raisedAt != want {
 		t.Fatalf("zone_changed raised at t=%.1fs, want %.1fs (hold counted from the last motion)", raisedAt, want)
 	}
 	if !z.Changed() {
@@ -146,13 +158,13 @@ func TestZoneRaisesAfterHoldAndClearsWhenNormalAgain(t *testing.T) {
 	}
 	// the bin is put back at t=80
 	clearedAt := -1.0
-	for s := 80.0; s < 95; s += 0.5 {
+	for s := 80.0; s < 100; s += 0.5 {
 		if c := step(s, false, false, 0, nil); c == Cleared {
 			clearedAt = s
 			break
 		}
 	}
-	if want := 80 + th.ZoneHold.Seconds(); clearedAt != want {
+	if want := 80 + hold.Seconds(); clearedAt != want {
 		t.Fatalf("zone_changed cleared at t=%.1fs, want %.1fs", clearedAt, want)
 	}
 }

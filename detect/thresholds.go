@@ -53,7 +53,7 @@ func DefaultThresholds() Thresholds {
 		PersonMinPx:        50,
 		PersonMaxPx:        400,
 		ZoneDiff:           18,
-		ZoneHold:           5 * time.Second,
+		ZoneHold:           3 * time.Second,
 		CoveredStdDev:      8,
 		DefocusRatio:       0.35,
 		TurnedDiff:         20,

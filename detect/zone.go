@@ -24,6 +24,8 @@ const (
 // Zone watches one area of the picture against its reference look.
 type Zone struct {
 	Name, Kind string
+	// Hold, when not zero, is this zone's own ZoneHold.
+	Hold time.Duration
 
 	mask   gocv.Mat
 	box    image.Rectangle
@@ -45,7 +47,7 @@ func NewZone(cz configs.Zone, size image.Point) *Zone {
 	for i, p := range cz.Polygon {
 		pts[i] = image.Pt(int(p.X*float64(size.X)+0.5), int(p.Y*float64(size.Y)+0.5))
 	}
-	z := &Zone{Name: cz.Name, Kind: cz.Kind, mask: gocv.NewMatWithSize(size.Y, size.X, gocv.MatTypeCV8UC1)}
+	z := &Zone{Name: cz.Name, Kind: cz.Kind, Hold: cz.Hold.D(), mask: gocv.NewMatWithSize(size.Y, size.X, gocv.MatTypeCV8UC1)}
 	pv := gocv.NewPointsVectorFromPoints([][]image.Point{pts})
 	defer pv.Close()
 	gocv.FillPoly(&z.mask, pv, color.RGBA{255, 255, 255, 0})
@@ -198,14 +200,18 @@ func (z *Zone) MatchSince() time.Time { return z.matchSince }
 func (z *Zone) Changed() bool { return z.changed }
 
 // Update judges gray at now, the boxes of the people tracked (analysis
-// pixels) left out: the zone must differ from its reference for ZoneHold
-// with no motion in it and nobody standing in it to raise (someone walking
-// through is not a change). To clear, it must match for ZoneHold with
-// nothing moving and nobody left out: a person in front of a fallen bin
+// pixels) left out: the zone must differ from its reference for its hold
+// (Hold, else t.ZoneHold) with no motion in it and nobody standing in it
+// to raise (someone walking through is not a change). To clear, it must
+// match as long with nothing moving and nobody left out: a person in front of a fallen bin
 // hides it, and the rest of the zone matching then is no sign it is back.
 func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t Thresholds, people ...image.Rectangle) (Change, float64) {
 	d := z.Diff(gray, people...)
 	z.lastDiff = d
+	hold := t.ZoneHold
+	if z.Hold > 0 {
+		hold = z.Hold
+	}
 	if !z.hasRef {
 		return NoChange, d
 	}
@@ -226,7 +232,7 @@ func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t 
 		if moving || z.differSince.IsZero() {
 			z.differSince = now // the hold counts from when things settle
 		}
-		if !z.changed && now.Sub(z.differSince) >= t.ZoneHold {
+		if !z.changed && now.Sub(z.differSince) >= hold {
 			z.changed = true
 			return Raised, d
 		}
@@ -255,7 +261,7 @@ func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t 
 	if z.clearSince.IsZero() {
 		z.clearSince = now
 	}
-	if now.Sub(z.clearSince) >= t.ZoneHold {
+	if now.Sub(z.clearSince) >= hold {
 		z.changed, z.clearSince = false, time.Time{}
 		return Cleared, d
 	}

@@ -20,7 +20,9 @@ import (
 // reads the sub-streams (the scenes' main streams), nobody watches. Over a
 // 70 s window, one loop of the scenes: the bridge's cores and peak RSS,
 // camsim's cores, and the scripted bin's zone_changed after the fall and
-// the scripted person's arrival after the entry (from Redis).
+// the scripted person's arrival after the entry (from Redis). Detection
+// keeps scale.yaml's defaults (zone_hold 3s). With -benchtime Nx the
+// latencies are the p95 of N loops (the last loop's CPU and memory).
 func BenchmarkScale128(b *testing.B) {
 	const streets, length = 126, 60 * time.Second
 	cam := camsimproc.Start(b, "-cameras", strconv.Itoa(streets), "-sub", "640x360", "-scene", "bin", "-scene", "loiter")
@@ -33,10 +35,11 @@ func BenchmarkScale128(b *testing.B) {
 		cameraSpec{id: "bin", url: cam.SceneURL("bin"), public: true, zones: binZone},
 		cameraSpec{id: "loiter", url: cam.SceneURL("loiter"), public: true,
 			zones: "[{name: 门洞, kind: restricted, polygon: [[0.55, 0.50], [0.75, 0.50], [0.75, 0.66], [0.55, 0.66]]}]"})
-	br := startBridgeWith(b, cams, "", "detect: {mode: auto, zone_hold: 5s}")
+	br := startBridgeWith(b, cams, "", "detect: {mode: auto}")
 	rdb, _ := redistest.Client(b, "scale")
 	store := detect.NewStore(rdb, br.Prefix)
 	staff := storyClient{t: b, base: br.URL, token: staffToken}
+	var changed, arrived []float64
 	for b.Loop() {
 		// the bin's normal look: standing, at 15 s of the loop
 		for time.Until(cam.SceneWall(15*time.Second, length)) < 0 {
@@ -58,14 +61,14 @@ func BenchmarkScale128(b *testing.B) {
 		b.ReportMetric((camsimproc.ProcCPU(cam.PID())-cs0)/secs, "camsim-cores")
 
 		ctx := context.Background()
-		var changed, arrived []float64
+		var ch, ar []float64
 		ins, err := store.List(ctx, detect.Filter{Camera: "bin", Kind: detect.ZoneChanged})
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, in := range ins {
 			if d := time.UnixMilli(in.StartedMS).Sub(fall); d > 0 && d < 30*time.Second {
-				changed = append(changed, d.Seconds())
+				ch = append(ch, d.Seconds())
 			}
 		}
 		obs, err := store.Observations(ctx, 100000)
@@ -74,15 +77,27 @@ func BenchmarkScale128(b *testing.B) {
 		}
 		for _, o := range obs {
 			if d := time.UnixMilli(o.AtMS).Sub(enters); o.Camera == "bin" && o.Kind == detect.PersonEntered && d > -3*time.Second && d < 15*time.Second {
-				arrived = append(arrived, d.Seconds())
+				ar = append(ar, d.Seconds())
 			}
 		}
-		slices.Sort(arrived)
-		if len(changed) == 0 || len(arrived) == 0 {
-			b.Errorf("among 128 cameras the bin's zone_changed came %v s after the fall, the person %v s after the entry; want both", changed, arrived)
+		slices.Sort(ch)
+		slices.Sort(ar)
+		if len(ch) == 0 || len(ar) == 0 {
+			b.Errorf("among 128 cameras the bin's zone_changed came %v s after the fall, the person %v s after the entry; want both", ch, ar)
 			continue
 		}
-		b.ReportMetric(changed[0], "bin-zone-changed-after-fall-s")
-		b.ReportMetric(arrived[0], "arrival-seen-after-entry-s")
+		b.Logf("loop %d: the bin's zone_changed %.2f s after the fall, the person seen %.2f s after the entry", len(changed)+1, ch[0], ar[0])
+		changed, arrived = append(changed, ch[0]), append(arrived, ar[0])
 	}
+	if len(changed) > 0 {
+		b.ReportMetric(p95(changed), "bin-zone-changed-after-fall-p95-s")
+		b.ReportMetric(p95(arrived), "arrival-seen-after-entry-p95-s")
+	}
+}
+
+// p95 is the 95th percentile of xs by the nearest rank (the largest of
+// fewer than 20).
+func p95(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	return s[(len(s)*95+99)/100-1]
 }

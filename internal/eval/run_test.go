@@ -35,8 +35,8 @@ const (
 	refAt       = 9 * time.Second // scene time; the scripts keep every zone empty and the bin standing until 10 s
 	tail        = 8 * time.Second // played after the loop, for late reports (nothing happens before 10 s)
 	evalToken   = "eval-staff-token"
-	detectYAML  = "detect: {mode: %s, rate: 2, calm_for: 1h, zone_diff: 18, zone_hold: 5s, loiter_after: 20s}"
-	zoneHold    = 5 * time.Second
+	detectYAML  = "detect: {mode: %s, rate: 2, calm_for: 1h, zone_diff: 18, zone_hold: 3s, loiter_after: 20s}"
+	zoneHold    = 3 * time.Second
 	loiterAfter = 20 * time.Second
 )
 
