@@ -52,6 +52,9 @@ func (s *Server) camera(cam *configs.Camera, health ingest.Health, viewers map[s
 	// a sub-stream's viewers are the camera's too
 	sub := ingest.SubID(cam.ID)
 	out.Viewers = viewers[cam.ID] + viewers[sub]
+	if _, other := s.otherOwner(cam.ID); other {
+		out.Viewers = health.Viewers // its viewers are relayed by its owner
+	}
 	for _, ss := range sessions {
 		if ss.Camera == cam.ID || ss.Camera == sub {
 			out.Sessions = append(out.Sessions, ss)

@@ -1,8 +1,13 @@
 package api
 
 import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -11,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"qianliyan/cluster"
 	"qianliyan/confirm"
 	"qianliyan/record"
 	"qianliyan/task"
@@ -182,12 +188,101 @@ func (s *Server) recordingSegment(c *gin.Context) error {
 	return serveVideo(c, path, "segment "+name)
 }
 
-// clipFor asks for the clip of a person's step on a task's camera. Video
-// is stamped by the wall clock (as the recorder reads it), not by the
-// API's clock of tokens and tasks.
-func (s *Server) clipFor(t *task.Task, reason string) *task.Clip {
+// clipFor asks for the clip of a person's step on a task's camera: of this
+// member's recorder, or of the member that reads the camera, which has its
+// video. Video is stamped by the wall clock (as the recorder reads it),
+// not by the API's clock of tokens and tasks.
+func (s *Server) clipFor(ctx context.Context, t *task.Task, reason string) *task.Clip {
 	if s.rec == nil {
 		return nil
 	}
+	if m, ok := s.otherOwner(t.Camera); ok {
+		return s.clipAtOwner(ctx, m, memberClip{Camera: t.Camera, Task: t.ID, Reason: reason, AtMS: time.Now().UnixMilli()})
+	}
 	return confirm.ClipOf(s.rec, s.log, t.Camera, t.ID, reason, time.Now())
+}
+
+// memberClip is what a member asks of the member that reads a camera (POST
+// /api/cluster/clips): to keep the clip of a step it took.
+type memberClip struct {
+	Camera string `json:"camera"`
+	Task   string `json:"task"`
+	Reason string `json:"reason"`
+	AtMS   int64  `json:"at_ms"`
+}
+
+// memberSigHeader carries memberSig of a request's body, purpose
+// clipPurpose: only a member can write it.
+const (
+	memberSigHeader = "X-Qly-Member-Sig"
+	clipPurpose     = "keep-clip"
+)
+
+// clipAtOwner asks member m, which reads the camera, to keep the clip;
+// nil (and logged) when it does not within 2 s: the step is taken anyway.
+func (s *Server) clipAtOwner(ctx context.Context, m cluster.Member, want memberClip) *task.Clip {
+	body, _ := json.Marshal(want)
+	sig, err := s.memberSig(ctx, clipPurpose, body)
+	if err != nil {
+		s.log.Warn("no clip kept: the members' secret cannot be read", "camera", want.Camera, "task", want.Task, "err", err)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(m.URL, "/")+"/api/cluster/clips", bytes.NewReader(body))
+	if err != nil {
+		s.log.Warn("no clip kept: the member that reads the camera has no usable URL", "member", m.Node, "err", err)
+		return nil
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(memberSigHeader, sig)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.log.Warn("no clip kept: the member that reads the camera did not answer", "member", m.Node, "camera", want.Camera, "task", want.Task, "err", err)
+		return nil
+	}
+	defer res.Body.Close()
+	var cl record.Clip
+	if res.StatusCode != http.StatusCreated || json.NewDecoder(res.Body).Decode(&cl) != nil {
+		s.log.Warn("no clip kept by the member that reads the camera", "member", m.Node, "camera", want.Camera, "task", want.Task, "status", res.Status)
+		return nil
+	}
+	return confirm.EntryClip(cl)
+}
+
+// keepClipForMember answers POST /api/cluster/clips: another member took a
+// person's step on a task of a camera this one reads, and asks it to keep
+// the clip. Only a member may ask (memberSigHeader).
+func (s *Server) keepClipForMember(c *gin.Context) error {
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 4<<10))
+	if err != nil {
+		return Errorf(http.StatusBadRequest, "the request's body cannot be read: %v", err)
+	}
+	want, err := s.memberSig(c.Request.Context(), clipPurpose, body)
+	if err != nil {
+		return Errorf(http.StatusServiceUnavailable, "the members' secret cannot be read: %v", err)
+	}
+	if !hmac.Equal([]byte(want), []byte(c.GetHeader(memberSigHeader))) {
+		return Errorf(http.StatusForbidden, "only a member of the cluster may ask another to keep a clip")
+	}
+	var mc memberClip
+	if err := json.Unmarshal(body, &mc); err != nil || mc.Camera == "" || mc.Reason == "" {
+		return Errorf(http.StatusBadRequest, "want {camera, task, reason, at_ms}")
+	}
+	at := time.UnixMilli(mc.AtMS)
+	if d := time.Since(at); d > time.Minute || d < -time.Minute {
+		return Errorf(http.StatusBadRequest, "the clip's moment is %v from now; a step's clip is asked for as it is taken", d.Round(time.Second))
+	}
+	if s.rec == nil {
+		return Errorf(http.StatusNotFound, "this member records nothing")
+	}
+	cl, err := s.rec.Clip(mc.Camera, mc.Task, mc.Reason, at)
+	if errors.Is(err, record.ErrNotRecorded) {
+		return Errorf(http.StatusNotFound, "camera %q is not recorded here", mc.Camera)
+	}
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, cl)
+	return nil
 }

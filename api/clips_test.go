@@ -114,19 +114,7 @@ func TestDossierHoldsTheTimelinePicturesAndClipsAndItsManifestVerifies(t *testin
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/zip" {
 		t.Fatalf("dossier = %d %s, want 200 application/zip", res.StatusCode, res.Header.Get("Content-Type"))
 	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[f.Name], _ = io.ReadAll(rc)
-		rc.Close()
-	}
+	files := unzip(t, data)
 	manifest := strings.TrimSpace(string(files["MANIFEST.sha256"]))
 	listed := map[string]bool{}
 	for _, line := range strings.Split(manifest, "\n") {
@@ -172,6 +160,25 @@ func TestDossierHoldsTheTimelinePicturesAndClipsAndItsManifestVerifies(t *testin
 	if h := sha256.Sum256(files[clipFile]); strings.Contains(manifest, hex.EncodeToString(h[:])) {
 		t.Errorf("a changed clip still matches the manifest")
 	}
+}
+
+// unzip gives the files of a ZIP by name.
+func unzip(t *testing.T, data []byte) map[string][]byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name], _ = io.ReadAll(rc)
+		rc.Close()
+	}
+	return files
 }
 
 func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }

@@ -96,10 +96,10 @@ func (s *Server) healths(cameras []string) map[string]ingest.Health {
 		case !ok:
 			h = ingest.Health{Camera: id, Since: s.started, LastError: "no member of the cluster has read this camera yet"}
 		case owner.Node == "":
-			h.Online, h.FPS, h.Bitrate = false, 0, 0
+			h.Online, h.FPS, h.Bitrate, h.Viewers = false, 0, 0, 0
 			h.LastError = "no live member of the cluster reads this camera"
 		case now.Sub(at[id]) > ownerSilentAfter:
-			h.Online, h.FPS, h.Bitrate = false, 0, 0
+			h.Online, h.FPS, h.Bitrate, h.Viewers = false, 0, 0, 0
 			h.LastError = fmt.Sprintf("member %s, which reads this camera, has not reported its health for %d s", owner.Node, int(now.Sub(at[id]).Seconds()))
 		}
 		out[id] = h

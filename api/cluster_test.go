@@ -1,9 +1,12 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"image/jpeg"
 	"io"
 	"log/slog"
 	"net"
@@ -74,7 +77,7 @@ func startMember(t *testing.T, base *configs.Config, node string, video bool) *m
 	wg.Go(func() { _ = m.cl.Run(ctx) })
 	wg.Go(func() { _ = a.Run(ctx) })
 	if video {
-		mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: 200 * time.Millisecond, Source: hub.Healths}
+		mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: 200 * time.Millisecond, Source: ingest.WithViewers(hub.Healths, rl.Viewers)}
 		var mctx context.Context
 		mctx, m.stopMirror = context.WithCancel(ctx)
 		wg.Go(func() { _ = hub.Run(ctx) })
@@ -84,6 +87,20 @@ func startMember(t *testing.T, base *configs.Config, node string, video bool) *m
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close(); rl.Close(); cancel(); wg.Wait() })
 	return m
+}
+
+// get asks the member for path as staff: the status, headers and body.
+func (m *member) get(t *testing.T, path string) (int, http.Header, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", m.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+staffToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, body
 }
 
 func TestAnyMemberAnswersAndSendsViewersToTheOwner(t *testing.T) {
@@ -141,6 +158,12 @@ func TestAnyMemberAnswersAndSendsViewersToTheOwner(t *testing.T) {
 	if err := v.WaitPackets(100, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// a counts the viewer b relays (from b's health in Redis)
+	testenv.WaitFor(t, "cam1's viewer at b counted on a", 3*time.Second, func() bool {
+		_, body := call(t, "GET", a.url+"/api/cameras/cam1", staffToken, "")
+		var c api.Camera
+		return json.Unmarshal([]byte(body), &c) == nil && c.Viewers == 1
+	})
 	// the owner serves its own camera; an unknown camera is still a 404 on a
 	req, _ = http.NewRequest("POST", b.url+"/whep/cam1", strings.NewReader("v=0"))
 	req.Header.Set("Content-Type", "application/sdp")
@@ -295,17 +318,7 @@ func TestAClipCutOnAnotherMemberIsServedByAny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	get := func(path string) (int, http.Header, []byte) {
-		req, _ := http.NewRequest("GET", a.url+path, nil)
-		req.Header.Set("Authorization", "Bearer "+staffToken)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		return res.StatusCode, res.Header, body
-	}
+	get := func(path string) (int, http.Header, []byte) { return a.get(t, path) }
 	code, h, body := get("/api/clips/" + cl.ID)
 	var info record.Clip
 	if code != 200 || json.Unmarshal(body, &info) != nil || info.ID != cl.ID || h.Get("X-Owner") != "b" {
@@ -321,5 +334,82 @@ func TestAClipCutOnAnotherMemberIsServedByAny(t *testing.T) {
 	}
 	if code, _, body := get("/api/clips/C0000000000none"); code != 404 {
 		t.Errorf("a clip no member has = %d %s, want 404", code, body)
+	}
+}
+
+// The wall's overview on one member shows the cameras the others read: it
+// asks each owner once for its pictures (here b, without detection: its
+// cameras' latest key frames, shrunk).
+func TestThumbsOfCamerasAnotherMemberReadsComeThroughAny(t *testing.T) {
+	cfg := liveConfig(t)
+	a := startMember(t, cfg, "a", false)
+	b := startMember(t, cfg, "b", true) // owns cam1 (pinned)
+	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
+		return len(a.cl.Members()) == 2 && len(b.cl.Members()) == 2
+	})
+	var got api.Thumbs
+	testenv.WaitFor(t, "cam1's picture through a", 10*time.Second, func() bool {
+		code, _, body := a.get(t, "/api/thumbs?cameras=cam2,cam1,nosuch")
+		got = api.Thumbs{}
+		return code == 200 && json.Unmarshal(body, &got) == nil && len(got.Thumbs) == 1
+	})
+	th := got.Thumbs[0]
+	img, err := jpeg.Decode(bytes.NewReader(th.JPEG))
+	if err != nil {
+		t.Fatalf("%s's picture through a is no JPEG: %v", th.Camera, err)
+	}
+	if th.Camera != "cam1" || img.Bounds().Dx() != 320 || time.Since(time.UnixMilli(th.AtMS)) > 10*time.Second {
+		t.Fatalf("thumbs through a: %s at %d (%v old), %v; want cam1's picture, 320 wide, recent", th.Camera, th.AtMS, time.Since(time.UnixMilli(th.AtMS)), img.Bounds())
+	}
+	if got.Missing["cam2"] == "" || got.Missing["nosuch"] != "no such camera" {
+		t.Errorf("missing through a: %q, want cam2 (a reads no video here) and nosuch with reasons", got.Missing)
+	}
+}
+
+// A worker's submission through a member that does not read the task's
+// camera still gets its clip: that member asks the one that reads it,
+// which has the video, to keep it. The dossier made on the first member
+// holds the clip, fetched from the second.
+func TestASubmissionThroughAnotherMemberKeepsItsClipForTheDossier(t *testing.T) {
+	cfg := recordedTaskConfig(t)
+	a := startMember(t, cfg, "a", false)
+	b := startMember(t, cfg, "b", true) // reads and records cam1 (pinned)
+	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
+		return len(a.cl.Members()) == 2 && len(b.cl.Members()) == 2
+	})
+	via := &bridge{url: a.url, cfg: cfg, rec: b.rec, tokens: map[string]string{}}
+	for _, u := range []string{"resident", "staff", "worker1"} {
+		via.tokens[u] = via.login(t, u).Token
+	}
+	id, clip := via.toSubmitted(t) // every step through a
+	var cl record.Clip
+	testenv.WaitFor(t, "the clip cut on b", 15*time.Second, func() bool {
+		cl, _ = b.rec.ClipInfo(clip)
+		return cl.State == record.ClipReady
+	})
+	if cl.Task != id || cl.Reason != "submit" || cl.Camera != "cam1" || cl.Bytes == 0 {
+		t.Fatalf("b's clip %s = %+v, want task %s's submission on cam1, with video", clip, cl, id)
+	}
+	if _, here := a.rec.ClipInfo(clip); here {
+		t.Errorf("a, which does not read cam1, keeps clip %s too", clip)
+	}
+	res, err := http.DefaultClient.Do(newRequest("GET", a.url+"/api/tasks/"+id+"/dossier", via.tokens["staff"], ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("the dossier from a = %d %s", res.StatusCode, data)
+	}
+	files := unzip(t, data)
+	if got := files["clips/"+clip+".mp4"]; int64(len(got)) != cl.Bytes || !strings.Contains(string(files["index.html"]), `href="clips/`+clip+`.mp4"`) {
+		t.Errorf("the dossier from a holds %d bytes of clip %s (want b's %d) and links it: %v", len(got), clip, cl.Bytes,
+			strings.Contains(string(files["index.html"]), clip))
+	}
+	// a client cannot pass for a member to have clips kept
+	code, body := call(t, "POST", b.url+"/api/cluster/clips", staffToken, fmt.Sprintf(`{"camera": "cam1", "task": %q, "reason": "submit", "at_ms": %d}`, id, time.Now().UnixMilli()))
+	if code != 403 {
+		t.Errorf("POST /api/cluster/clips without the members' signature = %d %s, want 403", code, body)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"qianliyan/cluster"
 	"qianliyan/record"
 	"qianliyan/task"
 )
@@ -110,14 +111,6 @@ func (s *Server) dossier(c *gin.Context) error {
 		fmt.Fprintf(&manifest, "%s  %s\n", hex.EncodeToString(h.Sum(nil)), name)
 		return nil
 	}
-	addFile := func(name, path string) bool {
-		f, err := os.Open(path)
-		if err != nil {
-			return false
-		}
-		defer f.Close()
-		return add(name, f) == nil
-	}
 	picture := func(name string) string {
 		if name == "" {
 			return ""
@@ -131,7 +124,7 @@ func (s *Server) dossier(c *gin.Context) error {
 		default:
 			return ""
 		}
-		if files["pictures/"+name] || addFile("pictures/"+name, path) {
+		if files["pictures/"+name] || addPath(add, "pictures/"+name, path) {
 			return "pictures/" + name
 		}
 		return ""
@@ -156,7 +149,7 @@ func (s *Server) dossier(c *gin.Context) error {
 			}
 			r.Verdict = ev.Verdict
 			if ev.Clip != nil {
-				r.Clip = s.dossierClip(ev.Clip, addFile)
+				r.Clip = s.dossierClip(c, ev.Clip, add)
 			}
 		}
 		rows = append(rows, r)
@@ -187,13 +180,21 @@ func (s *Server) dossier(c *gin.Context) error {
 	return nil
 }
 
-// dossierClip puts an entry's clip into the dossier, when it is ready.
-func (s *Server) dossierClip(ref *task.Clip, addFile func(name, path string) bool) *dossierClip {
+// dossierClip puts an entry's clip into the dossier, when it is ready:
+// from this member's disk, or from the member of the cluster that cut it.
+func (s *Server) dossierClip(c *gin.Context, ref *task.Clip, add func(name string, r io.Reader) error) *dossierClip {
 	dc := &dossierClip{ID: ref.ID, Missing: "not recorded on this bridge"}
 	if s.rec == nil {
 		return dc
 	}
 	cl, ok := s.rec.ClipInfo(ref.ID)
+	var from *cluster.Member
+	if !ok {
+		if m, there, found := s.clipMember(c, ref.ID); found {
+			cl, ok, from = there, true, &m
+		}
+	}
+	name := "clips/" + cl.ID + ".mp4"
 	switch {
 	case !ok:
 		dc.Missing = "no longer kept (record.evidence_days)"
@@ -201,14 +202,38 @@ func (s *Server) dossierClip(ref *task.Clip, addFile func(name, path string) boo
 		dc.Missing = "still being recorded; make the dossier again a little later"
 	case cl.State == record.ClipFailed:
 		dc.Missing = cl.Note
-	case addFile("clips/"+cl.ID+".mp4", s.rec.ClipPath(cl.ID)):
-		dc.File = "clips/" + cl.ID + ".mp4"
+	case from == nil && addPath(add, name, s.rec.ClipPath(cl.ID)),
+		from != nil && s.addFromMember(c, *from, "/api/clips/"+cl.ID+".mp4", name, add):
+		dc.File = name
 		dc.Span = s.stamp(cl.FirstMS) + " – " + s.clock(cl.LastMS)
 		dc.Note = cl.Note
 	default:
 		dc.Missing = "its file is gone"
 	}
 	return dc
+}
+
+// addPath adds the file at path to the dossier under name; false when it
+// cannot be read.
+func addPath(add func(name string, r io.Reader) error, name, path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return add(name, f) == nil
+}
+
+// addFromMember adds what member m serves at path (asked with the caller's
+// credentials) to the dossier under name.
+func (s *Server) addFromMember(c *gin.Context, m cluster.Member, path, name string, add func(name string, r io.Reader) error) bool {
+	res, err := s.askMember(c, &http.Client{Timeout: 2 * time.Minute}, m, path)
+	if err != nil {
+		s.log.Warn("dossier: a member did not send a clip", "member", m.Node, "path", path, "err", err)
+		return false
+	}
+	defer res.Body.Close()
+	return res.StatusCode == http.StatusOK && add(name, res.Body) == nil
 }
 
 // stamp writes a moment to the second in the center's zone.

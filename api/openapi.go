@@ -14,6 +14,7 @@ import (
 
 	"qianliyan/configs"
 	"qianliyan/detect"
+	"qianliyan/record"
 	"qianliyan/task"
 )
 
@@ -213,6 +214,7 @@ var apiRoutes = []apiRoute{
 			Delivery string `json:"delivery"`
 		}{}, errors: []int{401, 403, 404, 503}},
 	{method: "GET", path: "/api/cluster", summary: "The live members of the cluster: each one's URL, lease and cameras", who: whoCenter, ok: 200, resp: ClusterView{}, errors: []int{401, 403, 503}},
+	{method: "POST", path: "/api/cluster/clips", summary: "Another member asks the member that reads a camera to keep the clip of a step it took; the body signed with the members' secret in X-Qly-Member-Sig", who: "members of the cluster only", body: memberClip{}, ok: 201, resp: record.Clip{}, errors: []int{400, 403, 404, 503}},
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"qianliyan/cluster"
+	"qianliyan/record"
 )
 
 // The headers a member proxying WHEP (cluster.proxy_whep) adds for the
@@ -65,38 +67,50 @@ const localHeader = "X-Qly-Local"
 
 // clipElsewhere relays a request about a clip this member does not have
 // to the member that has it: each member cuts the clips of the cameras it
-// reads, and keeps them on its disk. It asks the other live members in
-// turn, with the caller's credentials, and reports whether it answered.
+// reads, and keeps them on its disk. It reports whether it answered.
 func (s *Server) clipElsewhere(c *gin.Context, id string) bool {
+	m, _, ok := s.clipMember(c, id)
+	if ok {
+		s.proxyTo(c, m, "member "+m.Node+", which has clip "+id)
+	}
+	return ok
+}
+
+// clipMember is the other live member that has clip id, asked in turn with
+// the caller's credentials, and its description of the clip.
+func (s *Server) clipMember(c *gin.Context, id string) (cluster.Member, record.Clip, bool) {
 	if s.cluster == nil || c.GetHeader(localHeader) == "1" {
-		return false
+		return cluster.Member{}, record.Clip{}, false
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
 	for _, m := range s.cluster.Members() {
 		if m.Node == s.cluster.Node() {
 			continue
 		}
-		u := strings.TrimSuffix(m.URL, "/") + "/api/clips/" + id
-		if q := c.Request.URL.RawQuery; q != "" {
-			u += "?" + q
-		}
-		req, err := http.NewRequestWithContext(c.Request.Context(), http.MethodGet, u, nil)
+		res, err := s.askMember(c, client, m, "/api/clips/"+id)
 		if err != nil {
 			continue
 		}
-		req.Header.Set("Authorization", c.GetHeader("Authorization"))
-		req.Header.Set(localHeader, "1")
-		res, err := client.Do(req)
-		if err != nil {
-			continue
-		}
+		var cl record.Clip
+		ok := res.StatusCode == http.StatusOK && json.NewDecoder(res.Body).Decode(&cl) == nil
 		res.Body.Close()
-		if res.StatusCode == http.StatusOK {
-			s.proxyTo(c, m, "member "+m.Node+", which has clip "+id)
-			return true
+		if ok {
+			return m, cl, true
 		}
 	}
-	return false
+	return cluster.Member{}, record.Clip{}, false
+}
+
+// askMember GETs path (with its query) of member m with the caller's
+// credentials; m answers from what it has itself (localHeader).
+func (s *Server) askMember(c *gin.Context, client *http.Client, m cluster.Member, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(c.Request.Context(), http.MethodGet, strings.TrimSuffix(m.URL, "/")+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", c.GetHeader("Authorization"))
+	req.Header.Set(localHeader, "1")
+	return client.Do(req)
 }
 
 // proxyTo relays the request to member m (the same path and query at its
@@ -139,12 +153,20 @@ func (s *Server) proxyTo(c *gin.Context, m cluster.Member, what string) {
 // viewerSig is the signature of a viewer's address that a proxying member
 // sends along (see viewerHeader).
 func (s *Server) viewerSig(ctx context.Context, addr string) (string, error) {
+	return s.memberSig(ctx, "whep-viewer", []byte(addr))
+}
+
+// memberSig signs what one member says to another, for what purpose, with
+// the members' shared token secret: a client, which does not have it,
+// cannot pass for a member.
+func (s *Server) memberSig(ctx context.Context, purpose string, msg []byte) (string, error) {
 	key, err := s.secret.get(ctx)
 	if err != nil {
 		return "", err
 	}
 	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("whep-viewer:" + addr))
+	mac.Write([]byte(purpose + ":"))
+	mac.Write(msg)
 	return hex.EncodeToString(mac.Sum(nil)), nil
 }
 

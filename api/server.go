@@ -198,6 +198,7 @@ func New(d Deps) *Server {
 	a.GET("/api/webhooks/dead", center, s.wrap(s.deadWebhooks))
 	a.POST("/api/webhooks/dead/:id/retry", center, s.wrap(s.retryWebhook))
 	a.GET("/api/cluster", center, s.wrap(s.getCluster))
+	a.POST("/api/cluster/clips", s.wrap(s.keepClipForMember))
 	a.POST("/whep/:camera", s.wrap(s.whepOffer))
 	// The rest of WHEP needs no token: the session's URL is its secret, and
 	// a viewer whose token expired while watching must still be able to leave.

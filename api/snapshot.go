@@ -2,38 +2,55 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"image/jpeg"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"qianliyan/cluster"
 	"qianliyan/detect"
 	"qianliyan/ingest"
 )
 
 // snapshots keeps one JPEG per camera, made from its latest key frame, so
-// a list of thumbnails costs one decode per camera per GOP at most.
+// a list of thumbnails costs one decode per camera per GOP at most: the
+// picture at full size (snapshot.jpg), or shrunk as the overview shows it
+// for a camera detection does not watch.
 type snapshots struct {
 	mu   sync.Mutex
 	byID map[string]snapshot
 }
 
 type snapshot struct {
-	key  *ingest.Unit
-	jpeg []byte
+	key         *ingest.Unit
+	full, small []byte // each made on its first request for this key frame
 }
 
 func newSnapshots() *snapshots { return &snapshots{byID: map[string]snapshot{}} }
 
-func (sn *snapshots) get(id string, key *ingest.Unit) ([]byte, error) {
+// get returns camera id's key frame key as a JPEG, small or at full size.
+func (sn *snapshots) get(id string, key *ingest.Unit, small bool) ([]byte, error) {
 	sn.mu.Lock()
 	defer sn.mu.Unlock()
-	if s, ok := sn.byID[id]; ok && s.key == key {
-		return s.jpeg, nil
+	s := sn.byID[id]
+	if s.key != key {
+		s = snapshot{key: key}
+	}
+	if b := s.full; !small && b != nil {
+		return b, nil
+	}
+	if b := s.small; small && b != nil {
+		return b, nil
 	}
 	dec, err := detect.NewDecoder(key.Codec, 1)
 	if err != nil {
@@ -47,12 +64,22 @@ func (sn *snapshots) get(id string, key *ingest.Unit) ([]byte, error) {
 	if img == nil {
 		return nil, Errorf(http.StatusServiceUnavailable, "the key frame did not decode yet; try again")
 	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 75}); err != nil {
-		return nil, err
+	if small {
+		if s.small, err = detect.ThumbJPEG(img); err != nil {
+			return nil, err
+		}
+	} else {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 75}); err != nil {
+			return nil, err
+		}
+		s.full = buf.Bytes()
 	}
-	sn.byID[id] = snapshot{key: key, jpeg: buf.Bytes()}
-	return buf.Bytes(), nil
+	sn.byID[id] = s
+	if small {
+		return s.small, nil
+	}
+	return s.full, nil
 }
 
 // snapshot serves the camera's latest key frame as a JPEG.
@@ -68,7 +95,7 @@ func (s *Server) snapshot(c *gin.Context) error {
 	if key == nil {
 		return Errorf(http.StatusServiceUnavailable, "camera %q has no picture yet (offline or connecting)", cam.ID)
 	}
-	b, err := s.snaps.get(cam.ID, key)
+	b, err := s.snaps.get(cam.ID, key, false)
 	if err != nil {
 		return err
 	}
@@ -106,7 +133,9 @@ type Thumb struct {
 const maxThumbs = 200
 
 // thumbs answers GET /api/thumbs?cameras=a,b,c: the thumbnails of those
-// cameras the caller may watch; the others are missing with a reason.
+// cameras the caller may watch; the others are missing with a reason. In a
+// cluster the pictures of cameras other members read are asked of them,
+// each member once for all of its cameras.
 func (s *Server) thumbs(c *gin.Context) error {
 	ids := strings.Split(c.Query("cameras"), ",")
 	if c.Query("cameras") == "" || len(ids) > maxThumbs {
@@ -114,6 +143,7 @@ func (s *Server) thumbs(c *gin.Context) error {
 	}
 	out := Thumbs{Thumbs: []Thumb{}, Missing: map[string]string{}}
 	p := principal(c)
+	away := map[string]*ownedBy{}
 	for _, id := range ids {
 		cam := s.cfg.Camera(id)
 		switch {
@@ -126,21 +156,105 @@ func (s *Server) thumbs(c *gin.Context) error {
 			out.Missing[id] = "not public"
 			continue
 		}
-		w := s.watcher(id)
-		if w == nil {
-			out.Missing[id] = "detection does not run on this camera"
+		if m, ok := s.otherOwner(id); ok && c.GetHeader(localHeader) != "1" {
+			if away[m.Node] == nil {
+				away[m.Node] = &ownedBy{member: m}
+			}
+			away[m.Node].cameras = append(away[m.Node].cameras, id)
 			continue
 		}
-		b, at, err := w.Thumbnail()
-		if err != nil {
-			out.Missing[id] = "no picture yet (offline or connecting)"
+		b, at, why := s.thumb(id)
+		if why != "" {
+			out.Missing[id] = why
 			continue
 		}
 		out.Thumbs = append(out.Thumbs, Thumb{Camera: id, AtMS: at.UnixMilli(), JPEG: b})
 	}
+	if len(away) > 0 {
+		s.thumbsElsewhere(c, away, &out)
+		order := make(map[string]int, len(ids))
+		for i, id := range ids {
+			order[id] = i
+		}
+		slices.SortFunc(out.Thumbs, func(a, b Thumb) int { return order[a.Camera] - order[b.Camera] })
+	}
 	c.Header("Cache-Control", "no-cache")
 	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// thumb is camera id's picture for the overview: detection's last analysed
+// one, else its latest key frame shrunk (decoded once per key frame); why
+// says in words when there is none.
+func (s *Server) thumb(id string) (pic []byte, at time.Time, why string) {
+	const noPicture = "no picture yet (offline or connecting)"
+	if w := s.watcher(id); w != nil {
+		b, at, err := w.Thumbnail()
+		if err != nil {
+			return nil, time.Time{}, noPicture
+		}
+		return b, at, ""
+	}
+	st := s.cams.Stream(id)
+	if st == nil {
+		return nil, time.Time{}, noPicture
+	}
+	key := st.LastKeyFrame()
+	if key == nil {
+		return nil, time.Time{}, noPicture
+	}
+	b, err := s.snaps.get(id, key, true)
+	if err != nil {
+		return nil, time.Time{}, "its last key frame does not decode"
+	}
+	return b, key.Received, ""
+}
+
+// ownedBy is a cluster member and the cameras asked of it.
+type ownedBy struct {
+	member  cluster.Member
+	cameras []string
+}
+
+// thumbsElsewhere asks each member in away (by node) for the pictures of
+// its cameras, all members at once, with the caller's credentials, and adds
+// what they answer to out; a member that does not answer within 2 s leaves
+// its cameras missing, saying so.
+func (s *Server) thumbsElsewhere(c *gin.Context, away map[string]*ownedBy, out *Thumbs) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, o := range away {
+		wg.Go(func() {
+			got, err := s.thumbsOf(c, client, o)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				s.log.Warn("thumbs: a member did not answer", "member", o.member.Node, "err", err)
+				for _, id := range o.cameras {
+					out.Missing[id] = "member " + o.member.Node + ", which reads this camera, did not answer"
+				}
+				return
+			}
+			out.Thumbs = append(out.Thumbs, got.Thumbs...)
+			maps.Copy(out.Missing, got.Missing)
+		})
+	}
+	wg.Wait()
+}
+
+// thumbsOf is GET /api/thumbs of o's cameras asked of o, from what it has.
+func (s *Server) thumbsOf(c *gin.Context, client *http.Client, o *ownedBy) (Thumbs, error) {
+	var got Thumbs
+	res, err := s.askMember(c, client, o.member, "/api/thumbs?cameras="+url.QueryEscape(strings.Join(o.cameras, ",")))
+	if err != nil {
+		return got, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return got, fmt.Errorf("%s answered %s", o.member.Node, res.Status)
+	}
+	return got, json.NewDecoder(res.Body).Decode(&got)
 }
 
 // thumbnail serves the camera's last analysed picture, 320 pixels wide: what

@@ -349,7 +349,7 @@ func (s *Server) transition(c *gin.Context) error {
 		}
 		// The camera's video of the worker's submission, in the same entry.
 		if act == task.Submit && e.Photo != "" && seen != nil && seen.State == task.Arrived {
-			req.Evidence.Clip = s.clipFor(seen, "submit")
+			req.Evidence.Clip = s.clipFor(c.Request.Context(), seen, "submit")
 		}
 	}
 	t, entry, err := s.tasks.Transition(c.Request.Context(), id, actorOf(p), act, req)

@@ -88,6 +88,11 @@ func ClipOf(cl Clipper, log *slog.Logger, camera, taskID, reason string, at time
 		}
 		return nil
 	}
+	return EntryClip(c)
+}
+
+// EntryClip is clip c as a timeline entry lists it.
+func EntryClip(c record.Clip) *task.Clip {
 	return &task.Clip{ID: c.ID, Camera: c.Camera, StartMS: c.StartMS, EndMS: c.EndMS}
 }
 

@@ -77,3 +77,12 @@ func shrink(dst, src *image.YCbCr) {
 		}
 	}
 }
+
+// ThumbJPEG is src shrunk to the overview's width as a JPEG, as a
+// watcher's Thumbnail makes it: for a camera detection does not watch.
+func ThumbJPEG(src *image.YCbCr) ([]byte, error) {
+	var th thumbnail
+	th.keep(src, time.Time{})
+	b, _, err := th.get()
+	return b, err
+}

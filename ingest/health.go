@@ -38,6 +38,11 @@ type Health struct {
 	Dropped     uint64 `json:"dropped"`
 	LostPackets uint64 `json:"lost_packets"`
 	Subscribers int    `json:"subscribers"`
+	// Viewers is how many WebRTC viewers the member reading the camera
+	// relays it to, its sub-stream's included: ingest does not know them;
+	// WithViewers fills them in for the health mirrored to Redis, so that
+	// every member of a cluster can tell.
+	Viewers int `json:"viewers,omitempty"`
 	// Sub is the health of the camera's sub-stream (sub_url), nil when it
 	// has none. While nobody needs it, it is not read: Online is false and
 	// Idle true.

@@ -280,7 +280,11 @@ func TestHealthIsKeptInRedis(t *testing.T) {
 	cam := camsimproc.Start(t, "-cameras", "1")
 	r := newReader(t, cam.URL(1), "tcp")
 	waitHealth(t, r, 5*time.Second, "online", func(h ingest.Health) bool { return h.Online })
-	m := &ingest.HealthMirror{RDB: rdb, Prefix: prefix, Every: time.Second, Source: func() []ingest.Health { return []ingest.Health{r.Health()} }}
+	// with its viewers as the relay counts them: the main stream's and the
+	// sub-stream's together
+	viewers := func() map[string]int { return map[string]int{"cam1": 2, ingest.SubID("cam1"): 1, "cam9": 5} }
+	m := &ingest.HealthMirror{RDB: rdb, Prefix: prefix, Every: time.Second,
+		Source: ingest.WithViewers(func() []ingest.Health { return []ingest.Health{r.Health()} }, viewers)}
 	if err := m.WriteOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +292,7 @@ func TestHealthIsKeptInRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !h.Online || h.Codec != ingest.H264 || h.Width != 1280 || h.Frames == 0 {
+	if !h.Online || h.Codec != ingest.H264 || h.Width != 1280 || h.Frames == 0 || h.Viewers != 3 {
 		t.Errorf("health read back from redis = %+v", h)
 	}
 	if time.Since(at) > 5*time.Second {

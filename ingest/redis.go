@@ -93,6 +93,7 @@ func healthFields(h Health, now int64) map[string]any {
 		"dropped":      h.Dropped,
 		"lost_packets": h.LostPackets,
 		"subscribers":  h.Subscribers,
+		"viewers":      h.Viewers,
 		"idle":         boolField(h.Idle),
 		"updated_ms":   now,
 	}
@@ -175,6 +176,7 @@ func healthFromFields(camera string, m map[string]string) (Health, time.Time) {
 		Dropped:     uint64(i("dropped")),
 		LostPackets: uint64(i("lost_packets")),
 		Subscribers: int(i("subscribers")),
+		Viewers:     int(i("viewers")),
 		Idle:        m["idle"] == "1",
 		WarningCode: m["warning_code"],
 	}
@@ -183,4 +185,17 @@ func healthFromFields(camera string, m map[string]string) (Health, time.Time) {
 		_ = json.Unmarshal([]byte(p), &h.LastErrorParams) // a bad one leaves the sentence alone
 	}
 	return h, time.UnixMilli(i("updated_ms"))
+}
+
+// WithViewers is healths with each camera's Viewers filled in from viewers
+// (counts by stream id, as the relay keeps them: a camera's sub-stream
+// counts for the camera): what a bridge mirrors to Redis.
+func WithViewers(healths func() []Health, viewers func() map[string]int) func() []Health {
+	return func() []Health {
+		hs, v := healths(), viewers()
+		for i := range hs {
+			hs[i].Viewers = v[hs[i].Camera] + v[SubID(hs[i].Camera)]
+		}
+		return hs
+	}
 }

@@ -98,7 +98,6 @@ func run() error {
 	// 3. ingest: one reader and one stream per camera
 	hub := ingest.NewHub(cfg, log)
 	member := joinCluster(cfg, rdb, hub, log)
-	mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: time.Second, Source: hub.ReadHealths}
 
 	// 4. the WebRTC relay
 	rl, err := relay.NewServer(hub, relayOptions(cfg, log))
@@ -106,6 +105,9 @@ func run() error {
 		return err
 	}
 	defer rl.Close()
+	// the health of the cameras read here, with their viewers, for the
+	// other members and processes
+	mirror := &ingest.HealthMirror{RDB: rdb, Prefix: cfg.Redis.Prefix, Every: time.Second, Source: ingest.WithViewers(hub.ReadHealths, rl.Viewers)}
 
 	// 5. recording: rolling fMP4 segments per camera, clips of tasks
 	rec, err := record.New(cfg, hub, log)
