@@ -24,8 +24,9 @@ import (
 // the health of the cameras others own from Redis (cameraList).
 //
 // Pub/sub is at most once: a member cut from Redis for a moment misses
-// what was published meanwhile, as a stuck SSE client does; the next
-// change of a task carries its whole state.
+// what was published meanwhile. When it subscribes again it ends its
+// clients' event streams, and they reconnect and reload (as a client too
+// slow for its stream does), so no page stays behind unawares.
 type bus struct {
 	rdb     redis.UniversalClient
 	channel string
@@ -34,6 +35,7 @@ type bus struct {
 	log     *slog.Logger
 	out     chan []byte // to the publisher; full: dropped and counted
 	dropped atomic.Int64
+	resubs  atomic.Int64 // subscriptions made again after a lost connection
 
 	mu       sync.Mutex
 	taskSubs []func(task.Event) // OnOtherMembersTask
@@ -101,7 +103,8 @@ func (b *bus) run(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
-	ch := ps.Channel() // go-redis subscribes again after a lost connection
+	// go-redis subscribes again after a lost connection, and says so
+	ch := ps.ChannelWithSubscriptions()
 	for {
 		select {
 		case <-ctx.Done():
@@ -110,9 +113,27 @@ func (b *bus) run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			b.apply(m.Payload)
+			switch m := m.(type) {
+			case *redis.Message:
+				b.apply(m.Payload)
+			case *redis.Subscription:
+				b.resubscribed(m)
+			}
 		}
 	}
+}
+
+// resubscribed hears that the subscription was made again after a lost
+// connection: what the other members published meanwhile is lost, so this
+// member's event streams are ended, and their clients reconnect and
+// reload what they show.
+func (b *bus) resubscribed(m *redis.Subscription) {
+	if m.Kind != "subscribe" {
+		return
+	}
+	b.resubs.Add(1)
+	b.log.Warn("event bus: subscribed again after losing Redis; the event streams restart so that pages reload", "channel", m.Channel)
+	b.events.closeAll()
 }
 
 func (b *bus) publish(ctx context.Context) {

@@ -3,12 +3,17 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"qianliyan/detect"
 	"qianliyan/internal/redistest"
+	"qianliyan/internal/testenv"
 	"qianliyan/task"
 )
 
@@ -69,5 +74,107 @@ func TestBusOnRedisCluster(t *testing.T) {
 	defer mu.Unlock()
 	if len(tasksSeen) == 0 || tasksSeen[0] != "T1" {
 		t.Errorf("b's OnOtherMembersTask functions got %v, want T1", tasksSeen)
+	}
+}
+
+// TestBusLosingRedisRestartsTheEventStreams: when the bus's subscription
+// is cut (CLIENT KILL, as a Redis restart or a network cut does), go-redis
+// subscribes again, and the member ends its clients' event streams, since
+// what was published meanwhile is lost: the pages reconnect and reload.
+// Events flow again after it.
+func TestBusLosingRedisRestartsTheEventStreams(t *testing.T) {
+	o := redistest.Options(t)
+	o.ClientName = fmt.Sprintf("bus-test-%d", time.Now().UnixNano())
+	rdb := redis.NewClient(o)
+	t.Cleanup(func() { rdb.Close() })
+	_, prefix := redistest.Client(t, "bus")
+	ev := newEvents()
+	a, b := newBus(rdb, prefix, "a", ev, nil), newBus(redistest.Connect(t), prefix, "b", newEvents(), nil)
+	staff := Principal{ID: "staff", Role: RoleStaff}
+	before, _ := ev.subscribe(staff, func(string) bool { return false })
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.run(ctx) })
+	wg.Go(func() { b.run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	// a's subscription connection, by its name
+	var id string
+	testenv.WaitFor(t, "a's subscription", 5*time.Second, func() bool {
+		list, _ := rdb.ClientList(context.Background()).Result()
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, " name="+o.ClientName+" ") && strings.Contains(line, " sub=1 ") {
+				f, _ := strings.CutPrefix(strings.Fields(line)[0], "id=")
+				id = f
+			}
+		}
+		return id != ""
+	})
+	if n, err := rdb.Do(context.Background(), "CLIENT", "KILL", "ID", id).Int(); err != nil || n != 1 {
+		t.Fatalf("CLIENT KILL ID %s = %d, %v", id, n, err)
+	}
+	ended := false
+	deadline := time.After(10 * time.Second)
+	for !ended {
+		select {
+		case _, ok := <-before.ch:
+			ended = !ok
+		case <-deadline:
+			t.Fatalf("the event stream of a's client still runs 10 s after a's subscription was cut (subscribed again %d times)", a.resubs.Load())
+		}
+	}
+	if a.resubs.Load() != 1 {
+		t.Errorf("a subscribed again %d times, want once", a.resubs.Load())
+	}
+	// a client that reconnects gets the other member's events again
+	after, _ := ev.subscribe(staff, func(string) bool { return false })
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for got := false; !got; {
+		b.sendTask(task.Event{Type: "task", Task: &task.Task{ID: "T2", Grid: "g1"}})
+		select {
+		case m := <-after.ch:
+			got = m.name == "task"
+		case <-deadline:
+			t.Fatal("no event of b reached a's new client after a subscribed again")
+		case <-tick.C:
+		}
+	}
+}
+
+// TestAClientTooSlowForItsStreamHasItEnded: rather than miss an event
+// unawares, a subscriber whose buffer is full has its stream ended (its
+// page reconnects and reloads); the others go on.
+func TestAClientTooSlowForItsStreamHasItEnded(t *testing.T) {
+	e := newEvents()
+	staff := Principal{ID: "staff", Role: RoleStaff}
+	slow, _ := e.subscribe(staff, func(string) bool { return false })
+	quick, _ := e.subscribe(staff, func(string) bool { return false })
+	for i := range 100 {
+		e.publish("task", fmt.Appendf(nil, `{"n":%d}`, i), toCenter)
+		if i < 60 {
+			continue
+		}
+		for len(quick.ch) > 0 {
+			<-quick.ch
+		}
+	}
+	n := 0
+	for open := true; open; {
+		select {
+		case _, open = <-slow.ch:
+			if open {
+				n++
+			}
+		case <-time.After(time.Second):
+			t.Fatalf("the slow client's stream still runs after %d events it could not take", 100-cap(slow.ch))
+		}
+	}
+	if n != cap(slow.ch) {
+		t.Errorf("the slow client's stream gave %d events before it ended, want its buffer's %d", n, cap(slow.ch))
+	}
+	e.publish("task", []byte(`{"n":100}`), toCenter)
+	if m := <-quick.ch; string(m.data) != `{"n":100}` {
+		t.Errorf("the quick client got %s next, want the last event", m.data)
 	}
 }

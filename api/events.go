@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -49,15 +50,25 @@ func (e *events) publish(name string, data []byte, visible visibleTo) {
 	e.sendLocked(eventMsg{name: name, data: data}, visible)
 }
 
+// sendLocked sends msg to the subscribers visible allows. A subscriber too
+// slow to take it has its stream ended rather than miss an event unawares:
+// its client reconnects and reloads what it shows.
 func (e *events) sendLocked(msg eventMsg, visible visibleTo) {
 	for sub := range e.subs {
 		if visible(sub.who) {
 			select {
 			case sub.ch <- msg:
-			default: // a stuck client misses a change; the next one carries the state
+			default:
+				e.endLocked(sub)
 			}
 		}
 	}
+}
+
+// endLocked ends sub's stream (serveEvents returns).
+func (e *events) endLocked(sub *eventSub) {
+	close(sub.ch)
+	delete(e.subs, sub)
 }
 
 func newEvents() *events {
@@ -159,14 +170,20 @@ func (e *events) unsubscribe(sub *eventSub) {
 	delete(e.subs, sub)
 }
 
+// closeAll ends every stream: at shutdown, and when this member may have
+// missed other members' events (the bus lost Redis for a while). The
+// clients reconnect (within sseRetry) and reload.
 func (e *events) closeAll() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for sub := range e.subs {
-		close(sub.ch)
-		delete(e.subs, sub)
+		e.endLocked(sub)
 	}
 }
+
+// sseRetry is how soon a client reconnects after its stream ended (the
+// SSE retry field; the browser's own default is about 3 s).
+const sseRetry = time.Second
 
 // serveEvents streams `event: camera` messages: every camera the caller may
 // watch at once, then each change; `event: incident` to the center only;
@@ -195,6 +212,9 @@ func (s *Server) serveEvents(c *gin.Context) error {
 		_, err := w.Write([]byte("event: " + m.name + "\ndata: " + string(m.data) + "\n\n"))
 		w.Flush()
 		return err == nil
+	}
+	if _, err := fmt.Fprintf(w, "retry: %d\n\n", sseRetry.Milliseconds()); err != nil {
+		return nil
 	}
 	for _, m := range first {
 		if !write(m) {
