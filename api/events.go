@@ -148,12 +148,16 @@ func mustJSON(v any) []byte {
 	return b
 }
 
+// subBuffer is how many events a stream holds for its client: a wall of
+// 128 cameras that all go offline at once gets 128 in a burst.
+const subBuffer = 256
+
 // subscribe adds who's stream; first is the latest state of every camera
 // mayWatch lets who see.
 func (e *events) subscribe(who Principal, mayWatch func(id string) bool) (*eventSub, []eventMsg) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sub := &eventSub{who: who, ch: make(chan eventMsg, 64)}
+	sub := &eventSub{who: who, ch: make(chan eventMsg, subBuffer)}
 	e.subs[sub] = struct{}{}
 	var first []eventMsg
 	for id, data := range e.all {
