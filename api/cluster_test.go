@@ -364,6 +364,16 @@ func TestThumbsOfCamerasAnotherMemberReadsComeThroughAny(t *testing.T) {
 	if got.Missing["cam2"] == "" || got.Missing["nosuch"] != "no such camera" {
 		t.Errorf("missing through a: %q, want cam2 (a reads no video here) and nosuch with reasons", got.Missing)
 	}
+	// a key frame is decoded for it every 10 s at most, however often the
+	// overview asks: a few key frames later, the same picture
+	time.Sleep(3 * time.Second)
+	var again api.Thumbs
+	if code, _, body := a.get(t, "/api/thumbs?cameras=cam1"); code != 200 || json.Unmarshal(body, &again) != nil || len(again.Thumbs) != 1 {
+		t.Fatalf("cam1's picture again: %d %s", code, body)
+	}
+	if again.Thumbs[0].AtMS != th.AtMS {
+		t.Errorf("cam1's picture 3 s later is of %d, want the same as before (%d): one decode per 10 s", again.Thumbs[0].AtMS, th.AtMS)
+	}
 }
 
 // A worker's submission through a member that does not read the task's

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"maps"
 	"net/http"
@@ -23,35 +24,72 @@ import (
 )
 
 // snapshots keeps one JPEG per camera, made from its latest key frame, so
-// a list of thumbnails costs one decode per camera per GOP at most: the
-// picture at full size (snapshot.jpg), or shrunk as the overview shows it
-// for a camera detection does not watch.
+// a list of thumbnails costs one decode per camera per GOP at most; and,
+// for the overview of cameras detection does not watch (which gets its
+// pictures for free), one shrunk picture, renewed every smallEvery.
 type snapshots struct {
-	mu   sync.Mutex
-	byID map[string]snapshot
+	mu    sync.Mutex
+	full  map[string]snapshot
+	small map[string]snapshot
 }
 
 type snapshot struct {
-	key         *ingest.Unit
-	full, small []byte // each made on its first request for this key frame
+	key  *ingest.Unit // full: the key frame it was made of
+	at   time.Time    // when that key frame came
+	jpeg []byte
 }
 
-func newSnapshots() *snapshots { return &snapshots{byID: map[string]snapshot{}} }
+// smallEvery is how often the overview's picture of a camera detection
+// does not watch is made again: a decode of a key frame each time, for
+// every camera the overview shows.
+const smallEvery = 10 * time.Second
 
-// get returns camera id's key frame key as a JPEG, small or at full size.
-func (sn *snapshots) get(id string, key *ingest.Unit, small bool) ([]byte, error) {
+func newSnapshots() *snapshots {
+	return &snapshots{full: map[string]snapshot{}, small: map[string]snapshot{}}
+}
+
+// get returns camera id's key frame key as a JPEG.
+func (sn *snapshots) get(id string, key *ingest.Unit) ([]byte, error) {
 	sn.mu.Lock()
 	defer sn.mu.Unlock()
-	s := sn.byID[id]
-	if s.key != key {
-		s = snapshot{key: key}
+	if s, ok := sn.full[id]; ok && s.key == key {
+		return s.jpeg, nil
 	}
-	if b := s.full; !small && b != nil {
-		return b, nil
+	img, err := decodeKey(key)
+	if err != nil {
+		return nil, err
 	}
-	if b := s.small; small && b != nil {
-		return b, nil
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 75}); err != nil {
+		return nil, err
 	}
+	sn.full[id] = snapshot{key: key, at: key.Received, jpeg: buf.Bytes()}
+	return buf.Bytes(), nil
+}
+
+// thumb returns camera id's picture for the overview, shrunk, and when its
+// key frame came: key's, or the one before when that is less than
+// smallEvery older.
+func (sn *snapshots) thumb(id string, key *ingest.Unit) ([]byte, time.Time, error) {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	if s, ok := sn.small[id]; ok && key.Received.Sub(s.at) < smallEvery {
+		return s.jpeg, s.at, nil
+	}
+	img, err := decodeKey(key)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	b, err := detect.ThumbJPEG(img)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	sn.small[id] = snapshot{at: key.Received, jpeg: b}
+	return b, key.Received, nil
+}
+
+// decodeKey decodes a key frame by itself.
+func decodeKey(key *ingest.Unit) (*image.YCbCr, error) {
 	dec, err := detect.NewDecoder(key.Codec, 1)
 	if err != nil {
 		return nil, err
@@ -64,22 +102,7 @@ func (sn *snapshots) get(id string, key *ingest.Unit, small bool) ([]byte, error
 	if img == nil {
 		return nil, Errorf(http.StatusServiceUnavailable, "the key frame did not decode yet; try again")
 	}
-	if small {
-		if s.small, err = detect.ThumbJPEG(img); err != nil {
-			return nil, err
-		}
-	} else {
-		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 75}); err != nil {
-			return nil, err
-		}
-		s.full = buf.Bytes()
-	}
-	sn.byID[id] = s
-	if small {
-		return s.small, nil
-	}
-	return s.full, nil
+	return img, nil
 }
 
 // snapshot serves the camera's latest key frame as a JPEG.
@@ -95,7 +118,7 @@ func (s *Server) snapshot(c *gin.Context) error {
 	if key == nil {
 		return Errorf(http.StatusServiceUnavailable, "camera %q has no picture yet (offline or connecting)", cam.ID)
 	}
-	b, err := s.snaps.get(cam.ID, key, false)
+	b, err := s.snaps.get(cam.ID, key)
 	if err != nil {
 		return err
 	}
@@ -184,8 +207,8 @@ func (s *Server) thumbs(c *gin.Context) error {
 }
 
 // thumb is camera id's picture for the overview: detection's last analysed
-// one, else its latest key frame shrunk (decoded once per key frame); why
-// says in words when there is none.
+// one, else a key frame shrunk (see snapshots.thumb); why says in words
+// when there is none.
 func (s *Server) thumb(id string) (pic []byte, at time.Time, why string) {
 	const noPicture = "no picture yet (offline or connecting)"
 	if w := s.watcher(id); w != nil {
@@ -203,11 +226,11 @@ func (s *Server) thumb(id string) (pic []byte, at time.Time, why string) {
 	if key == nil {
 		return nil, time.Time{}, noPicture
 	}
-	b, err := s.snaps.get(id, key, true)
+	b, at, err := s.snaps.thumb(id, key)
 	if err != nil {
 		return nil, time.Time{}, "its last key frame does not decode"
 	}
-	return b, key.Received, ""
+	return b, at, ""
 }
 
 // ownedBy is a cluster member and the cameras asked of it.
