@@ -1,12 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"maps"
 	"net/http"
 	"net/url"
@@ -59,12 +57,12 @@ func (sn *snapshots) get(id string, key *ingest.Unit) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 75}); err != nil {
+	b, err := detect.EncodeJPEG(img, 75)
+	if err != nil {
 		return nil, err
 	}
-	sn.full[id] = snapshot{key: key, at: key.Received, jpeg: buf.Bytes()}
-	return buf.Bytes(), nil
+	sn.full[id] = snapshot{key: key, at: key.Received, jpeg: b}
+	return b, nil
 }
 
 // thumb returns camera id's picture for the overview, shrunk, and when its

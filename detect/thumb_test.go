@@ -49,6 +49,31 @@ func TestThumbnailIsTheLastPictureSmall(t *testing.T) {
 	}
 }
 
+// TestEncodeJPEGOfAnySize: even sizes go through OpenCV, odd ones through
+// image/jpeg; both come back the size and colours they were.
+func TestEncodeJPEGOfAnySize(t *testing.T) {
+	red, blue := color.RGBA{220, 20, 20, 255}, color.RGBA{20, 20, 220, 255}
+	for _, size := range []image.Point{{1920, 1080}, {321, 181}} {
+		b, err := EncodeJPEG(halves(size.X, size.Y, red, blue), 75)
+		if err != nil {
+			t.Fatalf("%v: %v", size, err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil || img.Bounds().Size() != size {
+			t.Fatalf("%v: decodes to %v, %v", size, img, err)
+		}
+		for _, c := range []struct {
+			x    int
+			want color.RGBA
+		}{{size.X / 8, red}, {size.X * 7 / 8, blue}} {
+			r, g, bl, _ := img.At(c.x, size.Y/2).RGBA()
+			if d := absDiff(r>>8, c.want.R) + absDiff(g>>8, c.want.G) + absDiff(bl>>8, c.want.B); d > 60 {
+				t.Errorf("%v: pixel at x=%d is %d,%d,%d, want about %v", size, c.x, r>>8, g>>8, bl>>8, c.want)
+			}
+		}
+	}
+}
+
 func absDiff(a uint32, b uint8) uint32 {
 	if a > uint32(b) {
 		return a - uint32(b)
