@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"encoding/json"
@@ -9,9 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -137,18 +141,14 @@ type Recording struct {
 
 // recording answers GET /api/cameras/{id}/recording?from=ms&to=ms (staff):
 // the camera's segments that overlap the span (default: all that is kept).
+// In a cluster they are those of every live member: a camera that moved
+// keeps its earlier segments on the member that read it then, and each
+// segment's URL names that member (?node=), which serves it.
 func (s *Server) recording(c *gin.Context) error {
 	if err := s.noRecordings(c); err != nil {
 		return err
 	}
 	id := c.Param("id")
-	if s.proxyToOwner(c, id) {
-		return nil // another member of the cluster reads and records it now
-	}
-	st, ok := s.rec.Stats(id)
-	if !ok {
-		return Errorf(http.StatusNotFound, "camera %q is not recorded", id)
-	}
 	from, err := parseMS(c, "from")
 	if err != nil {
 		return err
@@ -163,25 +163,96 @@ func (s *Server) recording(c *gin.Context) error {
 	if to < from {
 		return Errorf(http.StatusBadRequest, "to (%d) is before from (%d)", to, from)
 	}
-	out := Recording{Camera: id, FromMS: st.FromMS, KeepMS: s.cfg.Record.Keep.D().Milliseconds(), Segments: []RecordingSegment{}}
-	for _, seg := range s.rec.Segments(id, from, to) {
-		out.Segments = append(out.Segments, RecordingSegment{URL: "/api/cameras/" + id + "/recording/" + seg.Name,
-			StartMS: seg.StartMS, EndMS: seg.EndMS, Bytes: seg.Bytes})
+	out := Recording{Camera: id, KeepMS: s.cfg.Record.Keep.D().Milliseconds(), Segments: []RecordingSegment{}}
+	st, recorded := s.rec.Stats(id)
+	if recorded {
+		out.FromMS = st.FromMS
+		for _, seg := range s.rec.Segments(id, from, to) {
+			out.Segments = append(out.Segments, RecordingSegment{URL: "/api/cameras/" + id + "/recording/" + seg.Name,
+				StartMS: seg.StartMS, EndMS: seg.EndMS, Bytes: seg.Bytes})
+		}
+	}
+	if recorded && s.cluster != nil && c.GetHeader(localHeader) != "1" {
+		for _, theirs := range s.recordingsElsewhere(c, id) {
+			for _, seg := range theirs.Segments {
+				seg.URL += "?node=" + url.QueryEscape(theirs.node)
+				out.Segments = append(out.Segments, seg)
+			}
+			if theirs.FromMS != 0 && (out.FromMS == 0 || theirs.FromMS < out.FromMS) {
+				out.FromMS = theirs.FromMS
+			}
+		}
+		slices.SortStableFunc(out.Segments, func(a, b RecordingSegment) int { return cmp.Compare(a.StartMS, b.StartMS) })
+	}
+	if !recorded {
+		return Errorf(http.StatusNotFound, "camera %q is not recorded", id)
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
 }
 
-// recordingSegment answers GET /api/cameras/{id}/recording/{name} (staff).
+// memberRecording is one member's recording of a camera.
+type memberRecording struct {
+	Recording
+	node string
+}
+
+// recordingsElsewhere asks every other live member, all at once, for what
+// it keeps of camera id (the request's span, from what it has itself); a
+// member that does not answer within 2 s is left out.
+func (s *Server) recordingsElsewhere(c *gin.Context, id string) []memberRecording {
+	client := &http.Client{Timeout: 2 * time.Second}
+	var mu sync.Mutex
+	var out []memberRecording
+	var wg sync.WaitGroup
+	for _, m := range s.cluster.Members() {
+		if m.Node == s.cluster.Node() {
+			continue
+		}
+		wg.Go(func() {
+			path := "/api/cameras/" + url.PathEscape(id) + "/recording"
+			if q := c.Request.URL.RawQuery; q != "" {
+				path += "?" + q
+			}
+			res, err := s.askMember(c, client, m, path)
+			if err != nil {
+				s.log.Warn("recording: a member did not answer", "member", m.Node, "camera", id, "err", err)
+				return
+			}
+			defer res.Body.Close()
+			var r Recording
+			if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&r) != nil {
+				return
+			}
+			mu.Lock()
+			out = append(out, memberRecording{Recording: r, node: m.Node})
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// recordingSegment answers GET /api/cameras/{id}/recording/{name} (staff),
+// from this member's disk or, with ?node=, from that member's.
 func (s *Server) recordingSegment(c *gin.Context) error {
 	if err := s.noRecordings(c); err != nil {
 		return err
 	}
 	id, name := c.Param("id"), c.Param("name")
-	if s.proxyToOwner(c, id) {
-		return nil // the segments listed come from the member that records it now
+	if node := c.Query("node"); node != "" && s.cluster != nil && node != s.cluster.Node() {
+		members := s.cluster.Members()
+		i := slices.IndexFunc(members, func(m cluster.Member) bool { return m.Node == node })
+		if i < 0 {
+			return Errorf(http.StatusNotFound, "segment %q of camera %q is on member %s, which is not live now", name, id, node)
+		}
+		s.proxyTo(c, members[i], "member "+node+", which recorded segment "+name)
+		return nil
 	}
 	path, ok := s.rec.SegmentPath(id, name)
+	if !ok && c.Query("node") == "" && s.proxyToOwner(c, id) {
+		return nil // a URL of before ?node=: the member that records it now
+	}
 	if !ok {
 		return Errorf(http.StatusNotFound, "camera %q has no segment %q (kept for %s only)", id, name, s.cfg.Record.Keep.D())
 	}

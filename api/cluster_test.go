@@ -92,15 +92,7 @@ func startMember(t *testing.T, base *configs.Config, node string, video bool) *m
 // get asks the member for path as staff: the status, headers and body.
 func (m *member) get(t *testing.T, path string) (int, http.Header, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", m.url+path, nil)
-	req.Header.Set("Authorization", "Bearer "+staffToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header, body
+	return testenv.Get(t, m.url+path, staffToken)
 }
 
 func TestAnyMemberAnswersAndSendsViewersToTheOwner(t *testing.T) {

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -263,6 +263,21 @@ func TestThreeBridgesOnRedisClusterShareAndTakeOverCameras(t *testing.T) {
 	})
 	t.Logf("b3 back: its cameras settled %v after it came back (hold-down %v)", time.Since(back).Round(10*time.Millisecond), clusterHold)
 
+	// 3b. the recording of a camera b3 took back lists, on b3, what the
+	// member that read it meanwhile recorded, and b3 relays those segments
+	var back3 api.Recording
+	testenv.WaitFor(t, moved+"'s recording through b3 with "+after[moved]+"'s segments", 15*time.Second, func() bool {
+		ms[2].staffJSON("/api/cameras/"+moved+"/recording", &back3)
+		return slices.ContainsFunc(back3.Segments, func(s api.RecordingSegment) bool { return strings.HasSuffix(s.URL, "?node="+after[moved]) })
+	})
+	i := slices.IndexFunc(back3.Segments, func(s api.RecordingSegment) bool { return strings.HasSuffix(s.URL, "?node="+after[moved]) })
+	if code, owner, size := ms[2].segment(t, back3.Segments[i].URL); code != 200 || owner != after[moved] || size != back3.Segments[i].Bytes {
+		t.Errorf("%s's segment recorded by %s, through b3: %d from %q, %d bytes; want 200 from %s, %d bytes", moved, after[moved], code, owner, size, after[moved], back3.Segments[i].Bytes)
+	}
+	if !slices.IsSortedFunc(back3.Segments, func(a, b api.RecordingSegment) int { return cmp.Compare(a.StartMS, b.StartMS) }) {
+		t.Errorf("%s's recording through b3 is not in time order: %+v", moved, back3.Segments)
+	}
+
 	// 4. the recording of a camera b2 has read all along, asked of b1: b1
 	// relays it from b2, the list and a segment
 	var kept string
@@ -272,21 +287,17 @@ func TestThreeBridgesOnRedisClusterShareAndTakeOverCameras(t *testing.T) {
 			break
 		}
 	}
+	// (the list may begin with a segment b1 itself recorded in the first
+	// second, before b2 joined and took kept)
 	var rec api.Recording
-	testenv.WaitFor(t, "a closed segment of "+kept+" listed through b1", 15*time.Second, func() bool {
+	fromB2 := func(s api.RecordingSegment) bool { return strings.HasSuffix(s.URL, "?node=b2") }
+	testenv.WaitFor(t, "a closed segment of "+kept+" by b2 listed through b1", 15*time.Second, func() bool {
 		ms[0].staffJSON("/api/cameras/"+kept+"/recording", &rec)
-		return len(rec.Segments) > 0
+		return slices.ContainsFunc(rec.Segments, fromB2)
 	})
-	req, _ := http.NewRequest("GET", ms[0].URL+rec.Segments[0].URL, nil)
-	req.Header.Set("Authorization", "Bearer "+staffToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 || res.Header.Get("X-Owner") != "b2" || int64(len(body)) != rec.Segments[0].Bytes {
-		t.Errorf("segment of %s through b1: %d, X-Owner %q, %d bytes; want 200 from b2, %d bytes", kept, res.StatusCode, res.Header.Get("X-Owner"), len(body), rec.Segments[0].Bytes)
+	seg := rec.Segments[slices.IndexFunc(rec.Segments, fromB2)]
+	if code, owner, size := ms[0].segment(t, seg.URL); code != 200 || owner != "b2" || size != seg.Bytes {
+		t.Errorf("segment of %s through b1: %d, X-Owner %q, %d bytes; want 200 from b2, %d bytes", kept, code, owner, size, seg.Bytes)
 	}
 
 	// 5. the wall on b1 plays its first four cameras in Chromium, those
@@ -316,6 +327,14 @@ func TestThreeBridgesOnRedisClusterShareAndTakeOverCameras(t *testing.T) {
 	if others == 0 {
 		t.Errorf("b1 reads all of the wall's first four cameras (%v): the check played none through another member", first)
 	}
+}
+
+// segment fetches a recording segment's URL from m as staff: the status,
+// the member that served it (X-Owner) and its size.
+func (m *member) segment(t *testing.T, url string) (int, string, int64) {
+	t.Helper()
+	code, h, body := testenv.Get(t, m.URL+url, staffToken)
+	return code, h.Get("X-Owner"), int64(len(body))
 }
 
 // taskTraffic creates tasks through every member in turn until stopped,
