@@ -345,7 +345,7 @@ func mean(xs []float64) float64 {
 // /api/events: ffmpeg draws a white box in the bin zone from second 6 to
 // 12 of every 12 of the wall clock (colour bars with sensor noise
 // elsewhere), five times. The zone hold is set to 2 s for this (the
-// default is 5 s): the figure is the hold plus what the pipeline adds.
+// default is 3 s): the figure is the hold plus what the pipeline adds.
 func BenchmarkIncidentLatency(b *testing.B) {
 	cam := camsimproc.Start(b, "-cameras", "1")
 	url := cam.PushScene(b, "scene", camsimproc.BinBox(camsimproc.WallCycle(12, 6, 12)))
