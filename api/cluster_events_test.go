@@ -66,11 +66,7 @@ func times(list []string, s string) int {
 
 func TestEventsOfOneMemberReachTheClientsOfEveryMember(t *testing.T) {
 	cfg := liveConfig(t)
-	a := startMember(t, cfg, "a", false) // owns cam2 (pinned)
-	b := startMember(t, cfg, "b", false) // owns cam1
-	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
-		return len(a.cl.Members()) == 2 && len(b.cl.Members()) == 2
-	})
+	a, b := startPair(t, cfg, false) // a owns cam2, b cam1
 	rdb := redistest.Connect(t)
 	testenv.WaitFor(t, "both members on the event channel", 3*time.Second, func() bool {
 		n, err := rdb.PubSubNumSub(context.Background(), cfg.Redis.Prefix+"events").Result()

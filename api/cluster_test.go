@@ -95,13 +95,20 @@ func (m *member) get(t *testing.T, path string) (int, http.Header, []byte) {
 	return testenv.Get(t, m.url+path, staffToken)
 }
 
-func TestAnyMemberAnswersAndSendsViewersToTheOwner(t *testing.T) {
-	cfg := liveConfig(t)
-	a := startMember(t, cfg, "a", false)
-	b := startMember(t, cfg, "b", true) // owns cam1 (pinned)
+// startPair starts members a and b over cfg (cam1 pinned to b, cam2 to a),
+// b with video when bVideo, and returns once each sees the other.
+func startPair(t *testing.T, cfg *configs.Config, bVideo bool) (a, b *member) {
+	t.Helper()
+	a, b = startMember(t, cfg, "a", false), startMember(t, cfg, "b", bVideo)
 	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
 		return len(a.cl.Members()) == 2 && len(b.cl.Members()) == 2
 	})
+	return a, b
+}
+
+func TestAnyMemberAnswersAndSendsViewersToTheOwner(t *testing.T) {
+	cfg := liveConfig(t)
+	a, b := startPair(t, cfg, true)
 
 	// the member that does not own cam1 sends its viewer to the owner,
 	// keeping the path and query
@@ -221,11 +228,7 @@ func playThroughNonOwner(t *testing.T, proxyWHEP bool) {
 		}
 		return req
 	}
-	a := startMember(t, cfg, "a", false)
-	b := startMember(t, cfg, "b", true) // owns cam1 (pinned)
-	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
-		return len(a.cl.Members()) == 2 && len(b.cl.Members()) == 2
-	})
+	a, b := startPair(t, cfg, true)
 	testenv.WaitFor(t, "cam1 online at b", 10*time.Second, func() bool {
 		h, ok := b.deps.Cameras.Health("cam1")
 		return ok && h.Online
@@ -296,11 +299,7 @@ func playThroughNonOwner(t *testing.T, proxyWHEP bool) {
 func TestAClipCutOnAnotherMemberIsServedByAny(t *testing.T) {
 	cfg := liveConfig(t)
 	cfg.Record.Before, cfg.Record.After = configs.Duration(time.Second), configs.Duration(time.Second)
-	a := startMember(t, cfg, "a", false)
-	b := startMember(t, cfg, "b", true) // owns cam1 (pinned) and records it
-	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
-		return len(a.cl.Members()) == 2 && len(b.cl.Members()) == 2
-	})
+	a, b := startPair(t, cfg, true)
 	testenv.WaitFor(t, "cam1 online at b", 10*time.Second, func() bool {
 		h, ok := b.deps.Cameras.Health("cam1")
 		return ok && h.Online
@@ -334,11 +333,7 @@ func TestAClipCutOnAnotherMemberIsServedByAny(t *testing.T) {
 // cameras' latest key frames, shrunk).
 func TestThumbsOfCamerasAnotherMemberReadsComeThroughAny(t *testing.T) {
 	cfg := liveConfig(t)
-	a := startMember(t, cfg, "a", false)
-	b := startMember(t, cfg, "b", true) // owns cam1 (pinned)
-	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
-		return len(a.cl.Members()) == 2 && len(b.cl.Members()) == 2
-	})
+	a, _ := startPair(t, cfg, true) // b reads cam1 (pinned)
 	var got api.Thumbs
 	testenv.WaitFor(t, "cam1's picture through a", 10*time.Second, func() bool {
 		code, _, body := a.get(t, "/api/thumbs?cameras=cam2,cam1,nosuch")
@@ -374,11 +369,7 @@ func TestThumbsOfCamerasAnotherMemberReadsComeThroughAny(t *testing.T) {
 // holds the clip, fetched from the second.
 func TestASubmissionThroughAnotherMemberKeepsItsClipForTheDossier(t *testing.T) {
 	cfg := recordedTaskConfig(t)
-	a := startMember(t, cfg, "a", false)
-	b := startMember(t, cfg, "b", true) // reads and records cam1 (pinned)
-	testenv.WaitFor(t, "both members see each other", 3*time.Second, func() bool {
-		return len(a.cl.Members()) == 2 && len(b.cl.Members()) == 2
-	})
+	a, b := startPair(t, cfg, true)
 	via := &bridge{url: a.url, cfg: cfg, rec: b.rec, tokens: map[string]string{}}
 	for _, u := range []string{"resident", "staff", "worker1"} {
 		via.tokens[u] = via.login(t, u).Token
