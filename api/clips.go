@@ -201,7 +201,6 @@ type memberRecording struct {
 // it keeps of camera id (the request's span, from what it has itself); a
 // member that does not answer within 2 s is left out.
 func (s *Server) recordingsElsewhere(c *gin.Context, id string) []memberRecording {
-	client := &http.Client{Timeout: 2 * time.Second}
 	var mu sync.Mutex
 	var out []memberRecording
 	var wg sync.WaitGroup
@@ -214,7 +213,7 @@ func (s *Server) recordingsElsewhere(c *gin.Context, id string) []memberRecordin
 			if q := c.Request.URL.RawQuery; q != "" {
 				path += "?" + q
 			}
-			res, err := s.askMember(c, client, m, path)
+			res, err := s.askMember(c, memberClient, m, path)
 			if err != nil {
 				s.log.Warn("recording: a member did not answer", "member", m.Node, "camera", id, "err", err)
 				return
@@ -298,8 +297,6 @@ func (s *Server) clipAtOwner(ctx context.Context, m cluster.Member, want memberC
 		s.log.Warn("no clip kept: the members' secret cannot be read", "camera", want.Camera, "task", want.Task, "err", err)
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(m.URL, "/")+"/api/cluster/clips", bytes.NewReader(body))
 	if err != nil {
 		s.log.Warn("no clip kept: the member that reads the camera has no usable URL", "member", m.Node, "err", err)
@@ -307,7 +304,7 @@ func (s *Server) clipAtOwner(ctx context.Context, m cluster.Member, want memberC
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(memberSigHeader, sig)
-	res, err := http.DefaultClient.Do(req)
+	res, err := memberClient.Do(req)
 	if err != nil {
 		s.log.Warn("no clip kept: the member that reads the camera did not answer", "member", m.Node, "camera", want.Camera, "task", want.Task, "err", err)
 		return nil

@@ -224,10 +224,13 @@ func addPath(add func(name string, r io.Reader) error, name, path string) bool {
 	return add(name, f) == nil
 }
 
+// clipClient fetches a clip from another member: megabytes, so minutes.
+var clipClient = &http.Client{Timeout: 2 * time.Minute}
+
 // addFromMember adds what member m serves at path (asked with the caller's
 // credentials) to the dossier under name.
 func (s *Server) addFromMember(c *gin.Context, m cluster.Member, path, name string, add func(name string, r io.Reader) error) bool {
-	res, err := s.askMember(c, &http.Client{Timeout: 2 * time.Minute}, m, path)
+	res, err := s.askMember(c, clipClient, m, path)
 	if err != nil {
 		s.log.Warn("dossier: a member did not send a clip", "member", m.Node, "path", path, "err", err)
 		return false

@@ -82,12 +82,11 @@ func (s *Server) clipMember(c *gin.Context, id string) (cluster.Member, record.C
 	if s.cluster == nil || c.GetHeader(localHeader) == "1" {
 		return cluster.Member{}, record.Clip{}, false
 	}
-	client := &http.Client{Timeout: 2 * time.Second}
 	for _, m := range s.cluster.Members() {
 		if m.Node == s.cluster.Node() {
 			continue
 		}
-		res, err := s.askMember(c, client, m, "/api/clips/"+id)
+		res, err := s.askMember(c, memberClient, m, "/api/clips/"+id)
 		if err != nil {
 			continue
 		}
@@ -100,6 +99,10 @@ func (s *Server) clipMember(c *gin.Context, id string) (cluster.Member, record.C
 	}
 	return cluster.Member{}, record.Clip{}, false
 }
+
+// memberClient asks another member a question: an answer takes 2 s at
+// most, else the member counts as not answering.
+var memberClient = &http.Client{Timeout: 2 * time.Second}
 
 // askMember GETs path (with its query) of member m with the caller's
 // credentials; m answers from what it has itself (localHeader).

@@ -242,12 +242,11 @@ type ownedBy struct {
 // what they answer to out; a member that does not answer within 2 s leaves
 // its cameras missing, saying so.
 func (s *Server) thumbsElsewhere(c *gin.Context, away map[string]*ownedBy, out *Thumbs) {
-	client := &http.Client{Timeout: 2 * time.Second}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, o := range away {
 		wg.Go(func() {
-			got, err := s.thumbsOf(c, client, o)
+			got, err := s.thumbsOf(c, o)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -265,9 +264,9 @@ func (s *Server) thumbsElsewhere(c *gin.Context, away map[string]*ownedBy, out *
 }
 
 // thumbsOf is GET /api/thumbs of o's cameras asked of o, from what it has.
-func (s *Server) thumbsOf(c *gin.Context, client *http.Client, o *ownedBy) (Thumbs, error) {
+func (s *Server) thumbsOf(c *gin.Context, o *ownedBy) (Thumbs, error) {
 	var got Thumbs
-	res, err := s.askMember(c, client, o.member, "/api/thumbs?cameras="+url.QueryEscape(strings.Join(o.cameras, ",")))
+	res, err := s.askMember(c, memberClient, o.member, "/api/thumbs?cameras="+url.QueryEscape(strings.Join(o.cameras, ",")))
 	if err != nil {
 		return got, err
 	}
