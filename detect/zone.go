@@ -203,8 +203,9 @@ func (z *Zone) Changed() bool { return z.changed }
 // pixels) left out: the zone must differ from its reference for its hold
 // (Hold, else t.ZoneHold) with no motion in it and nobody standing in it
 // to raise (someone walking through is not a change). To clear, it must
-// match as long with nothing moving and nobody left out: a person in front of a fallen bin
-// hides it, and the rest of the zone matching then is no sign it is back.
+// match as long with nothing moving and nobody left out: a person in front
+// of a fallen bin hides it, and the rest of the zone matching then is no
+// sign it is back.
 func (z *Zone) Update(gray gocv.Mat, motion []image.Rectangle, now time.Time, t Thresholds, people ...image.Rectangle) (Change, float64) {
 	d := z.Diff(gray, people...)
 	z.lastDiff = d
